@@ -1,0 +1,1 @@
+//! `activate-client`: under construction in this commit; see the crate description.

@@ -1,0 +1,1 @@
+//! `reconcile-core`: under construction in this commit; see the crate description.

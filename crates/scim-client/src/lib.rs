@@ -1,0 +1,1 @@
+//! `scim-client`: under construction in this commit; see the crate description.
