@@ -115,7 +115,11 @@ impl Scim2Server {
         Err(PeerError::NotReady(addr))
     }
 
-    /// Starts a peer and panics if it cannot (for tests); `None` when skipped.
+    /// Starts a peer for a test; `None` when skipped.
+    ///
+    /// # Panics
+    ///
+    /// When the peer is required (or installed) but cannot be started.
     pub fn start_for_test(options: &PeerOptions) -> Option<Self> {
         match Self::start(options) {
             Ok(server) => server,

@@ -1,0 +1,214 @@
+//! Command-line arguments (clap derive), each with its environment variable.
+
+// The doc comments here are the `--help` text, which clap prints verbatim.
+#![allow(clippy::doc_markdown)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+use crate::env_vars as env;
+
+/// Keeps CoreWeave IAM (SCIM 2.0) in step with Parallel Works ACTIVATE users, groups and
+/// SSH keys. Without a subcommand it performs one sync.
+///
+/// Exit status: 0 success; 1 fatal error (configuration, authentication, a side
+/// unreachable); 2 usage error; 3 some operations failed or conflicted; 4 a safety
+/// guard withheld deactivations.
+#[derive(Debug, Parser)]
+#[command(name = "pw-activate-scim-sync", version, about, long_about = None)]
+#[command(
+    after_help = "Every option can also be set through the environment variable shown, \
+or a .env file in the working directory (the environment wins)."
+)]
+pub struct Cli {
+    /// What to do; a sync when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Sync settings.
+    #[command(flatten)]
+    pub sync: SyncArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read both sides, apply the plan (the default).
+    Sync,
+    /// Read both sides and print the plan; write nothing (same as --dry-run).
+    Plan,
+    /// Read-only preflight: can both APIs be reached with these settings?
+    Check,
+    /// Run a real sync against bundled local emulators: no credentials needed.
+    #[cfg(feature = "demo")]
+    Demo,
+}
+
+/// Output format of the plan and the summary on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Log format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Where SSH public keys are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeysSource {
+    /// `GET /api/users/{username}/ssh-public-keys`.
+    Api,
+    /// The `pw ssh-public-keys <username>` command.
+    PwCli,
+}
+
+/// Every setting of a sync.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct SyncArgs {
+    /// ACTIVATE API key (pwt_…) or token.
+    #[arg(long, env = env::ACTIVATE_API_KEY, hide_env_values = true, global = true)]
+    pub activate_api_key: Option<SecretString>,
+
+    /// File holding the ACTIVATE API key (re-read on every run).
+    #[arg(long, env = env::ACTIVATE_API_KEY_FILE, global = true)]
+    pub activate_api_key_file: Option<PathBuf>,
+
+    /// ACTIVATE base URL [default: decoded from the API key].
+    #[arg(long, env = env::ACTIVATE_API_URL, global = true)]
+    pub activate_api_url: Option<String>,
+
+    /// ACTIVATE organization name [default: the API key's organization].
+    #[arg(long, env = env::ACTIVATE_ORG_NAME, global = true)]
+    pub activate_org_name: Option<String>,
+
+    /// Comma-separated ACTIVATE group names; only their members are synced.
+    #[arg(long, env = env::ACTIVATE_SYNC_GROUPS, global = true)]
+    pub activate_sync_groups: Option<String>,
+
+    /// Where SSH public keys come from.
+    #[arg(long, env = env::ACTIVATE_SSH_KEYS_SOURCE, value_enum, default_value = "api", global = true)]
+    pub activate_ssh_keys_source: KeysSource,
+
+    /// The pw program, for `--activate-ssh-keys-source pw-cli`.
+    #[arg(long, env = env::PW_CLI_PATH, default_value = "pw", global = true)]
+    pub pw_cli_path: PathBuf,
+
+    /// CoreWeave organization id in the SCIM URL (https://api.coreweave.com/scim/<id>).
+    #[arg(long, env = env::CW_SCIM_ORG_USERID, global = true)]
+    pub cw_scim_org_userid: Option<String>,
+
+    /// Full SCIM base URL (overrides --cw-scim-org-userid).
+    #[arg(long, env = env::CW_SCIM_BASE_URL, global = true)]
+    pub cw_scim_base_url: Option<String>,
+
+    /// SCIM bearer token.
+    #[arg(long, env = env::CW_SCIM_BEARER_TOKEN, hide_env_values = true, global = true)]
+    pub cw_scim_bearer_token: Option<SecretString>,
+
+    /// File holding the SCIM bearer token (re-read on every run).
+    #[arg(long, env = env::CW_SCIM_BEARER_TOKEN_FILE, global = true)]
+    pub cw_scim_bearer_token_file: Option<PathBuf>,
+
+    /// Most deactivations one run may apply: a number (25) or a share of the owned
+    /// active users (10%). More are withheld and the run exits with 4.
+    #[arg(long, env = env::MAX_DEACTIVATIONS, default_value = "10%", global = true)]
+    pub max_deactivations: String,
+
+    /// Apply deactivations beyond --max-deactivations for this run (logged).
+    #[arg(long, env = env::ALLOW_MASS_DEACTIVATION, value_parser = boolish(), default_value = "false",
+          num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub allow_mass_deactivation: bool,
+
+    /// Print the plan and write nothing.
+    #[arg(long, env = env::DRY_RUN, value_parser = boolish(), default_value = "false",
+          num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub dry_run: bool,
+
+    /// Format of the plan and summary on stdout.
+    #[arg(long, env = env::OUTPUT, value_enum, default_value = "text", global = true)]
+    pub output: Output,
+
+    /// Concurrent requests to each side.
+    #[arg(long, env = env::SYNC_CONCURRENCY, default_value = "8",
+          value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
+    pub concurrency: u16,
+
+    /// Timeout of one HTTP request, in seconds.
+    #[arg(long, env = env::HTTP_TIMEOUT, default_value = "30",
+          value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub timeout: u64,
+
+    /// Stop starting new writes after this many seconds (match the CronJob's
+    /// activeDeadlineSeconds, minus a margin).
+    #[arg(long, env = env::SYNC_DEADLINE,
+          value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub deadline: Option<u64>,
+
+    /// URL to GET after a successful run (a dead man's switch).
+    #[arg(long, env = env::HEARTBEAT_URL, global = true)]
+    pub heartbeat_url: Option<String>,
+
+    /// Prometheus Pushgateway base URL; run metrics are pushed after each run.
+    #[arg(long, env = env::PUSHGATEWAY_URL, global = true)]
+    pub pushgateway_url: Option<String>,
+
+    /// Extra PEM CA bundle to trust for both APIs (corporate TLS proxies).
+    #[arg(long, env = env::CA_BUNDLE_FILE, global = true)]
+    pub ca_bundle_file: Option<PathBuf>,
+
+    /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
+    #[arg(long, env = env::LOG_LEVEL, default_value = "info", global = true)]
+    pub log_level: String,
+
+    /// Log format on stderr.
+    #[arg(long, env = env::LOG_FORMAT, value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+/// `true/false/yes/no/1/0/on/off`, any case; anything else is a usage error.
+fn boolish() -> clap::builder::BoolishValueParser {
+    clap::builder::BoolishValueParser::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "plan",
+            "--dry-run",
+            "--max-deactivations",
+            "5",
+            "--output",
+            "json",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::Plan)));
+        assert!(cli.sync.dry_run);
+        assert_eq!(cli.sync.max_deactivations, "5");
+        assert_eq!(cli.sync.output, Output::Json);
+        assert!(Cli::try_parse_from(["x", "--concurrency", "0"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--dry-run=maybe"]).is_err());
+    }
+}

@@ -1,0 +1,423 @@
+//! Validated settings: the arguments and environment turned into values the run uses,
+//! with one clear message per misconfiguration naming the variable and what it expects.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use crate::cli::{KeysSource, LogFormat, Output, SyncArgs};
+use crate::env_vars as env;
+
+/// CoreWeave's SCIM endpoint, to which the org segment is appended.
+pub const COREWEAVE_SCIM_BASE: &str = "https://api.coreweave.com/scim/";
+
+/// The deactivation guard as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxDeactivations {
+    /// At most this many users.
+    Absolute(u32),
+    /// At most this percentage of the owned active users.
+    Percent(u8),
+}
+
+/// Settings for reading ACTIVATE.
+#[derive(Debug)]
+pub struct ActivateSettings {
+    /// The API key or token.
+    pub credential: SecretString,
+    /// Explicit base URL, overriding the host decoded from the key.
+    pub api_url: Option<Url>,
+    /// Explicit organization name.
+    pub org_name: Option<String>,
+    /// Where SSH keys come from.
+    pub keys_source: KeysSource,
+    /// The `pw` program for [`KeysSource::PwCli`].
+    pub pw_cli_path: PathBuf,
+}
+
+/// Settings for writing CoreWeave SCIM.
+#[derive(Debug)]
+pub struct ScimSettings {
+    /// The SCIM base URL.
+    pub base_url: Url,
+    /// The bearer token.
+    pub token: SecretString,
+}
+
+/// Settings that do not depend on either side.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Group names forming the hard scope; `None` syncs every org user.
+    pub scope: Option<BTreeSet<String>>,
+    /// The deactivation guard.
+    pub max_deactivations: MaxDeactivations,
+    /// Lift the guard for this run.
+    pub allow_mass_deactivation: bool,
+    /// Plan only.
+    pub dry_run: bool,
+    /// stdout format.
+    pub output: Output,
+    /// Concurrent requests per side.
+    pub concurrency: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Stop starting writes after this long.
+    pub deadline: Option<Duration>,
+    /// GET after a successful run.
+    pub heartbeat_url: Option<Url>,
+    /// Prometheus Pushgateway base URL.
+    pub pushgateway_url: Option<Url>,
+    /// Extra CA bundle (PEM).
+    pub ca_bundle: Option<Vec<u8>>,
+}
+
+/// Everything a sync needs.
+#[derive(Debug)]
+pub struct Settings {
+    /// The source side.
+    pub activate: ActivateSettings,
+    /// The target side.
+    pub scim: ScimSettings,
+    /// The rest.
+    pub run: RunSettings,
+}
+
+impl Settings {
+    /// Validates the arguments of a sync, plan or check.
+    pub fn from_args(args: &SyncArgs) -> Result<Self> {
+        let run = RunSettings::from_args(args)?;
+        let credential = secret(
+            args.activate_api_key.as_ref(),
+            args.activate_api_key_file.as_deref(),
+            env::ACTIVATE_API_KEY,
+            env::ACTIVATE_API_KEY_FILE,
+        )?;
+        let api_url = args
+            .activate_api_url
+            .as_deref()
+            .map(|raw| parse_url(raw, env::ACTIVATE_API_URL))
+            .transpose()?;
+        let org_name = non_empty(args.activate_org_name.as_deref());
+        let token = secret(
+            args.cw_scim_bearer_token.as_ref(),
+            args.cw_scim_bearer_token_file.as_deref(),
+            env::CW_SCIM_BEARER_TOKEN,
+            env::CW_SCIM_BEARER_TOKEN_FILE,
+        )?;
+        let base_url = scim_base_url(
+            args.cw_scim_base_url.as_deref(),
+            args.cw_scim_org_userid.as_deref(),
+        )?;
+        Ok(Self {
+            activate: ActivateSettings {
+                credential,
+                api_url,
+                org_name,
+                keys_source: args.activate_ssh_keys_source,
+                pw_cli_path: args.pw_cli_path.clone(),
+            },
+            scim: ScimSettings { base_url, token },
+            run,
+        })
+    }
+}
+
+impl RunSettings {
+    /// Validates the side-independent settings.
+    pub fn from_args(args: &SyncArgs) -> Result<Self> {
+        Ok(Self {
+            scope: scope(args.activate_sync_groups.as_deref())?,
+            max_deactivations: parse_max_deactivations(&args.max_deactivations)?,
+            allow_mass_deactivation: args.allow_mass_deactivation,
+            dry_run: args.dry_run,
+            output: args.output,
+            concurrency: usize::from(args.concurrency),
+            timeout: Duration::from_secs(args.timeout),
+            deadline: args.deadline.map(Duration::from_secs),
+            heartbeat_url: args
+                .heartbeat_url
+                .as_deref()
+                .and_then(|raw| non_empty(Some(raw)))
+                .map(|raw| parse_url(&raw, env::HEARTBEAT_URL))
+                .transpose()?,
+            pushgateway_url: args
+                .pushgateway_url
+                .as_deref()
+                .and_then(|raw| non_empty(Some(raw)))
+                .map(|raw| parse_url(&raw, env::PUSHGATEWAY_URL))
+                .transpose()?,
+            ca_bundle: args
+                .ca_bundle_file
+                .as_deref()
+                .map(|path| {
+                    std::fs::read(path).with_context(|| {
+                        format!("{}: cannot read {}", env::CA_BUNDLE_FILE, path.display())
+                    })
+                })
+                .transpose()?,
+        })
+    }
+}
+
+/// The log settings are needed before anything else is validated.
+pub fn log_settings(args: &SyncArgs) -> (String, LogFormat) {
+    (args.log_level.clone(), args.log_format)
+}
+
+fn non_empty(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// A secret given directly or in a file (exactly one of the two).
+fn secret(
+    direct: Option<&SecretString>,
+    file: Option<&Path>,
+    direct_var: &str,
+    file_var: &str,
+) -> Result<SecretString> {
+    let direct = direct.filter(|s| !s.expose_secret().trim().is_empty());
+    match (direct, file) {
+        (Some(_), Some(_)) => bail!("set either {direct_var} or {file_var}, not both"),
+        (Some(value), None) => Ok(SecretString::from(value.expose_secret().trim().to_owned())),
+        (None, Some(path)) => {
+            let raw = std::fs::read_to_string(path)
+                .with_context(|| format!("{file_var}: cannot read {}", path.display()))?;
+            let value = raw.trim();
+            if value.is_empty() {
+                bail!("{file_var}: {} is empty", path.display());
+            }
+            Ok(SecretString::from(value.to_owned()))
+        }
+        (None, None) => bail!("{direct_var} (or {file_var}) is required"),
+    }
+}
+
+fn parse_url(raw: &str, var: &str) -> Result<Url> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| anyhow!("{var} must be an absolute URL such as https://host/path: {e}"))?;
+    http_policy::transport::check_url(&url).map_err(|e| anyhow!("{var}: {e}"))?;
+    Ok(url)
+}
+
+fn scim_base_url(base_url: Option<&str>, org_userid: Option<&str>) -> Result<Url> {
+    if let Some(raw) = non_empty(base_url) {
+        return parse_url(&raw, env::CW_SCIM_BASE_URL);
+    }
+    let Some(org) = non_empty(org_userid) else {
+        bail!(
+            "{} (the org id in https://api.coreweave.com/scim/<id>) or {} is required",
+            env::CW_SCIM_ORG_USERID,
+            env::CW_SCIM_BASE_URL
+        );
+    };
+    if !org
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        bail!(
+            "{} must be the organization id segment (letters, digits, '-', '_', '.'), got {org:?}",
+            env::CW_SCIM_ORG_USERID
+        );
+    }
+    parse_url(
+        &format!("{COREWEAVE_SCIM_BASE}{org}"),
+        env::CW_SCIM_ORG_USERID,
+    )
+}
+
+fn scope(raw: Option<&str>) -> Result<Option<BTreeSet<String>>> {
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let names: BTreeSet<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        bail!(
+            "{} is set but names no group; expected a comma-separated list such as gpu-users,ml-team",
+            env::ACTIVATE_SYNC_GROUPS
+        );
+    }
+    Ok(Some(names))
+}
+
+/// Parses `25` or `10%`.
+pub fn parse_max_deactivations(raw: &str) -> Result<MaxDeactivations> {
+    let value = raw.trim();
+    let expected = || {
+        anyhow!(
+            "{} must be a number of users (25) or a percentage from 0% to 100% (10%), got {raw:?}",
+            env::MAX_DEACTIVATIONS
+        )
+    };
+    if let Some(percent) = value.strip_suffix('%') {
+        let p: u8 = percent.trim().parse().map_err(|_| expected())?;
+        if p > 100 {
+            return Err(expected());
+        }
+        return Ok(MaxDeactivations::Percent(p));
+    }
+    value
+        .parse::<u32>()
+        .map(MaxDeactivations::Absolute)
+        .map_err(|_| expected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> SyncArgs {
+        let mut argv = vec!["x"];
+        argv.extend_from_slice(extra);
+        Cli::try_parse_from(argv).unwrap().sync
+    }
+
+    fn err(extra: &[&str]) -> String {
+        format!("{:#}", Settings::from_args(&args(extra)).unwrap_err())
+    }
+
+    #[test]
+    fn max_deactivations_forms() {
+        assert_eq!(
+            parse_max_deactivations("25").unwrap(),
+            MaxDeactivations::Absolute(25)
+        );
+        assert_eq!(
+            parse_max_deactivations(" 10% ").unwrap(),
+            MaxDeactivations::Percent(10)
+        );
+        for bad in ["", "ten", "-1", "101%", "1.5", "%"] {
+            let message = parse_max_deactivations(bad).unwrap_err().to_string();
+            assert!(
+                message.starts_with("MAX_DEACTIVATIONS must be"),
+                "{bad}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_and_conflicting_secrets_are_named() {
+        assert_eq!(
+            err(&["--cw-scim-org-userid", "abc"]),
+            "ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required"
+        );
+        assert_eq!(
+            err(&[
+                "--activate-api-key",
+                "pwt_x.y",
+                "--activate-api-key-file",
+                "/nonexistent"
+            ]),
+            "set either ACTIVATE_API_KEY or ACTIVATE_API_KEY_FILE, not both"
+        );
+        let message = err(&[
+            "--activate-api-key",
+            "pwt_x.y",
+            "--cw-scim-bearer-token-file",
+            "/nonexistent/token",
+        ]);
+        assert!(
+            message.starts_with("CW_SCIM_BEARER_TOKEN_FILE: cannot read /nonexistent/token: "),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn scim_url_rules() {
+        let base = [
+            "--activate-api-key",
+            "pwt_x.y",
+            "--cw-scim-bearer-token",
+            "t",
+        ];
+        let with = |extra: &[&str]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(extra);
+            all.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+        };
+        let settings = |extra: &[&str]| {
+            let argv = with(extra);
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            Settings::from_args(&args(&argv))
+        };
+        assert_eq!(
+            settings(&["--cw-scim-org-userid", "ab12"])
+                .unwrap()
+                .scim
+                .base_url
+                .as_str(),
+            "https://api.coreweave.com/scim/ab12"
+        );
+        assert_eq!(
+            format!(
+                "{:#}",
+                settings(&["--cw-scim-base-url", "http://scim.example.com/x"]).unwrap_err()
+            ),
+            "CW_SCIM_BASE_URL: plain http:// is only allowed to loopback hosts, not to \"scim.example.com\"; use https://"
+        );
+        assert!(settings(&["--cw-scim-base-url", "http://127.0.0.1:9/x"]).is_ok());
+        assert!(
+            format!(
+                "{:#}",
+                settings(&["--cw-scim-org-userid", "a/b"]).unwrap_err()
+            )
+            .starts_with("CW_SCIM_ORG_USERID must be the organization id segment")
+        );
+        assert!(
+            format!("{:#}", settings(&[]).unwrap_err())
+                .starts_with("CW_SCIM_ORG_USERID (the org id")
+        );
+    }
+
+    #[test]
+    fn secrets_from_files_are_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key");
+        std::fs::write(&key, "  pwt_abc.def\n").unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let s = Settings::from_args(&args(&[
+            "--activate-api-key-file",
+            key.to_str().unwrap(),
+            "--cw-scim-bearer-token",
+            "tok",
+            "--cw-scim-org-userid",
+            "o",
+        ]))
+        .unwrap();
+        assert_eq!(s.activate.credential.expose_secret(), "pwt_abc.def");
+        let message = err(&["--activate-api-key-file", empty.to_str().unwrap()]);
+        assert!(message.ends_with("is empty"), "{message}");
+        assert!(
+            !format!("{s:?}").contains("pwt_abc.def"),
+            "Debug must not show secrets"
+        );
+    }
+
+    #[test]
+    fn scope_parsing() {
+        assert_eq!(scope(None).unwrap(), None);
+        assert_eq!(scope(Some("  ")).unwrap(), None);
+        assert_eq!(
+            scope(Some(" gpu-users, ml team ,gpu-users")).unwrap(),
+            Some(BTreeSet::from([
+                "gpu-users".to_owned(),
+                "ml team".to_owned()
+            ]))
+        );
+        assert!(scope(Some(" , ")).is_err());
+    }
+}
