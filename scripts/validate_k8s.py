@@ -1,0 +1,632 @@
+#!/usr/bin/env python3
+"""Offline checks of the Kubernetes manifests in k8s/ (run through scripts/validate-k8s).
+
+1. Schema: every object in k8s/*.yaml, and everything `kubectl kustomize k8s` renders, is
+   validated against the Kubernetes OpenAPI schemas bundled in kubernetes-validate, in
+   strict mode (unknown or misplaced fields are errors), for every Kubernetes minor version
+   from MIN_KUBERNETES to the newest the validator bundles. A kind the validator has no
+   schema for is an error too (a wrong apiVersion or kind). YAML with duplicate keys is
+   rejected.
+2. kustomization.yaml (not a Kubernetes API object, so it has no schema): its resources
+   exist, every manifest in k8s/ is either listed or named in NOT_RESOURCES, its image
+   override names the CronJob's image, and the rendered CronJob runs the overridden image.
+3. Policy: the CronJob's security and scheduling properties, and its agreement with the
+   ConfigMap and Secret examples and with the environment variables the CLI reads.
+4. Negative tests: each k8s/tests/*.yaml must be rejected by the schema check with the
+   error its `# expect-rejected:` line names, and mutated copies of the real CronJob must
+   be rejected by the check that guards the mutated property. A check that cannot fail
+   would pass them, so the script fails.
+
+Prints one line per check and closes with "validate-k8s: N passed, N failed"; exits 1 on
+any failure.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes_validate import utils as kv
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "k8s"
+NEGATIVE_TESTS = K8S / "tests"
+CLI_SOURCES = ROOT / "crates" / "pw-scim-sync-cli" / "src"
+
+# The oldest Kubernetes minor version the manifests must be valid for.
+MIN_KUBERNETES = Version("1.30")
+# Manifests in k8s/ that kustomization.yaml leaves out on purpose.
+NOT_RESOURCES = {"secret.example.yaml": "credentials are created from files, never from git"}
+# Mode of the Secret's files (group read is added by the kubelet for fsGroup).
+SECRET_FILE_MODE = 0o400
+# Environment variables holding credentials: they must come from the Secret's files.
+SECRET_VARS = {"ACTIVATE_API_KEY", "CW_SCIM_BEARER_TOKEN"}
+EXPECT_REJECTED = re.compile(r"^#\s*expect-rejected:\s*(\S.*?)\s*$", re.MULTILINE)
+CLI_ENV_CONST = re.compile(r'pub const ([A-Z][A-Z0-9_]*): &str = "([A-Z][A-Z0-9_]*)";')
+
+Doc = dict[str, Any]
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be read as Kubernetes YAML."""
+
+
+# --- YAML ---------------------------------------------------------------------------------
+
+
+class StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate mapping keys (the last one would silently win)."""
+
+
+def _construct_mapping(loader: StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Doc:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"duplicate key {key!r}",
+                key_node.start_mark,
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_docs(text: str, source: str) -> list[Doc]:
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=StrictLoader) if d is not None]
+    except yaml.YAMLError as e:
+        raise ManifestError(f"{source}: invalid YAML: {e}") from e
+    for doc in docs:
+        if not isinstance(doc, dict) or "apiVersion" not in doc or "kind" not in doc:
+            raise ManifestError(f"{source}: a document is not an object with apiVersion and kind")
+    return docs
+
+
+def load_docs(path: Path) -> list[Doc]:
+    return parse_docs(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+
+
+def name_of(doc: Doc) -> str:
+    return f"{doc['kind']}/{doc.get('metadata', {}).get('name', '?')}"
+
+
+# --- Schema -------------------------------------------------------------------------------
+
+
+def kubernetes_versions() -> list[str]:
+    versions = sorted({Version(v) for v in kv.all_versions()})
+    chosen = [f"{v.major}.{v.minor}" for v in versions if v >= MIN_KUBERNETES]
+    if not chosen:
+        raise SystemExit(f"kubernetes-validate bundles no schema for {MIN_KUBERNETES} or later")
+    return chosen
+
+
+def schema_problem(doc: Doc, version: str) -> str | None:
+    """The strict-schema error of `doc` for Kubernetes `version`, or None if it is valid."""
+    try:
+        kv.validate(doc, version, strict=True)
+    except kv.ValidationError as e:
+        path = ".".join(str(p) for p in e.path) or "(top level)"
+        return f"{version}: {path}: {e.message}"
+    except (kv.SchemaNotFoundError, kv.InvalidSchemaError, kv.VersionNotSupportedError) as e:
+        return f"{version}: {e.message}"
+    return None
+
+
+def schema_problems(doc: Doc, versions: list[str]) -> list[str]:
+    return [p for v in versions if (p := schema_problem(doc, v)) is not None]
+
+
+# --- Policy -------------------------------------------------------------------------------
+
+
+def dig(doc: Any, *keys: str | int) -> Any:
+    for key in keys:
+        if isinstance(doc, dict):
+            doc = doc.get(key)
+        elif isinstance(doc, list) and isinstance(key, int) and key < len(doc):
+            doc = doc[key]
+        else:
+            return None
+    return doc
+
+
+def cronjob_policy_problems(cronjob: Doc, configmap: Doc) -> list[str]:
+    """What is wrong with the CronJob's scheduling and security properties."""
+    problems: list[str] = []
+
+    def expect(ok: bool, what: str) -> None:
+        if not ok:
+            problems.append(what)
+
+    spec = cronjob.get("spec") or {}
+    job = dig(spec, "jobTemplate", "spec") or {}
+    pod = dig(job, "template", "spec") or {}
+    pod_sc = pod.get("securityContext") or {}
+
+    expect(spec.get("concurrencyPolicy") == "Forbid", "spec.concurrencyPolicy is not Forbid")
+    expect(
+        isinstance(spec.get("startingDeadlineSeconds"), int),
+        "spec.startingDeadlineSeconds is not set",
+    )
+    expect(job.get("backoffLimit") == 0, "jobTemplate backoffLimit is not 0")
+    expect(
+        isinstance(job.get("ttlSecondsAfterFinished"), int),
+        "jobTemplate ttlSecondsAfterFinished is not set",
+    )
+    raw_deadline = dig(configmap, "data", "SYNC_DEADLINE")
+    active_deadline = job.get("activeDeadlineSeconds")
+    if not (isinstance(raw_deadline, str) and raw_deadline.isdigit()):
+        problems.append(f"ConfigMap SYNC_DEADLINE is not a number of seconds: {raw_deadline!r}")
+    elif not isinstance(active_deadline, int) or active_deadline <= int(raw_deadline):
+        problems.append(
+            f"jobTemplate activeDeadlineSeconds ({active_deadline}) is not above "
+            f"the ConfigMap's SYNC_DEADLINE ({raw_deadline})"
+        )
+    expect(pod.get("restartPolicy") == "Never", "pod restartPolicy is not Never")
+    expect(
+        pod.get("automountServiceAccountToken") is False,
+        "pod automountServiceAccountToken is not false",
+    )
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        expect(not pod.get(field), f"pod {field} is set")
+
+    containers = (pod.get("initContainers") or []) + (pod.get("containers") or [])
+    expect(bool(containers), "pod has no containers")
+    for c in containers:
+        sc = c.get("securityContext") or {}
+        name = c.get("name", "?")
+
+        def effective(field: str, sc: Doc = sc) -> Any:
+            # A container's setting overrides the pod's.
+            return sc[field] if field in sc else pod_sc.get(field)
+
+        expect(effective("runAsNonRoot") is True, f"container {name}: runAsNonRoot is not true")
+        uid, gid = effective("runAsUser"), effective("runAsGroup")
+        expect(isinstance(uid, int) and uid > 0, f"container {name}: no explicit non-root uid")
+        expect(isinstance(gid, int) and gid > 0, f"container {name}: no explicit non-root gid")
+        expect(
+            sc.get("readOnlyRootFilesystem") is True,
+            f"container {name}: readOnlyRootFilesystem is not true",
+        )
+        expect(
+            sc.get("allowPrivilegeEscalation") is False,
+            f"container {name}: allowPrivilegeEscalation is not false",
+        )
+        expect(not sc.get("privileged"), f"container {name}: privileged")
+        caps = sc.get("capabilities") or {}
+        expect("ALL" in (caps.get("drop") or []), f"container {name}: capabilities do not drop ALL")
+        expect(not caps.get("add"), f"container {name}: capabilities are added")
+        expect(
+            dig(effective("seccompProfile"), "type") == "RuntimeDefault",
+            f"container {name}: seccompProfile is not RuntimeDefault",
+        )
+        for kind in ("requests", "limits"):
+            for resource in ("cpu", "memory"):
+                expect(
+                    dig(c, "resources", kind, resource) is not None,
+                    f"container {name}: no {resource} {kind[:-1]}",
+                )
+        for env in c.get("env") or []:
+            expect(
+                env.get("name") not in SECRET_VARS,
+                f"container {name}: credential {env.get('name')} in env (use the *_FILE form)",
+            )
+            expect("valueFrom" not in env, f"container {name}: env {env.get('name')} has valueFrom")
+        for mount in c.get("volumeMounts") or []:
+            expect(
+                mount.get("readOnly") is True,
+                f"container {name}: volume {mount.get('name')} is mounted writable",
+            )
+    for volume in pod.get("volumes") or []:
+        secret = volume.get("secret")
+        expect(
+            secret is not None,
+            f"volume {volume.get('name')}: not a Secret (the tool needs no writable volume)",
+        )
+        if secret is not None:
+            expect(
+                secret.get("defaultMode") == SECRET_FILE_MODE,
+                f"volume {volume.get('name')}: Secret defaultMode is not 0400",
+            )
+    return problems
+
+
+def wiring_problems(cronjob: Doc, configmap: Doc, secret: Doc, cli_vars: set[str]) -> list[str]:
+    """Disagreements between the CronJob, the ConfigMap and Secret examples and the CLI."""
+    problems: list[str] = []
+    pod = dig(cronjob, "spec", "jobTemplate", "spec", "template", "spec") or {}
+    containers = pod.get("containers") or []
+    if len(containers) != 1:
+        return [f"expected one container, found {len(containers)}"]
+    container = containers[0]
+
+    cm_name = dig(configmap, "metadata", "name")
+    refs = [dig(e, "configMapRef", "name") for e in container.get("envFrom") or []]
+    if refs != [cm_name]:
+        problems.append(f"envFrom names {refs}, the ConfigMap example is {cm_name!r}")
+    data = configmap.get("data") or {}
+    for key in sorted(set(data) - cli_vars):
+        problems.append(f"ConfigMap key {key} is not an environment variable the CLI reads")
+    for key in sorted(set(data) & (SECRET_VARS | {v + "_FILE" for v in SECRET_VARS})):
+        problems.append(f"ConfigMap holds {key}: credentials belong in the Secret")
+    if data.get("DRY_RUN") != "true":
+        problems.append('ConfigMap example DRY_RUN is not "true" (safe first rollout)')
+    if data.get("LOG_FORMAT") != "json":
+        problems.append('ConfigMap example LOG_FORMAT is not "json"')
+
+    secret_volumes = [v for v in pod.get("volumes") or [] if "secret" in v]
+    if len(secret_volumes) != 1:
+        return [*problems, f"expected one Secret volume, found {len(secret_volumes)}"]
+    volume = secret_volumes[0]
+    secret_name = dig(secret, "metadata", "name")
+    if volume["secret"].get("secretName") != secret_name:
+        problems.append(
+            f"Secret volume uses {volume['secret'].get('secretName')!r}, "
+            f"the Secret example is {secret_name!r}"
+        )
+    item_paths = {i.get("key"): i.get("path") for i in volume["secret"].get("items") or []}
+    secret_keys = set(secret.get("stringData") or {}) | set(secret.get("data") or {})
+    if set(item_paths) != secret_keys:
+        problems.append(
+            f"Secret volume items {sorted(item_paths)} differ from the Secret example's "
+            f"keys {sorted(secret_keys)}"
+        )
+    mounts = [m for m in container.get("volumeMounts") or [] if m.get("name") == volume["name"]]
+    if len(mounts) != 1:
+        return [*problems, f"Secret volume {volume['name']} is mounted {len(mounts)} times"]
+    files = {f"{mounts[0]['mountPath']}/{path}" for path in item_paths.values()}
+    env = {e.get("name"): e.get("value") for e in container.get("env") or []}
+    for var in sorted(SECRET_VARS):
+        file_var = var + "_FILE"
+        if env.get(file_var) not in files:
+            problems.append(f"{file_var}={env.get(file_var)!r} is not a file of the Secret volume")
+    for var in sorted(set(env) - cli_vars):
+        problems.append(f"container env {var} is not an environment variable the CLI reads")
+    return problems
+
+
+def cli_env_vars() -> set[str]:
+    """The environment variable names the CLI declares (`pub const X: &str = "X";`)."""
+    names = {
+        value
+        for path in sorted(CLI_SOURCES.rglob("*.rs"))
+        for const, value in CLI_ENV_CONST.findall(path.read_text(encoding="utf-8"))
+        if const == value
+    }
+    if not names:
+        raise SystemExit(f"no environment variable names found in {CLI_SOURCES.relative_to(ROOT)}")
+    return names
+
+
+# --- kustomize ----------------------------------------------------------------------------
+
+
+def render_kustomization() -> str:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        raise ManifestError("kubectl (for `kubectl kustomize`) is not installed")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise ManifestError(
+            f"`kubectl kustomize k8s` exited with {result.returncode}: {result.stderr.strip()}"
+        )
+    return result.stdout
+
+
+def kustomization_problems(kustomization: Doc, cronjob: Doc, manifests: list[str]) -> list[str]:
+    problems: list[str] = []
+    if kustomization.get("apiVersion") != "kustomize.config.k8s.io/v1beta1":
+        problems.append(f"unexpected apiVersion {kustomization.get('apiVersion')!r}")
+    if kustomization.get("kind") != "Kustomization":
+        problems.append(f"unexpected kind {kustomization.get('kind')!r}")
+    resources = kustomization.get("resources") or []
+    for resource in resources:
+        if not (K8S / resource).is_file():
+            problems.append(f"resource {resource} does not exist in k8s/")
+    for manifest in manifests:
+        if manifest not in resources and manifest not in NOT_RESOURCES:
+            problems.append(f"k8s/{manifest} is neither a resource nor listed in NOT_RESOURCES")
+    for manifest, reason in NOT_RESOURCES.items():
+        if manifest in resources:
+            problems.append(f"{manifest} must not be a resource: {reason}")
+    image = container_image(cronjob)
+    image_name = split_image(image)[0] if isinstance(image, str) else None
+    overrides = [i.get("name") for i in kustomization.get("images") or []]
+    if overrides != [image_name]:
+        problems.append(f"images: overrides {overrides}, the CronJob runs {image_name!r}")
+    return problems
+
+
+def container_image(cronjob: Doc) -> Any:
+    pod = dig(cronjob, "spec", "jobTemplate", "spec", "template", "spec")
+    return dig(pod, "containers", 0, "image")
+
+
+def split_image(image: str) -> tuple[str, str]:
+    """(name, tag) of name[:tag]; a registry's :port is part of the name."""
+    name, colon, tag = image.rpartition(":")
+    if not colon or "/" in tag:
+        return image, ""
+    return name, tag
+
+
+def expected_image(kustomization: Doc, image: str) -> str:
+    """`image` (name:tag) after the kustomization's first `images:` override."""
+    override = (kustomization.get("images") or [{}])[0]
+    name, tag = split_image(image)
+    reference = override.get("newName", name)
+    if "newTag" in override or "digest" not in override:
+        reference += f":{override.get('newTag', tag)}"
+    if "digest" in override:
+        reference += f"@{override['digest']}"
+    return reference
+
+
+# --- Runner -------------------------------------------------------------------------------
+
+
+class Report:
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, what: str, problems: list[str]) -> None:
+        if problems:
+            self.failed += 1
+            print(f"FAIL {what}")
+            for problem in problems:
+                print(f"       {problem}")
+        else:
+            self.passed += 1
+            print(f"ok   {what}")
+
+    def guarded(self, what: str, run: Callable[[], list[str]]) -> None:
+        try:
+            problems = run()
+        except ManifestError as e:
+            problems = [str(e)]
+        self.check(what, problems)
+
+
+Mutate = Callable[[Doc, Doc], None]
+Mutation = tuple[str, Mutate, str]
+
+
+def _job(doc: Doc) -> Doc:
+    return doc["spec"]["jobTemplate"]["spec"]
+
+
+def _pod(doc: Doc) -> Doc:
+    return _job(doc)["template"]["spec"]
+
+
+def _pod_sc(doc: Doc) -> Doc:
+    return _pod(doc)["securityContext"]
+
+
+def _container_sc(doc: Doc) -> Doc:
+    return _pod(doc)["containers"][0]["securityContext"]
+
+
+def _rename(mapping: Doc, old: str, new: str) -> None:
+    mapping[new] = mapping.pop(old)
+
+
+def _misplace_container_security_context(doc: Doc, _configmap: Doc) -> None:
+    # One indentation level off: the container's securityContext lands in the pod's.
+    _pod_sc(doc).update(_pod(doc)["containers"][0].pop("securityContext"))
+
+
+def _set(path: Callable[[Doc], Doc], key: str, value: Any) -> Mutate:
+    def mutate(doc: Doc, _configmap: Doc) -> None:
+        path(doc)[key] = value
+
+    return mutate
+
+
+# Each mutation of the real CronJob, and the check ("schema" or "policy") that must reject it.
+MUTATIONS: list[Mutation] = [
+    (
+        "misspelled spec.concurencyPolicy",
+        lambda d, _: _rename(d["spec"], "concurrencyPolicy", "concurencyPolicy"),
+        "schema",
+    ),
+    (
+        "misspelled container readOnlyRootFileSystem",
+        lambda d, _: _rename(_container_sc(d), "readOnlyRootFilesystem", "readOnlyRootFileSystem"),
+        "schema",
+    ),
+    (
+        "container securityContext moved into the pod's",
+        _misplace_container_security_context,
+        "schema",
+    ),
+    (
+        "activeDeadlineSeconds on the CronJob spec instead of the Job's",
+        lambda d, _: d["spec"].update(activeDeadlineSeconds=_job(d).pop("activeDeadlineSeconds")),
+        "schema",
+    ),
+    ("backoffLimit as a string", _set(_job, "backoffLimit", "0"), "schema"),
+    ("concurrencyPolicy Allow", _set(lambda d: d["spec"], "concurrencyPolicy", "Allow"), "policy"),
+    ("container runAsNonRoot false", _set(_container_sc, "runAsNonRoot", False), "policy"),
+    ("runAsUser 0", _set(_pod_sc, "runAsUser", 0), "policy"),
+    (
+        "readOnlyRootFilesystem false",
+        _set(_container_sc, "readOnlyRootFilesystem", False),
+        "policy",
+    ),
+    (
+        "allowPrivilegeEscalation true",
+        _set(_container_sc, "allowPrivilegeEscalation", True),
+        "policy",
+    ),
+    ("capabilities drop nothing", _set(_container_sc, "capabilities", {"drop": []}), "policy"),
+    (
+        "pod seccompProfile Unconfined",
+        _set(_pod_sc, "seccompProfile", {"type": "Unconfined"}),
+        "policy",
+    ),
+    (
+        "container seccompProfile Unconfined",
+        _set(_container_sc, "seccompProfile", {"type": "Unconfined"}),
+        "policy",
+    ),
+    (
+        "automountServiceAccountToken true",
+        _set(_pod, "automountServiceAccountToken", True),
+        "policy",
+    ),
+    (
+        "activeDeadlineSeconds equal to SYNC_DEADLINE",
+        lambda d, cm: _job(d).update(activeDeadlineSeconds=int(cm["data"]["SYNC_DEADLINE"])),
+        "policy",
+    ),
+    ("backoffLimit 6", _set(_job, "backoffLimit", 6), "policy"),
+    ("restartPolicy OnFailure", _set(_pod, "restartPolicy", "OnFailure"), "policy"),
+    (
+        "no memory limit",
+        lambda d, _: _pod(d)["containers"][0]["resources"]["limits"].pop("memory"),
+        "policy",
+    ),
+    (
+        "Secret volume defaultMode 0644",
+        lambda d, _: _pod(d)["volumes"][0]["secret"].update(defaultMode=0o644),
+        "policy",
+    ),
+]
+
+
+def mutation_rejected(
+    mutate: Mutate,
+    checker: str,
+    cronjob: Doc,
+    configmap: Doc,
+    versions: list[str],
+) -> list[str]:
+    broken = copy.deepcopy(cronjob)
+    try:
+        mutate(broken, configmap)
+    except (KeyError, IndexError, TypeError) as e:
+        return [f"cannot apply the mutation: the CronJob lacks {e}"]
+    if checker == "schema":
+        found = schema_problems(broken, versions)
+        missed = len(versions) - len(found)
+        return [f"accepted by {missed} of {len(versions)} versions"] if missed else []
+    return [] if cronjob_policy_problems(broken, configmap) else ["accepted by the policy check"]
+
+
+def negative_file_rejected(path: Path, versions: list[str]) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    expected = EXPECT_REJECTED.findall(text)
+    if len(expected) != 1:
+        return ["needs exactly one '# expect-rejected: <text in the error>' line"]
+    problems = []
+    for doc in parse_docs(text, str(path.relative_to(ROOT))):
+        for version in versions:
+            problem = schema_problem(doc, version)
+            if problem is None:
+                problems.append(f"{name_of(doc)} ACCEPTED by the {version} schema")
+            elif expected[0] not in problem:
+                problems.append(f"rejected for another reason than {expected[0]!r}: {problem}")
+    return problems
+
+
+def main() -> int:
+    versions = kubernetes_versions()
+    report = Report()
+    print(
+        f"kubernetes-validate {kv.__version__}, strict, Kubernetes {versions[0]} to {versions[-1]}"
+    )
+
+    manifests = sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+    docs: dict[str, list[Doc]] = {}
+    for manifest in manifests:
+        try:
+            docs[manifest] = load_docs(K8S / manifest)
+        except ManifestError as e:
+            report.check(f"k8s/{manifest}", [str(e)])
+            continue
+        for doc in docs[manifest]:
+            report.check(f"k8s/{manifest} {name_of(doc)}: schema", schema_problems(doc, versions))
+
+    found = {
+        kind: [d for ds in docs.values() for d in ds if d["kind"] == kind]
+        for kind in ("CronJob", "ConfigMap", "Secret")
+    }
+    wrong = [f"{kind}: {len(ds)}" for kind, ds in found.items() if len(ds) != 1]
+    report.check("k8s/*.yaml holds one CronJob, one ConfigMap and one Secret", wrong)
+    if wrong:
+        return finish(report)
+    cronjob, configmap, secret = (found[k][0] for k in ("CronJob", "ConfigMap", "Secret"))
+    report.check(
+        "CronJob: scheduling and security policy", cronjob_policy_problems(cronjob, configmap)
+    )
+    report.check(
+        "CronJob, ConfigMap, Secret and CLI agree",
+        wiring_problems(cronjob, configmap, secret, cli_env_vars()),
+    )
+
+    kustomization = load_docs(K8S / "kustomization.yaml")[0]
+    report.check(
+        "k8s/kustomization.yaml: structure",
+        kustomization_problems(kustomization, cronjob, manifests),
+    )
+
+    def rendered() -> list[str]:
+        out = parse_docs(render_kustomization(), "kubectl kustomize k8s")
+        problems = [f"{name_of(d)}: {p}" for d in out for p in schema_problems(d, versions)]
+        cronjobs = [d for d in out if d["kind"] == "CronJob"]
+        if len(cronjobs) != 1:
+            return [*problems, f"rendered {len(cronjobs)} CronJobs"]
+        configmaps = [d for d in out if d["kind"] == "ConfigMap"]
+        if len(configmaps) != 1:
+            return [*problems, f"rendered {len(configmaps)} ConfigMaps"]
+        problems += cronjob_policy_problems(cronjobs[0], configmaps[0])
+        image = container_image(cronjobs[0])
+        expected = expected_image(kustomization, str(container_image(cronjob)))
+        if image != expected:
+            problems.append(f"rendered image {image!r}, expected {expected!r}")
+        return problems
+
+    report.guarded("kubectl kustomize k8s: renders; schema, policy and image", rendered)
+
+    negative_files = sorted(NEGATIVE_TESTS.glob("*.yaml"))
+    if not negative_files:
+        report.check("negative tests in k8s/tests/", ["none found"])
+    for path in negative_files:
+        report.guarded(
+            f"{path.relative_to(ROOT)} is rejected",
+            lambda path=path: negative_file_rejected(path, versions),
+        )
+    for what, mutate, checker in MUTATIONS:
+        report.check(
+            f"CronJob with {what} is rejected by the {checker} check",
+            mutation_rejected(mutate, checker, cronjob, configmap, versions),
+        )
+
+    return finish(report)
+
+
+def finish(report: Report) -> int:
+    print(f"validate-k8s: {report.passed} passed, {report.failed} failed")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
