@@ -1,1 +1,55 @@
-//! `activate-client`: under construction in this commit; see the crate description.
+//! Reads a Parallel Works ACTIVATE organization (users, groups, group members and
+//! users' SSH public keys) completely, or not at all.
+//!
+//! What it is:
+//! - [`credentials`]: API keys (`pwt_…`, sent as HTTP Basic) and tokens (JWT, `pwut_…`,
+//!   `pwoa_…`, sent as Bearer), and the platform host a key carries;
+//! - [`ActivateClient`]: the read-only REST calls (`whoami`, users paged with
+//!   `limit`/`skip` until `total`, groups, members per group, SSH keys per user), with
+//!   retries of transient failures through [`http_policy::retry`];
+//! - [`ActivateClient::fetch_snapshot`]: one call returning an [`OrgSnapshot`]: every
+//!   user, the groups in [`Scope`] with their members, and the SSH keys of the users
+//!   who will be active; or a [`SnapshotError`] naming the part that could not be read;
+//! - [`keys::SshKeySource`]: the REST key lookup, or the `pw ssh-public-keys` command
+//!   ([`PwCliKeys`]).
+//!
+//! What it is not: it writes nothing to ACTIVATE, validates no SSH keys (the key lines
+//! are returned raw), knows nothing of SCIM targets or of what to change in them, and
+//! reads no environment variables: the caller passes the key, URL and organization.
+//!
+//! ```no_run
+//! use activate_client::{ActivateClient, ClientConfig, Credential, Scope};
+//!
+//! # async fn run(api_key: &str) -> Result<(), Box<dyn std::error::Error>> {
+//! let credential = Credential::parse(api_key)?;
+//! let mut config = ClientConfig::new(credential, None)?; // host decoded from the key
+//! config.org = Some("acme".to_owned()); // otherwise asked of whoami
+//! let client = ActivateClient::new(config)?;
+//!
+//! let snapshot = client.fetch_snapshot(&Scope::groups(["gpu users"])).await?;
+//! for user in &snapshot.users {
+//!     if snapshot.will_be_active(user) {
+//!         let keys = user.ssh_keys.as_deref().unwrap_or_default();
+//!         println!("{} {} keys", user.username, keys.len());
+//!     }
+//! }
+//! println!("{} requests", snapshot.stats.total());
+//! # Ok(())
+//! # }
+//! ```
+
+pub(crate) mod body;
+pub mod client;
+pub mod credentials;
+pub mod error;
+pub mod keys;
+pub mod model;
+pub mod path;
+pub mod snapshot;
+
+pub use client::{ActivateClient, ClientConfig};
+pub use credentials::{Credential, CredentialKind};
+pub use error::{ActivateError, ConfigError, SnapshotError, SnapshotPart};
+pub use keys::{PwCliKeys, SshKeySource};
+pub use model::{Group, GroupInfo, LicenseStatus, Member, User};
+pub use snapshot::{OrgSnapshot, RequestStats, Scope};

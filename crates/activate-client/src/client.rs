@@ -1,0 +1,545 @@
+//! The ACTIVATE REST client: configuration, one GET with retries, and the endpoints.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use http_policy::retry::{Exhausted, Failure, Idempotency, RetryPolicy};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use url::Url;
+
+use crate::body;
+use crate::credentials::Credential;
+use crate::error::{ActivateError, ConfigError, ServerMessage};
+use crate::keys::{SshKeySource, parse_key_lines};
+use crate::model::{GroupInfo, Member, User, wire};
+use crate::path::{encode_segment, is_addressable};
+
+/// The largest page size the users endpoint accepts.
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// The largest response body read, in bytes.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+const ACCEPT_JSON: &str = "application/json, application/problem+json";
+const ACCEPT_JSON_OR_TEXT: &str = "application/json, text/plain;q=0.9, application/problem+json";
+
+/// Settings of an [`ActivateClient`].
+///
+/// [`ClientConfig::new`] resolves the base URL from the credential (or the explicit
+/// URL) and fills in the defaults; change the public fields afterwards as needed.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The ACTIVATE base URL, e.g. `https://cloud.parallel.works/`.
+    pub base_url: Url,
+    /// The API key or token.
+    pub credential: Credential,
+    /// The organization name; read from `GET /api/auth/whoami/organization` when `None`.
+    pub org: Option<String>,
+    /// Time limit of one HTTP attempt, body included. Default 30 s.
+    pub timeout: Duration,
+    /// Time limit to connect. Default 10 s.
+    pub connect_timeout: Duration,
+    /// Retries of transient failures (429, 502, 503, 504, transport errors).
+    pub retry: RetryPolicy,
+    /// Requests in flight at once in a snapshot (members, keys). Default 8.
+    pub concurrency: usize,
+    /// Users per page, 1 to 500. Default 500.
+    pub page_size: u32,
+    /// The most user pages read before giving up. Default 10 000.
+    pub max_user_pages: u32,
+    /// Extra trusted root certificates (PEM, one or more), e.g. a private CA.
+    pub extra_root_ca_pem: Option<Vec<u8>>,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl ClientConfig {
+    /// Defaults for `credential`, sending requests to `api_url` when given, otherwise
+    /// to the host the credential carries.
+    pub fn new(credential: Credential, api_url: Option<&str>) -> Result<Self, ConfigError> {
+        let base_url = credential.base_url(api_url)?;
+        Ok(Self {
+            base_url,
+            credential,
+            org: None,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            concurrency: 8,
+            page_size: MAX_PAGE_SIZE,
+            max_user_pages: 10_000,
+            extra_root_ca_pem: None,
+            user_agent: concat!("activate-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+        })
+    }
+}
+
+/// A client of the ACTIVATE REST API. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ActivateClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: ClientConfig,
+}
+
+/// How a 404 of a request is reported.
+#[derive(Clone, Copy)]
+enum NotFound<'a> {
+    Generic,
+    Org(&'a str),
+}
+
+/// One failed attempt.
+enum AttemptError {
+    Transport {
+        error: reqwest::Error,
+        sent: bool,
+    },
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: Vec<u8>,
+    },
+    TooLarge,
+}
+
+struct Fetched {
+    body: Vec<u8>,
+    declared_json: bool,
+}
+
+fn range(setting: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange {
+            setting,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+impl ActivateClient {
+    /// Builds the client. Checks the base URL against the transport policy and the
+    /// numeric settings against their ranges.
+    pub fn new(mut config: ClientConfig) -> Result<Self, ConfigError> {
+        config.base_url = crate::credentials::normalise_base_url(config.base_url.as_str())?;
+        range("concurrency", config.concurrency as u64, 1, 256)?;
+        range(
+            "page size",
+            u64::from(config.page_size),
+            1,
+            u64::from(MAX_PAGE_SIZE),
+        )?;
+        range(
+            "max user pages",
+            u64::from(config.max_user_pages),
+            1,
+            u64::from(u32::MAX),
+        )?;
+        if let Some(org) = &config.org
+            && (!is_addressable(org.trim()) || org.trim() != org)
+        {
+            return Err(ConfigError::BadOrgName { name: org.clone() });
+        }
+        let mut auth = HeaderValue::from_str(&config.credential.authorization()).map_err(|_| {
+            ConfigError::Credential(crate::credentials::CredentialError::InvalidCharacters)
+        })?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth);
+        let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(config.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = &config.extra_root_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| ConfigError::RootCa(Box::new(e)))?;
+            if certs.is_empty() {
+                return Err(ConfigError::RootCa("no certificate in the PEM data".into()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ConfigError::HttpClient(Box::new(e)))?;
+        Ok(Self {
+            inner: Arc::new(Inner { http, config }),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The configured organization name, or the one `GET /api/auth/whoami/organization`
+    /// returns.
+    pub async fn org_name(&self) -> Result<String, ActivateError> {
+        match &self.inner.config.org {
+            Some(org) => Ok(org.clone()),
+            None => self.whoami_organization().await,
+        }
+    }
+
+    /// `GET /api/auth/whoami/organization`: the caller's organization name (a JSON
+    /// string, or text).
+    pub async fn whoami_organization(&self) -> Result<String, ActivateError> {
+        let (request, fetched) = self
+            .get(
+                "api/auth/whoami/organization",
+                ACCEPT_JSON_OR_TEXT,
+                NotFound::Generic,
+            )
+            .await?;
+        let text = body::json_string_or_text(&fetched.body, fetched.declared_json)
+            .map_err(|p| decode(&request, p))?;
+        let org = text.trim();
+        if org.is_empty() || org.contains(['\n', '\r']) || !is_addressable(org) {
+            return Err(ActivateError::Decode {
+                request,
+                problem: "expected one organization name".to_owned(),
+                source: None,
+            });
+        }
+        Ok(org.to_owned())
+    }
+
+    /// All users of `org`, sorted by id, from `GET /api/organizations/{org}/users`,
+    /// paged with `limit` and `skip` until `total` users have arrived.
+    ///
+    /// The list is complete or an error: the count must equal `total`, ids must be
+    /// unique, `total` must not change between pages, and every page must bring new
+    /// users (a server ignoring `skip` is detected).
+    pub async fn list_users(&self, org: &str) -> Result<Vec<User>, ActivateError> {
+        self.list_users_counted(org).await.map(|(users, _)| users)
+    }
+
+    /// [`Self::list_users`], also returning the number of pages read.
+    pub(crate) async fn list_users_counted(
+        &self,
+        org: &str,
+    ) -> Result<(Vec<User>, u32), ActivateError> {
+        let org_segment = segment("organization", org)?;
+        let config = &self.inner.config;
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut users: Vec<User> = Vec::new();
+        let mut first_total: Option<u64> = None;
+        let mut pages: u32 = 0;
+        loop {
+            if pages >= config.max_user_pages {
+                return Err(ActivateError::TooManyPages {
+                    limit: config.max_user_pages,
+                });
+            }
+            let skip = users.len() as u64;
+            let path = format!(
+                "api/organizations/{org_segment}/users?limit={}&skip={skip}",
+                config.page_size
+            );
+            let (request, fetched) = self.get(&path, ACCEPT_JSON, NotFound::Org(org)).await?;
+            pages += 1;
+            let page: wire::UsersPage =
+                body::json(&fetched.body, "a users page").map_err(|p| decode(&request, p))?;
+            let total = *first_total.get_or_insert(page.total);
+            if page.total != total {
+                return Err(ActivateError::UsersTotalChanged {
+                    first: total,
+                    now: page.total,
+                });
+            }
+            if page.users.is_empty() {
+                if skip == total {
+                    break;
+                }
+                return Err(ActivateError::IncompleteUsers {
+                    expected: total,
+                    got: skip,
+                });
+            }
+            if page.users.iter().all(|u| seen.contains(&u.id)) {
+                return Err(ActivateError::SkipIgnored { skip });
+            }
+            for user in page.users {
+                if user.id.trim().is_empty() || user.username.trim().is_empty() {
+                    return Err(ActivateError::InvalidEntry {
+                        request,
+                        problem: "a user has an empty id or username".to_owned(),
+                    });
+                }
+                if !seen.insert(user.id.clone()) {
+                    return Err(ActivateError::DuplicateUserId { id: user.id });
+                }
+                users.push(User::from(user));
+            }
+            let got = users.len() as u64;
+            if got > total {
+                return Err(ActivateError::IncompleteUsers {
+                    expected: total,
+                    got,
+                });
+            }
+            if got == total {
+                break;
+            }
+        }
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok((users, pages))
+    }
+
+    /// `GET /api/organizations/{org}/groups`: the group list (a bare array; `null` is
+    /// empty), in the server's order.
+    pub async fn list_groups(&self, org: &str) -> Result<Vec<GroupInfo>, ActivateError> {
+        self.list_groups_named(org).await.map(|(_, groups)| groups)
+    }
+
+    /// [`Self::list_groups`], also returning the request's name.
+    pub(crate) async fn list_groups_named(
+        &self,
+        org: &str,
+    ) -> Result<(String, Vec<GroupInfo>), ActivateError> {
+        let path = format!("api/organizations/{}/groups", segment("organization", org)?);
+        let (request, fetched) = self.get(&path, ACCEPT_JSON, NotFound::Org(org)).await?;
+        let list: wire::NullableList<wire::Group> =
+            body::json(&fetched.body, "a list of groups").map_err(|p| decode(&request, p))?;
+        let groups = list
+            .0
+            .into_iter()
+            .map(|g| GroupInfo {
+                id: crate::model::non_empty(g.id),
+                name: g.name.filter(|n| !n.is_empty()),
+            })
+            .collect();
+        Ok((request, groups))
+    }
+
+    /// `GET /api/organizations/{org}/groups/{group}/members`: the members of one group
+    /// (`null` is empty), in the server's order.
+    pub async fn group_members(
+        &self,
+        org: &str,
+        group: &str,
+    ) -> Result<Vec<Member>, ActivateError> {
+        let path = format!(
+            "api/organizations/{}/groups/{}/members",
+            segment("organization", org)?,
+            segment("group", group)?
+        );
+        let (request, fetched) = self.get(&path, ACCEPT_JSON, NotFound::Generic).await?;
+        let list: wire::NullableList<wire::MemberDetail> =
+            body::json(&fetched.body, "a list of members").map_err(|p| decode(&request, p))?;
+        list.0
+            .into_iter()
+            .map(|m| {
+                if m.id.trim().is_empty() {
+                    Err(ActivateError::InvalidEntry {
+                        request: request.clone(),
+                        problem: format!("member {:?} has an empty id", m.username),
+                    })
+                } else {
+                    Ok(Member {
+                        id: m.id,
+                        username: m.username,
+                    })
+                }
+            })
+            .collect()
+    }
+
+    /// `GET /api/users/{username}/ssh-public-keys`: the user's key lines. The body may
+    /// be a JSON string or text; blank lines and `#` comments are skipped.
+    pub async fn user_ssh_keys(&self, username: &str) -> Result<Vec<String>, ActivateError> {
+        let path = format!("api/users/{}/ssh-public-keys", segment("user", username)?);
+        let (request, fetched) = self
+            .get(&path, ACCEPT_JSON_OR_TEXT, NotFound::Generic)
+            .await?;
+        let listing = body::json_string_or_text(&fetched.body, fetched.declared_json)
+            .map_err(|p| decode(&request, p))?;
+        Ok(parse_key_lines(&listing))
+    }
+
+    /// One GET with retries. Returns the request's name (`GET /path?query`) and the
+    /// successful response.
+    async fn get(
+        &self,
+        relative: &str,
+        accept: &'static str,
+        not_found: NotFound<'_>,
+    ) -> Result<(String, Fetched), ActivateError> {
+        let url = self.inner.config.base_url.join(relative).map_err(|_| {
+            ActivateError::Unaddressable {
+                what: "request path",
+                name: relative.to_owned(),
+            }
+        })?;
+        let request = match url.query() {
+            Some(q) => format!("GET {}?{q}", url.path()),
+            None => format!("GET {}", url.path()),
+        };
+        tracing::debug!(request = %request, "ACTIVATE request");
+        let result = http_policy::retry::run(
+            &self.inner.config.retry,
+            Idempotency::Idempotent,
+            &request,
+            classify,
+            |_| self.attempt(url.clone(), accept),
+        )
+        .await;
+        match result {
+            Ok(fetched) => Ok((request, fetched)),
+            Err(exhausted) => Err(into_error(request, exhausted, not_found)),
+        }
+    }
+
+    async fn attempt(&self, url: Url, accept: &'static str) -> Result<Fetched, AttemptError> {
+        let mut response = self
+            .inner
+            .http
+            .get(url)
+            .header(ACCEPT, accept)
+            .send()
+            .await
+            .map_err(|error| AttemptError::Transport {
+                sent: !error.is_connect(),
+                error,
+            })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| http_policy::retry_after::parse_retry_after(v, SystemTime::now()));
+        let declared_json = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                let ct = ct.to_ascii_lowercase();
+                ct.starts_with("application/json") || ct.contains("+json")
+            });
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| AttemptError::Transport { error, sent: true })?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(AttemptError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if status.is_success() {
+            Ok(Fetched {
+                body,
+                declared_json,
+            })
+        } else {
+            Err(AttemptError::Status {
+                status: status.as_u16(),
+                retry_after,
+                body,
+            })
+        }
+    }
+}
+
+impl SshKeySource for ActivateClient {
+    fn ssh_keys(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Vec<String>, ActivateError>> + Send {
+        self.user_ssh_keys(username)
+    }
+}
+
+fn segment(what: &'static str, name: &str) -> Result<String, ActivateError> {
+    if is_addressable(name) {
+        Ok(encode_segment(name))
+    } else {
+        Err(ActivateError::Unaddressable {
+            what,
+            name: name.to_owned(),
+        })
+    }
+}
+
+fn decode(request: &str, problem: body::BodyProblem) -> ActivateError {
+    ActivateError::Decode {
+        request: request.to_owned(),
+        problem: problem.problem,
+        source: problem.source,
+    }
+}
+
+#[allow(clippy::unnecessary_wraps)] // The shape `run` expects.
+fn classify(error: &AttemptError) -> Option<Failure> {
+    match error {
+        AttemptError::Transport { sent: false, .. } => Some(Failure::NotSent),
+        AttemptError::Transport { sent: true, .. } => Some(Failure::MaybeSent),
+        AttemptError::Status {
+            status,
+            retry_after,
+            ..
+        } => Some(Failure::Status {
+            status: *status,
+            retry_after: *retry_after,
+        }),
+        AttemptError::TooLarge => None,
+    }
+}
+
+fn into_error(
+    request: String,
+    exhausted: Exhausted<AttemptError>,
+    not_found: NotFound<'_>,
+) -> ActivateError {
+    let Exhausted {
+        error,
+        attempts,
+        reason,
+    } = exhausted;
+    match error {
+        AttemptError::Transport { error, sent } => ActivateError::Transport {
+            request,
+            maybe_sent: sent,
+            timed_out: error.is_timeout(),
+            attempts,
+            gave_up: reason,
+            source: Box::new(error.without_url()),
+        },
+        AttemptError::TooLarge => ActivateError::BodyTooLarge {
+            request,
+            limit: MAX_BODY_BYTES,
+        },
+        AttemptError::Status { status, body, .. } => {
+            let server = ServerMessage::parse(&body);
+            match (status, not_found) {
+                (401, _) => ActivateError::Unauthorized { request, server },
+                (403, _) => ActivateError::Forbidden { request, server },
+                (404, NotFound::Org(org)) => ActivateError::OrgNotFound {
+                    org: org.to_owned(),
+                    request,
+                    server,
+                },
+                _ => ActivateError::Http {
+                    request,
+                    status,
+                    server,
+                    attempts,
+                    gave_up: reason,
+                },
+            }
+        }
+    }
+}
