@@ -604,7 +604,12 @@ def main() -> int:
             problems.append(f"rendered image {image!r}, expected {expected!r}")
         return problems
 
-    report.guarded("kubectl kustomize k8s: renders; schema, policy and image", rendered)
+    # kubectl is not part of every CI image; without it the rendering check is skipped
+    # (loudly) and the structure check above still holds the kustomization to account.
+    if shutil.which("kubectl") is None:
+        print("SKIP kubectl kustomize k8s: kubectl is not installed")
+    else:
+        report.guarded("kubectl kustomize k8s: renders; schema, policy and image", rendered)
 
     negative_files = sorted(NEGATIVE_TESTS.glob("*.yaml"))
     if not negative_files:
