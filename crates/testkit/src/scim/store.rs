@@ -1,0 +1,453 @@
+//! The in-memory resources of the SCIM emulator: creation, PATCH, listing.
+//!
+//! Resources are kept as JSON objects in creation order. Every write goes through the
+//! same steps: check and normalise the attributes, check the invariants (`userName`
+//! present and unique case-insensitively; `displayName` present; group members are
+//! existing users), then commit and bump `meta.version` and `meta.lastModified`.
+
+use std::collections::HashMap;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Map, Value, json};
+
+use super::filter::Filter;
+use super::patch;
+use super::rejection::Rejection;
+use super::schema::{CW_USER_EXT, Kind, canonical};
+use super::values::{coerce, coerce_extension};
+use crate::clock::now_rfc3339;
+
+/// Who is writing: a client request (strict or lenient) or a test seeding state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// An HTTP request; `strict` applies the strict-mode checks.
+    Request { strict: bool },
+    /// Direct seeding: `id` and `meta` may be given; no strict-mode checks.
+    Seed,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    order: Vec<String>,
+    items: HashMap<String, Map<String, Value>>,
+}
+
+/// All users and groups.
+#[derive(Debug)]
+pub(crate) struct Store {
+    base_url: String,
+    users: Table,
+    groups: Table,
+    /// Lowercased `userName` → user id.
+    user_names: HashMap<String, String>,
+    version: u64,
+    ids: SmallRng,
+}
+
+impl Store {
+    pub(crate) fn new(base_url: String, seed: u64) -> Self {
+        Self {
+            base_url,
+            users: Table::default(),
+            groups: Table::default(),
+            user_names: HashMap::new(),
+            version: 0,
+            ids: SmallRng::seed_from_u64(seed ^ 0x5c1d_0000_0000_0001),
+        }
+    }
+
+    fn table(&self, kind: Kind) -> &Table {
+        match kind {
+            Kind::User => &self.users,
+            Kind::Group => &self.groups,
+        }
+    }
+
+    fn table_mut(&mut self, kind: Kind) -> &mut Table {
+        match kind {
+            Kind::User => &mut self.users,
+            Kind::Group => &mut self.groups,
+        }
+    }
+
+    /// One resource by id.
+    pub(crate) fn get(&self, kind: Kind, id: &str) -> Option<&Map<String, Value>> {
+        self.table(kind).items.get(id)
+    }
+
+    /// Every resource of a kind, in creation order.
+    pub(crate) fn all(&self, kind: Kind) -> impl Iterator<Item = &Map<String, Value>> {
+        let table = self.table(kind);
+        table.order.iter().filter_map(|id| table.items.get(id))
+    }
+
+    /// The resources matching `filter` (all when `None`), in creation order.
+    pub(crate) fn select(&self, kind: Kind, filter: Option<&Filter>) -> Vec<&Map<String, Value>> {
+        self.all(kind)
+            .filter(|r| filter.is_none_or(|f| f.matches(r.get(f.attr).and_then(Value::as_str))))
+            .collect()
+    }
+
+    /// Creates a resource from a request body (or seed) and returns it.
+    pub(crate) fn create(
+        &mut self,
+        kind: Kind,
+        body: Value,
+        origin: Origin,
+    ) -> Result<Map<String, Value>, Rejection> {
+        let Value::Object(body) = body else {
+            return Err(Rejection::bad(
+                "invalidSyntax",
+                "the body must be a JSON object",
+            ));
+        };
+        let strict = matches!(origin, Origin::Request { strict: true });
+        if strict {
+            check_schemas(kind, &body)?;
+        }
+        let mut resource = Map::new();
+        let mut given_id = None;
+        let mut given_meta = None;
+        for (key, value) in body {
+            if let Some(read_only) = canonical(kind.read_only().iter().copied(), &key) {
+                match origin {
+                    Origin::Request { strict: true } => {
+                        return Err(Rejection::bad(
+                            "mutability",
+                            format!("{read_only} is read-only and must not be sent"),
+                        ));
+                    }
+                    Origin::Request { strict: false } => {}
+                    Origin::Seed => match read_only {
+                        "id" => given_id = Some(value),
+                        "meta" => given_meta = Some(value),
+                        _ => {}
+                    },
+                }
+                continue;
+            }
+            if !set_attribute(kind, &mut resource, &key, &value, strict)? {
+                match origin {
+                    Origin::Request { strict: true } => {
+                        return Err(Rejection::bad(
+                            "invalidValue",
+                            format!("{} has no attribute {key:?}", kind.resource_type()),
+                        ));
+                    }
+                    // A lenient server ignores attributes it does not know.
+                    Origin::Request { strict: false } => {}
+                    // Seeded records are stored as given.
+                    Origin::Seed => {
+                        resource.insert(key, value);
+                    }
+                }
+            }
+        }
+        self.normalise(kind, &mut resource);
+        self.check(kind, &resource, None)?;
+
+        let id = match given_id {
+            Some(Value::String(id)) if !id.is_empty() => {
+                if self.table(kind).items.contains_key(&id) {
+                    return Err(Rejection::uniqueness(format!("id {id:?} exists already")));
+                }
+                id
+            }
+            Some(_) => {
+                return Err(Rejection::bad(
+                    "invalidValue",
+                    "id must be a non-empty string",
+                ));
+            }
+            None => self.new_id(kind),
+        };
+        let meta = match given_meta {
+            Some(Value::Object(meta)) => meta,
+            Some(_) => return Err(Rejection::bad("invalidValue", "meta must be an object")),
+            None => self.new_meta(kind, &id),
+        };
+        let mut stored = Map::new();
+        stored.insert("id".to_owned(), Value::String(id.clone()));
+        stored.insert("meta".to_owned(), Value::Object(meta));
+        stored.extend(resource);
+        self.commit(kind, &id, stored.clone(), None);
+        Ok(stored)
+    }
+
+    /// Applies a PATCH request atomically and returns the resulting resource.
+    pub(crate) fn patch(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        strict: bool,
+        if_match: Option<&str>,
+    ) -> Result<Map<String, Value>, Rejection> {
+        let current = self.get(kind, id).ok_or_else(|| {
+            Rejection::not_found(format!("{} {id} not found", kind.resource_type()))
+        })?;
+        if let Some(expected) = if_match {
+            let version = current
+                .get("meta")
+                .and_then(|m| m.get("version"))
+                .and_then(Value::as_str);
+            if expected.trim() != "*" && Some(expected.trim()) != version {
+                return Err(Rejection::new(
+                    412,
+                    None,
+                    format!("If-Match {expected} does not match the current version"),
+                ));
+            }
+        }
+        let before = current.clone();
+        let mut updated = before.clone();
+        patch::apply(kind, &mut updated, body, strict)?;
+        self.normalise(kind, &mut updated);
+        self.check(kind, &updated, Some(id))?;
+        if updated == before {
+            return Ok(updated);
+        }
+        self.version += 1;
+        let version = format!("W/\"{}\"", self.version);
+        if let Some(Value::Object(meta)) = updated.get_mut("meta") {
+            meta.insert("lastModified".to_owned(), Value::String(now_rfc3339()));
+            meta.insert("version".to_owned(), Value::String(version));
+        }
+        self.commit(kind, id, updated.clone(), Some(&before));
+        Ok(updated)
+    }
+
+    /// Users and groups with this `externalId` (compared exactly).
+    pub(crate) fn count_by_external_id(&self, external_id: &str) -> usize {
+        [Kind::User, Kind::Group]
+            .into_iter()
+            .flat_map(|kind| self.all(kind))
+            .filter(|r| r.get("externalId").and_then(Value::as_str) == Some(external_id))
+            .count()
+    }
+
+    /// The user holding this `userName`, compared case-insensitively.
+    pub(crate) fn user_by_user_name(&self, user_name: &str) -> Option<&Map<String, Value>> {
+        let id = self.user_names.get(&user_name.to_lowercase())?;
+        self.get(Kind::User, id)
+    }
+
+    fn commit(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        resource: Map<String, Value>,
+        before: Option<&Map<String, Value>>,
+    ) {
+        if kind == Kind::User {
+            if let Some(old) = before
+                .and_then(|b| b.get("userName"))
+                .and_then(Value::as_str)
+            {
+                self.user_names.remove(&old.to_lowercase());
+            }
+            if let Some(new) = resource.get("userName").and_then(Value::as_str) {
+                self.user_names.insert(new.to_lowercase(), id.to_owned());
+            }
+        }
+        let table = self.table_mut(kind);
+        if table.items.insert(id.to_owned(), resource).is_none() {
+            table.order.push(id.to_owned());
+        }
+    }
+
+    fn new_id(&mut self, kind: Kind) -> String {
+        loop {
+            let id = format!("{:032x}", self.ids.random::<u128>());
+            if !self.table(kind).items.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn new_meta(&mut self, kind: Kind, id: &str) -> Map<String, Value> {
+        self.version += 1;
+        let now = now_rfc3339();
+        let mut meta = Map::new();
+        let mut put = |key: &str, value: String| meta.insert(key.to_owned(), Value::String(value));
+        put("resourceType", kind.resource_type().to_owned());
+        put("created", now.clone());
+        put("lastModified", now);
+        put(
+            "location",
+            format!("{}/{}/{id}", self.base_url, kind.endpoint()),
+        );
+        put("version", format!("W/\"{}\"", self.version));
+        meta
+    }
+
+    /// Fixes `schemas` (core URN first; the extension URN exactly when the extension
+    /// is present) and writes member references in full.
+    fn normalise(&self, kind: Kind, resource: &mut Map<String, Value>) {
+        let mut schemas: Vec<Value> = vec![Value::String(kind.core_schema().to_owned())];
+        if let Some(Value::Array(given)) = resource.get("schemas") {
+            for urn in given.iter().filter_map(Value::as_str) {
+                let known = urn.eq_ignore_ascii_case(kind.core_schema())
+                    || urn.eq_ignore_ascii_case(CW_USER_EXT);
+                if !known && !schemas.iter().any(|s| s.as_str() == Some(urn)) {
+                    schemas.push(Value::String(urn.to_owned()));
+                }
+            }
+        }
+        if resource.contains_key(CW_USER_EXT) {
+            schemas.push(Value::String(CW_USER_EXT.to_owned()));
+        }
+        resource.insert("schemas".to_owned(), Value::Array(schemas));
+        if let Some(Value::Array(members)) = resource.get_mut("members") {
+            for member in members.iter_mut() {
+                let Some(id) = member
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                else {
+                    continue;
+                };
+                *member = json!({
+                    "value": id,
+                    "$ref": format!("{}/Users/{id}", self.base_url),
+                    "type": "User",
+                });
+            }
+        }
+    }
+
+    /// Required attributes, `userName` uniqueness, and flat membership.
+    fn check(
+        &self,
+        kind: Kind,
+        resource: &Map<String, Value>,
+        self_id: Option<&str>,
+    ) -> Result<(), Rejection> {
+        match kind {
+            Kind::User => {
+                let user_name = resource
+                    .get("userName")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| Rejection::bad("invalidValue", "userName is required"))?;
+                if let Some(holder) = self.user_names.get(&user_name.to_lowercase())
+                    && Some(holder.as_str()) != self_id
+                {
+                    return Err(Rejection::uniqueness(format!(
+                        "userName {user_name:?} is already taken (compared case-insensitively)"
+                    )));
+                }
+            }
+            Kind::Group => {
+                resource
+                    .get("displayName")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| Rejection::bad("invalidValue", "displayName is required"))?;
+                let members = resource.get("members").and_then(Value::as_array);
+                for id in members
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.get("value")?.as_str())
+                {
+                    if self.groups.items.contains_key(id) || Some(id) == self_id {
+                        return Err(Rejection::bad(
+                            "invalidValue",
+                            format!("member {id} is a group; only flat groups are supported"),
+                        ));
+                    }
+                    if !self.users.items.contains_key(id) {
+                        return Err(Rejection::bad(
+                            "invalidValue",
+                            format!("member {id} is not an existing user"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// All users and groups, as `{"Users": [...], "Groups": [...]}`.
+    pub(crate) fn snapshot(&self) -> Value {
+        json!({
+            "Users": self.all(Kind::User).cloned().map(Value::Object).collect::<Vec<_>>(),
+            "Groups": self.all(Kind::Group).cloned().map(Value::Object).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Strict mode: `schemas` must list the core URN, and the extension URN whenever the
+/// body carries the extension object.
+fn check_schemas(kind: Kind, body: &Map<String, Value>) -> Result<(), Rejection> {
+    let schemas: Vec<&str> = match body.get("schemas") {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        Some(_) => {
+            return Err(Rejection::bad(
+                "invalidSyntax",
+                "schemas must be an array of URNs",
+            ));
+        }
+        None => {
+            return Err(Rejection::bad(
+                "invalidSyntax",
+                format!("schemas is required and must list {}", kind.core_schema()),
+            ));
+        }
+    };
+    let has = |urn: &str| schemas.iter().any(|s| s.eq_ignore_ascii_case(urn));
+    if !has(kind.core_schema()) {
+        return Err(Rejection::bad(
+            "invalidSyntax",
+            format!("schemas must list {}", kind.core_schema()),
+        ));
+    }
+    let has_extension = body.keys().any(|k| k.eq_ignore_ascii_case(CW_USER_EXT));
+    if has_extension && !has(CW_USER_EXT) {
+        return Err(Rejection::bad(
+            "invalidSyntax",
+            format!("the body carries {CW_USER_EXT} but schemas does not list it"),
+        ));
+    }
+    Ok(())
+}
+
+/// Sets one attribute of a body being created (names matched case-insensitively);
+/// `Ok(false)` when the attribute is unknown.
+fn set_attribute(
+    kind: Kind,
+    resource: &mut Map<String, Value>,
+    key: &str,
+    value: &Value,
+    strict: bool,
+) -> Result<bool, Rejection> {
+    if key.eq_ignore_ascii_case("schemas") {
+        if !value.is_array() {
+            return Err(Rejection::bad(
+                "invalidSyntax",
+                "schemas must be an array of URNs",
+            ));
+        }
+        resource.insert("schemas".to_owned(), value.clone());
+        return Ok(true);
+    }
+    if kind == Kind::User && key.eq_ignore_ascii_case(CW_USER_EXT) {
+        if let Some(ext) = coerce_extension(value, strict)? {
+            resource.insert(CW_USER_EXT.to_owned(), Value::Object(ext));
+        }
+        return Ok(true);
+    }
+    let Some((name, shape)) = kind
+        .attributes()
+        .iter()
+        .copied()
+        .find(|(name, _)| name.eq_ignore_ascii_case(key))
+    else {
+        return Ok(false);
+    };
+    if let Some(value) = coerce(name, shape, value, strict)? {
+        resource.insert(name.to_owned(), value);
+    }
+    Ok(true)
+}
