@@ -1,0 +1,106 @@
+//! Listing the records a provisioning client owns: those whose `externalId` starts
+//! with its prefix.
+
+use std::fmt;
+
+use futures::TryStreamExt;
+
+use super::{Resource, ScimClient};
+use crate::error::ScimError;
+use crate::filter::Filter;
+use crate::model::{Group, User};
+
+/// How a prefix listing selected the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListingMode {
+    /// The server filtered with `externalId sw "<prefix>"`.
+    ServerFilter,
+    /// The server refused that filter; everything was listed and selected here.
+    ClientFilter,
+}
+
+impl ListingMode {
+    /// `server filter` or `client-side filter`, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ServerFilter => "server filter",
+            Self::ClientFilter => "client-side filter",
+        }
+    }
+}
+
+impl fmt::Display for ListingMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The records whose `externalId` starts with a prefix, from a complete listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PrefixListing<T> {
+    /// The matching records, in the server's order.
+    pub records: Vec<T>,
+    /// How they were selected.
+    pub mode: ListingMode,
+}
+
+impl ScimClient {
+    /// Lists the users whose `externalId` starts with `prefix` (an exact,
+    /// case-sensitive match: `externalId` is caseExact).
+    ///
+    /// Asks the server with `externalId sw "<prefix>"`; if it rejects the filter
+    /// (`400 invalidFilter`, `501`, or a `400` naming the filter), lists all users and
+    /// selects here, logging that once at `warn`. The prefix is checked here in both
+    /// modes, so a server that ignores the filter cannot hand out records that are
+    /// not ours.
+    pub async fn list_users_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<PrefixListing<User>, ScimError> {
+        self.list_with_prefix(prefix).await
+    }
+
+    /// Lists the groups whose `externalId` starts with `prefix`; as
+    /// [`list_users_with_prefix`](Self::list_users_with_prefix).
+    pub async fn list_groups_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<PrefixListing<Group>, ScimError> {
+        self.list_with_prefix(prefix).await
+    }
+
+    async fn list_with_prefix<T: Resource>(
+        &self,
+        prefix: &str,
+    ) -> Result<PrefixListing<T>, ScimError> {
+        let filter = Filter::sw("externalId", prefix);
+        let (records, mode) = match self.list::<T>(Some(filter)).try_collect::<Vec<T>>().await {
+            Ok(records) => (records, ListingMode::ServerFilter),
+            Err(error) if error.is_filter_rejection() => {
+                tracing::warn!(
+                    endpoint = T::ENDPOINT.as_str(),
+                    %error,
+                    "the server rejected the externalId filter; listing everything and selecting by prefix here"
+                );
+                let all = self.list::<T>(None).try_collect::<Vec<T>>().await?;
+                (all, ListingMode::ClientFilter)
+            }
+            Err(error) => return Err(error),
+        };
+        let listed = records.len();
+        let records: Vec<T> = records
+            .into_iter()
+            .filter(|r| r.external_id().is_some_and(|x| x.starts_with(prefix)))
+            .collect();
+        if mode == ListingMode::ServerFilter && records.len() < listed {
+            tracing::warn!(
+                endpoint = T::ENDPOINT.as_str(),
+                ignored = listed - records.len(),
+                "the server returned records outside the externalId filter; they were ignored"
+            );
+        }
+        Ok(PrefixListing { records, mode })
+    }
+}

@@ -1,0 +1,377 @@
+//! One logical request: retries, observation, and turning responses into results.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use http_policy::excerpt::body_excerpt;
+use http_policy::retry::{self, Exhausted, Failure, GiveUp, Idempotency};
+use http_policy::retry_after::parse_retry_after;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::{SCIM_JSON, ScimClient};
+use crate::error::ScimError;
+use crate::model::ScimErrorBody;
+use crate::observe::{Endpoint, RequestEvent, RequestOutcome};
+
+/// Characters of a response body quoted in an error.
+const EXCERPT_CHARS: usize = 200;
+
+/// The methods this client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Get,
+    Post,
+    Patch,
+}
+
+impl Verb {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Patch => "PATCH",
+        }
+    }
+
+    fn method(self) -> reqwest::Method {
+        match self {
+            Self::Get => reqwest::Method::GET,
+            Self::Post => reqwest::Method::POST,
+            Self::Patch => reqwest::Method::PATCH,
+        }
+    }
+
+    /// `GET` and the replace/add/remove `PATCH`es this client sends leave the server
+    /// in the same state when repeated; a `POST` may create a second record.
+    fn idempotency(self) -> Idempotency {
+        match self {
+            Self::Get | Self::Patch => Idempotency::Idempotent,
+            Self::Post => Idempotency::NonIdempotent,
+        }
+    }
+}
+
+/// A request to make.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) verb: Verb,
+    pub(crate) endpoint: Endpoint,
+    /// Below the base URL, already percent-encoded: `/Users/abc`.
+    pub(crate) path: String,
+    /// Already percent-encoded.
+    pub(crate) query: Option<String>,
+    pub(crate) body: Option<Vec<u8>>,
+}
+
+/// A successful response.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Why one attempt failed.
+#[derive(Debug)]
+enum AttemptError {
+    Transport {
+        /// `None` when retrying cannot help (a request that could not be built).
+        failure: Option<Failure>,
+        maybe_sent: bool,
+        source: reqwest::Error,
+    },
+    Status {
+        reply: Reply,
+        retry_after: Option<Duration>,
+        location: Option<String>,
+    },
+}
+
+impl AttemptError {
+    fn classify(&self) -> Option<Failure> {
+        match self {
+            Self::Transport { failure, .. } => *failure,
+            Self::Status {
+                reply, retry_after, ..
+            } => Some(Failure::Status {
+                status: reply.status,
+                retry_after: *retry_after,
+            }),
+        }
+    }
+}
+
+fn transport_error(source: reqwest::Error) -> AttemptError {
+    let (failure, maybe_sent) = if source.is_builder() || source.is_redirect() {
+        (None, false)
+    } else if source.is_connect() {
+        (Some(Failure::NotSent), false)
+    } else {
+        (Some(Failure::MaybeSent), true)
+    };
+    AttemptError::Transport {
+        failure,
+        maybe_sent,
+        source,
+    }
+}
+
+impl ScimClient {
+    /// Makes `call`, retrying as the policy allows, and returns the 2xx response.
+    pub(crate) async fn call(&self, call: &Call) -> Result<Reply, ScimError> {
+        let url = self.url(&call.path, call.query.as_deref());
+        let what = format!("{} {}", call.verb.as_str(), call.path);
+        retry::run(
+            &self.inner.retry,
+            call.verb.idempotency(),
+            &what,
+            AttemptError::classify,
+            |attempt| self.attempt(call, &url, attempt),
+        )
+        .await
+        .map_err(|exhausted| self.failure(call, &url, exhausted))
+    }
+
+    fn url(&self, path: &str, query: Option<&str>) -> Url {
+        let mut url = self.inner.base_url.clone();
+        let joined = format!("{}{path}", self.inner.base_url.path().trim_end_matches('/'));
+        url.set_path(&joined);
+        url.set_query(query);
+        url
+    }
+
+    async fn attempt(&self, call: &Call, url: &Url, attempt: u32) -> Result<Reply, AttemptError> {
+        let started = Instant::now();
+        let mut request = self
+            .inner
+            .http
+            .request(call.verb.method(), url.clone())
+            .header(AUTHORIZATION, self.inner.auth.clone());
+        if let Some(body) = &call.body {
+            request = request.header(CONTENT_TYPE, SCIM_JSON).body(body.clone());
+        }
+        let result = async {
+            let response = request.send().await.map_err(transport_error)?;
+            let status = response.status().as_u16();
+            let headers = response.headers();
+            let retry_after = header(headers, RETRY_AFTER.as_str())
+                .and_then(|v| parse_retry_after(&v, SystemTime::now()));
+            let content_type = header(headers, CONTENT_TYPE.as_str());
+            let location = header(headers, LOCATION.as_str());
+            let body = response.bytes().await.map_err(transport_error)?.to_vec();
+            let reply = Reply {
+                status,
+                content_type,
+                body,
+            };
+            if (200..300).contains(&status) {
+                Ok(reply)
+            } else {
+                Err(AttemptError::Status {
+                    reply,
+                    retry_after,
+                    location,
+                })
+            }
+        }
+        .await;
+        let outcome = match &result {
+            Ok(reply) | Err(AttemptError::Status { reply, .. }) => {
+                RequestOutcome::Status(reply.status)
+            }
+            Err(AttemptError::Transport { maybe_sent, .. }) => RequestOutcome::TransportError {
+                maybe_sent: *maybe_sent,
+            },
+        };
+        let event = RequestEvent {
+            method: call.verb.as_str(),
+            endpoint: call.endpoint,
+            outcome,
+            attempt,
+            duration: started.elapsed(),
+        };
+        tracing::debug!(
+            method = event.method,
+            path = %call.path,
+            outcome = ?event.outcome,
+            attempt,
+            duration_ms = u64::try_from(event.duration.as_millis()).unwrap_or(u64::MAX),
+            "SCIM request"
+        );
+        if let Some(observer) = &self.inner.observer {
+            observer(&event);
+        }
+        result
+    }
+
+    fn failure(&self, call: &Call, url: &Url, exhausted: Exhausted<AttemptError>) -> ScimError {
+        let Exhausted {
+            error,
+            attempts,
+            reason,
+        } = exhausted;
+        let method = call.verb.as_str();
+        let error = match error {
+            AttemptError::Transport {
+                maybe_sent, source, ..
+            } => ScimError::Transport {
+                method,
+                path: call.path.clone(),
+                maybe_sent,
+                attempts,
+                source: Box::new(source),
+            },
+            AttemptError::Status {
+                reply, location, ..
+            } => self.http_error(call, url, &reply, location.as_deref(), attempts),
+        };
+        if reason == GiveUp::OutcomeUnknown {
+            ScimError::OutcomeUnknown {
+                method,
+                path: call.path.clone(),
+                attempts,
+                cause: Box::new(error),
+            }
+        } else {
+            error
+        }
+    }
+
+    fn http_error(
+        &self,
+        call: &Call,
+        url: &Url,
+        reply: &Reply,
+        location: Option<&str>,
+        attempts: u32,
+    ) -> ScimError {
+        let scim = (!reply.body.is_empty() && reply.content_type.as_deref().is_none_or(is_json))
+            .then(|| serde_json::from_slice::<ScimErrorBody>(&reply.body).ok())
+            .flatten()
+            .filter(ScimErrorBody::is_scim_error)
+            .map(|mut body| {
+                body.detail = body.detail.map(|d| self.mask(&d));
+                Box::new(body)
+            });
+        let excerpt = if (300..400).contains(&reply.status) {
+            let target = location.and_then(|l| url.join(l).ok()).map_or_else(
+                || "an unnamed location".to_owned(),
+                |mut u| {
+                    u.set_query(None);
+                    u.to_string()
+                },
+            );
+            format!("redirect to {target} not followed (only 307/308 within the same origin are)")
+        } else if scim.is_some() {
+            String::new()
+        } else {
+            self.excerpt(&reply.body)
+        };
+        ScimError::Http {
+            method: call.verb.as_str(),
+            path: call.path.clone(),
+            status: reply.status,
+            scim,
+            excerpt,
+            attempts,
+        }
+    }
+
+    /// Decodes a successful response as `T`, naming `what` in the error.
+    pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+        reply: &Reply,
+        what: &'static str,
+    ) -> Result<T, ScimError> {
+        if let Some(content_type) = reply.content_type.as_deref().filter(|c| !is_json(c)) {
+            return Err(ScimError::UnexpectedContentType {
+                method: call.verb.as_str(),
+                path: call.path.clone(),
+                status: reply.status,
+                content_type: content_type.to_owned(),
+                excerpt: self.excerpt(&reply.body),
+            });
+        }
+        let deserializer = &mut serde_json::Deserializer::from_slice(&reply.body);
+        serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            let at = if path == "." {
+                "the top level".to_owned()
+            } else {
+                path
+            };
+            ScimError::Decode {
+                method: call.verb.as_str(),
+                path: call.path.clone(),
+                status: reply.status,
+                what,
+                location: format!("{at} (line {}, column {})", inner.line(), inner.column()),
+                excerpt: self.excerpt(&reply.body),
+                source: Box::new(inner),
+            }
+        })
+    }
+
+    fn excerpt(&self, body: &[u8]) -> String {
+        self.mask(&body_excerpt(body, EXCERPT_CHARS))
+    }
+
+    /// Masks the bearer token, should a server echo it back.
+    fn mask(&self, text: &str) -> String {
+        let token = self.inner.token.expose_secret();
+        if token.len() >= 4 && text.contains(token) {
+            text.replace(token, "[REDACTED]")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `application/scim+json`, `application/json`, or another `+json` type, with any
+/// parameters (`; charset=utf-8`).
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types() {
+        for ok in [
+            "application/scim+json",
+            "application/json",
+            "application/scim+json; charset=utf-8",
+            "Application/JSON;charset=UTF-8",
+        ] {
+            assert!(is_json(ok), "{ok}");
+        }
+        for bad in [
+            "text/html",
+            "text/plain; charset=utf-8",
+            "application/xml",
+            "",
+        ] {
+            assert!(!is_json(bad), "{bad}");
+        }
+    }
+}
