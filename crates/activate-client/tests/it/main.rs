@@ -1,0 +1,11 @@
+//! Integration tests of the ACTIVATE client against wiremock and a fake `pw` program.
+
+mod auth;
+mod errors;
+mod groups;
+mod keys;
+#[cfg(unix)]
+mod pw_cli;
+mod snapshot;
+mod support;
+mod users;

@@ -1,0 +1,121 @@
+//! Shared setup: a key pointing at the mock server, a client with a tiny retry policy.
+
+use std::time::Duration;
+
+use activate_client::{ActivateClient, ClientConfig, Credential};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_policy::retry::RetryPolicy;
+use serde_json::{Value, json};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const SECRET: &str = "S3CRETs3cretS3CRET";
+
+/// A `pwt_` key whose embedded host is the mock server.
+pub fn api_key(server: &MockServer) -> String {
+    format!("pwt_{}.{SECRET}", URL_SAFE_NO_PAD.encode(server.uri()))
+}
+
+/// Millisecond delays, three attempts.
+pub fn tiny_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        max_retry_after: Duration::from_secs(5),
+        max_elapsed: Duration::from_secs(30),
+    }
+}
+
+/// A configuration for the mock server, organization `acme`.
+pub fn config(server: &MockServer) -> ClientConfig {
+    let credential = Credential::parse(&api_key(server)).unwrap();
+    let mut config = ClientConfig::new(credential, None).unwrap();
+    config.org = Some("acme".to_owned());
+    config.retry = tiny_retry();
+    config
+}
+
+pub fn client(server: &MockServer) -> ActivateClient {
+    ActivateClient::new(config(server)).unwrap()
+}
+
+/// Any request no mock expects gets a loud 418.
+pub async fn catch_all(server: &MockServer) {
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(418).set_body_string("no mock for this request"))
+        .with_priority(u8::MAX)
+        .mount(server)
+        .await;
+}
+
+/// A started server with the catch-all mounted.
+pub async fn server() -> MockServer {
+    let server = MockServer::start().await;
+    catch_all(&server).await;
+    server
+}
+
+/// An `OrgUser` with the required fields and a few extra ones the client ignores.
+pub fn user(id: &str, username: &str, active: bool, license: &str) -> Value {
+    json!({
+        "id": id,
+        "username": username,
+        "active": active,
+        "admin": false,
+        "billingAdmin": false,
+        "complimentary": license == "complimentary",
+        "licenseStatus": license,
+        "email": format!("{username}@example.com"),
+        "name": format!("Name {username}"),
+        "uid": 1000,
+        "lastLogin": "2026-01-01T00:00:00Z",
+        "somethingNew": {"nested": [1, 2]}
+    })
+}
+
+pub fn member(id: &str, username: &str) -> Value {
+    json!({"id": id, "username": username, "email": format!("{username}@example.com")})
+}
+
+/// The error and its sources, joined by ": ".
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}
+
+/// The `skip` values of the users requests the server received, in order.
+pub async fn skips(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/users"))
+        .map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "skip")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Paths of all received requests, in order.
+pub async fn paths(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect()
+}

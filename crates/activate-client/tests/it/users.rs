@@ -1,0 +1,346 @@
+//! Paging of `GET /api/organizations/{org}/users` and its completeness checks.
+
+use activate_client::{ActivateError, LicenseStatus};
+use serde_json::json;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{self, user};
+
+const USERS: &str = "/api/organizations/acme/users";
+
+async fn page(server: &MockServer, skip: u32, total: u64, users: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path(USERS))
+        .and(query_param("limit", "2"))
+        .and(query_param("skip", skip.to_string()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"total": total, "users": users})),
+        )
+        .mount(server)
+        .await;
+}
+
+fn small_pages(server: &MockServer) -> activate_client::ActivateClient {
+    let mut config = support::config(server);
+    config.page_size = 2;
+    activate_client::ActivateClient::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn pages_until_total_with_exact_skips() {
+    let server = support::server().await;
+    page(
+        &server,
+        0,
+        5,
+        json!([
+            user("u5", "eve", true, "active"),
+            user("u2", "bob", true, "complimentary")
+        ]),
+    )
+    .await;
+    page(
+        &server,
+        2,
+        5,
+        json!([
+            user("u3", "carol", false, "active"),
+            user("u1", "alice", true, "inactive")
+        ]),
+    )
+    .await;
+    page(
+        &server,
+        4,
+        5,
+        json!([user("u4", "dave", true, "somethingelse")]),
+    )
+    .await;
+
+    let users = small_pages(&server).list_users("acme").await.unwrap();
+
+    assert_eq!(support::skips(&server).await, ["0", "2", "4"]);
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["u1", "u2", "u3", "u4", "u5"], "sorted by id");
+    let alice = &users[0];
+    assert_eq!(alice.username, "alice");
+    assert_eq!(alice.email.as_deref(), Some("alice@example.com"));
+    assert_eq!(alice.name.as_deref(), Some("Name alice"));
+    assert_eq!(alice.uid, Some(1000));
+    assert_eq!(alice.license_status, Some(LicenseStatus::Inactive));
+    assert!(!alice.is_enabled());
+    assert_eq!(
+        users[3].license_status,
+        Some(LicenseStatus::Other("somethingelse".into()))
+    );
+    assert!(users[3].is_enabled());
+    assert!(!users[2].is_enabled(), "carol is not active");
+    assert!(users.iter().all(|u| u.ssh_keys.is_none()));
+}
+
+#[tokio::test]
+async fn default_page_size_is_500_and_null_users_is_an_empty_page() {
+    let server = support::server().await;
+    Mock::given(method("GET"))
+        .and(path(USERS))
+        .and(query_param("limit", "500"))
+        .and(query_param("skip", "0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 0, "users": null})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let users = support::client(&server).list_users("acme").await.unwrap();
+    assert!(users.is_empty());
+}
+
+#[tokio::test]
+async fn fewer_users_than_total_is_incomplete() {
+    let server = support::server().await;
+    page(
+        &server,
+        0,
+        5,
+        json!([
+            user("a", "a1", true, "active"),
+            user("b", "b1", true, "active")
+        ]),
+    )
+    .await;
+    page(
+        &server,
+        2,
+        5,
+        json!([
+            user("c", "c1", true, "active"),
+            user("d", "d1", true, "active")
+        ]),
+    )
+    .await;
+    page(&server, 4, 5, json!(null)).await;
+    let err = small_pages(&server).list_users("acme").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ActivateError::IncompleteUsers {
+                expected: 5,
+                got: 4
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "incomplete user list: the server announced 5 users, 4 arrived"
+    );
+}
+
+#[tokio::test]
+async fn more_users_than_total_is_incomplete() {
+    let server = support::server().await;
+    page(
+        &server,
+        0,
+        1,
+        json!([
+            user("a", "a1", true, "active"),
+            user("b", "b1", true, "active")
+        ]),
+    )
+    .await;
+    let err = small_pages(&server).list_users("acme").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ActivateError::IncompleteUsers {
+                expected: 1,
+                got: 2
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn duplicate_ids_are_an_error() {
+    let server = support::server().await;
+    page(
+        &server,
+        0,
+        4,
+        json!([
+            user("a", "a1", true, "active"),
+            user("b", "b1", true, "active")
+        ]),
+    )
+    .await;
+    page(
+        &server,
+        2,
+        4,
+        json!([
+            user("b", "b2", true, "active"),
+            user("c", "c1", true, "active")
+        ]),
+    )
+    .await;
+    let err = small_pages(&server).list_users("acme").await.unwrap_err();
+    assert!(
+        matches!(&err, ActivateError::DuplicateUserId { id } if id == "b"),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "the user list holds the id \"b\" twice");
+}
+
+#[tokio::test]
+async fn a_server_ignoring_skip_is_detected() {
+    let server = support::server().await;
+    Mock::given(method("GET"))
+        .and(path(USERS))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"total": 6, "users": [user("a", "a1", true, "active"), user("b", "b1", true, "active")]}),
+        ))
+        .mount(&server)
+        .await;
+    let err = small_pages(&server).list_users("acme").await.unwrap_err();
+    assert!(
+        matches!(err, ActivateError::SkipIgnored { skip: 2 }),
+        "{err:?}"
+    );
+    assert_eq!(support::skips(&server).await, ["0", "2"]);
+}
+
+#[tokio::test]
+async fn a_changing_total_is_an_error() {
+    let server = support::server().await;
+    page(
+        &server,
+        0,
+        4,
+        json!([
+            user("a", "a1", true, "active"),
+            user("b", "b1", true, "active")
+        ]),
+    )
+    .await;
+    page(
+        &server,
+        2,
+        5,
+        json!([
+            user("c", "c1", true, "active"),
+            user("d", "d1", true, "active")
+        ]),
+    )
+    .await;
+    let err = small_pages(&server).list_users("acme").await.unwrap_err();
+    assert!(
+        matches!(err, ActivateError::UsersTotalChanged { first: 4, now: 5 }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_page_cap_stops_paging() {
+    let server = support::server().await;
+    page(
+        &server,
+        0,
+        10,
+        json!([
+            user("a", "a1", true, "active"),
+            user("b", "b1", true, "active")
+        ]),
+    )
+    .await;
+    page(
+        &server,
+        2,
+        10,
+        json!([
+            user("c", "c1", true, "active"),
+            user("d", "d1", true, "active")
+        ]),
+    )
+    .await;
+    let mut config = support::config(&server);
+    config.page_size = 2;
+    config.max_user_pages = 2;
+    let err = activate_client::ActivateClient::new(config)
+        .unwrap()
+        .list_users("acme")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ActivateError::TooManyPages { limit: 2 }),
+        "{err:?}"
+    );
+    assert_eq!(support::skips(&server).await, ["0", "2"]);
+}
+
+#[tokio::test]
+async fn a_server_capping_the_limit_is_paged_by_what_arrived() {
+    let server = support::server().await;
+    // Asked for 500, the server sends 2 at a time.
+    for (skip, ids) in [(0, ["a", "b"]), (2, ["c", "d"])] {
+        Mock::given(method("GET"))
+            .and(path(USERS))
+            .and(query_param("skip", skip.to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"total": 4, "users": ids.iter().map(|i| user(i, i, true, "active")).collect::<Vec<_>>()}),
+            ))
+            .mount(&server)
+            .await;
+    }
+    let users = support::client(&server).list_users("acme").await.unwrap();
+    assert_eq!(users.len(), 4);
+    assert_eq!(support::skips(&server).await, ["0", "2"]);
+}
+
+#[tokio::test]
+async fn wrong_types_name_the_endpoint_and_the_line() {
+    let server = support::server().await;
+    Mock::given(method("GET"))
+        .and(path(USERS))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            "{\"total\": 1,\n \"users\": [{\"id\": \"a\", \"username\": \"a\",\n \"active\": \"yes\"}]}",
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let err = support::client(&server)
+        .list_users("acme")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ActivateError::Decode { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "GET /api/organizations/acme/users?limit=500&skip=0: the response body is not a users page"
+    );
+    let chain = support::chain(&err);
+    assert!(
+        chain.contains("expected a boolean at line 3 column"),
+        "{chain}"
+    );
+}
+
+#[tokio::test]
+async fn a_non_utf8_body_is_a_clear_decode_error() {
+    let server = support::server().await;
+    Mock::given(method("GET"))
+        .and(path(USERS))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(b"{\"total\": \xff}".to_vec(), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let err = support::client(&server)
+        .list_users("acme")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "GET /api/organizations/acme/users?limit=500&skip=0: the response body is not UTF-8"
+    );
+}
