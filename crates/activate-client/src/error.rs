@@ -53,6 +53,9 @@ pub enum ConfigError {
         /// The largest value allowed.
         max: u64,
     },
+    /// The SCIM bearer token is empty or holds characters other than printable ASCII.
+    #[error("the ACTIVATE SCIM token is empty or holds characters other than printable ASCII")]
+    ScimToken,
     /// The configured organization name is empty or cannot be put in a URL path.
     #[error("the organization name {name:?} cannot be used in a URL path")]
     BadOrgName {
@@ -408,6 +411,8 @@ pub enum SnapshotPart {
         /// The username.
         username: String,
     },
+    /// The settings of the SCIM client for ACTIVATE's SCIM endpoint.
+    ScimSetup,
 }
 
 impl fmt::Display for SnapshotPart {
@@ -418,6 +423,7 @@ impl fmt::Display for SnapshotPart {
             Self::Groups => f.write_str("the organization's groups"),
             Self::Members { group } => write!(f, "members of group {group:?}"),
             Self::Keys { username } => write!(f, "SSH keys of user {username:?}"),
+            Self::ScimSetup => f.write_str("ACTIVATE's SCIM endpoint (client setup)"),
         }
     }
 }

@@ -11,7 +11,10 @@
 //!   user, the groups in [`Scope`] with their members, and the SSH keys of the users
 //!   who will be active; or a [`SnapshotError`] naming the part that could not be read;
 //! - [`keys::SshKeySource`]: the REST key lookup, or the `pw ssh-public-keys` command
-//!   ([`PwCliKeys`]).
+//!   ([`PwCliKeys`]);
+//! - [`ScimSource`]: an optional bulk source reading the same snapshot from
+//!   ACTIVATE's own read-only SCIM endpoint in a few paged calls (no license status;
+//!   see [`scim_source`] for the differences).
 //!
 //! What it is not: it writes nothing to ACTIVATE, validates no SSH keys (the key lines
 //! are returned raw), knows nothing of SCIM targets or of what to change in them, and
@@ -45,6 +48,7 @@ pub mod error;
 pub mod keys;
 pub mod model;
 pub mod path;
+pub mod scim_source;
 pub mod snapshot;
 
 pub use client::{ActivateClient, ClientConfig};
@@ -52,4 +56,5 @@ pub use credentials::{Credential, CredentialKind};
 pub use error::{ActivateError, ConfigError, SnapshotError, SnapshotPart};
 pub use keys::{PwCliKeys, SshKeySource};
 pub use model::{Group, GroupInfo, LicenseStatus, Member, User};
+pub use scim_source::ScimSource;
 pub use snapshot::{OrgSnapshot, RequestStats, Scope};

@@ -210,7 +210,7 @@ pub(crate) async fn assemble<K: SshKeySource>(
         mut users,
         mut groups,
         unknown_groups,
-        mut stats,
+        stats,
     } = parts;
     for unknown in &unknown_groups {
         tracing::warn!(group = %unknown, "scope names a group that does not exist");
@@ -249,7 +249,6 @@ pub(crate) async fn assemble<K: SshKeySource>(
         .filter(|(_, u)| snapshot.will_be_active(u))
         .map(|(i, u)| (i, u.username.clone()))
         .collect();
-    stats.key_lookups += u32::try_from(wanted.len()).unwrap_or(u32::MAX);
     let fetched: Vec<(usize, Vec<String>)> = futures::stream::iter(wanted)
         .map(|(index, username)| async move {
             keys.ssh_keys(&username)
@@ -264,7 +263,6 @@ pub(crate) async fn assemble<K: SshKeySource>(
         users[index].ssh_keys = Some(user_keys);
     }
     snapshot.users = users;
-    snapshot.stats = stats;
     Ok(snapshot)
 }
 
@@ -340,6 +338,15 @@ impl ActivateClient {
             unknown_groups,
             stats,
         };
-        assemble(parts, scope, keys, concurrency).await
+        let mut snapshot = assemble(parts, scope, keys, concurrency).await?;
+        snapshot.stats.key_lookups = u32::try_from(
+            snapshot
+                .users
+                .iter()
+                .filter(|u| u.ssh_keys.is_some())
+                .count(),
+        )
+        .unwrap_or(u32::MAX);
+        Ok(snapshot)
     }
 }

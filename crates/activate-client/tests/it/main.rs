@@ -6,6 +6,7 @@ mod groups;
 mod keys;
 #[cfg(unix)]
 mod pw_cli;
+mod scim;
 mod snapshot;
 mod support;
 mod users;

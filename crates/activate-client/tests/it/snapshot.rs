@@ -45,7 +45,7 @@ pub async fn mount_org(server: &MockServer, page_size: u32) {
         .await;
 }
 
-async fn mount_members(server: &MockServer, cpu_expected: u64) {
+pub async fn mount_members(server: &MockServer, cpu_expected: u64) {
     Mock::given(method("GET"))
         .and(path("/api/organizations/acme/groups/gpu%20users/members"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
@@ -67,7 +67,7 @@ async fn mount_members(server: &MockServer, cpu_expected: u64) {
         .await;
 }
 
-async fn mount_keys(server: &MockServer, expected: &[(&str, u64)]) {
+pub async fn mount_keys(server: &MockServer, expected: &[(&str, u64)]) {
     for (username, times) in expected {
         Mock::given(method("GET"))
             .and(path(format!("/api/users/{username}/ssh-public-keys")))

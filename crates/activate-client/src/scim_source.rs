@@ -1,0 +1,302 @@
+//! An optional bulk source: ACTIVATE's own read-only SCIM endpoint
+//! (`{base}/api/organizations/{org}/scim/v2`), read with [`scim_client`].
+//!
+//! One paged listing of `/Users` (keys included, in the CoreWeave extension's
+//! `sunkSshKeys`) and one of `/Groups` (members included) replace the REST source's
+//! member list per group and key lookup per user: a snapshot costs
+//! `ceil(U / 200) + ceil(G_all / 200)` requests (at least one page each), plus one
+//! `whoami` when the organization name is not configured, where `G_all` counts every
+//! group of the organization (scope is applied after reading).
+//!
+//! Differences from the REST source, which is the reference:
+//! - **No license status.** ACTIVATE's SCIM users carry `active` only;
+//!   [`User::license_status`] is `None`, and [`User::active`] is SCIM's `active`,
+//!   which this crate takes to already fold in the license (the REST source's
+//!   `active && licenseStatus != "inactive"`). ACTIVATE does not document this.
+//! - **No POSIX UID.** [`User::uid`] is `None` (the SCIM model read here does not keep
+//!   `sunkPosixUserId`).
+//! - **Ids.** SCIM `id`s are taken to be the ACTIVATE user and group ids the REST API
+//!   returns; switching sources for an organization whose ids differ would re-key
+//!   every record.
+//! - **Names and email.** `name` is `name.formatted`, else `displayName`; `email` is
+//!   the primary address, else the first.
+//! - It needs an organization-scoped SCIM bearer token (minted by an org admin in the
+//!   browser) and SCIM enabled for the organization.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use scim_client::{Endpoint, RequestEvent, RequestObserver, ScimClient};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use crate::client::ActivateClient;
+use crate::error::{ActivateError, ConfigError, SnapshotError, SnapshotPart};
+use crate::keys::{SshKeySource, parse_key_lines};
+use crate::model::{Group, GroupInfo, User, non_empty};
+use crate::path::encode_segment;
+use crate::snapshot::{
+    OrgSnapshot, Parts, RequestStats, Scope, Selection, assemble, select_groups,
+};
+
+/// The largest page ACTIVATE's SCIM endpoint serves.
+pub const MAX_SCIM_PAGE_SIZE: u32 = 200;
+
+/// Reads [`OrgSnapshot`]s from ACTIVATE's read-only SCIM endpoint.
+///
+/// Uses the [`ActivateClient`]'s base URL, timeouts, retry policy, extra root CA and
+/// user agent, and its API key only for `whoami` when no organization is configured.
+#[derive(Clone)]
+pub struct ScimSource {
+    client: ActivateClient,
+    token: SecretString,
+    page_size: NonZeroU32,
+}
+
+impl fmt::Debug for ScimSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScimSource")
+            .field("client", &self.client)
+            .field("token", &"[redacted]")
+            .field("page_size", &self.page_size)
+            .finish()
+    }
+}
+
+impl ScimSource {
+    /// A source reading with the SCIM bearer `token` (surrounding whitespace, such as
+    /// a file's trailing newline, is trimmed). Pages hold 200 records.
+    pub fn new(client: ActivateClient, token: &SecretString) -> Result<Self, ConfigError> {
+        let trimmed = token.expose_secret().trim();
+        if trimmed.is_empty() || !trimmed.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(ConfigError::ScimToken);
+        }
+        Ok(Self {
+            client,
+            token: SecretString::from(trimmed.to_owned()),
+            page_size: NonZeroU32::new(MAX_SCIM_PAGE_SIZE).unwrap_or(NonZeroU32::MIN),
+        })
+    }
+
+    /// Sets the SCIM page size (`count`), at most 200.
+    pub fn with_page_size(mut self, page_size: NonZeroU32) -> Result<Self, ConfigError> {
+        if page_size.get() > MAX_SCIM_PAGE_SIZE {
+            return Err(ConfigError::OutOfRange {
+                setting: "SCIM page size",
+                value: u64::from(page_size.get()),
+                min: 1,
+                max: u64::from(MAX_SCIM_PAGE_SIZE),
+            });
+        }
+        self.page_size = page_size;
+        Ok(self)
+    }
+
+    fn scim_client(
+        &self,
+        org: &str,
+        counts: &Arc<PageCounts>,
+    ) -> Result<ScimClient, ActivateError> {
+        let config = self.client.config();
+        let setup = |source: Box<dyn std::error::Error + Send + Sync>| ActivateError::Scim {
+            what: "could not set up the SCIM client".to_owned(),
+            source,
+        };
+        let base = config
+            .base_url
+            .join(&format!(
+                "api/organizations/{}/scim/v2",
+                encode_segment(org)
+            ))
+            .map_err(|e| setup(Box::new(e)))?;
+        let sink = Arc::clone(counts);
+        let observer: RequestObserver = Arc::new(move |event: &RequestEvent| sink.record(event));
+        let mut builder = ScimClient::builder(base, self.token.clone())
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .retry_policy(config.retry.clone())
+            .page_size(self.page_size)
+            .user_agent(config.user_agent.clone())
+            .observer(observer);
+        if let Some(pem) = &config.extra_root_ca_pem {
+            builder = builder.extra_root_ca_pem(pem.clone());
+        }
+        builder.build().map_err(|e| setup(Box::new(e)))
+    }
+
+    /// Reads a complete snapshot: all SCIM users and groups, then selects the groups
+    /// in scope and keeps the keys of the users who will be active in scope.
+    pub async fn fetch_snapshot(&self, scope: &Scope) -> Result<OrgSnapshot, SnapshotError> {
+        let mut stats = RequestStats::default();
+        let org = if let Some(org) = &self.client.config().org {
+            org.clone()
+        } else {
+            stats.whoami += 1;
+            self.client
+                .whoami_organization()
+                .await
+                .map_err(|e| SnapshotError::new(SnapshotPart::OrgName, e))?
+        };
+        let counts = Arc::new(PageCounts::default());
+        let scim = self
+            .scim_client(&org, &counts)
+            .map_err(|e| SnapshotError::new(SnapshotPart::ScimSetup, e))?;
+        let users_path = format!("{}/Users", scim.base_url().path());
+        let groups_path = format!("{}/Groups", scim.base_url().path());
+        let users = async {
+            scim.list_all_users(None)
+                .await
+                .map_err(|e| SnapshotError::new(SnapshotPart::Users, scim_error(&users_path, e)))
+        };
+        let groups = async {
+            scim.list_all_groups(None)
+                .await
+                .map_err(|e| SnapshotError::new(SnapshotPart::Groups, scim_error(&groups_path, e)))
+        };
+        let (scim_users, scim_groups) = futures::try_join!(users, groups)?;
+        stats.scim_user_pages = counts.users.load(Ordering::Relaxed);
+        stats.scim_group_pages = counts.groups.load(Ordering::Relaxed);
+
+        let request = format!("GET {users_path}");
+        let (users, keys) = map_users(scim_users, &request)
+            .map_err(|e| SnapshotError::new(SnapshotPart::Users, e))?;
+
+        let request = format!("GET {groups_path}");
+        let mut members: HashMap<String, Vec<String>> = HashMap::new();
+        let listed: Vec<GroupInfo> = scim_groups
+            .into_iter()
+            .map(|g| {
+                let info = GroupInfo {
+                    id: non_empty(Some(g.id.clone())),
+                    name: Some(g.display_name.clone()).filter(|n| !n.is_empty()),
+                };
+                members.insert(g.id.clone(), g.member_ids().map(str::to_owned).collect());
+                info
+            })
+            .collect();
+        let Selection {
+            groups: selected,
+            unknown,
+        } = select_groups(listed, scope, &request)
+            .map_err(|e| SnapshotError::new(SnapshotPart::Groups, e))?;
+        let groups = selected
+            .into_iter()
+            .map(|(id, name)| Group {
+                member_ids: members.remove(&id).unwrap_or_default(),
+                id,
+                name,
+            })
+            .collect();
+
+        let parts = Parts {
+            org,
+            users,
+            groups,
+            unknown_groups: unknown,
+            stats,
+        };
+        assemble(parts, scope, &keys, self.client.config().concurrency).await
+    }
+}
+
+/// Logical requests per SCIM endpoint (first attempts only).
+#[derive(Debug, Default)]
+struct PageCounts {
+    users: AtomicU32,
+    groups: AtomicU32,
+}
+
+impl PageCounts {
+    fn record(&self, event: &RequestEvent) {
+        if event.attempt != 1 {
+            return;
+        }
+        match event.endpoint {
+            Endpoint::Users => self.users.fetch_add(1, Ordering::Relaxed),
+            Endpoint::Groups => self.groups.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
+    }
+}
+
+fn scim_error(path: &str, error: scim_client::ScimError) -> ActivateError {
+    ActivateError::Scim {
+        what: format!("ACTIVATE SCIM listing GET {path} failed"),
+        source: Box::new(error),
+    }
+}
+
+/// SCIM users as snapshot users, and their keys by username.
+fn map_users(
+    scim_users: Vec<scim_client::User>,
+    request: &str,
+) -> Result<(Vec<User>, KeysByUsername), ActivateError> {
+    let mut keys: HashMap<String, Vec<String>> = HashMap::new();
+    let mut users = Vec::with_capacity(scim_users.len());
+    for u in scim_users {
+        let invalid = |problem: String| ActivateError::InvalidEntry {
+            request: request.to_owned(),
+            problem,
+        };
+        let Some(active) = u.active else {
+            return Err(invalid(format!(
+                "SCIM user {:?} has no `active` attribute",
+                u.id
+            )));
+        };
+        if u.id.trim().is_empty() || u.user_name.trim().is_empty() {
+            return Err(invalid(
+                "a SCIM user has an empty id or userName".to_owned(),
+            ));
+        }
+        let user_keys: Vec<String> = u
+            .sunk_ssh_keys()
+            .iter()
+            .flat_map(|entry| parse_key_lines(entry))
+            .collect();
+        if keys.insert(u.user_name.clone(), user_keys).is_some() {
+            return Err(invalid(format!(
+                "the userName {:?} appears twice",
+                u.user_name
+            )));
+        }
+        let name = u
+            .name
+            .as_ref()
+            .and_then(|n| non_empty(n.formatted.clone()))
+            .or_else(|| non_empty(u.display_name.clone()));
+        let email = u
+            .emails
+            .iter()
+            .find(|e| e.primary == Some(true))
+            .or_else(|| u.emails.first())
+            .and_then(|e| non_empty(Some(e.value.clone())));
+        users.push(User {
+            id: u.id,
+            username: u.user_name,
+            name,
+            email,
+            active,
+            license_status: None,
+            uid: None,
+            ssh_keys: None,
+        });
+    }
+    Ok((users, KeysByUsername(keys)))
+}
+
+/// Keys already read with the users.
+struct KeysByUsername(HashMap<String, Vec<String>>);
+
+impl SshKeySource for KeysByUsername {
+    fn ssh_keys(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Vec<String>, ActivateError>> + Send {
+        let keys = self.0.get(username).cloned().unwrap_or_default();
+        std::future::ready(Ok(keys))
+    }
+}
