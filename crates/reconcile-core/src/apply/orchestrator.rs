@@ -1,0 +1,376 @@
+//! The apply orchestrator: runs a plan's operations against a [`ScimTarget`]
+//! in the design's order, with bounded concurrency and failure isolation.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
+use futures::stream;
+
+use crate::apply::report::{ApplyFailure, ApplyReport, OmittedMember};
+use crate::apply::{
+    ApplyOptions, GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind,
+};
+use crate::ids::{ScimId, SourceGroupId, SourceUserId, fold};
+use crate::plan::{
+    Action, ActionKind, CreateGroup, FieldChange, MemberRef, Operation, Plan, Subject, UpdateGroup,
+    UserChange,
+};
+
+/// Applies the plan's operations that are not withheld, in this order, each
+/// phase finishing before the next starts:
+///
+/// 1. deactivations (least privilege, soonest);
+/// 2. re-keys, reactivations and updates; renames that take a name another
+///    rename frees run in a later wave than that rename;
+/// 3. user creations;
+/// 4. group creations and updates, with new users' SCIM ids resolved from
+///    phase 3 (a member whose creation failed or was skipped is left out and
+///    reported in [`ApplyReport::omitted_members`]);
+/// 5. group emptying.
+///
+/// Within a phase up to [`ApplyOptions::concurrency`] operations run at once.
+/// A failed operation is reported and does not stop the others, except that
+/// after an [`TargetErrorKind::Unauthorized`] error no further operation
+/// starts. After the [`ApplyOptions::deadline`] no operation starts (those in
+/// flight finish). Group member changes are sent in chunks of at most
+/// [`ApplyOptions::member_chunk_size`] values.
+pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions) -> ApplyReport {
+    let runner = Runner {
+        target,
+        options,
+        aborted: AtomicBool::new(false),
+    };
+    let mut report = ApplyReport::new();
+    for op in plan.withheld() {
+        report.slot(op.action.kind()).withheld += 1;
+    }
+    let of_kinds = |kinds: &[ActionKind]| -> Vec<&Operation> {
+        plan.applicable()
+            .filter(|op| kinds.contains(&op.action.kind()))
+            .collect()
+    };
+
+    let deactivations = of_kinds(&[ActionKind::Deactivate]);
+    runner.run(jobs(deactivations), &mut report).await;
+
+    let patches = of_kinds(&[
+        ActionKind::ReKey,
+        ActionKind::Reactivate,
+        ActionKind::UpdateUser,
+    ]);
+    for wave in rename_waves(patches) {
+        runner.run(jobs(wave), &mut report).await;
+    }
+
+    let creations = of_kinds(&[ActionKind::CreateUser]);
+    runner.run(jobs(creations), &mut report).await;
+
+    let groups = of_kinds(&[ActionKind::CreateGroup, ActionKind::UpdateGroup]);
+    let mut group_jobs = Vec::with_capacity(groups.len());
+    for op in groups {
+        let (planned, subject) = match &op.action {
+            Action::CreateGroup(c) => (&c.members, (&c.external_id, &c.display_name)),
+            Action::UpdateGroup(u) => (&u.add, (&u.external_id, &u.display_name)),
+            _ => continue,
+        };
+        let mut members = Vec::with_capacity(planned.len());
+        for member in planned {
+            match member {
+                MemberRef::Existing(e) => members.push(e.scim_id.clone()),
+                MemberRef::Created(c) => match report.created_users.get(&c.user) {
+                    Some(id) => members.push(id.clone()),
+                    None => report.omitted_members.push(OmittedMember {
+                        group: subject.0.clone(),
+                        group_name: subject.1.clone(),
+                        user: c.user.clone(),
+                        user_name: c.user_name.clone(),
+                    }),
+                },
+            }
+        }
+        group_jobs.push(Job {
+            action: &op.action,
+            members,
+        });
+    }
+    runner.run(group_jobs, &mut report).await;
+
+    let empties = of_kinds(&[ActionKind::EmptyGroup]);
+    runner.run(jobs(empties), &mut report).await;
+
+    report
+        .failures
+        .sort_by(|a, b| (a.action, &a.subject).cmp(&(b.action, &b.subject)));
+    report.omitted_members.sort();
+    report
+}
+
+struct Job<'p> {
+    action: &'p Action,
+    /// Resolved members to add (group creations and updates only).
+    members: Vec<ScimId>,
+}
+
+fn jobs(ops: Vec<&Operation>) -> Vec<Job<'_>> {
+    ops.into_iter()
+        .map(|op| Job {
+            action: &op.action,
+            members: Vec::new(),
+        })
+        .collect()
+}
+
+enum Outcome {
+    Applied,
+    Failed(TargetError),
+    SkippedDeadline,
+    SkippedAborted,
+}
+
+enum Created {
+    User(SourceUserId, ScimId),
+    Group(SourceGroupId, ScimId),
+}
+
+struct Done {
+    kind: ActionKind,
+    subject: Subject,
+    outcome: Outcome,
+    created: Option<Created>,
+}
+
+struct Runner<'t, 'o> {
+    target: &'t dyn ScimTarget,
+    options: &'o ApplyOptions,
+    aborted: AtomicBool,
+}
+
+impl Runner<'_, '_> {
+    async fn run(&self, jobs: Vec<Job<'_>>, report: &mut ApplyReport) {
+        if jobs.is_empty() {
+            return;
+        }
+        let done: Vec<Done> = stream::iter(jobs)
+            .map(|job| self.run_one(job))
+            .buffer_unordered(self.options.concurrency.max(1))
+            .collect()
+            .await;
+        for done in done {
+            match done.created {
+                Some(Created::User(user, id)) => {
+                    report.created_users.insert(user, id);
+                }
+                Some(Created::Group(group, id)) => {
+                    report.created_groups.insert(group, id);
+                }
+                None => {}
+            }
+            let slot = report.slot(done.kind);
+            match done.outcome {
+                Outcome::Applied => slot.applied += 1,
+                Outcome::SkippedDeadline => slot.skipped_deadline += 1,
+                Outcome::SkippedAborted => slot.skipped_aborted += 1,
+                Outcome::Failed(error) => {
+                    slot.failed += 1;
+                    report.failures.push(ApplyFailure {
+                        action: done.kind,
+                        subject: done.subject,
+                        error,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn run_one(&self, job: Job<'_>) -> Done {
+        let kind = job.action.kind();
+        let subject = job.action.subject();
+        let skipped = if self.aborted.load(Ordering::SeqCst) {
+            Some(Outcome::SkippedAborted)
+        } else if self
+            .options
+            .deadline
+            .as_ref()
+            .is_some_and(super::Deadline::passed)
+        {
+            Some(Outcome::SkippedDeadline)
+        } else {
+            None
+        };
+        if let Some(outcome) = skipped {
+            tracing::debug!(action = %kind, subject = %subject, "not started");
+            return Done {
+                kind,
+                subject,
+                outcome,
+                created: None,
+            };
+        }
+        let (created, result) = self.execute(job).await;
+        let outcome = match result {
+            Ok(()) => {
+                tracing::info!(action = %kind, subject = %subject, "applied");
+                Outcome::Applied
+            }
+            Err(error) => {
+                tracing::warn!(action = %kind, subject = %subject, error = %error, "failed");
+                if error.kind == TargetErrorKind::Unauthorized {
+                    self.aborted.store(true, Ordering::SeqCst);
+                }
+                Outcome::Failed(error)
+            }
+        };
+        Done {
+            kind,
+            subject,
+            outcome,
+            created,
+        }
+    }
+
+    async fn execute(&self, job: Job<'_>) -> (Option<Created>, Result<(), TargetError>) {
+        let target = self.target;
+        match job.action {
+            Action::Deactivate(d) => {
+                let change = UserChange::Active(FieldChange {
+                    old: true,
+                    new: false,
+                });
+                (None, target.patch_user(&d.scim_id, &[change]).await)
+            }
+            Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
+                (None, target.patch_user(&p.scim_id, &p.changes).await)
+            }
+            Action::CreateUser(c) => match target.create_user(&c.record).await {
+                Ok(id) => (Some(Created::User(c.user.clone(), id)), Ok(())),
+                Err(error) => (None, Err(error)),
+            },
+            Action::CreateGroup(c) => self.create_group(c, job.members).await,
+            Action::UpdateGroup(u) => (None, self.update_group(u, &job.members).await),
+            Action::EmptyGroup(e) => {
+                let remove: Vec<ScimId> = e.remove.iter().map(|m| m.scim_id.clone()).collect();
+                (None, self.patch_group(&e.scim_id, None, &remove, &[]).await)
+            }
+        }
+    }
+
+    async fn create_group(
+        &self,
+        group: &CreateGroup,
+        mut members: Vec<ScimId>,
+    ) -> (Option<Created>, Result<(), TargetError>) {
+        let chunk = self.options.member_chunk_size.max(1);
+        let rest = members.split_off(members.len().min(chunk));
+        let record = NewGroupRecord {
+            external_id: group.external_id.clone(),
+            display_name: group.display_name.clone(),
+            members,
+        };
+        let id = match self.target.create_group(&record).await {
+            Ok(id) => id,
+            Err(error) => return (None, Err(error)),
+        };
+        let result = self.patch_group(&id, None, &[], &rest).await;
+        (Some(Created::Group(group.group.clone(), id)), result)
+    }
+
+    async fn update_group(&self, update: &UpdateGroup, add: &[ScimId]) -> Result<(), TargetError> {
+        let remove: Vec<ScimId> = update.remove.iter().map(|m| m.scim_id.clone()).collect();
+        let rename = update.rename.as_ref().map(|r| r.new.as_str());
+        self.patch_group(&update.scim_id, rename, &remove, add)
+            .await
+    }
+
+    /// Sends a rename and member changes as PATCH calls of at most one chunk of
+    /// member values each (removals first); stops at the first failure.
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        rename: Option<&str>,
+        remove: &[ScimId],
+        add: &[ScimId],
+    ) -> Result<(), TargetError> {
+        let chunk = self.options.member_chunk_size.max(1);
+        let mut calls: Vec<Vec<GroupChange>> = Vec::new();
+        calls.extend(
+            remove
+                .chunks(chunk)
+                .map(|c| vec![GroupChange::RemoveMembers(c.to_vec())]),
+        );
+        calls.extend(
+            add.chunks(chunk)
+                .map(|c| vec![GroupChange::AddMembers(c.to_vec())]),
+        );
+        if let Some(name) = rename {
+            let change = GroupChange::DisplayName(name.to_owned());
+            match calls.first_mut() {
+                Some(first) => first.insert(0, change),
+                None => calls.push(vec![change]),
+            }
+        }
+        for call in calls {
+            self.target.patch_group(id, &call).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Splits user patches into waves so that a rename into a name another patch
+/// renames away runs after it. Plan order is kept within a wave.
+fn rename_waves(patches: Vec<&Operation>) -> Vec<Vec<&Operation>> {
+    let renames: Vec<Option<(String, String)>> = patches
+        .iter()
+        .map(|op| match &op.action {
+            Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
+                p.changes.iter().find_map(|change| match change {
+                    UserChange::UserName(c) if fold(&c.old) != fold(&c.new) => {
+                        Some((fold(&c.old), fold(&c.new)))
+                    }
+                    _ => None,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    let by_old: HashMap<&str, usize> = renames
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().map(|(old, _)| (old.as_str(), i)))
+        .collect();
+    let depends_on = |i: usize| -> Option<usize> {
+        let (_, new) = renames[i].as_ref()?;
+        by_old.get(new.as_str()).copied().filter(|&j| j != i)
+    };
+
+    let mut level: Vec<Option<usize>> = vec![None; patches.len()];
+    for start in 0..patches.len() {
+        let mut path = Vec::new();
+        let mut current = Some(start);
+        let base = loop {
+            match current {
+                None => break 0,
+                Some(i) if level[i].is_some() => break level[i].unwrap_or(0) + 1,
+                // A cycle (the planner reports those as conflicts): run in order.
+                Some(i) if path.contains(&i) => break 0,
+                Some(i) => {
+                    path.push(i);
+                    current = depends_on(i);
+                }
+            }
+        };
+        let mut next = base;
+        while let Some(i) = path.pop() {
+            if level[i].is_none() {
+                level[i] = Some(next);
+            }
+            next = level[i].unwrap_or(0) + 1;
+        }
+    }
+    let depth = level.iter().flatten().max().map_or(0, |m| m + 1);
+    let mut waves: Vec<Vec<&Operation>> = vec![Vec::new(); depth];
+    for (op, level) in patches.into_iter().zip(level) {
+        waves[level.unwrap_or(0)].push(op);
+    }
+    waves
+}

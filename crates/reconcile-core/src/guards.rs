@@ -1,0 +1,274 @@
+//! Safety guards, evaluated on the plan before anything is written. Pure.
+//!
+//! - **Source guard.** When the snapshot is incomplete, or the projection has
+//!   no users at all while the target holds owned active users, every
+//!   operation that *takes access away* is withheld: deactivations, group
+//!   emptying, and member removals (split out of group updates into withheld
+//!   operations of their own). A missing page, member list or key list looks
+//!   exactly like a departure, and in POSIX/Slurm terms losing a group is
+//!   losing access, so all three are treated alike. Creations, attribute
+//!   updates, reactivations, re-keys, renames and member additions still apply.
+//!   The override never lifts this guard.
+//! - **Deactivation limit.** When more deactivations are planned than
+//!   [`DeactivationLimit`] allows, *all* deactivations are withheld (a mass
+//!   deactivation is an anomaly; applying an arbitrary part of it would not be
+//!   safer), together with the removal of those users from groups, so a
+//!   withheld deactivation leaves the user exactly as they are. Group emptying
+//!   still applies. [`crate::PlanOptions::override_deactivation_limit`] lifts
+//!   this guard; the plan records that it did.
+//!
+//! The plan says which guard tripped ([`GuardStatus`]) and marks every
+//! withheld operation ([`crate::Operation::withheld`]).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+
+use crate::desired::Desired;
+use crate::ids::ScimId;
+use crate::plan::{Action, GuardKind, Operation, PlanOptions, UpdateGroup};
+
+/// The most deactivations one run may apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeactivationLimit {
+    /// At most this many.
+    Absolute(usize),
+    /// At most this percentage of the owned *active* user records, rounded
+    /// down: `Percent(10)` of 25 active records allows 2. Values above 100
+    /// are allowed and mean "more than all", i.e. no effective limit.
+    Percent(u32),
+}
+
+impl DeactivationLimit {
+    /// How many deactivations are allowed when the target holds `owned_active`
+    /// owned active user records.
+    pub fn allowed(self, owned_active: usize) -> usize {
+        match self {
+            Self::Absolute(n) => n,
+            Self::Percent(p) => {
+                let allowed = (owned_active as u128 * u128::from(p)) / 100;
+                usize::try_from(allowed).unwrap_or(usize::MAX)
+            }
+        }
+    }
+}
+
+impl fmt::Display for DeactivationLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Absolute(n) => write!(f, "{n}"),
+            Self::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl Serialize for DeactivationLimit {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A deactivation limit that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid deactivation limit {0:?}: expected a whole number like `25` or a percentage like `10%`"
+)]
+pub struct InvalidLimit(String);
+
+impl FromStr for DeactivationLimit {
+    type Err = InvalidLimit;
+
+    /// Parses `25` (absolute) or `10%` (percentage of owned active users).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let trimmed = s.trim();
+        let invalid = || InvalidLimit(s.to_owned());
+        match trimmed.strip_suffix('%') {
+            Some(p) => p.trim().parse().map(Self::Percent).map_err(|_| invalid()),
+            None => trimmed.parse().map(Self::Absolute).map_err(|_| invalid()),
+        }
+    }
+}
+
+/// What the guards found and did.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct GuardStatus {
+    /// Whether the source snapshot was complete.
+    pub source_complete: bool,
+    /// Users in the desired state (in scope, writable).
+    pub desired_users: usize,
+    /// Owned user records that are active in the target.
+    pub owned_active_users: usize,
+    /// Deactivations in the plan (withheld or not).
+    pub deactivations_planned: usize,
+    /// The configured limit, if any.
+    pub deactivation_limit: Option<DeactivationLimit>,
+    /// What the limit allows for `owned_active_users`, if a limit is set.
+    pub deactivations_allowed: Option<usize>,
+    /// `true` when the limit was exceeded but the override lifted it.
+    pub limit_overridden: bool,
+    /// The guards that withheld operations, sorted.
+    pub tripped: Vec<GuardKind>,
+}
+
+/// Evaluates the guards, marking or splitting out withheld operations.
+pub(crate) fn evaluate(
+    operations: &mut Vec<Operation>,
+    desired: &Desired,
+    owned_active_users: usize,
+    options: &PlanOptions,
+) -> GuardStatus {
+    let deactivations_planned = operations
+        .iter()
+        .filter(|op| matches!(op.action, Action::Deactivate(_)))
+        .count();
+    let mut status = GuardStatus {
+        source_complete: desired.source.complete,
+        desired_users: desired.users.len(),
+        owned_active_users,
+        deactivations_planned,
+        deactivation_limit: options.deactivation_limit,
+        deactivations_allowed: options
+            .deactivation_limit
+            .map(|limit| limit.allowed(owned_active_users)),
+        limit_overridden: false,
+        tripped: Vec::new(),
+    };
+
+    let source_guard = if !desired.source.complete {
+        Some(GuardKind::IncompleteSource)
+    } else if desired.users.is_empty() && owned_active_users > 0 {
+        Some(GuardKind::EmptySource)
+    } else {
+        None
+    };
+
+    if let Some(kind) = source_guard {
+        let withheld = withhold_access_removals(operations, kind);
+        if withheld {
+            status.tripped.push(kind);
+        }
+        return status;
+    }
+
+    if let Some(allowed) = status.deactivations_allowed
+        && deactivations_planned > allowed
+    {
+        if options.override_deactivation_limit {
+            status.limit_overridden = true;
+        } else {
+            withhold_deactivations(operations);
+            status.tripped.push(GuardKind::DeactivationLimit);
+        }
+    }
+    status
+}
+
+/// Withholds deactivations, group emptying and member removals.
+fn withhold_access_removals(operations: &mut Vec<Operation>, kind: GuardKind) -> bool {
+    let mut split = Vec::new();
+    let mut any = false;
+    for op in operations.iter_mut() {
+        match &mut op.action {
+            Action::Deactivate(_) | Action::EmptyGroup(_) => {
+                op.withheld = Some(kind);
+                any = true;
+            }
+            Action::UpdateGroup(update) if !update.remove.is_empty() => {
+                let removed = std::mem::take(&mut update.remove);
+                split.push(withheld_removal(update, removed, kind));
+                any = true;
+            }
+            _ => {}
+        }
+    }
+    finish_split(operations, split);
+    any
+}
+
+/// Withholds every deactivation and the group removals of those users.
+fn withhold_deactivations(operations: &mut Vec<Operation>) {
+    let kind = GuardKind::DeactivationLimit;
+    let mut users: HashSet<ScimId> = HashSet::new();
+    for op in operations.iter_mut() {
+        if let Action::Deactivate(d) = &op.action {
+            users.insert(d.scim_id.clone());
+            op.withheld = Some(kind);
+        }
+    }
+    let mut split = Vec::new();
+    for op in operations.iter_mut() {
+        if let Action::UpdateGroup(update) = &mut op.action
+            && update.remove.iter().any(|m| users.contains(&m.scim_id))
+        {
+            let (held, kept) = std::mem::take(&mut update.remove)
+                .into_iter()
+                .partition(|m| users.contains(&m.scim_id));
+            update.remove = kept;
+            split.push(withheld_removal(update, held, kind));
+        }
+    }
+    finish_split(operations, split);
+}
+
+fn withheld_removal(
+    update: &UpdateGroup,
+    remove: Vec<crate::plan::ExistingMember>,
+    kind: GuardKind,
+) -> Operation {
+    Operation {
+        action: Action::UpdateGroup(UpdateGroup {
+            scim_id: update.scim_id.clone(),
+            external_id: update.external_id.clone(),
+            display_name: update.display_name.clone(),
+            rename: None,
+            add: Vec::new(),
+            remove,
+        }),
+        withheld: Some(kind),
+    }
+}
+
+/// Drops group updates left with nothing to do and appends the withheld parts.
+fn finish_split(operations: &mut Vec<Operation>, split: Vec<Operation>) {
+    if split.is_empty() {
+        return;
+    }
+    operations.retain(|op| match &op.action {
+        Action::UpdateGroup(u) => {
+            op.withheld.is_some() || u.rename.is_some() || !u.add.is_empty() || !u.remove.is_empty()
+        }
+        _ => true,
+    });
+    operations.extend(split);
+    crate::plan::sort_operations(operations);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rounds_down() {
+        assert_eq!(DeactivationLimit::Percent(10).allowed(25), 2);
+        assert_eq!(DeactivationLimit::Percent(10).allowed(9), 0);
+        assert_eq!(DeactivationLimit::Percent(100).allowed(7), 7);
+        assert_eq!(DeactivationLimit::Percent(250).allowed(4), 10);
+        assert_eq!(DeactivationLimit::Absolute(3).allowed(0), 3);
+    }
+
+    #[test]
+    fn limits_parse_and_display() {
+        assert_eq!("25".parse(), Ok(DeactivationLimit::Absolute(25)));
+        assert_eq!(" 10% ".parse(), Ok(DeactivationLimit::Percent(10)));
+        assert_eq!(DeactivationLimit::Percent(10).to_string(), "10%");
+        assert!("ten".parse::<DeactivationLimit>().is_err());
+        assert!("-1".parse::<DeactivationLimit>().is_err());
+        assert!("1.5%".parse::<DeactivationLimit>().is_err());
+        assert_eq!(
+            "x%".parse::<DeactivationLimit>().unwrap_err().to_string(),
+            "invalid deactivation limit \"x%\": expected a whole number like `25` or a percentage like `10%`"
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! SSH public keys: parsed and validated with the `ssh-key` crate, normalized,
+//! deduplicated, compared as sets, and shown only by fingerprint.
+//!
+//! Normal form: `<algorithm> <base64 key data>[ <comment>]` as `ssh-key`
+//! encodes it, with the comment's whitespace collapsed to single spaces.
+//! ACTIVATE is the source of truth for comments too, so a changed comment is a
+//! change; but reordering lines, extra blanks, tabs or trailing whitespace are
+//! not. Two lines with the same key data are one key (the first line's comment
+//! wins).
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use ssh_key::{HashAlg, PublicKey};
+
+/// A valid SSH public key in normal form.
+///
+/// `Debug` and `Serialize` show the algorithm, the SHA256 fingerprint and the
+/// comment, never the key data; [`SshKey::as_openssh`] gives the full line for
+/// the request body.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SshKey {
+    openssh: String,
+    data: String,
+    algorithm: String,
+    fingerprint: String,
+    comment: String,
+}
+
+impl SshKey {
+    /// Parses one OpenSSH public key line (`algorithm base64 [comment]`).
+    pub fn parse(line: &str) -> Result<Self, InvalidKey> {
+        let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        let key = PublicKey::from_openssh(&collapsed).map_err(|e| InvalidKey(e.to_string()))?;
+        let openssh = key.to_openssh().map_err(|e| InvalidKey(e.to_string()))?;
+        let algorithm = key.algorithm().as_str().to_owned();
+        let data = openssh.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        Ok(Self {
+            fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
+            comment: key.comment().to_owned(),
+            algorithm,
+            data,
+            openssh,
+        })
+    }
+
+    /// The full key in normal form, for the SCIM request body.
+    pub fn as_openssh(&self) -> &str {
+        &self.openssh
+    }
+
+    /// The SHA256 fingerprint, `SHA256:<base64>`.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The algorithm name, for example `ssh-ed25519`.
+    pub fn algorithm(&self) -> &str {
+        &self.algorithm
+    }
+
+    /// The comment (may be empty).
+    pub fn comment(&self) -> &str {
+        &self.comment
+    }
+
+    /// A display summary of this key.
+    pub fn summary(&self) -> KeySummary {
+        KeySummary::Valid {
+            algorithm: self.algorithm.clone(),
+            fingerprint: self.fingerprint.clone(),
+            comment: self.comment.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for SshKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SshKey")
+            .field("algorithm", &self.algorithm)
+            .field("fingerprint", &self.fingerprint)
+            .field("comment", &self.comment)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serialize for SshKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.summary().serialize(serializer)
+    }
+}
+
+/// Why a key line was rejected (the parser's message; never contains the key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid OpenSSH public key: {0}")]
+pub struct InvalidKey(String);
+
+/// How a key is shown in plans: by fingerprint, never in full.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(untagged)]
+pub enum KeySummary {
+    /// A key that parses.
+    Valid {
+        /// Algorithm name.
+        algorithm: String,
+        /// `SHA256:<base64>` fingerprint.
+        fingerprint: String,
+        /// Comment (may be empty).
+        comment: String,
+    },
+    /// A stored value that does not parse as a key.
+    Invalid {
+        /// Its length in characters.
+        invalid_length: usize,
+    },
+}
+
+impl fmt::Display for KeySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Valid {
+                algorithm,
+                fingerprint,
+                comment,
+            } if comment.is_empty() => write!(f, "{fingerprint} ({algorithm})"),
+            Self::Valid {
+                algorithm,
+                fingerprint,
+                comment,
+            } => write!(f, "{fingerprint} ({algorithm}, {comment:?})"),
+            Self::Invalid { invalid_length } => {
+                write!(f, "unparsable value ({invalid_length} characters)")
+            }
+        }
+    }
+}
+
+/// A rejected source key line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RejectedLine {
+    /// 1-based line number across all of the user's key entries.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Parses a user's raw key entries: skips blank and `#` lines, rejects invalid
+/// lines, removes duplicates (same key data), returns the keys sorted.
+pub(crate) fn parse_source_keys(entries: &[String]) -> (Vec<SshKey>, Vec<RejectedLine>) {
+    let mut keys = Vec::new();
+    let mut seen = HashSet::new();
+    let mut rejected = Vec::new();
+    let lines = entries.iter().flat_map(|entry| entry.lines());
+    for (index, line) in lines.enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        match SshKey::parse(trimmed) {
+            Ok(key) => {
+                if seen.insert(key.data.clone()) {
+                    keys.push(key);
+                }
+            }
+            Err(InvalidKey(reason)) => rejected.push(RejectedLine {
+                line: index + 1,
+                reason,
+            }),
+        }
+    }
+    keys.sort();
+    (keys, rejected)
+}
+
+/// The normal forms of stored key values (unparsable values kept as trimmed,
+/// whitespace-collapsed text so they compare unequal to any valid key).
+pub(crate) fn observed_key_set(stored: &[String]) -> BTreeSet<String> {
+    stored
+        .iter()
+        .filter(|value| !value.trim().is_empty())
+        .map(|value| match SshKey::parse(value) {
+            Ok(key) => key.openssh,
+            Err(_) => value.split_whitespace().collect::<Vec<_>>().join(" "),
+        })
+        .collect()
+}
+
+/// Display summaries of stored key values, sorted, duplicates removed.
+pub(crate) fn observed_key_summaries(stored: &[String]) -> Vec<KeySummary> {
+    let set: BTreeSet<KeySummary> = stored
+        .iter()
+        .filter(|value| !value.trim().is_empty())
+        .map(|value| match SshKey::parse(value) {
+            Ok(key) => key.summary(),
+            Err(_) => KeySummary::Invalid {
+                invalid_length: value.trim().chars().count(),
+            },
+        })
+        .collect();
+    set.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILM+rvN+ot98qgEN796jTiQfZfG1KaT0PtFDJ/XFSqti";
+
+    #[test]
+    fn whitespace_is_normalized_and_comment_kept() {
+        let key = SshKey::parse(&format!(
+            "  {}\t  alice@laptop   home \n",
+            ED.replace(' ', "\t ")
+        ))
+        .unwrap();
+        assert_eq!(key.as_openssh(), format!("{ED} alice@laptop home"));
+        assert_eq!(key.algorithm(), "ssh-ed25519");
+        assert_eq!(key.comment(), "alice@laptop home");
+        assert!(key.fingerprint().starts_with("SHA256:"));
+        assert!(!format!("{key:?}").contains("AAAAC3"));
+        assert!(!serde_json::to_string(&key).unwrap().contains("AAAAC3"));
+    }
+
+    #[test]
+    fn duplicates_by_key_data_keep_the_first_comment_and_bad_lines_are_numbered() {
+        let entries = vec![
+            format!("{ED} first"),
+            "\n# a comment line\nnot-a-key AAAA".to_owned(),
+            format!("{ED} second\nssh-ed25519 !!!"),
+        ];
+        let (keys, rejected) = parse_source_keys(&entries);
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].comment(), "first");
+        let lines: Vec<usize> = rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![4, 6]);
+        assert!(rejected.iter().all(|r| !r.reason.contains("AAAA")));
+    }
+
+    #[test]
+    fn observed_values_normalize_to_the_same_set() {
+        let stored = vec![format!("{ED}   c "), format!("{ED} c"), "junk".to_owned()];
+        let set = observed_key_set(&stored);
+        assert_eq!(set.len(), 2);
+        assert!(set.contains(&format!("{ED} c")));
+        let summaries = observed_key_summaries(&stored);
+        assert_eq!(summaries.len(), 2);
+        assert_eq!(summaries[1], KeySummary::Invalid { invalid_length: 4 });
+    }
+}

@@ -1,0 +1,343 @@
+//! [`InMemoryTarget`]: a SCIM server in memory, for tests, examples and demos.
+//!
+//! It behaves like a SCIM server for the operations of [`ScimTarget`]:
+//! `userName` is unique case-insensitively (`Conflict`), unknown ids are
+//! `NotFound`, group members must be existing users (`Invalid`). It holds
+//! owned and foreign records alike, can be seeded with any records, records
+//! every call, can be told to fail chosen calls, and reads back the
+//! [`Observed`] state for re-planning.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::apply::{GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind};
+use crate::ids::{ExternalId, ScimId, fold};
+use crate::observed::{Observed, OwnedGroup, OwnedUser};
+use crate::plan::{NewUserRecord, UserChange};
+
+/// A user record as the in-memory server stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TargetUser {
+    /// `externalId` (`None`: not set).
+    pub external_id: Option<ExternalId>,
+    /// `userName`.
+    pub user_name: String,
+    /// `name.givenName`.
+    pub given_name: Option<String>,
+    /// `name.familyName`.
+    pub family_name: Option<String>,
+    /// `name.formatted`.
+    pub formatted_name: Option<String>,
+    /// `displayName`.
+    pub display_name: Option<String>,
+    /// Primary email.
+    pub email: Option<String>,
+    /// `active`.
+    pub active: bool,
+    /// `sunkSshKeys` values.
+    pub ssh_keys: Vec<String>,
+}
+
+/// A group record as the in-memory server stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TargetGroup {
+    /// `externalId` (`None`: not set).
+    pub external_id: Option<ExternalId>,
+    /// `displayName`.
+    pub display_name: String,
+    /// Member SCIM ids.
+    pub members: BTreeSet<ScimId>,
+}
+
+/// A call the server received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum TargetCall {
+    /// `create_user` for this `userName`.
+    CreateUser(String),
+    /// `patch_user` on this id.
+    PatchUser(ScimId),
+    /// `create_group` for this `displayName`.
+    CreateGroup(String),
+    /// `patch_group` on this id.
+    PatchGroup(ScimId),
+}
+
+/// Which calls an injected failure applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailOn {
+    /// `create_user` with this `userName` (case-insensitive).
+    CreateUser(String),
+    /// `patch_user` on this id.
+    PatchUser(ScimId),
+    /// `create_group` with this `displayName`.
+    CreateGroup(String),
+    /// `patch_group` on this id.
+    PatchGroup(ScimId),
+}
+
+impl FailOn {
+    fn matches(&self, call: &TargetCall) -> bool {
+        match (self, call) {
+            (Self::CreateUser(a), TargetCall::CreateUser(b)) => fold(a) == fold(b),
+            (Self::PatchUser(a), TargetCall::PatchUser(b))
+            | (Self::PatchGroup(a), TargetCall::PatchGroup(b)) => a == b,
+            (Self::CreateGroup(a), TargetCall::CreateGroup(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    users: BTreeMap<ScimId, TargetUser>,
+    groups: BTreeMap<ScimId, TargetGroup>,
+    /// Case-folded `userName` → record.
+    names: HashMap<String, ScimId>,
+    next_id: u64,
+    calls: Vec<TargetCall>,
+    failures: Vec<(FailOn, TargetError)>,
+}
+
+impl State {
+    fn allocate(&mut self, prefix: &str) -> ScimId {
+        self.next_id += 1;
+        ScimId::new(format!("{prefix}{:06}", self.next_id))
+    }
+
+    fn name_taken(&self, user_name: &str, except: Option<&ScimId>) -> bool {
+        self.names
+            .get(&fold(user_name))
+            .is_some_and(|holder| Some(holder) != except)
+    }
+
+    fn insert_user(&mut self, user: TargetUser) -> Result<ScimId, TargetError> {
+        if self.name_taken(&user.user_name, None) {
+            return Err(TargetError::new(
+                TargetErrorKind::Conflict,
+                format!("userName {:?} is already taken", user.user_name),
+            ));
+        }
+        let id = self.allocate("u");
+        self.names.insert(fold(&user.user_name), id.clone());
+        self.users.insert(id.clone(), user);
+        Ok(id)
+    }
+
+    fn check_members<'a>(
+        &self,
+        members: impl IntoIterator<Item = &'a ScimId>,
+    ) -> Result<(), TargetError> {
+        for member in members {
+            if !self.users.contains_key(member) {
+                return Err(TargetError::new(
+                    TargetErrorKind::Invalid,
+                    format!("member {member} is not an existing user"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn insert_group(&mut self, group: TargetGroup) -> Result<ScimId, TargetError> {
+        self.check_members(&group.members)?;
+        let id = self.allocate("g");
+        self.groups.insert(id.clone(), group);
+        Ok(id)
+    }
+
+    /// Records a call and returns the injected failure for it, if any.
+    fn call(&mut self, call: TargetCall) -> Result<(), TargetError> {
+        let failure = self
+            .failures
+            .iter()
+            .find(|(on, _)| on.matches(&call))
+            .map(|(_, error)| error.clone());
+        self.calls.push(call);
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// An in-memory SCIM server (see the [module docs](self)).
+#[derive(Debug, Default)]
+pub struct InMemoryTarget {
+    state: Mutex<State>,
+}
+
+impl InMemoryTarget {
+    /// An empty server.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Seeds a user record (owned or foreign); fails like `POST /Users` would
+    /// on a taken `userName`. Not recorded as a call.
+    pub fn insert_user(&self, user: TargetUser) -> Result<ScimId, TargetError> {
+        self.state().insert_user(user)
+    }
+
+    /// Seeds a group record; its members must exist. Not recorded as a call.
+    pub fn insert_group(&self, group: TargetGroup) -> Result<ScimId, TargetError> {
+        self.state().insert_group(group)
+    }
+
+    /// Makes every later call matching `on` fail with `error` (the call is still recorded).
+    pub fn fail(&self, on: FailOn, error: TargetError) {
+        self.state().failures.push((on, error));
+    }
+
+    /// All user records.
+    pub fn users(&self) -> BTreeMap<ScimId, TargetUser> {
+        self.state().users.clone()
+    }
+
+    /// All group records.
+    pub fn groups(&self) -> BTreeMap<ScimId, TargetGroup> {
+        self.state().groups.clone()
+    }
+
+    /// The calls received so far, in order.
+    pub fn calls(&self) -> Vec<TargetCall> {
+        self.state().calls.clone()
+    }
+
+    /// The state as the CLI adapter would read it: owned records (prefixed
+    /// `externalId`) and the `userName`s of all other user records.
+    pub fn observed(&self) -> Observed {
+        let state = self.state();
+        let mut observed = Observed::default();
+        for (id, user) in &state.users {
+            match &user.external_id {
+                Some(external_id) if external_id.is_owned() => observed.users.push(OwnedUser {
+                    scim_id: id.clone(),
+                    external_id: external_id.clone(),
+                    user_name: user.user_name.clone(),
+                    given_name: user.given_name.clone(),
+                    family_name: user.family_name.clone(),
+                    formatted_name: user.formatted_name.clone(),
+                    display_name: user.display_name.clone(),
+                    email: user.email.clone(),
+                    active: user.active,
+                    ssh_keys: user.ssh_keys.clone(),
+                }),
+                _ => observed.foreign_user_names.push(user.user_name.clone()),
+            }
+        }
+        for (id, group) in &state.groups {
+            if let Some(external_id) = group.external_id.as_ref().filter(|e| e.is_owned()) {
+                observed.groups.push(OwnedGroup {
+                    scim_id: id.clone(),
+                    external_id: external_id.clone(),
+                    display_name: group.display_name.clone(),
+                    members: group.members.iter().cloned().collect(),
+                });
+            }
+        }
+        observed
+    }
+}
+
+#[async_trait]
+impl ScimTarget for InMemoryTarget {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<ScimId, TargetError> {
+        let mut state = self.state();
+        state.call(TargetCall::CreateUser(user.user_name.clone()))?;
+        state.insert_user(TargetUser {
+            external_id: Some(user.external_id.clone()),
+            user_name: user.user_name.clone(),
+            given_name: user.given_name.clone(),
+            family_name: user.family_name.clone(),
+            formatted_name: Some(user.formatted_name.clone()),
+            display_name: Some(user.display_name.clone()),
+            email: user.email.clone(),
+            active: user.active,
+            ssh_keys: user
+                .ssh_keys
+                .iter()
+                .map(|k| k.as_openssh().to_owned())
+                .collect(),
+        })
+    }
+
+    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Result<(), TargetError> {
+        let mut state = self.state();
+        state.call(TargetCall::PatchUser(id.clone()))?;
+        let Some(mut user) = state.users.get(id).cloned() else {
+            return Err(TargetError::new(
+                TargetErrorKind::NotFound,
+                format!("no user {id}"),
+            ));
+        };
+        for change in changes {
+            match change {
+                UserChange::ExternalId(c) => user.external_id = Some(c.new.clone()),
+                UserChange::UserName(c) => user.user_name.clone_from(&c.new),
+                UserChange::GivenName(c) => user.given_name.clone_from(&c.new),
+                UserChange::FamilyName(c) => user.family_name.clone_from(&c.new),
+                UserChange::FormattedName(c) => user.formatted_name.clone_from(&c.new),
+                UserChange::DisplayName(c) => user.display_name.clone_from(&c.new),
+                UserChange::Email(c) => user.email.clone_from(&c.new),
+                UserChange::SshKeys(c) => {
+                    user.ssh_keys = c.new.iter().map(|k| k.as_openssh().to_owned()).collect();
+                }
+                UserChange::Active(c) => user.active = c.new,
+            }
+        }
+        if state.name_taken(&user.user_name, Some(id)) {
+            return Err(TargetError::new(
+                TargetErrorKind::Conflict,
+                format!("userName {:?} is already taken", user.user_name),
+            ));
+        }
+        let old = state.users.get(id).map(|u| fold(&u.user_name));
+        if let Some(old) = old {
+            state.names.remove(&old);
+        }
+        state.names.insert(fold(&user.user_name), id.clone());
+        state.users.insert(id.clone(), user);
+        Ok(())
+    }
+
+    async fn create_group(&self, group: &NewGroupRecord) -> Result<ScimId, TargetError> {
+        let mut state = self.state();
+        state.call(TargetCall::CreateGroup(group.display_name.clone()))?;
+        state.insert_group(TargetGroup {
+            external_id: Some(group.external_id.clone()),
+            display_name: group.display_name.clone(),
+            members: group.members.iter().cloned().collect(),
+        })
+    }
+
+    async fn patch_group(&self, id: &ScimId, changes: &[GroupChange]) -> Result<(), TargetError> {
+        let mut state = self.state();
+        state.call(TargetCall::PatchGroup(id.clone()))?;
+        let Some(mut group) = state.groups.get(id).cloned() else {
+            return Err(TargetError::new(
+                TargetErrorKind::NotFound,
+                format!("no group {id}"),
+            ));
+        };
+        for change in changes {
+            match change {
+                GroupChange::DisplayName(name) => group.display_name.clone_from(name),
+                GroupChange::AddMembers(members) => {
+                    state.check_members(members)?;
+                    group.members.extend(members.iter().cloned());
+                }
+                GroupChange::RemoveMembers(members) => {
+                    for member in members {
+                        group.members.remove(member);
+                    }
+                }
+            }
+        }
+        state.groups.insert(id.clone(), group);
+        Ok(())
+    }
+}

@@ -1,0 +1,204 @@
+//! Conflicts (something that should be written cannot be, so nothing is written
+//! for that user) and warnings (something was ignored or repaired). Both are
+//! part of the plan.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId};
+
+/// A source user named in a note.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct UserLabel {
+    /// The ACTIVATE user id.
+    pub id: SourceUserId,
+    /// The ACTIVATE username.
+    pub user_name: String,
+}
+
+impl fmt::Display for UserLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} (ACTIVATE id {})", self.user_name, self.id)
+    }
+}
+
+/// A conflict: nothing is written for the users it names (their records, if
+/// any, are left exactly as they are, group memberships included).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Conflict {
+    /// Two or more ACTIVATE users whose usernames differ only by case.
+    UserNameCaseCollision {
+        /// The case-folded username they share.
+        folded: String,
+        /// The users, sorted.
+        users: Vec<UserLabel>,
+    },
+    /// An ACTIVATE user with an empty username.
+    EmptyUserName {
+        /// The user.
+        user: SourceUserId,
+    },
+    /// The desired `userName` is held by a target record we do not own.
+    ForeignUserName {
+        /// The user.
+        user: UserLabel,
+    },
+    /// The desired `userName` is held by another owned record that keeps it
+    /// (for example a deactivated user's record, or a record that cannot be renamed).
+    UserNameHeld {
+        /// The user.
+        user: UserLabel,
+        /// The record holding the name.
+        holder: ScimId,
+        /// That record's `externalId`.
+        holder_external_id: ExternalId,
+    },
+    /// The user's rename is part of a cycle of renames (A takes B's name while
+    /// B takes A's); SCIM cannot express the swap without a temporary name.
+    RenameCycle {
+        /// The user.
+        user: UserLabel,
+    },
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UserNameCaseCollision { folded, users } => {
+                let names: Vec<String> = users.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "usernames differ only by case ({folded:?}): {}; neither is written",
+                    names.join(", ")
+                )
+            }
+            Self::EmptyUserName { user } => {
+                write!(f, "ACTIVATE user {user} has an empty username; not written")
+            }
+            Self::ForeignUserName { user } => write!(
+                f,
+                "userName of {user} is held by a record not managed by pw-activate; not written"
+            ),
+            Self::UserNameHeld {
+                user,
+                holder,
+                holder_external_id,
+            } => write!(
+                f,
+                "userName of {user} is held by owned record {holder} ({holder_external_id}); not written"
+            ),
+            Self::RenameCycle { user } => {
+                write!(f, "rename of {user} is part of a rename cycle; not written")
+            }
+        }
+    }
+}
+
+/// A warning: something was ignored or repaired; the rest of the plan is unaffected.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Warning {
+    /// A scope group name matches no ACTIVATE group.
+    UnknownScopeGroup {
+        /// The name as configured.
+        name: String,
+    },
+    /// An SSH key line was not a valid public key and was dropped.
+    InvalidSshKey {
+        /// The user.
+        user: UserLabel,
+        /// 1-based line number within the user's key list.
+        line: usize,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// The snapshot lists the same user id twice; the first entry is used.
+    DuplicateSourceUser {
+        /// The id.
+        user: SourceUserId,
+    },
+    /// The snapshot lists the same group id twice; the first entry is used.
+    DuplicateSourceGroup {
+        /// The id.
+        group: SourceGroupId,
+    },
+    /// A group lists a member id that is not an organization user; ignored.
+    UnknownGroupMember {
+        /// The group id.
+        group: SourceGroupId,
+        /// The group name.
+        group_name: String,
+        /// The unknown member id.
+        user: SourceUserId,
+    },
+    /// Several owned records carry the same `externalId`; one is kept (the one
+    /// already matching the desired name, then active, then the smallest SCIM
+    /// id), the others are treated as no longer desired.
+    DuplicateExternalId {
+        /// The shared `externalId`.
+        external_id: ExternalId,
+        /// The record kept.
+        kept: ScimId,
+        /// The other records.
+        others: Vec<ScimId>,
+    },
+    /// The observed state contained a record without the ownership prefix; it
+    /// is ignored (never written) and its `userName` counts as foreign.
+    UnownedRecordIgnored {
+        /// The record.
+        scim_id: ScimId,
+        /// Its `externalId`.
+        external_id: ExternalId,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownScopeGroup { name } => {
+                write!(f, "scope group {name:?} does not exist in ACTIVATE")
+            }
+            Self::InvalidSshKey { user, line, reason } => {
+                write!(f, "SSH key on line {line} of {user} dropped: {reason}")
+            }
+            Self::DuplicateSourceUser { user } => {
+                write!(f, "ACTIVATE user id {user} listed twice; first entry used")
+            }
+            Self::DuplicateSourceGroup { group } => {
+                write!(
+                    f,
+                    "ACTIVATE group id {group} listed twice; first entry used"
+                )
+            }
+            Self::UnknownGroupMember {
+                group,
+                group_name,
+                user,
+            } => write!(
+                f,
+                "group {group_name:?} (ACTIVATE id {group}) lists unknown member id {user}; ignored"
+            ),
+            Self::DuplicateExternalId {
+                external_id,
+                kept,
+                others,
+            } => {
+                let others: Vec<&str> = others.iter().map(ScimId::as_str).collect();
+                write!(
+                    f,
+                    "externalId {external_id} is on several records; kept {kept}, treating {} as no longer desired",
+                    others.join(", ")
+                )
+            }
+            Self::UnownedRecordIgnored {
+                scim_id,
+                external_id,
+            } => write!(
+                f,
+                "observed record {scim_id} ({external_id:?}) is not owned; ignored"
+            ),
+        }
+    }
+}

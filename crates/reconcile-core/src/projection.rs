@@ -1,0 +1,460 @@
+//! Projection: source snapshot + scope → desired state. Pure.
+//!
+//! Rules:
+//! - **Scope.** [`Scope::All`]: every user and every group. [`Scope::Groups`]:
+//!   the groups with those exact names and their members; a name that matches
+//!   no group is a warning, not a failure. Users outside the scope end up in
+//!   [`Desired::out_of_scope_users`] (their owned records get deactivated).
+//! - **Active** = ACTIVATE `active` and license not [`LicenseStatus::Inactive`].
+//! - **Names.** The full name is split on whitespace: the last word is the
+//!   family name, the words before it the given name. One word: given name =
+//!   that word, no family name. Empty name: no given or family name, and
+//!   `formatted`/`displayName` fall back to the username. Runs of whitespace are
+//!   collapsed to single spaces.
+//! - **Email**: trimmed; empty means none.
+//! - **SSH keys** (active users only): see [`crate::keys`]; invalid lines become
+//!   warnings naming the user and the line number.
+//! - **Conflicts.** An empty username, or usernames equal after case folding,
+//!   hold the users involved: nothing is written for them.
+//! - **Group members** = the group's users that are desired, not held, and active.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
+use crate::ids::{ExternalId, SourceUserId, fold};
+use crate::keys::parse_source_keys;
+use crate::notes::{Conflict, UserLabel, Warning};
+use crate::source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser};
+
+/// Projects a snapshot through a scope into the desired state.
+pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
+    let mut warnings = Vec::new();
+    let source = Deduplicated::new(snapshot, &mut warnings);
+    let (selected, in_scope) = source.select(scope, &mut warnings);
+    let (held_users, mut conflicts) = find_conflicts(&in_scope);
+
+    let mut desired_users = BTreeMap::new();
+    for user in &in_scope {
+        if !held_users.contains_key(&user.id) {
+            desired_users.insert(user.id.clone(), desire_user(user, &mut warnings));
+        }
+    }
+
+    let mut desired_groups = BTreeMap::new();
+    for group in &selected {
+        let members: BTreeSet<SourceUserId> = group
+            .members
+            .iter()
+            .filter(|id| {
+                desired_users
+                    .get(*id)
+                    .is_some_and(|u: &DesiredUser| u.status.is_active())
+            })
+            .cloned()
+            .collect();
+        desired_groups.insert(
+            group.id.clone(),
+            DesiredGroup {
+                id: group.id.clone(),
+                external_id: ExternalId::for_group(&group.id),
+                display_name: group.name.clone(),
+                members,
+            },
+        );
+    }
+
+    let in_scope_ids: HashSet<&SourceUserId> = in_scope.iter().map(|u| &u.id).collect();
+    let out_of_scope_users = source
+        .users
+        .iter()
+        .filter(|u| !in_scope_ids.contains(&u.id))
+        .map(|u| u.id.clone())
+        .collect();
+    let out_of_scope_groups = source
+        .groups
+        .iter()
+        .filter(|g| !desired_groups.contains_key(&g.id))
+        .map(|g| g.id.clone())
+        .collect();
+
+    conflicts.sort();
+    conflicts.dedup();
+    warnings.sort();
+    warnings.dedup();
+
+    Desired {
+        users: desired_users,
+        groups: desired_groups,
+        held_users,
+        out_of_scope_users,
+        out_of_scope_groups,
+        conflicts,
+        warnings,
+        source: SourceFacts {
+            complete: snapshot.complete,
+            users: source.users.len(),
+            groups: source.groups.len(),
+        },
+    }
+}
+
+/// The snapshot with duplicate ids removed (first entry wins), in order.
+struct Deduplicated<'s> {
+    users: Vec<&'s SourceUser>,
+    by_id: HashMap<&'s SourceUserId, &'s SourceUser>,
+    groups: Vec<&'s SourceGroup>,
+}
+
+impl<'s> Deduplicated<'s> {
+    fn new(snapshot: &'s SourceSnapshot, warnings: &mut Vec<Warning>) -> Self {
+        let mut by_id = HashMap::with_capacity(snapshot.users.len());
+        let mut users = Vec::with_capacity(snapshot.users.len());
+        for user in &snapshot.users {
+            if let Entry::Vacant(slot) = by_id.entry(&user.id) {
+                slot.insert(user);
+                users.push(user);
+            } else {
+                warnings.push(Warning::DuplicateSourceUser {
+                    user: user.id.clone(),
+                });
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut groups = Vec::with_capacity(snapshot.groups.len());
+        for group in &snapshot.groups {
+            if seen.insert(&group.id) {
+                groups.push(group);
+            } else {
+                warnings.push(Warning::DuplicateSourceGroup {
+                    group: group.id.clone(),
+                });
+            }
+        }
+        Self {
+            users,
+            by_id,
+            groups,
+        }
+    }
+
+    /// The selected groups and the in-scope users (in snapshot order).
+    fn select(
+        &self,
+        scope: &Scope,
+        warnings: &mut Vec<Warning>,
+    ) -> (Vec<&'s SourceGroup>, Vec<&'s SourceUser>) {
+        let selected: Vec<&SourceGroup> = match scope {
+            Scope::All => self.groups.clone(),
+            Scope::Groups(names) => {
+                let existing: HashSet<&str> = self.groups.iter().map(|g| g.name.as_str()).collect();
+                for name in names {
+                    if !existing.contains(name.as_str()) {
+                        warnings.push(Warning::UnknownScopeGroup { name: name.clone() });
+                    }
+                }
+                self.groups
+                    .iter()
+                    .copied()
+                    .filter(|g| names.contains(&g.name))
+                    .collect()
+            }
+        };
+        for group in &selected {
+            for member in &group.members {
+                if !self.by_id.contains_key(member) {
+                    warnings.push(Warning::UnknownGroupMember {
+                        group: group.id.clone(),
+                        group_name: group.name.clone(),
+                        user: member.clone(),
+                    });
+                }
+            }
+        }
+        let in_scope = match scope {
+            Scope::All => self.users.clone(),
+            Scope::Groups(_) => {
+                let members: HashSet<&SourceUserId> =
+                    selected.iter().flat_map(|g| g.members.iter()).collect();
+                self.users
+                    .iter()
+                    .copied()
+                    .filter(|u| members.contains(&u.id))
+                    .collect()
+            }
+        };
+        (selected, in_scope)
+    }
+}
+
+/// Empty usernames, and usernames equal after case folding, hold the users.
+fn find_conflicts(in_scope: &[&SourceUser]) -> (BTreeMap<SourceUserId, String>, Vec<Conflict>) {
+    let mut held = BTreeMap::new();
+    let mut conflicts = Vec::new();
+    let mut by_folded: HashMap<String, Vec<&SourceUser>> = HashMap::with_capacity(in_scope.len());
+    for user in in_scope {
+        if user.username.trim().is_empty() {
+            conflicts.push(Conflict::EmptyUserName {
+                user: user.id.clone(),
+            });
+            held.insert(user.id.clone(), user.username.clone());
+        } else {
+            by_folded
+                .entry(fold(&user.username))
+                .or_default()
+                .push(user);
+        }
+    }
+    for (folded, same) in by_folded {
+        if same.len() > 1 {
+            let mut users: Vec<UserLabel> = same.iter().map(|u| label(u)).collect();
+            users.sort();
+            for user in same {
+                held.insert(user.id.clone(), user.username.clone());
+            }
+            conflicts.push(Conflict::UserNameCaseCollision { folded, users });
+        }
+    }
+    (held, conflicts)
+}
+
+fn label(user: &SourceUser) -> UserLabel {
+    UserLabel {
+        id: user.id.clone(),
+        user_name: user.username.clone(),
+    }
+}
+
+fn desire_user(user: &SourceUser, warnings: &mut Vec<Warning>) -> DesiredUser {
+    let status = if !user.active {
+        DesiredStatus::Inactive
+    } else if user.license == LicenseStatus::Inactive {
+        DesiredStatus::Unlicensed
+    } else {
+        DesiredStatus::Active
+    };
+    let (given_name, family_name, full) = split_name(&user.name);
+    let formatted = full.unwrap_or_else(|| user.username.clone());
+    let email = Some(user.email.trim())
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned);
+    let ssh_keys = match (&user.ssh_keys, status.is_active()) {
+        (Some(entries), true) => {
+            let (keys, rejected) = parse_source_keys(entries);
+            for rejected in rejected {
+                warnings.push(Warning::InvalidSshKey {
+                    user: label(user),
+                    line: rejected.line,
+                    reason: rejected.reason,
+                });
+            }
+            Some(keys)
+        }
+        _ => None,
+    };
+    DesiredUser {
+        id: user.id.clone(),
+        external_id: ExternalId::for_user(&user.id),
+        user_name: user.username.clone(),
+        given_name,
+        family_name,
+        display_name: formatted.clone(),
+        formatted_name: formatted,
+        email,
+        status,
+        ssh_keys,
+    }
+}
+
+/// Splits a full name into (given, family, collapsed full name).
+fn split_name(full: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let words: Vec<&str> = full.split_whitespace().collect();
+    match words.as_slice() {
+        [] => (None, None, None),
+        [only] => (Some((*only).to_owned()), None, Some((*only).to_owned())),
+        [given @ .., family] => (
+            Some(given.join(" ")),
+            Some((*family).to_owned()),
+            Some(words.join(" ")),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, username: &str) -> SourceUser {
+        SourceUser {
+            id: SourceUserId::new(id),
+            username: username.to_owned(),
+            name: String::new(),
+            email: String::new(),
+            active: true,
+            license: LicenseStatus::Active,
+            ssh_keys: Some(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn name_split_rule() {
+        assert_eq!(split_name(""), (None, None, None));
+        assert_eq!(split_name("  "), (None, None, None));
+        assert_eq!(
+            split_name("Cher"),
+            (Some("Cher".into()), None, Some("Cher".into()))
+        );
+        assert_eq!(
+            split_name(" Anna  Maria\tvan Berg "),
+            (
+                Some("Anna Maria van".into()),
+                Some("Berg".into()),
+                Some("Anna Maria van Berg".into())
+            )
+        );
+    }
+
+    #[test]
+    fn active_requires_active_account_and_license() {
+        let mut snapshot = SourceSnapshot {
+            complete: true,
+            ..SourceSnapshot::default()
+        };
+        for (i, (active, license)) in [
+            (true, LicenseStatus::Active),
+            (true, LicenseStatus::Complimentary),
+            (true, LicenseStatus::Unknown),
+            (true, LicenseStatus::Inactive),
+            (false, LicenseStatus::Active),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut u = user(&i.to_string(), &format!("u{i}"));
+            u.active = active;
+            u.license = license;
+            snapshot.users.push(u);
+        }
+        let desired = project(&snapshot, &Scope::All);
+        let statuses: Vec<DesiredStatus> = desired.users.values().map(|u| u.status).collect();
+        assert_eq!(
+            statuses,
+            vec![
+                DesiredStatus::Active,
+                DesiredStatus::Active,
+                DesiredStatus::Active,
+                DesiredStatus::Unlicensed,
+                DesiredStatus::Inactive
+            ]
+        );
+        assert_eq!(desired.users[&SourceUserId::new("4")].ssh_keys, None);
+    }
+
+    #[test]
+    fn empty_name_falls_back_to_username() {
+        let snapshot = SourceSnapshot {
+            users: vec![user("1", "alice")],
+            groups: vec![],
+            complete: true,
+        };
+        let desired = project(&snapshot, &Scope::All);
+        let alice = &desired.users[&SourceUserId::new("1")];
+        assert_eq!(alice.display_name, "alice");
+        assert_eq!(alice.formatted_name, "alice");
+        assert_eq!(alice.given_name, None);
+        assert_eq!(alice.family_name, None);
+        assert_eq!(alice.email, None);
+    }
+
+    #[test]
+    fn scope_selects_groups_and_their_members_and_warns_on_unknown_names() {
+        let snapshot = SourceSnapshot {
+            users: vec![user("1", "a"), user("2", "b"), user("3", "c")],
+            groups: vec![
+                SourceGroup {
+                    id: "g1".into(),
+                    name: "gpu".into(),
+                    members: vec!["1".into(), "9".into()],
+                },
+                SourceGroup {
+                    id: "g2".into(),
+                    name: "cpu".into(),
+                    members: vec!["2".into()],
+                },
+            ],
+            complete: true,
+        };
+        let scope = Scope::Groups(["gpu".to_owned(), "nope".to_owned()].into());
+        let desired = project(&snapshot, &scope);
+        assert_eq!(
+            desired
+                .users
+                .keys()
+                .map(SourceUserId::as_str)
+                .collect::<Vec<_>>(),
+            vec!["1"]
+        );
+        assert_eq!(desired.groups.len(), 1);
+        assert_eq!(
+            desired.out_of_scope_users,
+            ["2".into(), "3".into()].into_iter().collect()
+        );
+        assert_eq!(
+            desired.warnings,
+            vec![
+                Warning::UnknownScopeGroup {
+                    name: "nope".into()
+                },
+                Warning::UnknownGroupMember {
+                    group: "g1".into(),
+                    group_name: "gpu".into(),
+                    user: "9".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn case_collisions_and_empty_usernames_are_held() {
+        let snapshot = SourceSnapshot {
+            users: vec![
+                user("1", "Bob"),
+                user("2", "bob"),
+                user("3", " "),
+                user("4", "carol"),
+            ],
+            groups: vec![SourceGroup {
+                id: "g".into(),
+                name: "all".into(),
+                members: vec!["1".into(), "2".into(), "4".into()],
+            }],
+            complete: true,
+        };
+        let desired = project(&snapshot, &Scope::All);
+        assert_eq!(desired.users.len(), 1);
+        assert_eq!(desired.held_users.len(), 3);
+        assert_eq!(desired.conflicts.len(), 2);
+        assert_eq!(
+            desired.groups[&"g".into()].members,
+            ["4".into()].into_iter().collect()
+        );
+    }
+
+    #[test]
+    fn duplicate_user_ids_keep_the_first_entry() {
+        let mut second = user("1", "other");
+        second.name = "Second".into();
+        let snapshot = SourceSnapshot {
+            users: vec![user("1", "first"), second],
+            groups: vec![],
+            complete: true,
+        };
+        let desired = project(&snapshot, &Scope::All);
+        assert_eq!(desired.users[&SourceUserId::new("1")].user_name, "first");
+        assert_eq!(desired.source.users, 1);
+        assert_eq!(
+            desired.warnings,
+            vec![Warning::DuplicateSourceUser { user: "1".into() }]
+        );
+    }
+}
