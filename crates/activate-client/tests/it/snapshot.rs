@@ -370,3 +370,22 @@ async fn a_nameless_group_fails_an_unscoped_snapshot_but_not_a_scoped_one() {
     );
     assert!(snapshot.users.is_empty());
 }
+
+/// The snapshot futures can be spawned on a multi-threaded runtime.
+#[test]
+fn snapshot_futures_are_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(MockServer::start());
+    let client = support::client(&server);
+    let scope = Scope::all();
+    let pw = activate_client::PwCliKeys::default();
+    let scim =
+        activate_client::ScimSource::new(client.clone(), &"t0ken".to_owned().into()).unwrap();
+    assert_send(&client.fetch_snapshot(&scope));
+    assert_send(&client.fetch_snapshot_with(&scope, &pw));
+    assert_send(&scim.fetch_snapshot(&scope));
+}
