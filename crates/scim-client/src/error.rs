@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use http_policy::transport::InsecureUrl;
 
 use crate::model::{ScimErrorBody, ScimType};
+use crate::observe::Method;
 
 /// A boxed error cause, so that no HTTP or JSON library type is part of this API.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -65,7 +66,7 @@ pub enum ScimError {
     )]
     Transport {
         /// The HTTP method.
-        method: &'static str,
+        method: Method,
         /// The path below the base URL, e.g. `/Users/2819c223`.
         path: String,
         /// Whether the request may have reached the server (a timeout or a broken
@@ -78,10 +79,10 @@ pub enum ScimError {
         source: BoxError,
     },
     /// The server answered with an error status.
-    #[error("{}", describe_http(method, path, *status, scim.as_deref(), excerpt, *attempts))]
+    #[error("{}", describe_http(*method, path, *status, scim.as_deref(), excerpt, *attempts))]
     Http {
         /// The HTTP method.
-        method: &'static str,
+        method: Method,
         /// The path below the base URL.
         path: String,
         /// The HTTP status code.
@@ -100,7 +101,7 @@ pub enum ScimError {
     )]
     Decode {
         /// The HTTP method.
-        method: &'static str,
+        method: Method,
         /// The path below the base URL.
         path: String,
         /// The HTTP status code.
@@ -122,7 +123,7 @@ pub enum ScimError {
     )]
     UnexpectedContentType {
         /// The HTTP method.
-        method: &'static str,
+        method: Method,
         /// The path below the base URL.
         path: String,
         /// The HTTP status code.
@@ -140,7 +141,7 @@ pub enum ScimError {
     )]
     OutcomeUnknown {
         /// The HTTP method.
-        method: &'static str,
+        method: Method,
         /// The path below the base URL.
         path: String,
         /// Attempts made, the first one included.
@@ -198,7 +199,7 @@ fn attempts_note(attempts: u32) -> String {
 }
 
 fn describe_http(
-    method: &str,
+    method: Method,
     path: &str,
     status: u16,
     scim: Option<&ScimErrorBody>,
@@ -259,12 +260,12 @@ impl ScimError {
             Self::OutcomeUnknown { .. } => true,
             Self::Transport {
                 method, maybe_sent, ..
-            } => *maybe_sent && *method != "GET",
+            } => *maybe_sent && *method != Method::Get,
             Self::Http { method, status, .. } => {
-                *method != "GET" && matches!(status, 500 | 502 | 504)
+                *method != Method::Get && matches!(status, 500 | 502 | 504)
             }
             Self::Decode { method, .. } | Self::UnexpectedContentType { method, .. } => {
-                *method != "GET"
+                *method != Method::Get
             }
             _ => false,
         }
@@ -314,7 +315,7 @@ mod tests {
     use std::error::Error as _;
 
     fn http(
-        method: &'static str,
+        method: Method,
         status: u16,
         scim: Option<Box<ScimErrorBody>>,
         excerpt: &str,
@@ -336,7 +337,7 @@ mod tests {
     #[test]
     fn http_messages_are_short_and_specific() {
         let e = http(
-            "POST",
+            Method::Post,
             409,
             body(serde_json::json!({"scimType": "uniqueness", "detail": "userName taken"})),
             "",
@@ -348,36 +349,36 @@ mod tests {
         assert!(e.is_conflict());
         assert_eq!(e.scim_type(), Some(&ScimType::Uniqueness));
         assert!(!e.maybe_processed());
-        let e = http("GET", 502, None, "502 Bad Gateway");
+        let e = http(Method::Get, 502, None, "502 Bad Gateway");
         assert_eq!(e.to_string(), "GET /Users: HTTP 502: 502 Bad Gateway");
         assert!(!e.maybe_processed(), "a GET changes nothing");
-        assert!(http("PATCH", 502, None, "").maybe_processed());
+        assert!(http(Method::Patch, 502, None, "").maybe_processed());
         assert_eq!(
-            http("GET", 404, None, "").to_string(),
+            http(Method::Get, 404, None, "").to_string(),
             "GET /Users: HTTP 404"
         );
-        assert!(http("GET", 404, None, "").is_not_found());
+        assert!(http(Method::Get, 404, None, "").is_not_found());
     }
 
     #[test]
     fn filter_rejections() {
         let invalid = body(serde_json::json!({"scimType": "invalidFilter"}));
-        assert!(http("GET", 400, invalid, "").is_filter_rejection());
-        assert!(http("GET", 501, None, "").is_filter_rejection());
-        assert!(http("GET", 400, None, "Unsupported FILTER operator").is_filter_rejection());
-        assert!(!http("GET", 400, None, "bad request").is_filter_rejection());
+        assert!(http(Method::Get, 400, invalid, "").is_filter_rejection());
+        assert!(http(Method::Get, 501, None, "").is_filter_rejection());
+        assert!(http(Method::Get, 400, None, "Unsupported FILTER operator").is_filter_rejection());
+        assert!(!http(Method::Get, 400, None, "bad request").is_filter_rejection());
         let other = body(serde_json::json!({"scimType": "tooMany", "detail": "filter too broad"}));
-        assert!(!http("GET", 400, other, "").is_filter_rejection());
-        assert!(!http("GET", 401, None, "filter").is_filter_rejection());
+        assert!(!http(Method::Get, 400, other, "").is_filter_rejection());
+        assert!(!http(Method::Get, 401, None, "filter").is_filter_rejection());
     }
 
     #[test]
     fn outcome_unknown_keeps_its_cause() {
         let e = ScimError::OutcomeUnknown {
-            method: "POST",
+            method: Method::Post,
             path: "/Users".into(),
             attempts: 1,
-            cause: Box::new(http("POST", 502, None, "Bad Gateway")),
+            cause: Box::new(http(Method::Post, 502, None, "Bad Gateway")),
         };
         assert!(e.to_string().contains("list again before creating"));
         assert!(

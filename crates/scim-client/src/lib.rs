@@ -72,7 +72,7 @@ pub use model::{
     CoreWeaveUser, Email, Group, ListResponse, Member, Name, NewGroup, NewUser, PatchKind, PatchOp,
     PatchOperation, ScimErrorBody, ScimType, ServiceProviderConfig, User,
 };
-pub use observe::{Endpoint, RequestEvent, RequestObserver, RequestOutcome};
+pub use observe::{Endpoint, Method, RequestEvent, RequestObserver, RequestOutcome};
 
 /// Re-exported so callers can build a [`ScimClientBuilder::retry_policy`] without
 /// naming the `http-policy` crate.

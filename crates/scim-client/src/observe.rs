@@ -1,7 +1,37 @@
 //! A hook that sees every HTTP attempt, for request metrics.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The HTTP methods this client uses (it never deletes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// Reads.
+    Get,
+    /// Creates; not idempotent.
+    Post,
+    /// Updates; the operations this client sends are idempotent.
+    Patch,
+}
+
+impl Method {
+    /// `GET`, `POST` or `PATCH`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Patch => "PATCH",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The collection or document a request addressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,8 +73,8 @@ pub enum RequestOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RequestEvent {
-    /// `GET`, `POST` or `PATCH`.
-    pub method: &'static str,
+    /// The HTTP method.
+    pub method: Method,
     /// What was addressed.
     pub endpoint: Endpoint,
     /// How it ended.

@@ -24,9 +24,9 @@ pub use prefix::{ListingMode, PrefixListing};
 use crate::error::ScimError;
 use crate::filter::Filter;
 use crate::model::{Group, ListResponse, NewGroup, NewUser, PatchOp, ServiceProviderConfig, User};
-use crate::observe::{Endpoint, RequestObserver};
+use crate::observe::{Endpoint, Method, RequestObserver};
 use crate::paging::{PageRequest, Pager};
-use transport::{Call, Verb};
+use transport::Call;
 
 /// The SCIM media type, sent as `Accept` and as the `Content-Type` of bodies.
 pub(crate) const SCIM_JSON: &str = "application/scim+json";
@@ -141,7 +141,7 @@ impl ScimClient {
     /// on.
     pub async fn discover(&self) -> Result<ServiceProviderConfig, ScimError> {
         let call = Call {
-            verb: Verb::Get,
+            method: Method::Get,
             endpoint: Endpoint::ServiceProviderConfig,
             path: "/ServiceProviderConfig".to_owned(),
             query: None,
@@ -235,7 +235,7 @@ impl ScimClient {
     ) -> Result<ListResponse<T>, ScimError> {
         let paging = format!("startIndex={}&count={}", request.start_index, request.count);
         let call = Call {
-            verb: Verb::Get,
+            method: Method::Get,
             endpoint: T::ENDPOINT,
             path: format!("/{}", T::ENDPOINT.as_str()),
             query: Some(match filter {
@@ -260,7 +260,7 @@ impl ScimClient {
 
     async fn get<T: Resource>(&self, id: &str) -> Result<T, ScimError> {
         let call = Call {
-            verb: Verb::Get,
+            method: Method::Get,
             endpoint: T::ENDPOINT,
             path: resource_path(T::ENDPOINT, id),
             query: None,
@@ -285,7 +285,7 @@ impl ScimClient {
 
     async fn create<T: Resource>(&self, body: &impl Serialize) -> Result<T, ScimError> {
         let call = Call {
-            verb: Verb::Post,
+            method: Method::Post,
             endpoint: T::ENDPOINT,
             path: format!("/{}", T::ENDPOINT.as_str()),
             query: None,
@@ -312,7 +312,7 @@ impl ScimClient {
             return Ok(None);
         }
         let call = Call {
-            verb: Verb::Patch,
+            method: Method::Patch,
             endpoint: T::ENDPOINT,
             path: resource_path(T::ENDPOINT, id),
             query: None,

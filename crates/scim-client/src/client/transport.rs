@@ -13,50 +13,32 @@ use url::Url;
 use super::{SCIM_JSON, ScimClient};
 use crate::error::ScimError;
 use crate::model::ScimErrorBody;
-use crate::observe::{Endpoint, RequestEvent, RequestOutcome};
+use crate::observe::{Endpoint, Method, RequestEvent, RequestOutcome};
 
 /// Characters of a response body quoted in an error.
 const EXCERPT_CHARS: usize = 200;
 
-/// The methods this client uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verb {
-    Get,
-    Post,
-    Patch,
+fn http_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Patch => reqwest::Method::PATCH,
+    }
 }
 
-impl Verb {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-            Self::Patch => "PATCH",
-        }
-    }
-
-    fn method(self) -> reqwest::Method {
-        match self {
-            Self::Get => reqwest::Method::GET,
-            Self::Post => reqwest::Method::POST,
-            Self::Patch => reqwest::Method::PATCH,
-        }
-    }
-
-    /// `GET` and the replace/add/remove `PATCH`es this client sends leave the server
-    /// in the same state when repeated; a `POST` may create a second record.
-    fn idempotency(self) -> Idempotency {
-        match self {
-            Self::Get | Self::Patch => Idempotency::Idempotent,
-            Self::Post => Idempotency::NonIdempotent,
-        }
+/// `GET` and the replace/add/remove `PATCH`es this client sends leave the server in
+/// the same state when repeated; a `POST` may create a second record.
+fn idempotency(method: Method) -> Idempotency {
+    match method {
+        Method::Get | Method::Patch => Idempotency::Idempotent,
+        Method::Post => Idempotency::NonIdempotent,
     }
 }
 
 /// A request to make.
 #[derive(Debug)]
 pub(crate) struct Call {
-    pub(crate) verb: Verb,
+    pub(crate) method: Method,
     pub(crate) endpoint: Endpoint,
     /// Below the base URL, already percent-encoded: `/Users/abc`.
     pub(crate) path: String,
@@ -122,10 +104,10 @@ impl ScimClient {
     /// Makes `call`, retrying as the policy allows, and returns the 2xx response.
     pub(crate) async fn call(&self, call: &Call) -> Result<Reply, ScimError> {
         let url = self.url(&call.path, call.query.as_deref());
-        let what = format!("{} {}", call.verb.as_str(), call.path);
+        let what = format!("{} {}", call.method, call.path);
         retry::run(
             &self.inner.retry,
-            call.verb.idempotency(),
+            idempotency(call.method),
             &what,
             AttemptError::classify,
             |attempt| self.attempt(call, &url, attempt),
@@ -147,7 +129,7 @@ impl ScimClient {
         let mut request = self
             .inner
             .http
-            .request(call.verb.method(), url.clone())
+            .request(http_method(call.method), url.clone())
             .header(AUTHORIZATION, self.inner.auth.clone());
         if let Some(body) = &call.body {
             request = request.header(CONTENT_TYPE, SCIM_JSON).body(body.clone());
@@ -186,14 +168,14 @@ impl ScimClient {
             },
         };
         let event = RequestEvent {
-            method: call.verb.as_str(),
+            method: call.method,
             endpoint: call.endpoint,
             outcome,
             attempt,
             duration: started.elapsed(),
         };
         tracing::debug!(
-            method = event.method,
+            method = event.method.as_str(),
             path = %call.path,
             outcome = ?event.outcome,
             attempt,
@@ -212,7 +194,7 @@ impl ScimClient {
             attempts,
             reason,
         } = exhausted;
-        let method = call.verb.as_str();
+        let method = call.method;
         let error = match error {
             AttemptError::Transport {
                 maybe_sent, source, ..
@@ -270,7 +252,7 @@ impl ScimClient {
             self.excerpt(&reply.body)
         };
         ScimError::Http {
-            method: call.verb.as_str(),
+            method: call.method,
             path: call.path.clone(),
             status: reply.status,
             scim,
@@ -288,7 +270,7 @@ impl ScimClient {
     ) -> Result<T, ScimError> {
         if let Some(content_type) = reply.content_type.as_deref().filter(|c| !is_json(c)) {
             return Err(ScimError::UnexpectedContentType {
-                method: call.verb.as_str(),
+                method: call.method,
                 path: call.path.clone(),
                 status: reply.status,
                 content_type: content_type.to_owned(),
@@ -305,7 +287,7 @@ impl ScimClient {
                 path
             };
             ScimError::Decode {
-                method: call.verb.as_str(),
+                method: call.method,
                 path: call.path.clone(),
                 status: reply.status,
                 what,

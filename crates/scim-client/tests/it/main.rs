@@ -1,0 +1,11 @@
+//! Integration tests of `scim-client`: one binary, one module per concern.
+
+mod bodies;
+mod config;
+mod errors;
+mod paging;
+mod peer;
+mod prefix;
+mod props;
+mod requests;
+mod support;
