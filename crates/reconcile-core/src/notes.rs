@@ -90,7 +90,10 @@ impl fmt::Display for Conflict {
                 "userName of {user} is held by owned record {holder} ({holder_external_id}); not written"
             ),
             Self::RenameCycle { user } => {
-                write!(f, "rename of {user} is part of a rename cycle; not written")
+                write!(
+                    f,
+                    "userName of {user} is held by an owned record whose own rename waits on this one (a rename cycle); not written"
+                )
             }
         }
     }

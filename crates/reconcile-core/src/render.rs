@@ -75,7 +75,11 @@ impl Plan {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         if self.is_converged() {
-            out.push_str("No changes: the target matches the source.\n");
+            if self.conflicts.is_empty() && !self.has_withheld() {
+                out.push_str("No changes: the target matches the source.\n");
+            } else {
+                out.push_str("Nothing to apply.\n");
+            }
         }
         let sections = [
             (ActionKind::CreateUser, "Users to create"),
@@ -114,7 +118,7 @@ impl Plan {
         }
         render_guards(&mut out, self);
         let _ = writeln!(out, "\n{}", summary_line(&self.summary()));
-        out
+        out.trim_start_matches('\n').to_owned()
     }
 }
 
@@ -144,42 +148,54 @@ fn render_guards(out: &mut String, plan: &Plan) {
     if withheld.is_empty() && !g.limit_overridden {
         return;
     }
-    let _ = writeln!(out, "\nWithheld by safety guards ({}):", withheld.len());
+    let limit = g
+        .deactivation_limit
+        .map(|l| l.to_string())
+        .unwrap_or_default();
+    let allowed = g.deactivations_allowed.unwrap_or_default();
+    let _ = writeln!(out, "\nSafety guards:");
     for kind in &g.tripped {
         let reason = match kind {
-            GuardKind::IncompleteSource => {
-                "the source snapshot is incomplete: deactivations, group emptying and member removals are withheld".to_owned()
-            }
+            GuardKind::IncompleteSource => "the source snapshot is incomplete: deactivations, \
+                 group emptying and member removals are withheld"
+                .to_owned(),
             GuardKind::EmptySource => format!(
                 "the source has no users in scope while the target holds {} owned active users: \
                  deactivations, group emptying and member removals are withheld",
                 g.owned_active_users
             ),
             GuardKind::DeactivationLimit => format!(
-                "{} deactivations planned, the limit {} allows {} (of {} owned active users): \
-                 deactivations and those users' group removals are withheld",
-                g.deactivations_planned,
-                g.deactivation_limit.map(|l| l.to_string()).unwrap_or_default(),
-                g.deactivations_allowed.unwrap_or_default(),
-                g.owned_active_users
+                "{} deactivations planned, the limit {limit} allows {allowed} (of {} owned active \
+                 users): deactivations and those users' group removals are withheld",
+                g.deactivations_planned, g.owned_active_users
             ),
         };
-        let _ = writeln!(out, "  guard: {reason}");
+        let _ = writeln!(out, "  ! {reason}");
     }
     if g.limit_overridden {
         let _ = writeln!(
             out,
-            "  guard: {} deactivations planned, above the limit {} ({} allowed), applied because the limit is overridden",
-            g.deactivations_planned,
-            g.deactivation_limit
-                .map(|l| l.to_string())
-                .unwrap_or_default(),
-            g.deactivations_allowed.unwrap_or_default(),
+            "  ! {} deactivations planned, the limit {limit} allows {allowed} (of {} owned active \
+             users): applied anyway because the limit is overridden",
+            g.deactivations_planned, g.owned_active_users
         );
     }
-    for op in withheld {
-        let _ = writeln!(out, "  {}:", op.action.kind());
-        render_action(out, &op.action, "    ");
+    if withheld.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  Withheld ({}):", withheld.len());
+    for kind in ActionKind::ALL {
+        let ops: Vec<&&Operation> = withheld
+            .iter()
+            .filter(|op| op.action.kind() == kind)
+            .collect();
+        if ops.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "    {kind} ({}):", ops.len());
+        for op in ops {
+            render_action(out, &op.action, "      ");
+        }
     }
 }
 

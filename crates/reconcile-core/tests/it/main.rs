@@ -1,0 +1,9 @@
+//! Integration tests for reconcile-core: one scenario per reconcile rule
+//! (insta snapshots of text and JSON plans), the apply orchestrator, and
+//! proptest properties over generated organizations.
+
+mod apply;
+mod properties;
+mod rules;
+mod strategies;
+mod support;

@@ -1,0 +1,479 @@
+//! One small scenario per row of DESIGN.md's reconcile rule table (and the
+//! guards), each snapshotted as text and JSON, then applied and re-planned.
+
+use insta::assert_snapshot;
+use reconcile_core::{
+    ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, LicenseStatus, Plan, Scope,
+    TargetUser, Warning,
+};
+
+use crate::support::{Org, key, rendered};
+
+/// Applies the plan and asserts the re-plan has nothing left to apply.
+fn converges(org: &Org, plan: &Plan) {
+    let report = org.apply(plan);
+    assert!(report.is_complete(), "{report:#?}");
+    let again = org.plan();
+    assert!(again.is_converged(), "not converged:\n{}", again.to_text());
+}
+
+fn kinds(plan: &Plan) -> Vec<ActionKind> {
+    plan.applicable().map(|op| op.action.kind()).collect()
+}
+
+#[test]
+fn desired_active_without_record_is_created() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice Smith");
+    let plan = org.plan();
+    assert_eq!(kinds(&plan), vec![ActionKind::CreateUser]);
+    assert_snapshot!("create_user", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn desired_inactive_without_record_is_nothing() {
+    let mut org = Org::new();
+    org.user("1", "bob", "Bob").active = false;
+    org.user("2", "carol", "Carol").license = LicenseStatus::Inactive;
+    let plan = org.plan();
+    assert!(plan.operations.is_empty());
+    assert_snapshot!("inactive_without_record", rendered(&plan));
+}
+
+#[test]
+fn differing_attributes_are_patched_and_nothing_else() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice Smith");
+    org.user("2", "bob", "Bob Stone");
+    org.sync();
+    let alice = org.user_mut("1");
+    alice.name = "Alice  Marie Jones".into();
+    alice.email = "alice.jones@example.com".into();
+    let old = alice.ssh_keys.clone().unwrap_or_default();
+    alice.ssh_keys = Some(vec![
+        key(40, "alice@desktop"),
+        format!("  {}  ", old[0].replace(' ', "\t")),
+    ]);
+    // Bob's keys only change in order and whitespace: no change.
+    let bob = org.user_mut("2");
+    let bob_key = bob.ssh_keys.clone().unwrap_or_default()[0].clone();
+    bob.ssh_keys = Some(vec![
+        String::new(),
+        format!("{bob_key}   "),
+        "# note".into(),
+    ]);
+    let plan = org.plan();
+    assert_eq!(kinds(&plan), vec![ActionKind::UpdateUser]);
+    assert_snapshot!("update_user", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn inactive_and_unlicensed_users_are_deactivated_and_leave_groups() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.user("3", "carol", "Carol");
+    org.group("g1", "gpu", &["1", "2", "3"]);
+    org.sync();
+    org.user_mut("2").active = false;
+    org.user_mut("3").license = LicenseStatus::Inactive;
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            ActionKind::Deactivate,
+            ActionKind::Deactivate,
+            ActionKind::UpdateGroup
+        ]
+    );
+    assert_snapshot!("deactivate_inactive_and_unlicensed", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn out_of_scope_users_are_deactivated_and_their_groups_emptied() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1"]);
+    org.group("g2", "cpu", &["2"]);
+    org.sync();
+    org.scope = Scope::Groups(["gpu".to_owned(), "missing".to_owned()].into());
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::Deactivate, ActionKind::EmptyGroup]
+    );
+    assert_snapshot!("deactivate_out_of_scope", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn records_of_users_gone_from_the_source_are_deactivated() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.sync();
+    org.remove_user("2");
+    let plan = org.plan();
+    assert_eq!(kinds(&plan), vec![ActionKind::Deactivate]);
+    assert_snapshot!("deactivate_not_in_source", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn inactive_record_of_inactive_or_out_of_scope_user_is_nothing() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1"]);
+    org.sync();
+    org.user_mut("2").active = false;
+    org.sync();
+    // Bob is inactive and now also out of scope; his record is already inactive.
+    org.scope = Scope::Groups(["gpu".to_owned()].into());
+    org.user_mut("2").name = "Robert".into();
+    let plan = org.plan();
+    assert!(plan.operations.is_empty(), "{}", plan.to_text());
+    assert_snapshot!("inactive_record_stays", rendered(&plan));
+}
+
+#[test]
+fn inactive_record_desired_active_again_is_reactivated_with_changes() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.sync();
+    org.user_mut("2").active = false;
+    org.sync();
+    let bob = org.user_mut("2");
+    bob.active = true;
+    bob.email = "robert@example.com".into();
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::Reactivate, ActionKind::UpdateGroup]
+    );
+    assert_snapshot!("reactivate", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn record_from_an_earlier_key_scheme_is_rekeyed() {
+    let mut org = Org::new();
+    org.user("7", "dave", "Dave Brown");
+    org.user("8", "erin", "Erin").active = false;
+    org.target
+        .insert_user(TargetUser {
+            external_id: Some(ExternalId::new("pw-activate:dave@example.com")),
+            user_name: "Dave".into(),
+            given_name: Some("Dave".into()),
+            family_name: Some("Brown".into()),
+            formatted_name: Some("Dave Brown".into()),
+            display_name: Some("Dave Brown".into()),
+            email: Some("dave@example.com".into()),
+            active: false,
+            ssh_keys: vec![],
+        })
+        .unwrap();
+    // An old-scheme record for an inactive user: re-keyed, then deactivated.
+    org.target
+        .insert_user(TargetUser {
+            external_id: Some(ExternalId::new("pw-activate:user:old-8")),
+            user_name: "erin".into(),
+            active: true,
+            ..TargetUser::default()
+        })
+        .unwrap();
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::Deactivate, ActionKind::ReKey, ActionKind::ReKey]
+    );
+    assert_snapshot!("rekey", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn username_held_by_a_foreign_record_is_a_conflict() {
+    let mut org = Org::new();
+    org.user("1", "erin", "Erin");
+    org.user("2", "frank", "Frank");
+    org.group("g1", "gpu", &["1", "2"]);
+    let foreign = TargetUser {
+        external_id: Some(ExternalId::new("okta:00u1")),
+        user_name: "Erin".into(),
+        active: true,
+        ..TargetUser::default()
+    };
+    let foreign_id = org.target.insert_user(foreign.clone()).unwrap();
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::CreateUser, ActionKind::CreateGroup]
+    );
+    assert!(matches!(
+        plan.conflicts.as_slice(),
+        [Conflict::ForeignUserName { .. }]
+    ));
+    assert_snapshot!("foreign_username_conflict", rendered(&plan));
+    converges(&org, &plan);
+    assert_eq!(org.target.users()[&foreign_id], foreign);
+}
+
+#[test]
+fn usernames_equal_but_for_case_are_a_conflict_and_neither_is_written() {
+    let mut org = Org::new();
+    org.user("1", "Frank", "Frank One");
+    org.user("2", "frank", "Frank Two");
+    org.user("3", "gina", "Gina");
+    org.group("g1", "gpu", &["1", "2", "3"]);
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::CreateUser, ActionKind::CreateGroup]
+    );
+    assert_snapshot!("case_collision_conflict", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn desired_group_without_record_is_created_with_existing_and_new_members() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.sync();
+    org.user("3", "carol", "Carol");
+    org.user("4", "dan", "Dan").active = false;
+    org.group("g1", "gpu", &["1", "2", "3", "4"]);
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::CreateUser, ActionKind::CreateGroup]
+    );
+    assert_snapshot!("create_group", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn renamed_group_and_membership_changes_are_patched() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.user("3", "carol", "Carol");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.sync();
+    let group = org.group_mut("g1");
+    group.name = "gpu-users".into();
+    group.members = vec!["1".into(), "3".into()];
+    let plan = org.plan();
+    assert_eq!(kinds(&plan), vec![ActionKind::UpdateGroup]);
+    assert_snapshot!("update_group", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn group_no_longer_desired_is_emptied_and_kept() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.group("g1", "gpu", &["1"]);
+    org.group("g2", "old", &["1"]);
+    org.sync();
+    org.snapshot.groups.retain(|g| g.id.as_str() != "g2");
+    let plan = org.plan();
+    assert_eq!(kinds(&plan), vec![ActionKind::EmptyGroup]);
+    assert_snapshot!("empty_group", rendered(&plan));
+    converges(&org, &plan);
+    assert_eq!(org.target.groups().len(), 2, "the record is kept");
+}
+
+#[test]
+fn duplicate_external_ids_keep_one_record_and_deactivate_the_other() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    for user_name in ["alice-old", "alice"] {
+        org.target
+            .insert_user(TargetUser {
+                external_id: Some(ExternalId::new("pw-activate:user:1")),
+                user_name: user_name.into(),
+                given_name: Some("Alice".into()),
+                formatted_name: Some("Alice".into()),
+                display_name: Some("Alice".into()),
+                email: Some("alice@example.com".into()),
+                active: true,
+                ssh_keys: vec![key(1, "alice@laptop")],
+                ..TargetUser::default()
+            })
+            .unwrap();
+    }
+    let plan = org.plan();
+    assert_eq!(kinds(&plan), vec![ActionKind::Deactivate]);
+    assert!(matches!(
+        plan.warnings.as_slice(),
+        [Warning::DuplicateExternalId { .. }]
+    ));
+    assert_snapshot!("duplicate_external_id", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn renames_that_free_names_for_each_other_are_ordered_and_cycles_are_conflicts() {
+    let mut org = Org::new();
+    org.user("1", "ann", "Ann");
+    org.user("2", "ben", "Ben");
+    org.user("3", "cat", "Cat");
+    org.user("4", "dov", "Dov");
+    org.sync();
+    // A chain: ann → ann2 frees "ann" for ben, which frees "ben" for a new user.
+    org.user_mut("1").username = "ann2".into();
+    org.user_mut("2").username = "ann".into();
+    org.user("5", "ben", "Ben New");
+    // A cycle: cat and dov swap names.
+    org.user_mut("3").username = "dov".into();
+    org.user_mut("4").username = "cat".into();
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            ActionKind::UpdateUser,
+            ActionKind::UpdateUser,
+            ActionKind::CreateUser
+        ]
+    );
+    assert_eq!(plan.conflicts.len(), 2);
+    assert!(
+        plan.conflicts
+            .iter()
+            .all(|c| matches!(c, Conflict::RenameCycle { .. }))
+    );
+    assert_snapshot!("rename_chain_and_cycle", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn username_kept_by_an_inactive_owned_record_is_a_conflict() {
+    let mut org = Org::new();
+    org.user("1", "gus", "Gus");
+    org.sync();
+    org.user_mut("1").active = false;
+    org.sync();
+    // Gus is renamed while inactive (inactive records are not maintained), and
+    // a new user takes his old name.
+    org.user_mut("1").username = "gus-old".into();
+    org.user("2", "gus", "Gus Two");
+    let plan = org.plan();
+    assert!(plan.operations.is_empty());
+    assert!(matches!(
+        plan.conflicts.as_slice(),
+        [Conflict::UserNameHeld { .. }]
+    ));
+    assert_snapshot!("username_held_by_owned_record", rendered(&plan));
+}
+
+#[test]
+fn invalid_and_duplicate_keys_are_dropped_with_warnings() {
+    let mut org = Org::new();
+    org.user("1", "hana", "Hana").ssh_keys = Some(vec![
+        format!(
+            "{}\nssh-rsa AAAAB3NzaC1yc2E= broken\n{}",
+            key(9, "one"),
+            key(9, "again")
+        ),
+        "command=\"x\" ssh-ed25519 AAAA".into(),
+    ]);
+    let plan = org.plan();
+    assert_eq!(plan.warnings.len(), 2);
+    assert_snapshot!("key_warnings", rendered(&plan));
+    converges(&org, &plan);
+}
+
+/// Five users in a group, synced; then `gone` of them become inactive.
+fn org_with_departures(gone: usize) -> Org {
+    let mut org = Org::new();
+    let ids: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
+    for id in &ids {
+        org.user(id, &format!("user{id}"), &format!("User {id}"));
+    }
+    let members: Vec<&str> = ids.iter().map(String::as_str).collect();
+    org.group("g1", "gpu", &members);
+    org.sync();
+    for id in &ids[..gone] {
+        org.user_mut(id).active = false;
+    }
+    org
+}
+
+#[test]
+fn deactivations_above_the_limit_are_withheld_with_their_group_removals() {
+    let mut org = org_with_departures(3);
+    org.user("6", "newbie", "New Bie");
+    org.group_mut("g1").members.push("6".into());
+    org.options.deactivation_limit = Some(DeactivationLimit::Percent(40)); // 40% of 5 = 2
+    let plan = org.plan();
+    assert_eq!(plan.guards.tripped, vec![GuardKind::DeactivationLimit]);
+    assert_eq!(plan.guards.deactivations_allowed, Some(2));
+    assert_eq!(
+        plan.withheld().count(),
+        4,
+        "3 deactivations and 1 group removal"
+    );
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::CreateUser, ActionKind::UpdateGroup]
+    );
+    assert_snapshot!("guard_deactivation_limit", rendered(&plan));
+    let report = org.apply(&plan);
+    assert_eq!(report.counts[&ActionKind::Deactivate].withheld, 3);
+    assert_eq!(report.counts[&ActionKind::Deactivate].applied, 0);
+    let again = org.plan();
+    assert!(again.is_converged() && again.has_withheld());
+}
+
+#[test]
+fn the_override_lifts_the_limit_and_is_recorded() {
+    let mut org = org_with_departures(3);
+    org.options.deactivation_limit = Some(DeactivationLimit::Absolute(2));
+    org.options.override_deactivation_limit = true;
+    let plan = org.plan();
+    assert!(plan.guards.limit_overridden);
+    assert!(plan.guards.tripped.is_empty());
+    assert!(!plan.has_withheld());
+    assert_snapshot!("guard_limit_overridden", rendered(&plan));
+    converges(&org, &plan);
+}
+
+#[test]
+fn an_incomplete_source_withholds_all_access_removals() {
+    let mut org = org_with_departures(1);
+    org.user("6", "newbie", "New Bie");
+    org.group("g2", "cpu", &["6"]);
+    org.snapshot.complete = false;
+    org.options.override_deactivation_limit = true;
+    let plan = org.plan();
+    assert_eq!(plan.guards.tripped, vec![GuardKind::IncompleteSource]);
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::CreateUser, ActionKind::CreateGroup]
+    );
+    assert_eq!(
+        plan.withheld().count(),
+        2,
+        "the deactivation and the group removal"
+    );
+    assert_snapshot!("guard_incomplete_source", rendered(&plan));
+}
+
+#[test]
+fn an_empty_source_withholds_all_access_removals() {
+    let mut org = org_with_departures(0);
+    org.snapshot.users.clear();
+    org.snapshot.groups[0].members.clear();
+    let plan = org.plan();
+    assert_eq!(plan.guards.tripped, vec![GuardKind::EmptySource]);
+    assert!(plan.is_converged());
+    assert_eq!(plan.withheld().count(), 6);
+    assert_snapshot!("guard_empty_source", rendered(&plan));
+}
