@@ -69,8 +69,8 @@ pub use client::{ListingMode, PrefixListing, ScimClient, ScimClientBuilder};
 pub use error::ScimError;
 pub use filter::Filter;
 pub use model::{
-    CoreWeaveUser, Email, Group, ListResponse, Member, Name, NewGroup, NewUser, PatchKind, PatchOp,
-    PatchOperation, ScimErrorBody, ScimType, ServiceProviderConfig, User,
+    CoreWeaveUser, Email, Group, ListResponse, Member, Name, NameComponent, NewGroup, NewUser,
+    PatchKind, PatchOp, PatchOperation, ScimErrorBody, ScimType, ServiceProviderConfig, User,
 };
 pub use observe::{Endpoint, Method, RequestEvent, RequestObserver, RequestOutcome};
 

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use error::{ScimErrorBody, ScimType};
 pub use group::{Group, Member, NewGroup};
 pub use list::ListResponse;
-pub use patch::{PatchKind, PatchOp, PatchOperation};
+pub use patch::{NameComponent, PatchKind, PatchOp, PatchOperation};
 pub use spc::{BulkConfig, FilterConfig, ServiceProviderConfig, Supported};
 pub use user::{CoreWeaveUser, Email, Name, NewUser, User};
 

@@ -69,6 +69,28 @@ impl<'de> Deserialize<'de> for PatchKind {
     }
 }
 
+/// A component of a user's `name`, addressed by its sub-attribute path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameComponent {
+    /// `name.givenName`.
+    GivenName,
+    /// `name.familyName`.
+    FamilyName,
+    /// `name.formatted`.
+    Formatted,
+}
+
+impl NameComponent {
+    /// The PATCH path, e.g. `name.givenName`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::GivenName => "name.givenName",
+            Self::FamilyName => "name.familyName",
+            Self::Formatted => "name.formatted",
+        }
+    }
+}
+
 /// One PATCH operation: `{"op", "path", "value"}`.
 ///
 /// The constructors are the operations this project sends; the fields are read-only.
@@ -114,6 +136,19 @@ impl PatchOperation {
     /// Replaces a user's `name` (all its components).
     pub fn replace_name(name: &Name) -> Self {
         Self::replace("name", to_value(name))
+    }
+
+    /// Sets one component of a user's `name` through its sub-attribute path
+    /// (`name.givenName`, …), leaving the other components alone; `None` removes it.
+    pub fn replace_name_component(component: NameComponent, value: Option<String>) -> Self {
+        match value {
+            Some(value) => Self::replace(component.path(), Value::String(value)),
+            None => Self {
+                op: PatchKind::Remove,
+                path: Some(component.path().to_owned()),
+                value: None,
+            },
+        }
     }
 
     /// Replaces `displayName` (of a user or a group).

@@ -6,7 +6,7 @@
 use std::num::NonZeroUsize;
 
 use insta::assert_json_snapshot;
-use scim_client::{Email, Name, NewGroup, NewUser, PatchOp, PatchOperation};
+use scim_client::{Email, Name, NameComponent, NewGroup, NewUser, PatchOp, PatchOperation};
 
 const KEY_1: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop";
@@ -86,6 +86,24 @@ fn replace_profile_and_reactivate() {
         )]))
         .with(PatchOperation::replace_active(true));
     assert_json_snapshot!("patch_replace_profile", patch);
+}
+
+#[test]
+fn replace_and_remove_name_components() {
+    let patch = PatchOp::new()
+        .with(PatchOperation::replace_name_component(
+            NameComponent::GivenName,
+            Some("Alice".into()),
+        ))
+        .with(PatchOperation::replace_name_component(
+            NameComponent::Formatted,
+            Some("Alice Liddell".into()),
+        ))
+        .with(PatchOperation::replace_name_component(
+            NameComponent::FamilyName,
+            None,
+        ));
+    assert_json_snapshot!("patch_name_components", patch);
 }
 
 #[test]

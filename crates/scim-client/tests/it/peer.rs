@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use scim_client::{
-    Email, Endpoint, Group, ListingMode, Method, Name, NewGroup, NewUser, PatchOp, PatchOperation,
-    RequestEvent, ScimClient, ScimType, User,
+    Email, Endpoint, Group, ListingMode, Method, Name, NameComponent, NewGroup, NewUser, PatchOp,
+    PatchOperation, RequestEvent, ScimClient, ScimType, User,
 };
 use secrecy::SecretString;
 use testkit::peer::{PeerOptions, Scim2Server};
@@ -194,6 +194,27 @@ async fn patch_users(client: &ScimClient, f: &Fixture) {
     assert_eq!(carol.emails, [Email::primary_work("carol@marvel.example")]);
     assert_eq!(carol.external_id.as_deref(), Some("pw-activate:user:33"));
     assert_eq!(carol.user_name, "carol");
+
+    // One name component by its sub-attribute path; the others stay.
+    let family = PatchOp::new()
+        .with(PatchOperation::replace_name_component(
+            NameComponent::FamilyName,
+            Some("Danvers".into()),
+        ))
+        .with(PatchOperation::replace_name_component(
+            NameComponent::Formatted,
+            None,
+        ));
+    client.patch_user(&f.carol.id, &family).await.unwrap();
+    let carol = client.get_user(&f.carol.id).await.unwrap();
+    assert_eq!(
+        carol.name,
+        Some(Name {
+            formatted: None,
+            given_name: Some("Carol".into()),
+            family_name: Some("Danvers".into()),
+        })
+    );
 
     // Clearing the keys: the extension disappears, which reads as "no keys".
     let clear = PatchOp::new().with(PatchOperation::replace_sunk_ssh_keys(Vec::<String>::new()));
