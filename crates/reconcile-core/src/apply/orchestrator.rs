@@ -75,12 +75,13 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
             _ => continue,
         };
         let mut members = Vec::with_capacity(planned.len());
+        let mut omitted = Vec::new();
         for member in planned {
             match member {
                 MemberRef::Existing(e) => members.push(e.scim_id.clone()),
                 MemberRef::Created(c) => match report.created_users.get(&c.user) {
                     Some(id) => members.push(id.clone()),
-                    None => report.omitted_members.push(OmittedMember {
+                    None => omitted.push(OmittedMember {
                         group: subject.0.clone(),
                         group_name: subject.1.clone(),
                         user: c.user.clone(),
@@ -92,6 +93,7 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         group_jobs.push(Job {
             action: &op.action,
             members,
+            omitted,
         });
     }
     runner.run(group_jobs, &mut report).await;
@@ -110,6 +112,9 @@ struct Job<'p> {
     action: &'p Action,
     /// Resolved members to add (group creations and updates only).
     members: Vec<ScimId>,
+    /// Planned members left out because their user was not created; reported
+    /// if the job runs.
+    omitted: Vec<OmittedMember>,
 }
 
 fn jobs(ops: Vec<&Operation>) -> Vec<Job<'_>> {
@@ -117,6 +122,7 @@ fn jobs(ops: Vec<&Operation>) -> Vec<Job<'_>> {
         .map(|op| Job {
             action: &op.action,
             members: Vec::new(),
+            omitted: Vec::new(),
         })
         .collect()
 }
@@ -138,6 +144,7 @@ struct Done {
     subject: Subject,
     outcome: Outcome,
     created: Option<Created>,
+    omitted: Vec<OmittedMember>,
 }
 
 struct Runner<'t, 'o> {
@@ -151,12 +158,15 @@ impl Runner<'_, '_> {
         if jobs.is_empty() {
             return;
         }
-        let done: Vec<Done> = stream::iter(jobs)
-            .map(|job| self.run_one(job))
+        // The futures are built up front (they do nothing until polled), so the
+        // stream holds no closure and the whole future stays `Send`.
+        let pending: Vec<_> = jobs.into_iter().map(|job| self.run_one(job)).collect();
+        let done: Vec<Done> = stream::iter(pending)
             .buffer_unordered(self.options.concurrency.max(1))
             .collect()
             .await;
         for done in done {
+            report.omitted_members.extend(done.omitted);
             match done.created {
                 Some(Created::User(user, id)) => {
                     report.created_users.insert(user, id);
@@ -183,7 +193,7 @@ impl Runner<'_, '_> {
         }
     }
 
-    async fn run_one(&self, job: Job<'_>) -> Done {
+    async fn run_one(&self, mut job: Job<'_>) -> Done {
         let kind = job.action.kind();
         let subject = job.action.subject();
         let skipped = if self.aborted.load(Ordering::SeqCst) {
@@ -205,8 +215,10 @@ impl Runner<'_, '_> {
                 subject,
                 outcome,
                 created: None,
+                omitted: Vec::new(),
             };
         }
+        let omitted = std::mem::take(&mut job.omitted);
         let (created, result) = self.execute(job).await;
         let outcome = match result {
             Ok(()) => {
@@ -226,6 +238,7 @@ impl Runner<'_, '_> {
             subject,
             outcome,
             created,
+            omitted,
         }
     }
 
@@ -282,8 +295,9 @@ impl Runner<'_, '_> {
             .await
     }
 
-    /// Sends a rename and member changes as PATCH calls of at most one chunk of
-    /// member values each (removals first); stops at the first failure.
+    /// Sends a rename and member changes as PATCH calls carrying at most one
+    /// chunk of member values each (removals before additions, the rename in
+    /// the first call); stops at the first failure.
     async fn patch_group(
         &self,
         id: &ScimId,
@@ -291,29 +305,49 @@ impl Runner<'_, '_> {
         remove: &[ScimId],
         add: &[ScimId],
     ) -> Result<(), TargetError> {
-        let chunk = self.options.member_chunk_size.max(1);
-        let mut calls: Vec<Vec<GroupChange>> = Vec::new();
-        calls.extend(
-            remove
-                .chunks(chunk)
-                .map(|c| vec![GroupChange::RemoveMembers(c.to_vec())]),
-        );
-        calls.extend(
-            add.chunks(chunk)
-                .map(|c| vec![GroupChange::AddMembers(c.to_vec())]),
-        );
-        if let Some(name) = rename {
-            let change = GroupChange::DisplayName(name.to_owned());
-            match calls.first_mut() {
-                Some(first) => first.insert(0, change),
-                None => calls.push(vec![change]),
-            }
-        }
-        for call in calls {
+        for call in group_calls(rename, remove, add, self.options.member_chunk_size.max(1)) {
             self.target.patch_group(id, &call).await?;
         }
         Ok(())
     }
+}
+
+/// Packs a rename and member changes into PATCH calls of at most `chunk`
+/// member values each.
+fn group_calls(
+    rename: Option<&str>,
+    remove: &[ScimId],
+    add: &[ScimId],
+    chunk: usize,
+) -> Vec<Vec<GroupChange>> {
+    let mut calls: Vec<Vec<GroupChange>> = Vec::new();
+    let mut room = 0;
+    let tagged = remove
+        .iter()
+        .map(|id| (true, id))
+        .chain(add.iter().map(|id| (false, id)));
+    for (removal, id) in tagged {
+        if room == 0 {
+            calls.push(Vec::new());
+            room = chunk;
+        }
+        room -= 1;
+        let call = calls.last_mut().expect("a call was just pushed");
+        match (call.last_mut(), removal) {
+            (Some(GroupChange::RemoveMembers(ids)), true)
+            | (Some(GroupChange::AddMembers(ids)), false) => ids.push(id.clone()),
+            (_, true) => call.push(GroupChange::RemoveMembers(vec![id.clone()])),
+            (_, false) => call.push(GroupChange::AddMembers(vec![id.clone()])),
+        }
+    }
+    if let Some(name) = rename {
+        let change = GroupChange::DisplayName(name.to_owned());
+        match calls.first_mut() {
+            Some(first) => first.insert(0, change),
+            None => calls.push(vec![change]),
+        }
+    }
+    calls
 }
 
 /// Splits user patches into waves so that a rename into a name another patch
@@ -373,4 +407,49 @@ fn rename_waves(patches: Vec<&Operation>) -> Vec<Vec<&Operation>> {
         waves[level.unwrap_or(0)].push(op);
     }
     waves
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(names: &[&str]) -> Vec<ScimId> {
+        names.iter().map(|n| ScimId::new(*n)).collect()
+    }
+
+    #[test]
+    fn group_calls_pack_chunks_removals_first() {
+        let calls = group_calls(
+            Some("new"),
+            &ids(&["r1", "r2", "r3"]),
+            &ids(&["a1", "a2"]),
+            2,
+        );
+        assert_eq!(
+            calls,
+            vec![
+                vec![
+                    GroupChange::DisplayName("new".into()),
+                    GroupChange::RemoveMembers(ids(&["r1", "r2"])),
+                ],
+                vec![
+                    GroupChange::RemoveMembers(ids(&["r3"])),
+                    GroupChange::AddMembers(ids(&["a1"])),
+                ],
+                vec![GroupChange::AddMembers(ids(&["a2"]))],
+            ]
+        );
+        assert_eq!(
+            group_calls(Some("x"), &[], &[], 100),
+            vec![vec![GroupChange::DisplayName("x".into())]]
+        );
+        assert!(group_calls(None, &[], &[], 100).is_empty());
+        assert_eq!(
+            group_calls(None, &ids(&["r"]), &ids(&["a"]), 100),
+            vec![vec![
+                GroupChange::RemoveMembers(ids(&["r"])),
+                GroupChange::AddMembers(ids(&["a"])),
+            ]]
+        );
+    }
 }

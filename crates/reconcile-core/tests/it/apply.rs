@@ -1,1 +1,407 @@
+//! The apply orchestrator: order, isolation, deadline, abort, chunking, waves.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reconcile_core::{
+    ActionKind, ApplyOptions, Clock, DeactivationLimit, Deadline, FailOn, GroupChange,
+    InMemoryTarget, ManualClock, NewGroupRecord, NewUserRecord, OutcomeCounts, ScimId, ScimTarget,
+    TargetCall, TargetError, TargetErrorKind, UserChange, apply,
+};
+
+use crate::support::Org;
+
+fn run(org: &Org, target: &dyn ScimTarget, options: &ApplyOptions) -> reconcile_core::ApplyReport {
+    futures::executor::block_on(apply(&org.plan(), target, options))
+}
+
+fn sequential() -> ApplyOptions {
+    ApplyOptions {
+        concurrency: 1,
+        ..ApplyOptions::default()
+    }
+}
+
+fn counts(
+    applied: usize,
+    failed: usize,
+    skipped_deadline: usize,
+    skipped_aborted: usize,
+) -> OutcomeCounts {
+    OutcomeCounts {
+        applied,
+        failed,
+        skipped_deadline,
+        skipped_aborted,
+        withheld: 0,
+    }
+}
+
+fn id_of(target: &InMemoryTarget, user_name: &str) -> ScimId {
+    target
+        .users()
+        .into_iter()
+        .find(|(_, u)| u.user_name == user_name)
+        .map(|(id, _)| id)
+        .expect("user exists")
+}
+
+fn group_id(target: &InMemoryTarget, name: &str) -> ScimId {
+    target
+        .groups()
+        .into_iter()
+        .find(|(_, g)| g.display_name == name)
+        .map(|(id, _)| id)
+        .expect("group exists")
+}
+
+#[test]
+fn phases_run_in_the_designed_order() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.user("3", "carol", "Carol");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.group("g2", "cpu", &["3"]);
+    org.sync();
+    let calls_before = org.target.calls().len();
+    org.user_mut("2").active = false;
+    org.user_mut("1").email = "a@example.com".into();
+    org.user("4", "dan", "Dan");
+    org.group_mut("g1").members.push("4".into());
+    org.group("g3", "tpu", &["1"]);
+    org.snapshot.groups.retain(|g| g.id.as_str() != "g2");
+
+    let report = run(&org, &org.target, &sequential());
+    assert!(report.is_complete(), "{report:#?}");
+    let t = &org.target;
+    let calls = t.calls()[calls_before..].to_vec();
+    assert_eq!(
+        calls,
+        vec![
+            TargetCall::PatchUser(id_of(t, "bob")),
+            TargetCall::PatchUser(id_of(t, "alice")),
+            TargetCall::CreateUser("dan".into()),
+            TargetCall::CreateGroup("tpu".into()),
+            TargetCall::PatchGroup(group_id(t, "gpu")),
+            TargetCall::PatchGroup(group_id(t, "cpu")),
+        ]
+    );
+    assert_eq!(report.created_users.len(), 1);
+    assert_eq!(report.created_groups.len(), 1);
+    assert!(org.plan().is_converged());
+}
+
+#[test]
+fn a_failed_creation_is_isolated_and_its_memberships_reported() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.user("3", "carol", "Carol");
+    org.group("g1", "gpu", &["1", "2", "3"]);
+    org.target.fail(
+        FailOn::CreateUser("BOB".into()),
+        TargetError::new(
+            TargetErrorKind::Invalid,
+            "POST /Users gave 400 invalidValue",
+        ),
+    );
+    let report = run(&org, &org.target, &ApplyOptions::default());
+    assert_eq!(report.counts[&ActionKind::CreateUser], counts(2, 1, 0, 0));
+    assert_eq!(report.counts[&ActionKind::CreateGroup], counts(1, 0, 0, 0));
+    assert_eq!(report.failures.len(), 1);
+    let failure = &report.failures[0];
+    assert_eq!(failure.action, ActionKind::CreateUser);
+    assert_eq!(failure.subject.name, "bob");
+    assert_eq!(failure.error.kind, TargetErrorKind::Invalid);
+    assert_eq!(failure.error.message, "POST /Users gave 400 invalidValue");
+    assert_eq!(report.omitted_members.len(), 1);
+    assert_eq!(report.omitted_members[0].user_name, "bob");
+    assert_eq!(report.omitted_members[0].group_name, "gpu");
+    assert!(!report.is_complete());
+    let members = &org.target.groups()[&report.created_groups[&"g1".into()]].members;
+    assert_eq!(members.len(), 2);
+    // The next run plans exactly what is missing.
+    let again = org.plan();
+    let kinds: Vec<ActionKind> = again.applicable().map(|op| op.action.kind()).collect();
+    assert_eq!(kinds, vec![ActionKind::CreateUser, ActionKind::UpdateGroup]);
+}
+
+/// Advances a clock by one second on every call it passes through.
+struct Ticking<'a> {
+    inner: &'a InMemoryTarget,
+    clock: Arc<ManualClock>,
+}
+
+impl Ticking<'_> {
+    fn tick(&self) {
+        self.clock.advance(Duration::from_secs(1));
+    }
+}
+
+#[async_trait]
+impl ScimTarget for Ticking<'_> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<ScimId, TargetError> {
+        self.tick();
+        self.inner.create_user(user).await
+    }
+    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Result<(), TargetError> {
+        self.tick();
+        self.inner.patch_user(id, changes).await
+    }
+    async fn create_group(&self, group: &NewGroupRecord) -> Result<ScimId, TargetError> {
+        self.tick();
+        self.inner.create_group(group).await
+    }
+    async fn patch_group(&self, id: &ScimId, changes: &[GroupChange]) -> Result<(), TargetError> {
+        self.tick();
+        self.inner.patch_group(id, changes).await
+    }
+}
+
+#[test]
+fn no_operation_starts_after_the_deadline() {
+    let mut org = Org::new();
+    let ids: Vec<String> = (1..=6).map(|i| i.to_string()).collect();
+    for id in &ids {
+        org.user(id, &format!("user{id}"), "");
+    }
+    org.group(
+        "g1",
+        "gpu",
+        &ids.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let clock = Arc::new(ManualClock::new());
+    let target = Ticking {
+        inner: &org.target,
+        clock: Arc::clone(&clock),
+    };
+    let options = ApplyOptions {
+        concurrency: 1,
+        deadline: Some(Deadline {
+            clock: clock.clone() as Arc<dyn Clock>,
+            at: Duration::from_millis(2500),
+        }),
+        ..ApplyOptions::default()
+    };
+    let report = run(&org, &target, &options);
+    // Started at t=0s, 1s and 2s; at 3s the deadline has passed.
+    assert_eq!(report.counts[&ActionKind::CreateUser], counts(3, 0, 3, 0));
+    assert_eq!(report.counts[&ActionKind::CreateGroup], counts(0, 0, 1, 0));
+    assert_eq!(org.target.calls().len(), 3);
+    assert_eq!(org.target.users().len(), 3);
+    assert!(report.omitted_members.is_empty(), "the group job never ran");
+    assert!(!report.is_complete());
+    assert_eq!(clock.now(), Duration::from_secs(3));
+}
+
+#[test]
+fn an_unauthorized_error_stops_new_operations() {
+    let mut org = Org::new();
+    for id in ["1", "2", "3"] {
+        org.user(id, &format!("user{id}"), "");
+    }
+    org.sync();
+    for id in ["1", "2", "3"] {
+        org.user_mut(id).active = false;
+    }
+    org.user("4", "newbie", "");
+    let first = id_of(&org.target, "user1");
+    org.target.fail(
+        FailOn::PatchUser(first),
+        TargetError::new(TargetErrorKind::Unauthorized, "PATCH gave 401"),
+    );
+    let report = run(&org, &org.target, &sequential());
+    assert_eq!(report.counts[&ActionKind::Deactivate], counts(0, 1, 0, 2));
+    assert_eq!(report.counts[&ActionKind::CreateUser], counts(0, 0, 0, 1));
+    assert_eq!(report.failures.len(), 1);
+}
+
+#[test]
+fn group_member_changes_are_sent_in_chunks() {
+    let mut org = Org::new();
+    let ids: Vec<String> = (1..=5).map(|i| i.to_string()).collect();
+    for id in &ids {
+        org.user(id, &format!("user{id}"), "");
+    }
+    org.group(
+        "g1",
+        "gpu",
+        &ids.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let options = ApplyOptions {
+        concurrency: 1,
+        member_chunk_size: 2,
+        deadline: None,
+    };
+    let report = run(&org, &org.target, &options);
+    assert!(report.is_complete());
+    let gpu = report.created_groups[&"g1".into()].clone();
+    let group_calls: Vec<TargetCall> = org.target.calls()[5..].to_vec();
+    assert_eq!(
+        group_calls,
+        vec![
+            TargetCall::CreateGroup("gpu".into()),
+            TargetCall::PatchGroup(gpu.clone()),
+            TargetCall::PatchGroup(gpu.clone()),
+        ]
+    );
+    assert_eq!(org.target.groups()[&gpu].members.len(), 5);
+
+    // Rename, remove 3 and add 1 (4 values, chunks of 2): two calls, removals
+    // first, the rename in the first one.
+    org.user("6", "user6", "");
+    let group = org.group_mut("g1");
+    group.name = "gpu-users".into();
+    group.members = vec!["1".into(), "2".into(), "6".into()];
+    let before = org.target.calls().len();
+    let report = run(&org, &org.target, &options);
+    assert!(report.is_complete());
+    assert_eq!(
+        org.target.calls().len() - before,
+        3,
+        "1 create + 2 group calls"
+    );
+    assert_eq!(org.target.groups()[&gpu].display_name, "gpu-users");
+    assert_eq!(org.target.groups()[&gpu].members.len(), 3);
+    assert!(org.plan().is_converged());
+}
+
+#[test]
+fn withheld_operations_are_counted_and_not_sent() {
+    let mut org = Org::new();
+    for id in ["1", "2", "3"] {
+        org.user(id, &format!("user{id}"), "");
+    }
+    org.sync();
+    org.user_mut("1").active = false;
+    org.user_mut("2").active = false;
+    org.options.deactivation_limit = Some(DeactivationLimit::Absolute(1));
+    let before = org.target.calls().len();
+    let report = run(&org, &org.target, &ApplyOptions::default());
+    assert_eq!(
+        report.counts[&ActionKind::Deactivate],
+        OutcomeCounts {
+            withheld: 2,
+            ..OutcomeCounts::default()
+        }
+    );
+    assert!(report.is_complete());
+    assert_eq!(org.target.calls().len(), before);
+}
+
+/// Completes later-started calls first: call k yields (8 - k) times before
+/// reaching the inner target, so concurrent calls finish in reverse order.
+struct Reversing<'a> {
+    inner: &'a InMemoryTarget,
+    started: AtomicUsize,
+}
+
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+impl Reversing<'_> {
+    async fn delay(&self) {
+        let k = self.started.fetch_add(1, Ordering::SeqCst);
+        for _ in 0..8usize.saturating_sub(k) {
+            YieldOnce(false).await;
+        }
+    }
+}
+
+#[async_trait]
+impl ScimTarget for Reversing<'_> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<ScimId, TargetError> {
+        self.delay().await;
+        self.inner.create_user(user).await
+    }
+    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Result<(), TargetError> {
+        self.delay().await;
+        self.inner.patch_user(id, changes).await
+    }
+    async fn create_group(&self, group: &NewGroupRecord) -> Result<ScimId, TargetError> {
+        self.delay().await;
+        self.inner.create_group(group).await
+    }
+    async fn patch_group(&self, id: &ScimId, changes: &[GroupChange]) -> Result<(), TargetError> {
+        self.delay().await;
+        self.inner.patch_group(id, changes).await
+    }
+}
+
+#[test]
+fn renames_that_free_a_name_finish_before_the_rename_that_takes_it() {
+    let mut org = Org::new();
+    for (id, name) in [("1", "a"), ("2", "b"), ("3", "c"), ("4", "d")] {
+        org.user(id, name, "");
+    }
+    org.sync();
+    // d → e, c → d, b → c, a → b: a chain of four, plus a new "a".
+    for (id, name) in [("4", "e"), ("3", "d"), ("2", "c"), ("1", "b")] {
+        org.user_mut(id).username = name.into();
+    }
+    org.user("5", "a", "");
+    let target = Reversing {
+        inner: &org.target,
+        started: AtomicUsize::new(0),
+    };
+    let options = ApplyOptions {
+        concurrency: 8,
+        ..ApplyOptions::default()
+    };
+    let report = run(&org, &target, &options);
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(report.counts[&ActionKind::UpdateUser], counts(4, 0, 0, 0));
+    assert!(org.plan().is_converged());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_runs_under_a_multi_threaded_runtime() {
+    let mut org = Org::new();
+    let ids: Vec<String> = (1..=40).map(|i| i.to_string()).collect();
+    for id in &ids {
+        org.user(id, &format!("user{id}"), "Some Body");
+    }
+    org.group(
+        "g1",
+        "all",
+        &ids.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let plan = org.plan();
+    let options = ApplyOptions {
+        concurrency: 16,
+        ..ApplyOptions::default()
+    };
+    let report = tokio::spawn({
+        let target = Arc::new(InMemoryTarget::new());
+        let plan = plan.clone();
+        async move {
+            let report = apply(&plan, target.as_ref(), &options).await;
+            (report, target.observed())
+        }
+    })
+    .await
+    .expect("the task completes");
+    let (report, observed) = report;
+    assert!(report.is_complete());
+    assert_eq!(report.created_users.len(), 40);
+    let again = reconcile_core::plan(&org.desired(), &observed, &org.options);
+    assert!(again.is_converged());
+}
