@@ -114,10 +114,10 @@ pub enum InjectedFault {
 /// What the fault gate decided for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Gate {
-    /// Handle normally (possibly after a stall).
+    /// Handle normally, after waiting `stall` if set.
     Proceed {
-        /// The request was stalled before being handled.
-        stalled: bool,
+        /// How long to stall before handling the request.
+        stall: Option<Duration>,
     },
     /// Answer 429 with this `Retry-After`.
     RateLimited {
@@ -139,8 +139,8 @@ impl Gate {
     /// The fault this decision injects, if any.
     pub(crate) fn fault(self) -> Option<InjectedFault> {
         match self {
-            Self::Proceed { stalled: false } => None,
-            Self::Proceed { stalled: true } => Some(InjectedFault::Stalled),
+            Self::Proceed { stall: None } => None,
+            Self::Proceed { stall: Some(_) } => Some(InjectedFault::Stalled),
             Self::RateLimited { .. } => Some(InjectedFault::RateLimited),
             Self::Error500 => Some(InjectedFault::Error500),
             Self::Error503 { .. } => Some(InjectedFault::Error503),
@@ -229,7 +229,8 @@ impl FaultEngine {
         *lock(&self.bucket) = None;
     }
 
-    /// Applies latency, rate limit, reset, 503, 500 and stall, in that order.
+    /// Sleeps the latency, then decides rate limit, reset, 503, 500 and stall, in
+    /// that order (the caller sleeps the stall, after recording it).
     pub(crate) async fn gate(&self, faults: &HttpFaults) -> Gate {
         let delay = self.latency(faults.latency);
         if !delay.is_zero() {
@@ -251,13 +252,11 @@ impl FaultEngine {
         if self.chance(faults.error_500_probability) {
             return Gate::Error500;
         }
-        if let Some(stall) = faults.stall
-            && self.chance(stall.probability)
-        {
-            tokio::time::sleep(stall.delay).await;
-            return Gate::Proceed { stalled: true };
-        }
-        Gate::Proceed { stalled: false }
+        let stall = faults
+            .stall
+            .filter(|stall| self.chance(stall.probability))
+            .map(|stall| stall.delay);
+        Gate::Proceed { stall }
     }
 }
 

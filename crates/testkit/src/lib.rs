@@ -4,16 +4,21 @@
 //! - [`peer`]: starts `scim2-server`, an independent SCIM implementation, as a
 //!   conformance peer.
 //! - [`scim`]: a strict, in-memory SCIM emulator.
+//! - [`activate`]: an ACTIVATE API emulator serving a [`activate::Fixture`].
+//! - [`synthetic`]: large, deterministic synthetic organizations.
 //!
 //! This crate is test support. It is not part of the production sync path; the CLI
 //! links it only for its `demo` subcommand.
 
+pub mod activate;
 mod clock;
 pub mod faults;
+mod gate;
 mod net;
 pub mod peer;
 pub mod request_log;
 pub mod scim;
+pub mod synthetic;
 
 use std::net::SocketAddr;
 

@@ -192,8 +192,16 @@ pub(crate) struct Pending<R: Copy + Ord> {
     seq: u64,
     /// The status sent, once known.
     pub(crate) status: Option<u16>,
-    /// The fault injected, once decided.
-    pub(crate) fault: Option<InjectedFault>,
+    fault: Option<InjectedFault>,
+}
+
+impl<R: Copy + Ord> Pending<R> {
+    /// Records the injected fault at once, so the log shows it while the request is
+    /// still in flight (a stalled one, say).
+    pub(crate) fn set_fault(&mut self, fault: Option<InjectedFault>) {
+        self.fault = fault;
+        self.log.finish(self.seq, self.status, fault);
+    }
 }
 
 impl<R: Copy + Ord> Drop for Pending<R> {

@@ -16,7 +16,8 @@ use super::rejection::Rejection;
 use super::schema::{Kind, LIST_RESPONSE};
 use super::store::{Origin, Store};
 use super::{Faults, PatchResponse, Resource, discovery};
-use crate::faults::{FaultEngine, Gate, InjectedFault};
+use crate::faults::{FaultEngine, InjectedFault};
+use crate::gate;
 use crate::net::ConnectionControl;
 use crate::request_log::{Method, RequestLog};
 
@@ -115,54 +116,39 @@ async fn gate(
     }
     let mut pending = app.log.begin(method, resource, path, query);
     let faults = app.settings().faults.clone();
-    let decision = app.engine.gate(&faults.http).await;
-    pending.fault = decision.fault();
-    let response = match decision {
-        Gate::Proceed { .. } => None,
-        Gate::Reset => {
+    if let Some(response) = gate::inject(
+        &app.engine,
+        &faults.http,
+        &connection,
+        &mut pending,
+        |status, message| error(&Rejection::new(status, None, message)),
+    )
+    .await
+    {
+        return response;
+    }
+    let response = if authorized(request.headers(), &app.token) {
+        let response = next.run(request).await;
+        if method == Method::Post
+            && response.status() == StatusCode::CREATED
+            && app.engine.chance(faults.lost_create_probability)
+        {
+            pending.set_fault(Some(InjectedFault::LostResponse));
             connection.reset();
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            return response;
         }
-        Gate::RateLimited { retry_after_secs } => Some(with_retry_after(
-            error(&Rejection::new(429, None, "too many requests")),
-            retry_after_secs,
-        )),
-        Gate::Error503 { retry_after_secs } => Some(with_retry_after(
-            error(&Rejection::new(
-                503,
-                None,
-                "service temporarily unavailable",
-            )),
-            retry_after_secs,
-        )),
-        Gate::Error500 => Some(error(&Rejection::new(500, None, "internal server error"))),
-    };
-    let response = match response {
-        Some(response) => response,
-        None if !authorized(request.headers(), &app.token) => {
-            let mut response = error(&Rejection::new(
-                401,
-                None,
-                "a valid bearer token is required",
-            ));
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"scim\""),
-            );
-            response
-        }
-        None => {
-            let response = next.run(request).await;
-            if method == Method::Post
-                && response.status() == StatusCode::CREATED
-                && app.engine.chance(faults.lost_create_probability)
-            {
-                pending.fault = Some(InjectedFault::LostResponse);
-                connection.reset();
-                return response;
-            }
-            response
-        }
+        response
+    } else {
+        let mut response = error(&Rejection::new(
+            401,
+            None,
+            "a valid bearer token is required",
+        ));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"scim\""),
+        );
+        response
     };
     pending.status = Some(response.status().as_u16());
     response
@@ -196,13 +182,6 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
         return false;
     };
     scheme.eq_ignore_ascii_case("bearer") && credential.trim() == token
-}
-
-fn with_retry_after(mut response: Response, secs: u64) -> Response {
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    response
 }
 
 fn scim_json(status: StatusCode, body: &Value) -> Response {

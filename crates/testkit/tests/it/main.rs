@@ -1,0 +1,11 @@
+//! Integration tests of the emulators, over real HTTP on loopback.
+
+// Scenario tests read top to bottom, like the runs they stand for.
+#![allow(clippy::too_many_lines)]
+
+mod activate;
+mod conformance;
+mod scim;
+mod scim_faults;
+mod support;
+mod synthetic;
