@@ -122,8 +122,9 @@ pub struct SyncArgs {
     pub cw_scim_bearer_token_file: Option<PathBuf>,
 
     /// Most deactivations one run may apply: a number (25) or a share of the owned
-    /// active users (10%). More are withheld and the run exits with 4.
-    #[arg(long, env = env::MAX_DEACTIVATIONS, default_value = "10%", global = true)]
+    /// active users, rounded down (10%). When more are planned, all deactivations are
+    /// withheld and the run exits with 4.
+    #[arg(long, env = env::MAX_DEACTIVATIONS, default_value = "25", global = true)]
     pub max_deactivations: String,
 
     /// Apply deactivations beyond --max-deactivations for this run (logged).

@@ -1,6 +1,5 @@
-//! `pw-activate-scim-sync`: the CLI wiring is not written yet.
+//! `pw-activate-scim-sync`: see the `pw_scim_sync_cli` crate.
 
-fn main() {
-    eprintln!("pw-activate-scim-sync: not built yet");
-    std::process::exit(1);
+fn main() -> std::process::ExitCode {
+    pw_scim_sync_cli::main()
 }

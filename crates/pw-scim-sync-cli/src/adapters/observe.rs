@@ -1,0 +1,145 @@
+//! What the SCIM target holds, as the planner needs it.
+
+use std::collections::{BTreeSet, HashSet};
+
+use futures::{StreamExt, TryStreamExt};
+use reconcile_core::{Desired, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser};
+use scim_client::{Filter, Group, ListingMode, ScimClient, ScimError, User};
+
+/// Above this many creation candidates, one unfiltered listing is cheaper than one
+/// `userName eq` lookup per candidate.
+pub const MAX_NAME_LOOKUPS: usize = 50;
+
+/// The observed state and how it was read.
+#[derive(Debug)]
+pub struct ObservedTarget {
+    /// What the planner compares against.
+    pub observed: Observed,
+    /// How the owned users were selected.
+    pub user_mode: ListingMode,
+    /// How the owned groups were selected.
+    pub group_mode: ListingMode,
+    /// How the user names held by records this tool does not own were found.
+    pub foreign_names: ForeignNameSource,
+}
+
+/// How [`Observed::foreign_user_names`] was filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForeignNameSource {
+    /// No user is to be created, so no name can collide.
+    NotNeeded,
+    /// One `userName eq` lookup per user to be created.
+    Lookups(usize),
+    /// One listing of every user.
+    FullListing,
+}
+
+/// Reads the owned users and groups (complete listings or an error: a failed listing is
+/// never taken for "no records"), and the user names that records this tool does not
+/// own hold among the users the plan would create.
+///
+/// In steady state nothing is to be created, and the reads are exactly the pages of the
+/// two owned listings.
+pub async fn observe(
+    client: &ScimClient,
+    desired: &Desired,
+    concurrency: usize,
+) -> Result<ObservedTarget, ScimError> {
+    let (users, groups) = tokio::try_join!(
+        client.list_users_with_prefix(OWNED_PREFIX),
+        client.list_groups_with_prefix(OWNED_PREFIX)
+    )?;
+    let owned_users: Vec<OwnedUser> = users.records.iter().map(owned_user).collect();
+    let owned_groups: Vec<OwnedGroup> = groups.records.iter().map(owned_group).collect();
+
+    let candidates = creation_candidates(desired, &owned_users);
+    let (foreign_user_names, foreign_names) = if candidates.is_empty() {
+        (BTreeSet::new(), ForeignNameSource::NotNeeded)
+    } else if candidates.len() <= MAX_NAME_LOOKUPS {
+        let found: Vec<Vec<User>> = futures::stream::iter(
+            candidates
+                .iter()
+                .map(|name| client.list_all_users(Some(Filter::eq("userName", name.as_str())))),
+        )
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+        (
+            foreign_names_of(found.iter().flatten()),
+            ForeignNameSource::Lookups(candidates.len()),
+        )
+    } else {
+        let everyone = client.list_all_users(None).await?;
+        (
+            foreign_names_of(everyone.iter()),
+            ForeignNameSource::FullListing,
+        )
+    };
+    Ok(ObservedTarget {
+        observed: Observed {
+            users: owned_users,
+            groups: owned_groups,
+            foreign_user_names: foreign_user_names.into_iter().collect(),
+        },
+        user_mode: users.mode,
+        group_mode: groups.mode,
+        foreign_names,
+    })
+}
+
+/// User names of desired active users that no owned record holds, by key or by name
+/// (case-insensitively): the users the plan could create.
+fn creation_candidates(desired: &Desired, owned: &[OwnedUser]) -> BTreeSet<String> {
+    let keys: HashSet<&str> = owned.iter().map(|u| u.external_id.as_str()).collect();
+    let names: HashSet<String> = owned.iter().map(|u| u.user_name.to_lowercase()).collect();
+    desired
+        .users
+        .values()
+        .filter(|u| u.status.is_active())
+        .filter(|u| !keys.contains(u.external_id.as_str()))
+        .filter(|u| !names.contains(&u.user_name.to_lowercase()))
+        .map(|u| u.user_name.clone())
+        .collect()
+}
+
+fn foreign_names_of<'a>(users: impl Iterator<Item = &'a User>) -> BTreeSet<String> {
+    users
+        .filter(|u| {
+            !u.external_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with(OWNED_PREFIX))
+        })
+        .map(|u| u.user_name.clone())
+        .collect()
+}
+
+fn owned_user(user: &User) -> OwnedUser {
+    let name = user.name.clone().unwrap_or_default();
+    let email = user
+        .emails
+        .iter()
+        .find(|e| e.primary == Some(true))
+        .or_else(|| user.emails.first())
+        .map(|e| e.value.clone());
+    OwnedUser {
+        scim_id: user.id.as_str().into(),
+        external_id: user.external_id.clone().unwrap_or_default().into(),
+        user_name: user.user_name.clone(),
+        given_name: name.given_name,
+        family_name: name.family_name,
+        formatted_name: name.formatted,
+        display_name: user.display_name.clone(),
+        email,
+        active: user.is_active(),
+        ssh_keys: user.sunk_ssh_keys().to_vec(),
+    }
+}
+
+fn owned_group(group: &Group) -> OwnedGroup {
+    OwnedGroup {
+        scim_id: group.id.as_str().into(),
+        external_id: group.external_id.clone().unwrap_or_default().into(),
+        display_name: group.display_name.clone(),
+        members: group.member_ids().map(Into::into).collect(),
+    }
+}

@@ -1,0 +1,109 @@
+//! Building the two clients from the settings, with request counting.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use activate_client::{ActivateClient, ClientConfig, Credential};
+use anyhow::{Context, Result, anyhow};
+use scim_client::{RequestEvent, RequestObserver, RequestOutcome, ScimClient};
+use secrecy::ExposeSecret;
+
+use crate::env_vars as env;
+use crate::settings::{ActivateSettings, RunSettings, ScimSettings};
+
+/// The user agent both clients send.
+pub const USER_AGENT: &str = concat!("pw-activate-scim-sync/", env!("CARGO_PKG_VERSION"));
+
+/// HTTP requests to the SCIM target by status (`transport_error` when no response
+/// arrived), retries included.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounts(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl RequestCounts {
+    /// An observer for the SCIM client that counts into `self`.
+    pub fn observer(&self) -> RequestObserver {
+        let counts = Arc::clone(&self.0);
+        Arc::new(move |event: &RequestEvent| {
+            let status = match event.outcome {
+                RequestOutcome::Status(code) => code.to_string(),
+                _ => "transport_error".to_owned(),
+            };
+            *counts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(status)
+                .or_default() += 1;
+        })
+    }
+
+    /// The counts so far.
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// All requests so far.
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+}
+
+/// The ACTIVATE client.
+pub fn activate(settings: &ActivateSettings, run: &RunSettings) -> Result<ActivateClient> {
+    let credential = Credential::parse(settings.credential.expose_secret()).with_context(|| {
+        format!(
+            "{} is not a valid ACTIVATE API key or token",
+            env::ACTIVATE_API_KEY
+        )
+    })?;
+    let api_url = settings.api_url.as_ref().map(url::Url::as_str);
+    let mut config = ClientConfig::new(credential, api_url).with_context(|| {
+        format!(
+            "cannot work out the ACTIVATE URL; set {} (e.g. https://activate.parallel.works)",
+            env::ACTIVATE_API_URL
+        )
+    })?;
+    config.org.clone_from(&settings.org_name);
+    config.timeout = run.timeout;
+    config.concurrency = run.concurrency;
+    config.extra_root_ca_pem.clone_from(&run.ca_bundle);
+    USER_AGENT.clone_into(&mut config.user_agent);
+    ActivateClient::new(config).context("cannot set up the ACTIVATE client")
+}
+
+/// The SCIM client.
+pub fn scim(
+    settings: &ScimSettings,
+    run: &RunSettings,
+    counts: &RequestCounts,
+) -> Result<ScimClient> {
+    let mut builder = ScimClient::builder(settings.base_url.clone(), settings.token.clone())
+        .timeout(run.timeout)
+        .user_agent(USER_AGENT)
+        .observer(counts.observer());
+    if let Some(pem) = &run.ca_bundle {
+        builder = builder.extra_root_ca_pem(pem.clone());
+    }
+    builder
+        .build()
+        .map_err(|e| anyhow!(e))
+        .context("cannot set up the SCIM client")
+}
+
+/// A plain client for the heartbeat and the metrics push.
+pub fn plain(run: &RunSettings) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(run.timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = &run.ca_bundle {
+        for cert in reqwest::Certificate::from_pem_bundle(pem)
+            .with_context(|| format!("{} holds no valid PEM certificate", env::CA_BUNDLE_FILE))?
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().context("cannot set up the HTTP client")
+}

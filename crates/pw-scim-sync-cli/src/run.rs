@@ -1,0 +1,281 @@
+//! One sync: read both sides, plan, print, apply, report.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use activate_client::{OrgSnapshot, PwCliKeys};
+use anyhow::{Context, Result};
+use reconcile_core::{
+    ApplyOptions, ApplyReport, Clock, Deadline, Plan, PlanOptions, apply, plan, project,
+};
+use serde_json::json;
+
+use crate::adapters::observe::{ForeignNameSource, observe};
+use crate::adapters::source::{scopes, to_source};
+use crate::adapters::target::ScimClientTarget;
+use crate::cli::{KeysSource, Output};
+use crate::clients::{self, RequestCounts};
+use crate::exit::Exit;
+use crate::settings::Settings;
+
+/// What the run does after planning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Apply the plan.
+    Apply,
+    /// Print the plan only; write nothing.
+    PlanOnly,
+}
+
+/// The outcome of a run that got as far as planning.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The exit status.
+    pub exit: Exit,
+    /// The plan.
+    pub plan: Plan,
+    /// The apply report (`None` for a plan-only run).
+    pub applied: Option<ApplyReport>,
+    /// Requests made to ACTIVATE.
+    pub activate_requests: u64,
+    /// Requests made to the SCIM target, by status.
+    pub scim_requests: BTreeMap<String, u64>,
+}
+
+/// A monotonic clock for the apply deadline that jumps to the end of time once a
+/// termination signal arrived, so that no new write starts.
+#[derive(Debug)]
+pub struct RunClock {
+    started: Instant,
+    stop: Arc<AtomicBool>,
+}
+
+impl RunClock {
+    /// A clock starting now, stopped by `stop`.
+    pub fn new(stop: Arc<AtomicBool>) -> Self {
+        Self {
+            started: Instant::now(),
+            stop,
+        }
+    }
+}
+
+impl Clock for RunClock {
+    fn now(&self) -> Duration {
+        if self.stop.load(Ordering::Relaxed) {
+            Duration::MAX
+        } else {
+            self.started.elapsed()
+        }
+    }
+}
+
+/// Runs one sync (or plan) and writes the plan and result to `out`.
+///
+/// Errors are fatal (exit 1): a side that cannot be read completely means nothing is
+/// written at all.
+pub async fn sync(
+    settings: &Settings,
+    mode: Mode,
+    stop: Arc<AtomicBool>,
+    out: &mut (dyn Write + Send),
+) -> Result<RunReport> {
+    let run = &settings.run;
+    let clock = Arc::new(RunClock::new(stop));
+    let activate = clients::activate(&settings.activate, run)?;
+    let counts = RequestCounts::default();
+    let scim = clients::scim(&settings.scim, run, &counts)?;
+
+    let (client_scope, core_scope) = scopes(run.scope.as_ref());
+    let snapshot = read_source(&activate, settings, &client_scope).await?;
+    let activate_requests = u64::from(snapshot.stats.total());
+    tracing::info!(
+        org = %snapshot.org,
+        users = snapshot.users.len(),
+        groups = snapshot.groups.len(),
+        requests = activate_requests,
+        "read the ACTIVATE organization"
+    );
+    for name in &snapshot.unknown_groups {
+        tracing::warn!(group = %name, "ACTIVATE_SYNC_GROUPS names a group that does not exist");
+    }
+    let desired = project(&to_source(snapshot), &core_scope);
+
+    let target = observe(&scim, &desired, run.concurrency)
+        .await
+        .context("could not read the SCIM target completely; nothing was written")?;
+    tracing::info!(
+        users = target.observed.users.len(),
+        groups = target.observed.groups.len(),
+        user_listing = %target.user_mode,
+        group_listing = %target.group_mode,
+        foreign_name_check = ?target.foreign_names,
+        "read the owned SCIM records"
+    );
+    if target.foreign_names == ForeignNameSource::FullListing {
+        tracing::info!("many users to create: listed every SCIM user once to find name conflicts");
+    }
+
+    let plan = plan(
+        &desired,
+        &target.observed,
+        &PlanOptions {
+            deactivation_limit: Some(run.max_deactivations),
+            override_deactivation_limit: run.allow_mass_deactivation,
+        },
+    );
+    if plan.guards.limit_overridden {
+        tracing::warn!(
+            planned = plan.guards.deactivations_planned,
+            allowed = ?plan.guards.deactivations_allowed,
+            "--allow-mass-deactivation: applying deactivations beyond MAX_DEACTIVATIONS"
+        );
+    }
+    for guard in &plan.guards.tripped {
+        tracing::warn!(guard = ?guard, withheld = plan.withheld().count(), "safety guard tripped: operations withheld");
+    }
+
+    if run.output == Output::Text {
+        write_out(out, &plan.to_text())?;
+    }
+    let applied = match mode {
+        Mode::PlanOnly => None,
+        Mode::Apply => {
+            let options = ApplyOptions {
+                concurrency: run.concurrency,
+                deadline: Some(Deadline {
+                    clock: clock.clone(),
+                    at: run.deadline.unwrap_or(Duration::MAX / 2),
+                }),
+                ..ApplyOptions::default()
+            };
+            Some(apply(&plan, &ScimClientTarget::new(scim), &options).await)
+        }
+    };
+
+    let exit = match &applied {
+        None => Exit::Success,
+        Some(report) => Exit::of_run(
+            plan.has_withheld(),
+            !report.is_complete() || !plan.conflicts.is_empty(),
+        ),
+    };
+    let report = RunReport {
+        exit,
+        plan,
+        applied,
+        activate_requests,
+        scim_requests: counts.snapshot(),
+    };
+    print(&report, mode, run.output, out)?;
+    Ok(report)
+}
+
+async fn read_source(
+    activate: &activate_client::ActivateClient,
+    settings: &Settings,
+    scope: &activate_client::Scope,
+) -> Result<OrgSnapshot> {
+    let snapshot = match settings.activate.keys_source {
+        KeysSource::Api => activate.fetch_snapshot(scope).await,
+        KeysSource::PwCli => {
+            let keys = PwCliKeys {
+                program: settings.activate.pw_cli_path.clone(),
+                ..PwCliKeys::default()
+            };
+            activate.fetch_snapshot_with(scope, &keys).await
+        }
+    };
+    snapshot.context("could not read the ACTIVATE organization completely; nothing was written")
+}
+
+/// Writes what follows the plan: the apply result as text, or the whole run as one
+/// JSON document.
+fn print(
+    report: &RunReport,
+    mode: Mode,
+    output: Output,
+    out: &mut (dyn Write + Send),
+) -> Result<()> {
+    match output {
+        Output::Text => match &report.applied {
+            Some(applied) => write_out(out, &format!("\n{}", render_report(applied))),
+            None => Ok(()),
+        },
+        Output::Json => {
+            let plan: serde_json::Value = serde_json::from_str(&report.plan.to_json())
+                .context("the plan's JSON form is not JSON")?;
+            let document = json!({
+                "version": 1,
+                "mode": match mode { Mode::Apply => "apply", Mode::PlanOnly => "plan" },
+                "exit_code": report.exit.code(),
+                "plan": plan,
+                "result": report.applied,
+                "requests": {
+                    "activate": report.activate_requests,
+                    "scim": report.scim_requests,
+                },
+            });
+            let mut text = serde_json::to_string_pretty(&document)?;
+            text.push('\n');
+            write_out(out, &text)
+        }
+    }
+}
+
+fn write_out(out: &mut (dyn Write + Send), text: &str) -> Result<()> {
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")
+}
+
+/// The apply report as text: counts per operation kind and outcome, then failures.
+pub fn render_report(report: &ApplyReport) -> String {
+    let mut out = String::from("Result:\n");
+    for (kind, counts) in &report.counts {
+        let attempted = counts.applied
+            + counts.failed
+            + counts.skipped_deadline
+            + counts.skipped_aborted
+            + counts.withheld;
+        if attempted == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {kind}: {} applied, {} failed, {} skipped at the deadline, {} skipped after an authorization failure, {} withheld",
+            counts.applied,
+            counts.failed,
+            counts.skipped_deadline,
+            counts.skipped_aborted,
+            counts.withheld
+        );
+    }
+    for failure in &report.failures {
+        let _ = writeln!(
+            out,
+            "  failed {} {}: {}",
+            failure.action, failure.subject, failure.error
+        );
+    }
+    for omitted in &report.omitted_members {
+        let _ = writeln!(
+            out,
+            "  left out of group {:?}: {} (its user could not be created)",
+            omitted.group_name, omitted.user_name
+        );
+    }
+    let totals = report.totals();
+    let _ = writeln!(
+        out,
+        "Applied {} operations, {} failed, {} not started.",
+        totals.applied,
+        totals.failed,
+        totals.skipped_deadline + totals.skipped_aborted
+    );
+    out
+}
