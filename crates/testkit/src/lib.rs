@@ -1,14 +1,43 @@
-//! Local stand-ins for CoreWeave's SCIM endpoint and the ACTIVATE API, for tests,
-//! the `demo` command and benchmarks.
+//! Local stand-ins for CoreWeave's SCIM endpoint and the ACTIVATE API, for the
+//! end-to-end tests, the `demo` command, the reliability suite and the benchmarks.
 //!
+//! - [`scim`]: a strict, in-memory SCIM 2.0 server shaped like CoreWeave IAM
+//!   ([`scim::ScimEmulator`]).
+//! - [`activate`]: the ACTIVATE read API over a JSON [`activate::Fixture`]
+//!   ([`activate::ActivateEmulator`]); [`activate::Fixture::example`] is a bundled
+//!   example organization.
+//! - [`synthetic`]: large, deterministic organizations for benchmarks and soak tests.
+//! - [`faults`]: transport faults both emulators inject (latency, rate limit,
+//!   500/503, connection resets, stalls), deterministic from a seed.
+//! - [`request_log`]: the per-request log and counters both emulators keep.
 //! - [`peer`]: starts `scim2-server`, an independent SCIM implementation, as a
 //!   conformance peer.
-//! - [`scim`]: a strict, in-memory SCIM emulator.
-//! - [`activate`]: an ACTIVATE API emulator serving a [`activate::Fixture`].
-//! - [`synthetic`]: large, deterministic synthetic organizations.
 //!
-//! This crate is test support. It is not part of the production sync path; the CLI
-//! links it only for its `demo` subcommand.
+//! Each emulator starts on `127.0.0.1:0` inside the caller's tokio runtime, returns a
+//! handle with its base URL, credentials, state and log accessors, and stops when the
+//! handle is dropped. The binaries `scim-emulator` and `activate-emulator` wrap them
+//! for manual use.
+//!
+//! This crate is test support. It is not part of the production sync path (the CLI
+//! links it only for its `demo` subcommand), and it does not depend on the project's
+//! client crates: the emulators check those clients independently.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use testkit::activate::{ActivateEmulator, ActivateOptions};
+//! use testkit::request_log::Method;
+//! use testkit::scim::{ScimEmulator, ScimOptions};
+//!
+//! let activate = ActivateEmulator::start(ActivateOptions::default()).await?;
+//! let scim = ScimEmulator::start(ScimOptions::default()).await?;
+//! // Point the reconciler at:
+//! //   ACTIVATE_API_URL = activate.base_url(), ACTIVATE_API_KEY = activate.api_key()
+//! //   CW_SCIM_BASE_URL = scim.base_url(),     CW_SCIM_BEARER_TOKEN = scim.token()
+//! // … run it, then:
+//! assert_eq!(scim.log().count_method(Method::Delete), 0);
+//! println!("{} users in CoreWeave", scim.users().len());
+//! # Ok(()) }
+//! ```
 
 pub mod activate;
 mod clock;

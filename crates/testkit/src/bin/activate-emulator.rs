@@ -1,0 +1,102 @@
+//! `activate-emulator`: the ACTIVATE read API (users, groups, members, SSH keys) over
+//! a JSON fixture, with fault injection. Prints its URL, org and API key, then
+//! serves until Ctrl-C.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use testkit::activate::{ActivateEmulator, ActivateOptions, Faults, Fixture};
+use testkit::synthetic::SyntheticOrg;
+
+/// The ACTIVATE read API over a JSON fixture, with fault injection.
+///
+/// Serves GET `/api/auth/whoami/organization`, `/api/organizations/{org}/users`,
+/// `/groups`, `/groups/{group}/members` and `/api/users/{username}/ssh-public-keys`.
+/// Accepts `Authorization: Basic base64("<key>:")` or `Bearer <key>`.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    bind: SocketAddr,
+    /// Organization fixture (JSON, format in the testkit README); default: the bundled example-lab.
+    #[arg(long, value_name = "FILE", conflicts_with = "synthetic_users")]
+    fixture: Option<PathBuf>,
+    /// Serve a generated organization with this many users instead of a fixture.
+    #[arg(long, value_name = "N")]
+    synthetic_users: Option<usize>,
+    /// Groups of the generated organization.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        requires = "synthetic_users"
+    )]
+    synthetic_groups: usize,
+    /// API key to accept; default: pwt_BASE64URL(127.0.0.1:PORT).emulator.
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Write the served fixture as JSON to this file and continue.
+    #[arg(long, value_name = "FILE")]
+    dump_fixture: Option<PathBuf>,
+
+    #[command(flatten)]
+    http: common::HttpFaultArgs,
+
+    /// Report the users endpoint's total off by this much (e.g. 1 or -1).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        help_heading = "ACTIVATE faults"
+    )]
+    total_offset: i64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    common::init_logging();
+    let fixture = match (&cli.fixture, cli.synthetic_users) {
+        (Some(path), _) => {
+            Fixture::load(path).with_context(|| format!("loading {}", path.display()))?
+        }
+        (None, Some(users)) => SyntheticOrg {
+            users,
+            groups: cli.synthetic_groups,
+            seed: cli.http.seed,
+            ..SyntheticOrg::default()
+        }
+        .generate(),
+        (None, None) => Fixture::example(),
+    };
+    if let Some(path) = &cli.dump_fixture {
+        std::fs::write(path, fixture.to_json_pretty())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let emulator = ActivateEmulator::start(ActivateOptions {
+        bind: cli.bind,
+        fixture,
+        api_key: cli.api_key.clone(),
+        faults: Faults {
+            http: cli.http.to_faults(),
+            total_offset: cli.total_offset,
+        },
+        seed: cli.http.seed,
+    })
+    .await
+    .context("starting the ACTIVATE emulator")?;
+    println!("ACTIVATE emulator listening");
+    println!("  ACTIVATE_API_URL={}", emulator.base_url());
+    println!("  ACTIVATE_API_KEY={}", emulator.api_key());
+    println!("  ACTIVATE_ORG_NAME={}", emulator.organization());
+    println!("Press Ctrl-C to stop.");
+    common::shutdown_signal().await;
+    println!("stopped after {} requests", emulator.log().total());
+    Ok(())
+}

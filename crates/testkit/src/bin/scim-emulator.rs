@@ -1,0 +1,122 @@
+//! `scim-emulator`: a strict, in-memory CoreWeave-like SCIM 2.0 server with fault
+//! injection, for demos and manual testing. Prints its base URL and token, then
+//! serves until Ctrl-C.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use testkit::scim::{Faults, PatchResponse, ScimEmulator, ScimOptions};
+
+/// A strict, in-memory CoreWeave-like SCIM 2.0 server with fault injection.
+///
+/// Serves `/Users`, `/Groups` (list with eq/sw filters and capped paging, get,
+/// POST, PATCH), `/ServiceProviderConfig`, `/Schemas` and `/ResourceTypes` under
+/// `http://<bind>/scim/<tenant>`. Strict by default. DELETE is refused (405) and
+/// logged.
+// Each bool is one command-line switch.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    bind: SocketAddr,
+    /// Bearer token clients must send.
+    #[arg(long, default_value = "emulator-token")]
+    token: String,
+    /// Org segment of the base URL (/scim/TENANT).
+    #[arg(long, default_value = "org-emulator")]
+    tenant: String,
+    /// Largest page a list returns (advertised as filter.maxResults).
+    #[arg(long, default_value_t = 100)]
+    page_cap: usize,
+    /// Accept what lenient servers accept: no schemas, capitalised ops, string booleans, read-only and unknown attributes.
+    #[arg(long)]
+    lenient: bool,
+    /// Answer a successful PATCH with 200 and the resource instead of 204.
+    #[arg(long)]
+    patch_returns_resource: bool,
+    /// Largest accepted request body in bytes (larger: 413).
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Seed the state from a JSON file shaped {"Users": [...], "Groups": [...]}.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+
+    #[command(flatten)]
+    http: common::HttpFaultArgs,
+
+    /// Report totalResults off by this much (e.g. 3 or -2).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        help_heading = "SCIM faults"
+    )]
+    total_results_offset: i64,
+    /// Ignore startIndex: every list returns the first page.
+    #[arg(long, help_heading = "SCIM faults")]
+    ignore_start_index: bool,
+    /// Answer filters using `sw` with 400 invalidFilter.
+    #[arg(long, help_heading = "SCIM faults")]
+    reject_sw: bool,
+    /// Probability (0–1) that a successful POST is applied but its response is lost (connection reset).
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = common::probability, help_heading = "SCIM faults")]
+    lost_create_probability: f64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    common::init_logging();
+    let emulator = ScimEmulator::start(ScimOptions {
+        bind: cli.bind,
+        token: cli.token.clone(),
+        tenant: cli.tenant.clone(),
+        page_cap: cli.page_cap,
+        strict: !cli.lenient,
+        patch_response: if cli.patch_returns_resource {
+            PatchResponse::Resource
+        } else {
+            PatchResponse::NoContent
+        },
+        faults: Faults {
+            http: cli.http.to_faults(),
+            total_results_offset: cli.total_results_offset,
+            ignore_start_index: cli.ignore_start_index,
+            reject_sw: cli.reject_sw,
+            lost_create_probability: cli.lost_create_probability,
+        },
+        seed: cli.http.seed,
+        max_body_bytes: cli.max_body_bytes,
+    })
+    .await
+    .context("starting the SCIM emulator")?;
+    if let Some(path) = &cli.state {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let state: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        emulator
+            .seed_snapshot(&state)
+            .with_context(|| format!("seeding from {}", path.display()))?;
+    }
+    println!("SCIM emulator listening");
+    println!("  CW_SCIM_BASE_URL={}", emulator.base_url());
+    println!("  CW_SCIM_BEARER_TOKEN={}", emulator.token());
+    println!("Press Ctrl-C to stop.");
+    common::shutdown_signal().await;
+    let log = emulator.log();
+    println!(
+        "stopped after {} requests ({} writes, {} DELETE)",
+        log.total(),
+        log.writes(),
+        log.count_method(testkit::request_log::Method::Delete)
+    );
+    Ok(())
+}
