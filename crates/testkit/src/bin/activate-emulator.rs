@@ -37,7 +37,7 @@ struct Cli {
         requires = "synthetic_users"
     )]
     synthetic_groups: usize,
-    /// API key to accept; default: pwt_BASE64URL(127.0.0.1:PORT).emulator.
+    /// API key to accept; default: a key that encodes 127.0.0.1:PORT, with the secret "emulator".
     #[arg(long)]
     api_key: Option<String>,
     /// Write the served fixture as JSON to this file and continue.
