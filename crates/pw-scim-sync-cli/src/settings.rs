@@ -140,7 +140,7 @@ impl RunSettings {
                 .pushgateway_url
                 .as_deref()
                 .and_then(|raw| non_empty(Some(raw)))
-                .map(|raw| parse_url(&raw, env::PUSHGATEWAY_URL))
+                .map(|raw| parse_pushgateway_url(&raw))
                 .transpose()?,
             ca_bundle: args
                 .ca_bundle_file
@@ -196,6 +196,20 @@ fn parse_url(raw: &str, var: &str) -> Result<Url> {
         .map_err(|e| anyhow!("{var} must be an absolute URL such as https://host/path: {e}"))?;
     http_policy::transport::check_url(&url).map_err(|e| anyhow!("{var}: {e}"))?;
     Ok(url)
+}
+
+/// The Pushgateway is the one endpoint that may be plain `http://` to any host: an
+/// in-cluster Pushgateway rarely has TLS, and a push carries no credential (a URL
+/// with credentials is refused) and no secret, only counts.
+fn parse_pushgateway_url(raw: &str) -> Result<Url> {
+    let var = env::PUSHGATEWAY_URL;
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        anyhow!("{var} must be an absolute URL such as http://pushgateway:9091: {e}")
+    })?;
+    match http_policy::transport::check_url(&url) {
+        Ok(()) | Err(http_policy::transport::InsecureUrl::PlainHttp { .. }) => Ok(url),
+        Err(e) => Err(anyhow!("{var}: {e}")),
+    }
 }
 
 fn scim_base_url(base_url: Option<&str>, org_userid: Option<&str>) -> Result<Url> {
@@ -381,6 +395,18 @@ mod tests {
             !format!("{s:?}").contains("pwt_abc.def"),
             "Debug must not show secrets"
         );
+    }
+
+    #[test]
+    fn pushgateway_may_be_plain_http_but_never_carries_credentials() {
+        assert!(parse_pushgateway_url("http://pushgateway.monitoring:9091").is_ok());
+        assert_eq!(
+            parse_pushgateway_url("http://u:p@pushgateway:9091")
+                .unwrap_err()
+                .to_string(),
+            "PUSHGATEWAY_URL: the URL must not contain credentials; pass them through the token settings"
+        );
+        assert!(parse_url("http://hc.example.com/ping", env::HEARTBEAT_URL).is_err());
     }
 
     #[test]
