@@ -125,6 +125,14 @@ fn log_summary(report: &RunReport, started: Instant) {
     );
 }
 
+/// The kind as in the JSON plan (`create_user`), a conventional label value.
+fn snake_case(kind: &reconcile_core::ActionKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| kind.to_string())
+}
+
 fn run_metrics(report: Option<&RunReport>, exit: Exit, started: Instant) -> RunMetrics {
     let mut m = RunMetrics {
         duration: started.elapsed(),
@@ -150,7 +158,7 @@ fn run_metrics(report: Option<&RunReport>, exit: Exit, started: Instant) -> RunM
                 ("withheld", counts.withheld),
             ] {
                 m.operations
-                    .insert((kind.to_string(), outcome.to_owned()), n as u64);
+                    .insert((snake_case(kind), outcome.to_owned()), n as u64);
             }
         }
     }

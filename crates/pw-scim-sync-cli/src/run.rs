@@ -100,9 +100,6 @@ pub async fn sync(
         requests = activate_requests,
         "read the ACTIVATE organization"
     );
-    for name in &snapshot.unknown_groups {
-        tracing::warn!(group = %name, "ACTIVATE_SYNC_GROUPS names a group that does not exist");
-    }
     let desired = project(&to_source(snapshot), &core_scope);
 
     let target = observe(&scim, &desired, run.concurrency)
