@@ -126,7 +126,7 @@ fn log_summary(report: &RunReport, started: Instant) {
 }
 
 /// The kind as in the JSON plan (`create_user`), a conventional label value.
-fn snake_case(kind: &reconcile_core::ActionKind) -> String {
+fn snake_case(kind: reconcile_core::ActionKind) -> String {
     serde_json::to_value(kind)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -158,7 +158,7 @@ fn run_metrics(report: Option<&RunReport>, exit: Exit, started: Instant) -> RunM
                 ("withheld", counts.withheld),
             ] {
                 m.operations
-                    .insert((snake_case(kind), outcome.to_owned()), n as u64);
+                    .insert((snake_case(*kind), outcome.to_owned()), n as u64);
             }
         }
     }
