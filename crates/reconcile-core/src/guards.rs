@@ -1,14 +1,15 @@
 //! Safety guards, evaluated on the plan before anything is written. Pure.
 //!
 //! - **Source guard.** When the snapshot is incomplete, or the projection has
-//!   no users at all while the target holds owned active users, every
+//!   no users at all (an empty snapshot, or a scope that selects nobody), every
 //!   operation that *takes access away* is withheld: deactivations, group
 //!   emptying, and member removals (split out of group updates into withheld
 //!   operations of their own). A missing page, member list or key list looks
 //!   exactly like a departure, and in POSIX/Slurm terms losing a group is
 //!   losing access, so all three are treated alike. Creations, attribute
 //!   updates, reactivations, re-keys, renames and member additions still apply.
-//!   The override never lifts this guard.
+//!   The override never lifts this guard. It counts as tripped only when it
+//!   withheld something (an empty source against an empty target is fine).
 //! - **Deactivation limit.** When more deactivations are planned than
 //!   [`DeactivationLimit`] allows, *all* deactivations are withheld (a mass
 //!   deactivation is an anomaly; applying an arbitrary part of it would not be
@@ -138,7 +139,7 @@ pub(crate) fn evaluate(
 
     let source_guard = if !desired.source.complete {
         Some(GuardKind::IncompleteSource)
-    } else if desired.users.is_empty() && owned_active_users > 0 {
+    } else if desired.users.is_empty() {
         Some(GuardKind::EmptySource)
     } else {
         None

@@ -159,11 +159,9 @@ fn render_guards(out: &mut String, plan: &Plan) {
             GuardKind::IncompleteSource => "the source snapshot is incomplete: deactivations, \
                  group emptying and member removals are withheld"
                 .to_owned(),
-            GuardKind::EmptySource => format!(
-                "the source has no users in scope while the target holds {} owned active users: \
-                 deactivations, group emptying and member removals are withheld",
-                g.owned_active_users
-            ),
+            GuardKind::EmptySource => "the source has no users in scope: deactivations, group \
+                 emptying and member removals are withheld"
+                .to_owned(),
             GuardKind::DeactivationLimit => format!(
                 "{} deactivations planned, the limit {limit} allows {allowed} (of {} owned active \
                  users): deactivations and those users' group removals are withheld",

@@ -140,7 +140,7 @@ pub struct Operation {
 pub enum GuardKind {
     /// The source snapshot was incomplete.
     IncompleteSource,
-    /// The source (after scoping) had no users while owned active users exist.
+    /// The source (after scoping) had no users.
     EmptySource,
     /// More deactivations than the limit allows.
     DeactivationLimit,

@@ -3,7 +3,9 @@
 //! proptest properties over generated organizations.
 
 mod apply;
+mod planner;
 mod properties;
 mod rules;
+mod scale;
 mod strategies;
 mod support;

@@ -1,1 +1,266 @@
+//! Properties over generated organizations (see `strategies`). Each property
+//! runs proptest's default 256 cases (`PROPTEST_CASES` overrides it).
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+use reconcile_core::{
+    Action, ApplyOptions, ApplyReport, DesiredStatus, GuardKind, InMemoryTarget, Observed, Plan,
+    PlanOptions, ScimId, TargetCall, TargetGroup, TargetUser, apply, plan, project,
+};
+
+use crate::strategies::{Case, case, limit, prepare};
+
+fn config() -> Config {
+    Config {
+        // Keep the default case count (256, or PROPTEST_CASES); never shrink
+        // for longer than a few seconds.
+        max_shrink_time: 10_000,
+        ..Config::default()
+    }
+}
+
+fn run(plan: &Plan, target: &InMemoryTarget) -> ApplyReport {
+    let options = ApplyOptions {
+        concurrency: 3,
+        member_chunk_size: 2,
+        deadline: None,
+    };
+    futures::executor::block_on(apply(plan, target, &options))
+}
+
+fn plan_case(case: &Case, target: &InMemoryTarget, options: &PlanOptions) -> Plan {
+    plan(
+        &project(&case.after, &case.scope),
+        &target.observed(),
+        options,
+    )
+}
+
+/// Records without the ownership prefix, by id.
+fn foreign(
+    target: &InMemoryTarget,
+) -> (BTreeMap<ScimId, TargetUser>, BTreeMap<ScimId, TargetGroup>) {
+    let owned = |e: &Option<reconcile_core::ExternalId>| {
+        e.as_ref().is_some_and(reconcile_core::ExternalId::is_owned)
+    };
+    (
+        target
+            .users()
+            .into_iter()
+            .filter(|(_, u)| !owned(&u.external_id))
+            .collect(),
+        target
+            .groups()
+            .into_iter()
+            .filter(|(_, g)| !owned(&g.external_id))
+            .collect(),
+    )
+}
+
+fn owned_active(target: &InMemoryTarget) -> HashSet<ScimId> {
+    target
+        .observed()
+        .users
+        .into_iter()
+        .filter(|u| u.active)
+        .map(|u| u.scim_id)
+        .collect()
+}
+
+/// An operation's kind and the record it addresses (SCIM id, else key).
+fn record_of(op: &reconcile_core::Operation) -> (reconcile_core::ActionKind, String) {
+    let subject = op.action.subject();
+    let record = subject
+        .scim_id
+        .map_or_else(|| subject.external_id.to_string(), |id| id.to_string());
+    (op.action.kind(), record)
+}
+
+fn reversed(observed: &Observed) -> Observed {
+    let mut o = observed.clone();
+    o.users.reverse();
+    o.groups.reverse();
+    o.foreign_user_names.reverse();
+    for group in &mut o.groups {
+        group.members.reverse();
+    }
+    o
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Applying a plan and planning again leaves nothing to apply, except what
+    /// a guard withheld the first time (a percentage limit may allow it once
+    /// the creations have raised the number of active users). When no guard
+    /// withheld anything, the second plan has no operations at all.
+    #[test]
+    fn convergence(case in case(), limit in limit(), complete in prop::bool::weighted(0.8)) {
+        let mut case = case;
+        case.after.complete = complete;
+        let target = prepare(&case);
+        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: false };
+        let first = plan_case(&case, &target, &options);
+        let report = run(&first, &target);
+        prop_assert!(report.is_complete(), "apply failed: {:#?}\n{}", report, first.to_text());
+        let second = plan_case(&case, &target, &options);
+        let withheld: HashSet<_> = first.withheld().map(record_of).collect();
+        for op in second.applicable() {
+            prop_assert!(
+                withheld.contains(&record_of(op)),
+                "first:\n{}\nsecond:\n{}", first.to_text(), second.to_text()
+            );
+        }
+        if first.guards.tripped.is_empty() {
+            prop_assert!(second.operations.is_empty(), "second:\n{}", second.to_text());
+        }
+        prop_assert_eq!(&second.conflicts, &first.conflicts);
+    }
+
+    /// The same input gives byte-identical JSON, whatever the order of the observed lists.
+    #[test]
+    fn determinism(case in case(), limit in limit()) {
+        let target = prepare(&case);
+        let desired = project(&case.after, &case.scope);
+        let observed = target.observed();
+        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: false };
+        let a = plan(&desired, &observed, &options);
+        let b = plan(&desired, &observed, &options);
+        let c = plan(&desired, &reversed(&observed), &options);
+        prop_assert_eq!(a.to_json(), b.to_json());
+        prop_assert_eq!(a.to_json(), c.to_json());
+        prop_assert_eq!(a.to_text(), c.to_text());
+    }
+
+    /// No operation addresses a record without the prefix, no call reaches
+    /// one, and foreign records are unchanged after apply.
+    #[test]
+    fn unowned_records_are_never_touched(case in case()) {
+        let target = prepare(&case);
+        let observed = target.observed();
+        let owned_users: HashSet<ScimId> = observed.users.iter().map(|u| u.scim_id.clone()).collect();
+        let owned_groups: HashSet<ScimId> = observed.groups.iter().map(|g| g.scim_id.clone()).collect();
+        let before = foreign(&target);
+        let plan = plan_case(&case, &target, &PlanOptions::default());
+        for op in &plan.operations {
+            let subject = op.action.subject();
+            prop_assert!(subject.external_id.is_owned(), "{:?}", op);
+            if let Some(id) = &subject.scim_id {
+                prop_assert!(owned_users.contains(id) || owned_groups.contains(id), "{:?}", op);
+            }
+        }
+        let calls_before = target.calls().len();
+        let report = run(&plan, &target);
+        prop_assert!(report.is_complete(), "{:#?}", report);
+        for call in &target.calls()[calls_before..] {
+            match call {
+                TargetCall::PatchUser(id) => prop_assert!(owned_users.contains(id), "{:?}", call),
+                TargetCall::PatchGroup(id) => prop_assert!(
+                    owned_groups.contains(id) || report.created_groups.values().any(|g| g == id),
+                    "{:?}", call
+                ),
+                TargetCall::CreateUser(_) | TargetCall::CreateGroup(_) => {}
+            }
+        }
+        prop_assert_eq!(foreign(&target), before);
+    }
+
+    /// An incomplete or empty snapshot never deactivates a user and never
+    /// removes a group member.
+    #[test]
+    fn a_broken_source_never_takes_access_away(case in case(), empty in any::<bool>()) {
+        let mut case = case;
+        if empty {
+            case.after.users.clear();
+            for group in &mut case.after.groups {
+                group.members.clear();
+            }
+        } else {
+            case.after.complete = false;
+        }
+        let target = prepare(&case);
+        let active_before = owned_active(&target);
+        let groups_before = target.groups();
+        // Even with the limit overridden.
+        let options = PlanOptions { deactivation_limit: None, override_deactivation_limit: true };
+        let plan = plan_case(&case, &target, &options);
+        for op in plan.applicable() {
+            let removes = match &op.action {
+                Action::Deactivate(_) | Action::EmptyGroup(_) => true,
+                Action::UpdateGroup(u) => !u.remove.is_empty(),
+                _ => false,
+            };
+            prop_assert!(!removes, "{:?}", op);
+        }
+        let report = run(&plan, &target);
+        prop_assert!(report.is_complete(), "{:#?}", report);
+        let active_after = owned_active(&target);
+        prop_assert!(active_before.is_subset(&active_after));
+        for (id, group) in groups_before {
+            let after = &target.groups()[&id];
+            prop_assert!(group.members.is_subset(&after.members), "group {} lost members", id);
+        }
+    }
+
+    /// Applied deactivations never exceed the limit unless it is overridden.
+    #[test]
+    fn deactivations_respect_the_limit(case in case(), limit in limit(), override_limit in any::<bool>()) {
+        let target = prepare(&case);
+        let active_before = owned_active(&target);
+        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: override_limit };
+        let plan = plan_case(&case, &target, &options);
+        let planned = plan.operations.iter().filter(|op| matches!(op.action, Action::Deactivate(_))).count();
+        prop_assert_eq!(plan.guards.deactivations_planned, planned);
+        let applicable = plan.applicable().filter(|op| matches!(op.action, Action::Deactivate(_))).count();
+        let report = run(&plan, &target);
+        prop_assert!(report.is_complete(), "{:#?}", report);
+        let deactivated = active_before.difference(&owned_active(&target)).count();
+        prop_assert_eq!(deactivated, applicable);
+        if let Some(limit) = limit {
+            if override_limit {
+                let by_limit = plan.withheld().filter(|op| op.withheld == Some(GuardKind::DeactivationLimit)).count();
+                prop_assert_eq!(by_limit, 0);
+            } else {
+                prop_assert!(deactivated <= limit.allowed(active_before.len()));
+            }
+        }
+    }
+
+    /// Inactive desired users are never created; nobody is created twice or
+    /// created while a record with their key exists.
+    #[test]
+    fn creations_are_for_active_users_without_records(case in case()) {
+        let target = prepare(&case);
+        let desired = project(&case.after, &case.scope);
+        let observed = target.observed();
+        let plan = plan(&desired, &observed, &PlanOptions::default());
+        let existing: HashSet<_> = observed.users.iter().map(|u| u.external_id.clone()).collect();
+        let mut created = HashSet::new();
+        for op in plan.applicable() {
+            if let Action::CreateUser(c) = &op.action {
+                let user = &desired.users[&c.user];
+                prop_assert_eq!(user.status, DesiredStatus::Active);
+                prop_assert!(c.record.active);
+                prop_assert!(!existing.contains(&c.record.external_id));
+                prop_assert!(created.insert(c.user.clone()), "created twice: {}", c.user);
+            }
+        }
+        let report = run(&plan, &target);
+        prop_assert!(report.is_complete(), "{:#?}", report);
+        prop_assert_eq!(report.created_users.len(), created.len());
+        // No key gained a second record.
+        let count = |observed: &Observed| {
+            let mut counts: HashMap<reconcile_core::ExternalId, usize> = HashMap::new();
+            for user in &observed.users {
+                *counts.entry(user.external_id.clone()).or_default() += 1;
+            }
+            counts
+        };
+        let before = count(&observed);
+        for (key, n) in count(&target.observed()) {
+            prop_assert!(n <= before.get(&key).copied().unwrap_or(1), "{} has {} records", key, n);
+        }
+    }
+}
