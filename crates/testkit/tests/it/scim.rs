@@ -863,3 +863,31 @@ async fn if_match_content_type_and_discovery() {
     assert_eq!(schema["attributes"][0]["name"], json!("sunkSshKeys"));
     assert_eq!(schema["attributes"][0]["multiValued"], json!(true));
 }
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_server() {
+    let emulator = start_scim(ScimOptions::default()).await;
+    let scim = Scim::of(&emulator);
+    assert_eq!(scim.get("/Users").await.status(), StatusCode::OK);
+    let addr = emulator.addr();
+    drop(emulator);
+    // The server task notices the shutdown on its next poll; give it a few turns.
+    let mut refused = false;
+    for _ in 0..200 {
+        tokio::task::yield_now().await;
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(refused, "{addr} still accepts connections");
+    assert!(
+        scim.client
+            .get(format!("{}/Users", scim.base))
+            .bearer_auth(&scim.token)
+            .send()
+            .await
+            .is_err()
+    );
+}
