@@ -7,12 +7,16 @@
 //!   request may be sent again and after how long, and the small async loop
 //!   ([`retry::run`]) that applies it. A request that may already have been processed
 //!   and is not idempotent (a `POST`) is never repeated blindly.
+//! - [`limiter`]: an adaptive limit on requests in flight and requests per second,
+//!   shared by all tasks of one client: additive increase, multiplicative decrease on
+//!   `429`/`503`, and a `Retry-After` that pauses every sender at once.
 //! - [`retry_after`]: parsing of `Retry-After` (delta seconds or an HTTP date).
 //! - [`transport`]: plain `http://` only to loopback hosts, and no credentials in URLs.
 //! - [`excerpt`]: a short, single-line excerpt of a response body (HTML gateway pages
 //!   included) for error messages.
 //!
-//! It is **not** an HTTP client: it performs no I/O besides sleeping between attempts,
+//! It is **not** an HTTP client: it performs no I/O besides sleeping between attempts
+//! (and waiting for a limiter permit),
 //! and knows nothing of SCIM or ACTIVATE.
 //!
 //! ```
@@ -27,6 +31,7 @@
 //! ```
 
 pub mod excerpt;
+pub mod limiter;
 pub mod retry;
 pub mod retry_after;
 pub mod transport;
