@@ -15,7 +15,10 @@
 //! - [`ScimClient`]: an async HTTP client over `reqwest` (rustls) that pages listings
 //!   defensively (see [`ScimError::IncompleteListing`] and friends), retries through
 //!   [`http_policy::retry`], never repeats a `POST` whose outcome is unknown, and
-//!   reports every attempt to an optional [`RequestObserver`].
+//!   reports every attempt to an optional [`RequestObserver`]. An optional
+//!   [`AdaptiveLimiter`] (see [`ScimClientBuilder::limiter`]) bounds requests in
+//!   flight and per second, backs off on `429`/`503`, and lets one `Retry-After`
+//!   pause every request of the client.
 //!
 //! What it is not: it does not decide what to write (that is the planner's job), it
 //! never deletes anything (there is no `DELETE` call), it keeps no state between
@@ -74,6 +77,9 @@ pub use model::{
 };
 pub use observe::{Endpoint, Method, RequestEvent, RequestObserver, RequestOutcome};
 
+/// Re-exported so callers can build a [`ScimClientBuilder::limiter`] without naming
+/// the `http-policy` crate.
+pub use http_policy::limiter::{AdaptiveLimiter, LimiterConfig, LimiterSnapshot};
 /// Re-exported so callers can build a [`ScimClientBuilder::retry_policy`] without
 /// naming the `http-policy` crate.
 pub use http_policy::retry::RetryPolicy;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
+use http_policy::limiter::AdaptiveLimiter;
 use http_policy::retry::RetryPolicy;
 use http_policy::transport::check_url;
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
@@ -35,6 +36,7 @@ pub struct ScimClientBuilder {
     extra_root_ca_pem: Option<Vec<u8>>,
     user_agent: String,
     observer: Option<RequestObserver>,
+    limiter: Option<Arc<AdaptiveLimiter>>,
 }
 
 impl ScimClientBuilder {
@@ -50,6 +52,7 @@ impl ScimClientBuilder {
             extra_root_ca_pem: None,
             user_agent: concat!("pw-activate-scim-sync/", env!("CARGO_PKG_VERSION")).to_owned(),
             observer: None,
+            limiter: None,
         }
     }
 
@@ -100,6 +103,16 @@ impl ScimClientBuilder {
     /// A hook called after every HTTP attempt (for request metrics).
     pub fn observer(mut self, observer: RequestObserver) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Limits the requests of this client and its clones with `limiter`: every
+    /// attempt (retries included) waits for a permit, and reports a 2xx as a success
+    /// and a `429`/`503` as an overload with its `Retry-After`, which pauses every
+    /// request sharing the limiter. Without one (the default) only the callers bound
+    /// concurrency.
+    pub fn limiter(mut self, limiter: Arc<AdaptiveLimiter>) -> Self {
+        self.limiter = Some(limiter);
         self
     }
 
@@ -167,6 +180,7 @@ impl ScimClientBuilder {
                 page_size: AtomicU32::new(self.page_size.get()),
                 max_pages: self.max_pages.get(),
                 observer: self.observer,
+                limiter: self.limiter,
             }),
         })
     }
@@ -231,6 +245,7 @@ impl fmt::Debug for ScimClientBuilder {
             )
             .field("user_agent", &self.user_agent)
             .field("observer", &self.observer.is_some())
+            .field("limiter", &self.limiter)
             .finish()
     }
 }

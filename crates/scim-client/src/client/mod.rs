@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use futures::{Stream, TryStreamExt};
+use http_policy::limiter::{AdaptiveLimiter, LimiterSnapshot};
 use http_policy::retry::RetryPolicy;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::HeaderValue;
@@ -60,6 +61,7 @@ struct Inner {
     page_size: AtomicU32,
     max_pages: u32,
     observer: Option<RequestObserver>,
+    limiter: Option<Arc<AdaptiveLimiter>>,
 }
 
 impl fmt::Debug for ScimClient {
@@ -70,6 +72,7 @@ impl fmt::Debug for ScimClient {
             .field("page_size", &self.page_size())
             .field("max_pages", &self.inner.max_pages)
             .field("observer", &self.inner.observer.is_some())
+            .field("limiter", &self.inner.limiter)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +129,11 @@ impl ScimClient {
     /// The base URL.
     pub fn base_url(&self) -> &Url {
         &self.inner.base_url
+    }
+
+    /// What the client's limiter allows now (`None` without a limiter).
+    pub fn limits(&self) -> Option<LimiterSnapshot> {
+        self.inner.limiter.as_ref().map(|l| l.current())
     }
 
     /// The `count` asked for per page.

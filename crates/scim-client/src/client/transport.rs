@@ -125,6 +125,10 @@ impl ScimClient {
     }
 
     async fn attempt(&self, call: &Call, url: &Url, attempt: u32) -> Result<Reply, AttemptError> {
+        let permit = match &self.inner.limiter {
+            Some(limiter) => Some(limiter.acquire().await),
+            None => None,
+        };
         let started = Instant::now();
         let mut request = self
             .inner
@@ -184,6 +188,16 @@ impl ScimClient {
         );
         if let Some(observer) = &self.inner.observer {
             observer(&event);
+        }
+        if let Some(permit) = permit {
+            match &result {
+                Ok(_) => permit.success(),
+                Err(AttemptError::Status {
+                    reply, retry_after, ..
+                }) if matches!(reply.status, 429 | 503) => permit.overload(*retry_after),
+                // Neither a sign of load nor of its absence: only frees the slot.
+                Err(_) => drop(permit),
+            }
         }
         result
     }

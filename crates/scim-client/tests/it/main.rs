@@ -3,6 +3,7 @@
 mod bodies;
 mod config;
 mod errors;
+mod limiter;
 mod paging;
 mod peer;
 mod prefix;
