@@ -8,13 +8,16 @@
 //!   bottleneck (callers wait for it), the concurrency window grows by one per window
 //!   of successes (one per round trip) and the send rate, once there is one, by
 //!   [`LimiterConfig::rate_growth`] of itself per second.
-//! - [`Permit::overload`]: the server refused it for load (`429`, `503`). Once per
-//!   overload event (permits taken before the previous decrease do not count again)
-//!   the window and the send rate are multiplied by [`LimiterConfig::decrease`]. The
-//!   first event sets a send rate from the successes of the last
-//!   [`LimiterConfig::rate_window`]; from then on requests are paced. A `Retry-After`
-//!   pauses **every** caller until it has passed, so that one refusal stops all
-//!   senders rather than each learning it with its own refusal.
+//! - [`Permit::rate_limited`]: the server refused it with `429 Too Many Requests`.
+//!   Once per overload event (permits taken before the previous decrease do not count
+//!   again) the window and the send rate are multiplied by
+//!   [`LimiterConfig::decrease`]. The first event sets a send rate from the successes
+//!   of the last [`LimiterConfig::rate_window`]; from then on requests are paced. Its
+//!   `Retry-After` pauses **every** caller until it has passed, so that one refusal
+//!   stops all senders rather than each learning it with its own refusal.
+//! - [`Permit::overloaded`]: the server is short of capacity (`503`): the window
+//!   shrinks (once per event) but the rate stays, and a `503`'s `Retry-After` is left
+//!   to the retry of that one request (a `503` often comes from one busy instance).
 //! - dropping the permit: neither (a client error, a timeout): it only frees the slot.
 //!
 //! This is additive increase, multiplicative decrease on the window (as TCP does per
@@ -35,7 +38,7 @@
 //! let limiter = AdaptiveLimiter::new(LimiterConfig::new(16));
 //! let permit = limiter.acquire().await;
 //! // … send the request; the server answered 429 with `Retry-After: 1` …
-//! permit.overload(Some(Duration::from_secs(1)));
+//! permit.rate_limited(Some(Duration::from_secs(1)));
 //! assert_eq!(limiter.current().concurrency, 11);
 //! // Every `acquire` now waits until the second has passed.
 //! # }
@@ -56,7 +59,8 @@ pub struct LimiterConfig {
     pub max_concurrency: usize,
     /// The window never shrinks below this (at least 1).
     pub min_concurrency: usize,
-    /// Factor applied to the window and the send rate on an overload, in `(0, 1)`.
+    /// Factor applied to the window (and, on a `429`, the send rate) on an overload,
+    /// in `(0, 1)`.
     pub decrease: f64,
     /// Relative growth of the send rate per second while callers wait for it: each
     /// success adds this many requests per second to the rate, and about `rate`
@@ -108,7 +112,7 @@ impl LimiterConfig {
 pub struct LimiterSnapshot {
     /// Requests allowed in flight at once.
     pub concurrency: usize,
-    /// Requests allowed per second; `None` until the first overload.
+    /// Requests allowed per second; `None` until the first `429`.
     pub rate: Option<f64>,
     /// Requests in flight now.
     pub in_flight: usize,
@@ -196,8 +200,9 @@ impl AdaptiveLimiter {
     }
 }
 
-/// Leave to send one request; report how it went with [`success`](Self::success) or
-/// [`overload`](Self::overload). Dropping it only frees the slot.
+/// Leave to send one request; report how it went with [`success`](Self::success),
+/// [`rate_limited`](Self::rate_limited) or [`overloaded`](Self::overloaded).
+/// Dropping it only frees the slot.
 #[must_use = "a permit reports how its request went; dropping it at once frees the slot"]
 pub struct Permit<'a> {
     limiter: &'a AdaptiveLimiter,
@@ -218,12 +223,19 @@ impl Permit<'_> {
         }
     }
 
-    /// The server refused the request for load (`429`, `503`), asking to wait
-    /// `retry_after` if it said so.
-    pub fn overload(mut self, retry_after: Option<Duration>) {
+    /// The server refused the request with `429 Too Many Requests`, asking to wait
+    /// `retry_after` if it said so: every caller waits that long.
+    pub fn rate_limited(mut self, retry_after: Option<Duration>) {
         if let Some(ticket) = self.ticket.take() {
             self.limiter
-                .finish(ticket, Outcome::Overload { retry_after });
+                .finish(ticket, Outcome::RateLimited { retry_after });
+        }
+    }
+
+    /// The server is short of capacity (`503 Service Unavailable`).
+    pub fn overloaded(mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.limiter.finish(ticket, Outcome::Overloaded);
         }
     }
 }
@@ -248,7 +260,8 @@ struct Ticket {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Outcome {
     Success,
-    Overload { retry_after: Option<Duration> },
+    RateLimited { retry_after: Option<Duration> },
+    Overloaded,
     Neutral,
 }
 
@@ -363,7 +376,7 @@ impl State {
                     }
                 }
             }
-            Outcome::Overload { retry_after } => {
+            Outcome::RateLimited { retry_after } => {
                 if let Some(asked) = retry_after {
                     let until = now + asked.min(config.max_pause);
                     if self.paused_until.is_none_or(|current| current < until) {
@@ -371,33 +384,42 @@ impl State {
                     }
                 }
                 if ticket.epoch == self.epoch {
-                    self.decrease(config, now);
+                    self.decrease(config, now, true);
                 }
                 if let Some(until) = self.paused_until {
                     self.next_slot = self.next_slot.max(until);
                 }
             }
+            Outcome::Overloaded => {
+                if ticket.epoch == self.epoch {
+                    self.decrease(config, now, false);
+                }
+            }
         }
     }
 
-    /// One overload event: shrink the window, set or cut the rate.
-    fn decrease(&mut self, config: &LimiterConfig, now: Instant) {
+    /// One overload event: shrink the window; for a `429` also set or cut the rate.
+    fn decrease(&mut self, config: &LimiterConfig, now: Instant, rate_limited: bool) {
         let factor = config.decrease();
         self.epoch += 1;
         #[allow(clippy::cast_precision_loss)]
         let min = config.min() as f64;
         let before = self.slots(config);
         self.window = (self.window * factor).max(min);
-        self.forget_old_successes(config, now);
-        #[allow(clippy::cast_precision_loss)]
-        let measured = self.successes.len() as f64 / config.rate_window.as_secs_f64().max(1e-3);
-        let basis = match self.rate {
-            Some(rate) => Some(rate),
-            None if measured > 0.0 => Some(measured),
-            None => None,
-        };
-        self.rate = basis.map(|rate| (rate * factor).max(config.min_rate.max(f64::MIN_POSITIVE)));
+        if rate_limited {
+            self.forget_old_successes(config, now);
+            #[allow(clippy::cast_precision_loss)]
+            let measured = self.successes.len() as f64 / config.rate_window.as_secs_f64().max(1e-3);
+            let basis = match self.rate {
+                Some(rate) => Some(rate),
+                None if measured > 0.0 => Some(measured),
+                None => None,
+            };
+            self.rate =
+                basis.map(|rate| (rate * factor).max(config.min_rate.max(f64::MIN_POSITIVE)));
+        }
         tracing::info!(
+            status = if rate_limited { 429 } else { 503 },
             concurrency_before = before,
             concurrency = self.slots(config),
             rate_per_second = self.rate,
@@ -461,7 +483,7 @@ mod tests {
                 &config,
                 now,
                 ticket,
-                Outcome::Overload { retry_after: None },
+                Outcome::RateLimited { retry_after: None },
             );
         }
         assert_eq!(state.epoch, 1);
@@ -469,9 +491,28 @@ mod tests {
         assert_eq!(state.rate, None, "no success measured yet: no rate");
         // A request sent after the decrease that is refused again is a new event.
         let late = grant(&mut state, &config, now);
-        state.finish(&config, now, late, Outcome::Overload { retry_after: None });
+        state.finish(
+            &config,
+            now,
+            late,
+            Outcome::RateLimited { retry_after: None },
+        );
         assert_eq!(state.epoch, 2);
         assert_eq!(state.slots(&config), 7, "11.2 × 0.7 = 7.84");
+    }
+
+    #[test]
+    fn a_503_shrinks_the_window_only() {
+        let config = config(10);
+        let now = Instant::now();
+        let mut state = State::new(&config, now);
+        state.rate = Some(40.0);
+        let ticket = grant(&mut state, &config, now);
+        state.finish(&config, now, ticket, Outcome::Overloaded);
+        assert_eq!(state.slots(&config), 7);
+        assert_eq!(state.rate, Some(40.0));
+        assert_eq!(state.paused_until, None);
+        assert_eq!(state.epoch, 1);
     }
 
     #[test]
@@ -486,7 +527,7 @@ mod tests {
                 &config,
                 now,
                 ticket,
-                Outcome::Overload { retry_after: None },
+                Outcome::RateLimited { retry_after: None },
             );
         }
         assert_eq!(state.slots(&config), 2);
@@ -514,7 +555,7 @@ mod tests {
             &config,
             now,
             refused,
-            Outcome::Overload { retry_after: None },
+            Outcome::RateLimited { retry_after: None },
         );
         let rate = state.rate.unwrap();
         assert!((rate - 70.0).abs() < 1e-9, "0.7 × 100/s, got {rate}");
@@ -536,7 +577,7 @@ mod tests {
             &config,
             at,
             refused,
-            Outcome::Overload { retry_after: None },
+            Outcome::RateLimited { retry_after: None },
         );
         let rate = state.rate.unwrap();
         assert!((rate - 49.0).abs() < 1e-9, "0.7 × 70/s, got {rate}");
@@ -555,7 +596,7 @@ mod tests {
                 &config,
                 now,
                 ticket,
-                Outcome::Overload { retry_after: None },
+                Outcome::RateLimited { retry_after: None },
             );
             state.next_slot = now;
         }
@@ -603,7 +644,7 @@ mod tests {
             &config,
             now,
             a,
-            Outcome::Overload {
+            Outcome::RateLimited {
                 retry_after: Some(Duration::from_secs(2)),
             },
         );
@@ -617,7 +658,7 @@ mod tests {
             &config,
             now + MS,
             b,
-            Outcome::Overload {
+            Outcome::RateLimited {
                 retry_after: Some(Duration::from_secs(3600)),
             },
         );
@@ -666,7 +707,7 @@ mod tests {
             &config,
             now,
             refused,
-            Outcome::Overload {
+            Outcome::RateLimited {
                 retry_after: Some(Duration::from_secs(3)),
             },
         );
@@ -706,7 +747,7 @@ mod tests {
         let limiter = AdaptiveLimiter::new(config(8));
         let start = Instant::now();
         let refused = limiter.acquire().await;
-        refused.overload(Some(Duration::from_secs(2)));
+        refused.rate_limited(Some(Duration::from_secs(2)));
         assert_eq!(limiter.current().paused_for, Duration::from_secs(2));
         let callers = (0..3).map(|_| async {
             let permit = limiter.acquire().await;

@@ -17,8 +17,8 @@
 //!   [`http_policy::retry`], never repeats a `POST` whose outcome is unknown, and
 //!   reports every attempt to an optional [`RequestObserver`]. An optional
 //!   [`AdaptiveLimiter`] (see [`ScimClientBuilder::limiter`]) bounds requests in
-//!   flight and per second, backs off on `429`/`503`, and lets one `Retry-After`
-//!   pause every request of the client.
+//!   flight and per second, backs off on `429`/`503`, and lets the `Retry-After` of
+//!   one `429` pause every request of the client.
 //!
 //! What it is not: it does not decide what to write (that is the planner's job), it
 //! never deletes anything (there is no `DELETE` call), it keeps no state between

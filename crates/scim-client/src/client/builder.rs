@@ -107,10 +107,10 @@ impl ScimClientBuilder {
     }
 
     /// Limits the requests of this client and its clones with `limiter`: every
-    /// attempt (retries included) waits for a permit, and reports a 2xx as a success
-    /// and a `429`/`503` as an overload with its `Retry-After`, which pauses every
-    /// request sharing the limiter. Without one (the default) only the callers bound
-    /// concurrency.
+    /// attempt (retries included) waits for a permit, and reports a 2xx as a success,
+    /// a `429` as rate limited (its `Retry-After` pauses every request sharing the
+    /// limiter) and a `503` as overloaded. Without one (the default) only the callers
+    /// bound concurrency.
     pub fn limiter(mut self, limiter: Arc<AdaptiveLimiter>) -> Self {
         self.limiter = Some(limiter);
         self

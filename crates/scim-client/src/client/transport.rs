@@ -194,7 +194,10 @@ impl ScimClient {
                 Ok(_) => permit.success(),
                 Err(AttemptError::Status {
                     reply, retry_after, ..
-                }) if matches!(reply.status, 429 | 503) => permit.overload(*retry_after),
+                }) if reply.status == 429 => permit.rate_limited(*retry_after),
+                Err(AttemptError::Status { reply, .. }) if reply.status == 503 => {
+                    permit.overloaded();
+                }
                 // Neither a sign of load nor of its absence: only frees the slot.
                 Err(_) => drop(permit),
             }

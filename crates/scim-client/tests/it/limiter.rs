@@ -78,10 +78,10 @@ async fn a_429_with_retry_after_pauses_every_request_of_the_client() {
 }
 
 #[tokio::test]
-async fn a_503_without_retry_after_is_an_overload_without_a_pause() {
+async fn a_503_shrinks_the_window_without_a_pause() {
     let server = MockServer::start().await;
     Mock::given(method("PATCH"))
-        .respond_with(ResponseTemplate::new(503))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "30"))
         .mount(&server)
         .await;
     let (client, limiter) = limited(&server, RetryPolicy::never());
@@ -90,7 +90,10 @@ async fn a_503_without_retry_after_is_an_overload_without_a_pause() {
     let error = client.patch_user("u1", &patch).await.unwrap_err();
     assert_eq!(error.status(), Some(503));
     let now = limiter.current();
-    assert_eq!((now.overloads, now.paused_for), (1, Duration::ZERO));
+    assert_eq!(
+        (now.overloads, now.concurrency, now.rate, now.paused_for),
+        (1, 2, None, Duration::ZERO)
+    );
 }
 
 #[tokio::test]
