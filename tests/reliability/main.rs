@@ -1,2 +1,11 @@
 //! Reliability and security tests of the `pw-activate-scim-sync` binary: fault soak,
 //! bad inputs, secrets.
+//!
+//! Every test runs the real binary against the local emulators (`testkit`), each
+//! behind a fault-injecting proxy (`support::proxy`). See `RELIABILITY.md` for what
+//! is injected, the figures, and the commands that reproduce them.
+
+mod catalogue;
+mod findings;
+mod soak;
+mod support;

@@ -1,0 +1,998 @@
+//! The bad-input catalogue: one row per way the source, the target or the
+//! configuration can be wrong, each asserting the exit code, the message (what was
+//! wrong and where), and what was written.
+//!
+//! Every case runs the binary against the example organization (`Fixture::example`,
+//! 12 users, 5 groups) and the SCIM emulator, each behind a proxy whose scripted
+//! rules serve the bad answer. `Synced` cases first run one clean sync, so the bad
+//! answer meets a target that holds records. Every case also checks that no write
+//! addressed a record this tool does not own, and that nothing was deleted.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+use testkit::activate::{Fixture, FixtureUser, LicenseStatus};
+use testkit::scim::{Faults as ScimFaults, ScimOptions};
+use testkit::synthetic::ed25519_key_line;
+
+use crate::support::proxy::{Action, Rule, respond_json, rewrite_json};
+use crate::support::world::World;
+use crate::support::{Outcome, run_bin_in};
+
+const USERS: &str = "/api/organizations/example-lab/users$";
+const GROUPS: &str = "/api/organizations/example-lab/groups$";
+const SCIM_USERS: &str = "/Users$";
+const SCIM_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const JSON: &str = "application/json";
+const SCIM_JSON: &str = "application/scim+json";
+
+/// What the target holds before the case's run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prep {
+    /// Empty.
+    Fresh,
+    /// After one clean sync of the example organization.
+    Synced,
+}
+
+/// What the case's run may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// No request at all reached either side (a configuration error).
+    NoRequest,
+    /// Nothing was written to the target.
+    Nothing,
+    /// Writes are allowed (they are checked to address only owned records).
+    Allowed,
+}
+
+/// Extra checks after the run.
+pub type Check = fn(&World, &Outcome) -> Result<(), String>;
+
+/// One row.
+pub struct Case {
+    /// A short name.
+    pub name: &'static str,
+    prep: Prep,
+    setup: fn(&World, &Path),
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+    unset: &'static [&'static str],
+    /// The expected exit code.
+    pub code: i32,
+    /// Substrings the message must hold.
+    expect: &'static [&'static str],
+    writes: Writes,
+    check: Option<Check>,
+}
+
+impl Case {
+    fn new(name: &'static str, code: i32, expect: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            prep: Prep::Fresh,
+            setup: |_, _| {},
+            args: &["sync"],
+            env: &[],
+            unset: &[],
+            code,
+            expect,
+            writes: if code == 0 || code == 3 {
+                Writes::Allowed
+            } else {
+                Writes::Nothing
+            },
+            check: None,
+        }
+    }
+
+    fn synced(mut self) -> Self {
+        self.prep = Prep::Synced;
+        self
+    }
+
+    fn setup(mut self, setup: fn(&World, &Path)) -> Self {
+        self.setup = setup;
+        self
+    }
+
+    fn env(mut self, env: &'static [(&'static str, &'static str)]) -> Self {
+        self.env = env;
+        self
+    }
+
+    fn unset(mut self, unset: &'static [&'static str]) -> Self {
+        self.unset = unset;
+        self
+    }
+
+    fn writes(mut self, writes: Writes) -> Self {
+        self.writes = writes;
+        self
+    }
+
+    fn check(mut self, check: Check) -> Self {
+        self.check = Some(check);
+        self
+    }
+}
+
+/// The text a case's message is looked for in: the error lines of a fatal run, the
+/// whole output otherwise.
+fn message_text(out: &Outcome) -> String {
+    if out.code == 1 || out.code == 2 {
+        out.errors()
+    } else {
+        out.all_output()
+    }
+}
+
+/// Runs one case; `Err` describes every way it went wrong.
+pub async fn run_case(case: &Case) -> Result<String, String> {
+    let world = World::start(Fixture::example(), ScimOptions::default()).await;
+    if case.prep == Prep::Synced {
+        let out = world.run(&["sync"], &[]).await;
+        if out.code != 0 {
+            return Err(format!(
+                "the preparing sync exited {}: {}",
+                out.code, out.stderr
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    (case.setup)(&world, dir.path());
+    let scim_from = world.scim_proxy.count();
+    let activate_from = world.activate_proxy.count();
+    let mut env: BTreeMap<String, String> = world.env();
+    for name in case.unset {
+        env.remove(*name);
+    }
+    let dir_text = dir.path().display().to_string();
+    for (name, value) in case.env {
+        env.insert((*name).to_owned(), value.replace("{dir}", &dir_text));
+    }
+    let out = run_bin_in(dir.path(), case.args, &env, Duration::from_secs(120)).await;
+    world.scim_proxy.settle(Duration::from_secs(10)).await;
+    world.activate_proxy.settle(Duration::from_secs(10)).await;
+
+    let mut problems = Vec::new();
+    if out.code != case.code {
+        problems.push(format!("exit {} (expected {})", out.code, case.code));
+    }
+    let text = message_text(&out);
+    for part in case.expect {
+        if !text.contains(part) {
+            problems.push(format!("the message lacks {part:?}"));
+        }
+    }
+    let writes = world.scim_proxy.writes_since(scim_from);
+    match case.writes {
+        Writes::NoRequest => {
+            let requests = (world.scim_proxy.count() - scim_from)
+                + (world.activate_proxy.count() - activate_from);
+            if requests > 0 {
+                problems.push(format!("{requests} requests were made"));
+            }
+        }
+        Writes::Nothing if !writes.is_empty() => {
+            problems.push(format!("{} writes: {writes:?}", writes.len()));
+        }
+        Writes::Nothing | Writes::Allowed => {}
+    }
+    for write in &writes {
+        if write.method == "DELETE" {
+            problems.push(format!("DELETE {}", write.target));
+        }
+        if write.method == "PATCH"
+            && let Some(id) = write.target.rsplit('/').next()
+        {
+            let record = world.scim.user(id).or_else(|| world.scim.group(id));
+            let owned = record
+                .as_ref()
+                .and_then(|r| r["externalId"].as_str())
+                .is_some_and(|x| x.starts_with("pw-activate:"));
+            if !owned {
+                problems.push(format!("PATCH of a record not owned: {}", write.target));
+            }
+        }
+    }
+    if let Some(check) = case.check
+        && let Err(problem) = check(&world, &out)
+    {
+        problems.push(problem);
+    }
+    let first_line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .chars()
+        .take(240)
+        .collect::<String>();
+    if problems.is_empty() {
+        Ok(first_line)
+    } else {
+        Err(format!(
+            "{}: {}\n--- stdout (start):\n{}\n--- stderr:\n{}",
+            case.name,
+            problems.join("; "),
+            out.stdout.chars().take(3000).collect::<String>(),
+            out.stderr.chars().take(6000).collect::<String>()
+        ))
+    }
+}
+
+/// Runs a table, a few cases at a time, and fails with every case that failed.
+pub async fn run_table(table: Vec<Case>) {
+    let results: Vec<(&'static str, i32, Result<String, String>)> = futures::stream::iter(
+        table
+            .iter()
+            .map(|case| async move { (case.name, case.code, run_case(case).await) }),
+    )
+    .buffer_unordered(6)
+    .collect()
+    .await;
+    let mut failures = Vec::new();
+    for (name, code, result) in &results {
+        match result {
+            Ok(message) => println!("ok   exit {code}  {name}: {message}"),
+            Err(problem) => failures.push(problem.clone()),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        results.len(),
+        failures.join("\n\n")
+    );
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn first_user(value: &mut Value) -> &mut Value {
+    &mut value["users"][0]
+}
+
+fn user_keys(world: &World, user_name: &str) -> Vec<String> {
+    world
+        .scim
+        .user_by_user_name(user_name)
+        .and_then(|u| {
+            u["urn:coreweave:params:scim:schemas:extension:coreweave:2.0:CoreWeaveUser"]
+                ["sunkSshKeys"]
+                .as_array()
+                .cloned()
+        })
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|k| k.as_str().map(str::to_owned))
+        .collect()
+}
+
+const VALID_KEY_SEED: [u8; 32] = [42; 32];
+
+fn valid_key() -> String {
+    ed25519_key_line(&VALID_KEY_SEED, "alice@valid")
+}
+
+/// Alice gets `bad` next to one valid key; the run must create her with the valid
+/// key only, and warn about the bad one by user and line.
+fn alice_keys_are(world: &World, bad: String) {
+    world
+        .activate
+        .set_ssh_keys("alice.nguyen", vec![bad, valid_key()])
+        .expect("set keys");
+}
+
+/// Alice was created with the valid key only, the plan warns about her line 1 with
+/// `reason`, and the bad key was not echoed.
+fn alice_key_rejected(world: &World, out: &Outcome, reason: &str) -> Result<(), String> {
+    let doc = out.json().ok_or("no JSON output")?;
+    let warned = doc["plan"]["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|w| {
+            w["kind"] == json!("invalid_ssh_key")
+                && w["line"] == json!(1)
+                && w["user"]["user_name"] == json!("alice.nguyen")
+                && w["reason"].as_str().is_some_and(|r| r.contains(reason))
+        });
+    if !warned {
+        return Err(format!(
+            "no warning naming alice.nguyen, line 1, {reason:?}: {}",
+            doc["plan"]["warnings"]
+        ));
+    }
+    let keys = user_keys(world, "alice.nguyen");
+    if keys != [valid_key()] {
+        return Err(format!("alice's keys in the target: {keys:?}"));
+    }
+    if out.all_output().len() > 200_000 {
+        return Err(format!(
+            "the output is {} bytes: the bad key was echoed",
+            out.all_output().len()
+        ));
+    }
+    Ok(())
+}
+
+/// The run's failures, by kind, are exactly `kinds`.
+fn failure_kinds_are(out: &Outcome, kinds: &[&str]) -> Result<(), String> {
+    let doc = out.json().ok_or("no JSON output")?;
+    let found: Vec<String> = doc["result"]["failures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| f["error"]["kind"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    if found == kinds {
+        Ok(())
+    } else {
+        Err(format!("failure kinds {found:?}, expected {kinds:?}"))
+    }
+}
+
+fn nobody_created(world: &World, _: &Outcome) -> Result<(), String> {
+    let n = world.scim.users().len();
+    if n == 0 {
+        Ok(())
+    } else {
+        Err(format!("{n} users exist in the target"))
+    }
+}
+
+// ---------------------------------------------------------------- ACTIVATE
+
+/// Bad answers from ACTIVATE.
+#[allow(clippy::too_many_lines)] // A table.
+pub fn activate_cases() -> Vec<Case> {
+    vec![
+        Case::new(
+            "ACTIVATE users page is not JSON",
+            1,
+            &[
+                "could not read the organization's users",
+                "GET /api/organizations/example-lab/users?limit=500&skip=0",
+                "the response body is not a users page",
+                "line 1 column 24",
+            ],
+        )
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                respond_json(200, JSON, r#"{"total": 12, "users": ["#),
+            ));
+        })
+        .check(nobody_created),
+        Case::new(
+            "ACTIVATE user field of the wrong type",
+            1,
+            &[
+                "could not read the organization's users",
+                "not a users page",
+                "invalid type: string \"yes\", expected a boolean",
+            ],
+        )
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                rewrite_json(|v| first_user(v)["active"] = json!("yes")),
+            ));
+        }),
+        Case::new(
+            "ACTIVATE users array is null while total is 12",
+            1,
+            &[
+                "could not read the organization's users",
+                "incomplete user list: the server announced 12 users, 0 arrived",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                rewrite_json(|v| v["users"] = Value::Null),
+            ));
+        }),
+        Case::new(
+            "ACTIVATE total is higher than the users listed",
+            1,
+            &["incomplete user list: the server announced 13 users, 12 arrived"],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                rewrite_json(|v| v["total"] = json!(13)),
+            ));
+        }),
+        Case::new(
+            "ACTIVATE total is lower than the users listed",
+            1,
+            &["incomplete user list: the server announced 11 users, 12 arrived"],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                rewrite_json(|v| v["total"] = json!(11)),
+            ));
+        }),
+        Case::new(
+            "ACTIVATE duplicate user ids",
+            1,
+            &["the user list holds the id \"65a1f3c2e4b0a1b2c3d4e001\" twice"],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                rewrite_json(|v| v["users"][1]["id"] = v["users"][0]["id"].clone()),
+            ));
+        }),
+        Case::new(
+            "ACTIVATE usernames differing only by case",
+            3,
+            &["alice.nguyen", "Alice.Nguyen"],
+        )
+        .setup(|w, _| {
+            w.activate
+                .add_user(FixtureUser {
+                    id: "65a1f3c2e4b0a1b2c3d4e0ff".to_owned(),
+                    username: "Alice.Nguyen".to_owned(),
+                    name: Some("Alice Nguyen (second account)".to_owned()),
+                    email: Some("alice2@example-lab.org".to_owned()),
+                    active: true,
+                    license_status: LicenseStatus::Active,
+                    admin: false,
+                    billing_admin: false,
+                    complimentary: false,
+                    uid: None,
+                    created_at: None,
+                    ssh_keys: Vec::new(),
+                })
+                .expect("add a user");
+        })
+        .check(|w, out| {
+            let doc = out.json().ok_or("no JSON output")?;
+            let conflicts = doc["plan"]["conflicts"].to_string();
+            if !(conflicts.contains("alice.nguyen") && conflicts.contains("Alice.Nguyen")) {
+                return Err(format!("the conflict does not name both users: {conflicts}"));
+            }
+            if w.scim.user_by_user_name("alice.nguyen").is_some() {
+                return Err("one of the two was written".to_owned());
+            }
+            if w.scim.users().len() != 8 {
+                return Err(format!("{} users created, expected the other 8", w.scim.users().len()));
+            }
+            Ok(())
+        }),
+        Case::new(
+            "ACTIVATE empty username",
+            1,
+            &[
+                "could not read the organization's users",
+                "GET /api/organizations/example-lab/users?limit=500&skip=0: a user has an empty id or username",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                rewrite_json(|v| first_user(v)["username"] = json!("")),
+            ));
+        }),
+        Case::new("ACTIVATE SSH key that is garbage", 0, &["invalid_ssh_key"])
+            .setup(|w, _| alice_keys_are(w, "this is not a key".to_owned()))
+            .check(|w, out| alice_key_rejected(w, out, "Base64 encoding error")),
+        Case::new("ACTIVATE SSH key with truncated base64", 0, &["invalid_ssh_key"])
+            .setup(|w, _| {
+                let line = ed25519_key_line(&[9; 32], "alice@truncated");
+                alice_keys_are(w, line[..40].to_owned());
+            })
+            .check(|w, out| alice_key_rejected(w, out, "invalid Base64 length")),
+        Case::new("ACTIVATE SSH key of an unknown type", 0, &["invalid_ssh_key"])
+            .setup(|w, _| {
+                let line = ed25519_key_line(&[9; 32], "alice@future");
+                alice_keys_are(w, line.replacen("ssh-ed25519", "ssh-quantum9", 1));
+            })
+            .check(|w, out| alice_key_rejected(w, out, "unknown algorithm")),
+        Case::new("ACTIVATE SSH key of one megabyte", 0, &["invalid_ssh_key"])
+            .setup(|w, _| alice_keys_are(w, format!("ssh-ed25519 {}", "A".repeat(1 << 20))))
+            .check(|w, out| alice_key_rejected(w, out, "invalid label")),
+        Case::new(
+            "ACTIVATE key listing that is not UTF-8",
+            1,
+            &["could not read SSH keys of user", "the response body is not UTF-8"],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                "/api/users/alice.nguyen/ssh-public-keys$",
+                Action::Respond {
+                    status: 200,
+                    content_type: Some("text/plain".to_owned()),
+                    body: vec![b's', b's', b'h', 0xff, 0xfe, b'\n'],
+                },
+            ));
+        }),
+        Case::new(
+            "ACTIVATE key listing is a JSON object",
+            1,
+            &[
+                "could not read SSH keys of user \"alice.nguyen\"",
+                "expected a JSON string or text, got an object",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                "/api/users/alice.nguyen/ssh-public-keys$",
+                respond_json(200, JSON, r#"{"keys": []}"#),
+            ));
+        }),
+        Case::new(
+            "ACTIVATE user vanished before its keys were read (404)",
+            1,
+            &["could not read SSH keys of user \"bob.okafor\"", "HTTP 404"],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                "/api/users/bob.okafor/ssh-public-keys$",
+                respond_json(
+                    404,
+                    JSON,
+                    r#"{"error": true, "message": "user not found", "code": "not_found"}"#,
+                ),
+            ));
+        }),
+        Case::new(
+            "ACTIVATE HTML 502 page on the group list",
+            1,
+            &[
+                "could not read the organization's groups",
+                "HTTP 502: 502 Bad Gateway",
+                "after 6 attempts",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                GROUPS,
+                Action::Respond {
+                    status: 502,
+                    content_type: Some("text/html".to_owned()),
+                    body: b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>".to_vec(),
+                },
+            ));
+        }),
+        Case::new(
+            "ACTIVATE duplicate group names",
+            1,
+            &["could not read the organization's groups", "the group name \"admins\" appears twice"],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                GROUPS,
+                rewrite_json(|v| v[1]["name"] = json!("admins")),
+            ));
+        }),
+        Case::new(
+            "ACTIVATE whoami answers a login page",
+            1,
+            &["could not read the organization name", "GET /api/auth/whoami/organization"],
+        )
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                "/whoami/organization$",
+                Action::Respond {
+                    status: 200,
+                    content_type: Some("text/html".to_owned()),
+                    body: b"<!DOCTYPE html>\n<html><body><form>Sign in</form></body></html>".to_vec(),
+                },
+            ));
+        }),
+        Case::new(
+            "ACTIVATE 401",
+            1,
+            &["the ACTIVATE API key was rejected", "HTTP 401", "key expired"],
+        )
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                None,
+                "/api/",
+                respond_json(
+                    401,
+                    JSON,
+                    r#"{"error": true, "message": "key expired", "code": "unauthenticated"}"#,
+                ),
+            ));
+        })
+        .writes(Writes::Nothing),
+        Case::new(
+            "ACTIVATE 403",
+            1,
+            &["lacks the organization role", "HTTP 403", "GET /api/organizations/example-lab/users"],
+        )
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                respond_json(
+                    403,
+                    "application/problem+json",
+                    r#"{"type": "about:blank", "title": "Forbidden", "status": 403}"#,
+                ),
+            ));
+        }),
+        Case::new(
+            "ACTIVATE answers slower than the timeout",
+            1,
+            &[
+                "could not read the organization's users",
+                "GET /api/organizations/example-lab/users?limit=500&skip=0: timed out",
+                "after 6 attempts",
+            ],
+        )
+        .synced()
+        .env(&[("HTTP_TIMEOUT", "1")])
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                Action::Delay(Duration::from_millis(1500)),
+            ));
+        }),
+    ]
+}
+
+// ---------------------------------------------------------------- SCIM
+
+/// Bad answers from the SCIM target.
+#[allow(clippy::too_many_lines)] // A table.
+pub fn scim_cases() -> Vec<Case> {
+    vec![
+        Case::new("SCIM ListResponse without totalResults", 0, &[])
+            .synced()
+            .setup(|w, _| {
+                w.activate.set_user_active("bob.okafor", false).expect("change");
+                w.scim.set_page_cap(4);
+                w.scim_proxy.add_rule(Rule::always(
+                    Some("GET"),
+                    "/Users$",
+                    rewrite_json(|v| {
+                        v.as_object_mut().map(|o| o.remove("totalResults"));
+                    }),
+                ));
+            })
+            .check(|w, _| {
+                let bob = w.scim.user_by_user_name("bob.okafor").ok_or("bob is gone")?;
+                if bob["active"] == json!(false) && w.scim.users().len() == 9 {
+                    Ok(())
+                } else {
+                    Err(format!("bob: {bob}; {} users", w.scim.users().len()))
+                }
+            }),
+        Case::new(
+            "SCIM totalResults higher than the truth",
+            1,
+            &[
+                "could not read the SCIM target completely; nothing was written",
+                "incomplete listing: the server announced 12 results but the pages held 9",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate.set_user_active("bob.okafor", false).expect("change");
+            w.scim_proxy.add_rule(Rule::always(
+                Some("GET"),
+                SCIM_USERS,
+                rewrite_json(|v| v["totalResults"] = json!(12)),
+            ));
+        }),
+        Case::new(
+            "SCIM ignores startIndex",
+            1,
+            &["could not read the SCIM target completely", "appears to ignore startIndex"],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.scim.set_page_cap(3);
+            w.scim.set_faults(ScimFaults {
+                ignore_start_index: true,
+                ..ScimFaults::default()
+            });
+        }),
+        Case::new(
+            "SCIM rejects the sw filter",
+            0,
+            &["rejected the externalId filter"],
+        )
+        .setup(|w, _| {
+            w.scim
+                .seed_user(json!({"userName": "okta-admin", "externalId": "okta:00u1", "active": true}))
+                .expect("seed");
+            w.scim.set_faults(ScimFaults {
+                reject_sw: true,
+                ..ScimFaults::default()
+            });
+        })
+        .check(|w, _| {
+            let n = w.scim.users().len();
+            if n == 10 { Ok(()) } else { Err(format!("{n} users, expected 9 created + 1 foreign")) }
+        }),
+        Case::new(
+            "SCIM error body with a numeric status",
+            3,
+            &["POST /Users: HTTP 400 (invalidValue): emails[0].value is not an address"],
+        )
+        .check(|_, out| failure_kinds_are(out, &["invalid"]))
+        .setup(|w, _| {
+            w.scim_proxy.add_rule(Rule::times(
+                1,
+                Some("POST"),
+                SCIM_USERS,
+                respond_json(
+                    400,
+                    SCIM_JSON,
+                    &format!(
+                        r#"{{"schemas":["{SCIM_ERROR}"],"status":400,"scimType":"invalidValue","detail":"emails[0].value is not an address"}}"#
+                    ),
+                ),
+            ));
+        }),
+        Case::new(
+            "SCIM HTML error page on the listing",
+            1,
+            &[
+                "could not read the SCIM target completely; nothing was written",
+                "GET /Users: HTTP 500: Internal Server Error Something went wrong",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.scim_proxy.add_rule(Rule::always(
+                Some("GET"),
+                SCIM_USERS,
+                Action::Respond {
+                    status: 500,
+                    content_type: Some("text/html; charset=utf-8".to_owned()),
+                    body: b"<html><head><title>Internal Server Error</title><style>h1{}</style></head><body><h1>Something went wrong</h1></body></html>".to_vec(),
+                },
+            ));
+        }),
+        Case::new(
+            "SCIM resets every connection to the group listing",
+            1,
+            &[
+                "could not read the SCIM target completely; nothing was written",
+                "GET /Groups: no complete response",
+                "after 6 attempts",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate.set_user_active("bob.okafor", false).expect("change");
+            w.scim_proxy
+                .add_rule(Rule::always(Some("GET"), "/Groups$", Action::Reset));
+        }),
+        Case::new("SCIM 401", 1, &["could not read the SCIM target completely", "HTTP 401", "token expired"])
+            .setup(|w, _| {
+                w.scim_proxy.add_rule(Rule::always(
+                    None,
+                    "/scim/",
+                    respond_json(
+                        401,
+                        SCIM_JSON,
+                        &format!(r#"{{"schemas":["{SCIM_ERROR}"],"status":"401","detail":"token expired"}}"#),
+                    ),
+                ));
+            }),
+        Case::new(
+            "SCIM 404 on a PATCH (the record vanished)",
+            3,
+            &["PATCH /Users/", "HTTP 404: User not found"],
+        )
+        .check(|_, out| failure_kinds_are(out, &["not_found"]))
+        .synced()
+        .setup(|w, _| {
+            w.activate.set_user_active("bob.okafor", false).expect("change");
+            w.scim_proxy.add_rule(Rule::always(
+                Some("PATCH"),
+                "/Users/",
+                respond_json(
+                    404,
+                    SCIM_JSON,
+                    &format!(r#"{{"schemas":["{SCIM_ERROR}"],"status":"404","detail":"User not found"}}"#),
+                ),
+            ));
+        }),
+        Case::new(
+            "SCIM 409 on a POST (the name is taken by a record we do not own)",
+            3,
+            &["POST /Users: HTTP 409 (uniqueness): userName is already taken"],
+        )
+        .setup(|w, _| {
+            w.scim_proxy.add_rule(Rule::times(
+                1,
+                Some("POST"),
+                SCIM_USERS,
+                respond_json(
+                    409,
+                    SCIM_JSON,
+                    &format!(
+                        r#"{{"schemas":["{SCIM_ERROR}"],"status":"409","scimType":"uniqueness","detail":"userName is already taken"}}"#
+                    ),
+                ),
+            ));
+        })
+        .check(|w, out| {
+            failure_kinds_are(out, &["conflict"])?;
+            let n = w.scim.users().len();
+            if n == 8 { Ok(()) } else { Err(format!("{n} users, expected 8 of 9 created")) }
+        }),
+        Case::new("SCIM huge page of records outside the filter", 0, &["outside the externalId filter"])
+            .setup(|w, _| {
+                w.scim_proxy.add_rule(
+                    Rule::always(
+                        Some("GET"),
+                        SCIM_USERS,
+                        rewrite_json(|v| {
+                            let extra: Vec<Value> = (0..5000)
+                                .map(|i| json!({"id": format!("huge-{i}"), "userName": format!("huge-{i}"),
+                                                "externalId": format!("okta:{i}"), "active": true}))
+                                .collect();
+                            let total = v["totalResults"].as_u64().unwrap_or(0) + 5000;
+                            if let Some(list) = v["Resources"].as_array_mut() {
+                                list.extend(extra);
+                            } else {
+                                v["Resources"] = Value::Array(extra);
+                            }
+                            v["totalResults"] = json!(total);
+                            v["itemsPerPage"] = json!(total);
+                        }),
+                    )
+                    .with_query("externalId sw"),
+                );
+            })
+            .check(|w, _| {
+                let n = w.scim.users().len();
+                if n == 9 { Ok(()) } else { Err(format!("{n} users, expected 9")) }
+            }),
+    ]
+}
+
+// ---------------------------------------------------------------- configuration
+
+/// Configuration mistakes: each is refused before any request.
+pub fn config_cases() -> Vec<Case> {
+    let none = Writes::NoRequest;
+    vec![
+        Case::new("config: no ACTIVATE_API_KEY", 1, &["ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required"])
+            .unset(&["ACTIVATE_API_KEY"])
+            .writes(none),
+        Case::new(
+            "config: no SCIM token",
+            1,
+            &["CW_SCIM_BEARER_TOKEN (or CW_SCIM_BEARER_TOKEN_FILE) is required"],
+        )
+        .unset(&["CW_SCIM_BEARER_TOKEN"])
+        .writes(none),
+        Case::new(
+            "config: no SCIM URL",
+            1,
+            &["CW_SCIM_ORG_USERID (the org id in https://api.coreweave.com/scim/<id>) or CW_SCIM_BASE_URL is required"],
+        )
+        .unset(&["CW_SCIM_BASE_URL"])
+        .writes(none),
+        Case::new(
+            "config: plain http:// SCIM URL to a remote host",
+            1,
+            &["CW_SCIM_BASE_URL: plain http:// is only allowed to loopback hosts, not to \"scim.example.com\"; use https://"],
+        )
+        .env(&[("CW_SCIM_BASE_URL", "http://scim.example.com/scim/org")])
+        .writes(none),
+        Case::new(
+            "config: plain http:// ACTIVATE URL to a remote host",
+            1,
+            &["ACTIVATE_API_URL: plain http:// is only allowed to loopback hosts, not to \"activate.example.com\""],
+        )
+        .env(&[("ACTIVATE_API_URL", "http://activate.example.com")])
+        .writes(none),
+        Case::new(
+            "config: MAX_DEACTIVATIONS is not a number",
+            1,
+            &["MAX_DEACTIVATIONS: invalid deactivation limit \"ten\""],
+        )
+        .env(&[("MAX_DEACTIVATIONS", "ten")])
+        .writes(none),
+        Case::new(
+            "config: MAX_DEACTIVATIONS is a negative percentage",
+            1,
+            &["MAX_DEACTIVATIONS: invalid deactivation limit \"-5%\""],
+        )
+        .env(&[("MAX_DEACTIVATIONS", "-5%")])
+        .writes(none),
+        Case::new(
+            "config: the token file is a directory",
+            1,
+            &["CW_SCIM_BEARER_TOKEN_FILE: cannot read"],
+        )
+        .unset(&["CW_SCIM_BEARER_TOKEN"])
+        .env(&[("CW_SCIM_BEARER_TOKEN_FILE", "{dir}")])
+        .writes(none),
+        Case::new(
+            "config: the token file does not exist",
+            1,
+            &["CW_SCIM_BEARER_TOKEN_FILE: cannot read", "/no-such-token"],
+        )
+        .unset(&["CW_SCIM_BEARER_TOKEN"])
+        .env(&[("CW_SCIM_BEARER_TOKEN_FILE", "{dir}/no-such-token")])
+        .writes(none),
+        Case::new(
+            "config: the token file is empty",
+            1,
+            &["CW_SCIM_BEARER_TOKEN_FILE:", "is empty"],
+        )
+        .unset(&["CW_SCIM_BEARER_TOKEN"])
+        .env(&[("CW_SCIM_BEARER_TOKEN_FILE", "{dir}/token")])
+        .setup(|_, dir| std::fs::write(dir.join("token"), "\n").expect("write"))
+        .writes(none),
+        Case::new(
+            "config: the API key is not an ACTIVATE key",
+            1,
+            &["ACTIVATE_API_KEY is not a valid ACTIVATE API key or token"],
+        )
+        .env(&[("ACTIVATE_API_KEY", "hunter2")])
+        .writes(none),
+        Case::new("config: HTTP_TIMEOUT=0", 2, &["--timeout", "0 is not in 1..=3600"])
+            .env(&[("HTTP_TIMEOUT", "0")])
+            .writes(none),
+        Case::new("config: DRY_RUN=maybe", 2, &["invalid value 'maybe'"])
+            .env(&[("DRY_RUN", "maybe")])
+            .writes(none),
+        Case::new("config: LOG_LEVEL=loud", 1, &["LOG_LEVEL must be one of error, warn, info, debug, trace, got \"loud\""])
+            .env(&[("LOG_LEVEL", "loud")])
+            .writes(none),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_activate_answers() {
+    run_table(activate_cases()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_scim_answers() {
+    run_table(scim_cases()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_configuration() {
+    run_table(config_cases()).await;
+}
+
+#[test]
+fn the_catalogue_has_at_least_thirty_cases() {
+    let n = activate_cases().len() + scim_cases().len() + config_cases().len();
+    assert!(n >= 30, "{n} cases");
+}

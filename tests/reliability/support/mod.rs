@@ -1,0 +1,99 @@
+//! Shared pieces: running the binary, the fault proxy, and a world of two emulators
+//! behind proxies that the binary is pointed at.
+
+pub mod proxy;
+pub mod world;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_pw-activate-scim-sync");
+
+/// What one run of the binary left behind.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The exit status (`-1` when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The JSON document on stdout (`--output json`), if there is one.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.stdout).ok()
+    }
+
+    /// Both streams, for assertions that something appears nowhere.
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
+    /// Log lines (JSON format) whose message is `message`.
+    pub fn log_lines(&self, message: &str) -> Vec<Value> {
+        self.stderr
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|v| v.get("message").and_then(Value::as_str) == Some(message))
+            .collect()
+    }
+
+    /// The fatal error lines (`level` `ERROR`), joined.
+    pub fn errors(&self) -> String {
+        let json: Vec<String> = self
+            .stderr
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|v| v.get("level").and_then(Value::as_str) == Some("ERROR"))
+            .filter_map(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        if json.is_empty() {
+            self.stderr.clone()
+        } else {
+            json.join("\n")
+        }
+    }
+}
+
+/// Runs the binary with exactly `env` (nothing inherited), in an empty working
+/// directory (so no `.env` is read), and waits at most `limit`.
+pub async fn run_bin(args: &[&str], env: &BTreeMap<String, String>, limit: Duration) -> Outcome {
+    let dir = tempfile::tempdir().expect("a working directory");
+    run_bin_in(dir.path(), args, env, limit).await
+}
+
+/// [`run_bin`] in a given working directory.
+pub async fn run_bin_in(
+    dir: &Path,
+    args: &[&str],
+    env: &BTreeMap<String, String>,
+    limit: Duration,
+) -> Outcome {
+    let child = tokio::process::Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the binary");
+    let output = tokio::time::timeout(limit, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("the binary ran longer than {limit:?} ({args:?})"))
+        .expect("wait for the binary");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
