@@ -1,1 +1,15 @@
-//! End-to-end tests of the `pw-activate-scim-sync` binary.
+//! End-to-end tests of the `pw-activate-scim-sync` binary: the real binary as a child
+//! process with a clean environment, the ACTIVATE emulator as the source and the SCIM
+//! emulator (or the independent `scim2-server`) as the target.
+
+mod config;
+mod conflicts;
+mod dry_run;
+mod expected;
+mod guards;
+mod harness;
+mod observability;
+mod ownership;
+mod scenarios;
+mod scope;
+mod secrets;

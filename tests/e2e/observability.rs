@@ -1,0 +1,130 @@
+//! What a run reports outside stdout: the heartbeat after a successful run, the
+//! metrics pushed after every run, and the `check` preflight.
+
+use crate::harness::{HttpRecorder, World};
+
+const HEARTBEAT_SECRET: &str = "hb-check-7f3Kq9Zx";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_heartbeat_is_sent_only_after_a_successful_run() {
+    let world = World::start().await;
+    let receiver = HttpRecorder::start(200).await;
+    let url = format!("{}/ping/{HEARTBEAT_SECRET}", receiver.base_url());
+    let env = [
+        ("HEARTBEAT_URL", url.as_str()),
+        ("LOG_LEVEL", "trace"),
+        ("RUST_LOG", "trace"),
+    ];
+
+    let output = world.run(&[], &env).await;
+    output.expect_code(0);
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].target, format!("/ping/{HEARTBEAT_SECRET}"));
+    assert!(
+        !output.stderr.contains(HEARTBEAT_SECRET) && !output.stdout.contains(HEARTBEAT_SECRET),
+        "the heartbeat URL's secret part is not logged\n{output}"
+    );
+
+    // A guard that withheld deactivations: no heartbeat.
+    world.activate.remove_user("carmen.ruiz").unwrap();
+    world.activate.remove_user("alice.nguyen").unwrap();
+    let mut guarded = env.to_vec();
+    guarded.push(("MAX_DEACTIVATIONS", "1"));
+    world.run(&[], &guarded).await.expect_code(4);
+    assert_eq!(receiver.requests().len(), 1);
+
+    // A fatal error: no heartbeat.
+    let mut fatal = env.to_vec();
+    fatal.push(("CW_SCIM_BEARER_TOKEN", "not-the-token"));
+    world.run(&[], &fatal).await.expect_code(1);
+    assert_eq!(receiver.requests().len(), 1);
+
+    // A failing heartbeat endpoint is a warning, not a failed run.
+    let broken = HttpRecorder::start(500).await;
+    let url = format!("{}/ping", broken.base_url());
+    let output = world
+        .run(
+            &["--allow-mass-deactivation"],
+            &[("HEARTBEAT_URL", url.as_str())],
+        )
+        .await;
+    output.expect_code(0);
+    assert_eq!(broken.requests().len(), 1);
+    assert!(output.stderr.contains("heartbeat failed"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_metrics_are_pushed_after_every_run() {
+    let world = World::start().await;
+    let gateway = HttpRecorder::start(200).await;
+    let env = [("PUSHGATEWAY_URL", gateway.base_url())];
+
+    world.run(&[], &env).await.expect_code(0);
+    world.activate.remove_user("carmen.ruiz").unwrap();
+    world.activate.remove_user("alice.nguyen").unwrap();
+    world
+        .run(&[], &[env[0], ("MAX_DEACTIVATIONS", "1")])
+        .await
+        .expect_code(4);
+    world
+        .run(&[], &[env[0], ("CW_SCIM_BEARER_TOKEN", "not-the-token")])
+        .await
+        .expect_code(1);
+
+    let pushes = gateway.requests();
+    assert_eq!(pushes.len(), 3, "{pushes:?}");
+    for push in &pushes {
+        assert_eq!(push.method, "POST");
+        assert_eq!(push.target, "/metrics/job/pw_activate_scim_sync");
+    }
+    let line = |body: &str, name: &str| -> Option<String> {
+        body.lines()
+            .find(|l| l.starts_with(&format!("pw_activate_scim_sync_{name} ")))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        line(&pushes[0].body, "exit_code").as_deref(),
+        Some("pw_activate_scim_sync_exit_code 0")
+    );
+    assert!(line(&pushes[0].body, "last_success_timestamp_seconds").is_some());
+    assert!(
+        pushes[0]
+            .body
+            .lines()
+            .any(|l| l
+                == "pw_activate_scim_sync_operations{kind=\"create_user\",outcome=\"applied\"} 9"),
+        "{}",
+        pushes[0].body
+    );
+    assert_eq!(
+        line(&pushes[1].body, "exit_code").as_deref(),
+        Some("pw_activate_scim_sync_exit_code 4")
+    );
+    assert_eq!(
+        line(&pushes[1].body, "guard_tripped").as_deref(),
+        Some("pw_activate_scim_sync_guard_tripped 1")
+    );
+    assert!(line(&pushes[1].body, "last_success_timestamp_seconds").is_none());
+    assert_eq!(
+        line(&pushes[2].body, "exit_code").as_deref(),
+        Some("pw_activate_scim_sync_exit_code 1")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reads_both_sides_and_writes_nothing() {
+    let world = World::start().await;
+    let output = world.run(&["check"], &[]).await;
+    output.expect_code(0);
+    assert_eq!(world.scim().log().writes(), 0);
+    assert!(world.scim().log().total() > 0, "the SCIM side was reached");
+    assert!(world.activate.log().total() > 0, "ACTIVATE was reached");
+
+    let output = world
+        .run(&["check"], &[("CW_SCIM_BEARER_TOKEN", "not-the-token")])
+        .await;
+    output.expect_code(1);
+    assert_eq!(world.scim().log().writes(), 0);
+}
