@@ -103,6 +103,19 @@ async fn dry_runs_only_read_and_print_the_plan_the_next_run_applies() {
         );
     }
 
+    let state = world.target.state().await;
+    assert!(!state.users["carmen.ruiz"].active && !state.users["alice.nguyen"].active);
+    assert!(state.users["maya.cohen"].active);
+    assert!(!state.groups.contains_key("research staff"));
+    assert_eq!(
+        state.groups["research-staff"].members,
+        ["dmitri.volkov", "hana.sato"].map(str::to_owned).into()
+    );
+    assert_eq!(
+        state.groups["interns"].members,
+        ["dmitri.volkov"].map(str::to_owned).into()
+    );
+
     // Text: the dry run prints exactly the plan part of the real run's output.
     world
         .activate

@@ -5,9 +5,11 @@
 mod config;
 mod conflicts;
 mod dry_run;
+mod edge_cases;
 mod expected;
 mod guards;
 mod harness;
+mod large;
 mod observability;
 mod ownership;
 mod scenarios;

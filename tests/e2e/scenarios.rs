@@ -290,11 +290,19 @@ pub async fn leave_and_return(kind: TargetKind) {
         .activate
         .set_license_status("bob.okafor", testkit::activate::LicenseStatus::Active)
         .unwrap();
+    // Bob also changed a key while away: reactivated with the change, in one PATCH.
+    let bob_key = testkit::synthetic::ed25519_key_line(&[11; 32], "bob@back");
+    world
+        .activate
+        .set_ssh_keys("bob.okafor", vec![bob_key.clone()])
+        .unwrap();
     let from = checkpoint(&world);
     world.sync().await;
     let back = world.target.state().await;
+    let mut expected = before.clone();
+    expected.users.get_mut("bob.okafor").unwrap().ssh_keys = [normal_key(&bob_key)].into();
     assert_eq!(
-        back, before,
+        back, expected,
         "the same records, active and in their groups again"
     );
     if let Some(from) = from {
@@ -452,6 +460,53 @@ pub async fn attribute_change(kind: TargetKind) {
     assert_converged(&world, &after).await;
 }
 
+/// A user renamed in ACTIVATE (same id) is renamed in place: one PATCH, same record,
+/// still in the same groups.
+pub async fn user_renamed(kind: TargetKind) {
+    let Some(world) = World::start_on(kind).await else {
+        return;
+    };
+    let before = first_sync(&world).await;
+    world
+        .activate
+        .update(|f| {
+            for user in &mut f.users {
+                if user.username == "jules.martin" {
+                    "jules.martin-dupont".clone_into(&mut user.username);
+                }
+            }
+            for member in f.groups.iter_mut().flat_map(|g| g.members.iter_mut()) {
+                if member == "jules.martin" {
+                    "jules.martin-dupont".clone_into(member);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let from = checkpoint(&world);
+    world.sync().await;
+
+    let after = world.target.state().await;
+    let mut expected = before.clone();
+    let jules = expected.users.remove("jules.martin").unwrap();
+    expected
+        .users
+        .insert("jules.martin-dupont".to_owned(), jules);
+    let ml = expected.groups.get_mut("ml-team").unwrap();
+    ml.members.remove("jules.martin");
+    ml.members.insert("jules.martin-dupont".to_owned());
+    assert_records(&after, &expected);
+    assert_eq!(
+        after.user_ids["jules.martin-dupont"],
+        before.user_ids["jules.martin"]
+    );
+    if let Some(from) = from {
+        let (written, _) = writes_since(&world, from);
+        assert_eq!(written, count_map(&[("Patch Users", 1)]));
+    }
+    assert_converged(&world, &after).await;
+}
+
 /// Defines one test per scenario and target.
 macro_rules! on_both_targets {
     ($($scenario:ident),* $(,)?) => {
@@ -481,6 +536,7 @@ on_both_targets!(
     key_rotation,
     membership_change,
     attribute_change,
+    user_renamed,
 );
 
 /// In steady state the reads are exactly the pages of the two owned listings, also

@@ -1,0 +1,131 @@
+//! Less common shapes of data and servers: a user without name or email, a SCIM server
+//! without the `sw` filter, an organization name that does not exist.
+
+use serde_json::json;
+use testkit::activate::{ActivateOptions, FixtureUser, LicenseStatus};
+use testkit::request_log::Method;
+use testkit::scim::{CW_USER_EXT, Faults, Resource, ScimOptions, USER_SCHEMA};
+
+use crate::expected::{assert_records, initial_state};
+use crate::harness::{LogExt, World, writes};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_without_name_or_email_is_created_with_the_username_and_converges() {
+    let world = World::start().await;
+    world
+        .activate
+        .add_user(FixtureUser {
+            id: "65a1f3c2e4b0a1b2c3d4e0aa".to_owned(),
+            username: "svc.batch".to_owned(),
+            name: None,
+            email: Some("   ".to_owned()),
+            active: true,
+            license_status: LicenseStatus::Active,
+            admin: false,
+            billing_admin: false,
+            complimentary: false,
+            uid: None,
+            created_at: None,
+            ssh_keys: Vec::new(),
+        })
+        .unwrap();
+    world.sync().await;
+    let mut stored = world.scim().user_by_user_name("svc.batch").unwrap();
+    let object = stored.as_object_mut().unwrap();
+    object.remove("id");
+    object.remove("meta");
+    assert_eq!(
+        stored,
+        json!({
+            "schemas": [USER_SCHEMA],
+            "userName": "svc.batch",
+            "externalId": "pw-activate:user:65a1f3c2e4b0a1b2c3d4e0aa",
+            "name": {"formatted": "svc.batch"},
+            "displayName": "svc.batch",
+            "active": true,
+        })
+    );
+    let from = world.scim().log().records().len();
+    world.sync().await;
+    assert!(writes(&world.scim().since(from)).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_without_sw_is_listed_whole_and_selected_here() {
+    let world = World::with(
+        ActivateOptions::default(),
+        ScimOptions {
+            faults: Faults {
+                reject_sw: true,
+                ..Faults::default()
+            },
+            ..ScimOptions::default()
+        },
+    )
+    .await;
+    let foreign = world
+        .scim()
+        .seed_user(json!({"schemas": [USER_SCHEMA], "userName": "okta-admin",
+                          "externalId": "okta:00u1", "active": true,
+                          CW_USER_EXT: {"sunkSshKeys": ["ssh-ed25519 AAAA okta"]}}))
+        .unwrap();
+    let foreign_before = world.scim().user(&foreign).unwrap();
+    world.sync().await;
+    let state = world.target.state().await;
+    let mut expected = initial_state(&world.activate.fixture(), None);
+    let mut okta = state.users["okta-admin"].clone();
+    okta.active = true;
+    expected.users.insert("okta-admin".to_owned(), okta);
+    assert_records(&state, &expected);
+    assert_eq!(world.scim().user(&foreign).unwrap(), foreign_before);
+
+    // Steady state: each listing is refused once with `sw`, then read whole.
+    let from = world.scim().log().records().len();
+    let output = world.sync().await;
+    assert!(
+        output
+            .stderr
+            .contains("the server rejected the externalId filter"),
+        "{output}"
+    );
+    let mut reads: Vec<(Method, Resource, Option<u16>, bool)> = world
+        .scim()
+        .since(from)
+        .iter()
+        .map(|r| {
+            (
+                r.method,
+                r.resource,
+                r.status,
+                r.query.as_deref().unwrap_or("").contains("filter="),
+            )
+        })
+        .collect();
+    reads.sort();
+    assert_eq!(
+        reads,
+        [
+            (Method::Get, Resource::Users, Some(200), false),
+            (Method::Get, Resource::Users, Some(400), true),
+            (Method::Get, Resource::Groups, Some(200), false),
+            (Method::Get, Resource::Groups, Some(400), true),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organization_that_does_not_exist_is_fatal_and_named() {
+    let world = World::start().await;
+    let output = world
+        .run(&[], &[("ACTIVATE_ORG_NAME", "no-such-org")])
+        .await;
+    output.expect_code(1);
+    assert!(
+        output
+            .stderr
+            .contains("organization \"no-such-org\" not found")
+            && output.stderr.contains("ACTIVATE_ORG_NAME"),
+        "{output}"
+    );
+    assert_eq!(world.scim().log().total(), 0);
+}
