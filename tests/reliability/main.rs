@@ -7,5 +7,7 @@
 
 mod catalogue;
 mod findings;
+mod secrets;
 mod soak;
 mod support;
+mod tls;

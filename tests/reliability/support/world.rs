@@ -26,12 +26,21 @@ pub struct World {
 impl World {
     /// Starts both emulators and their proxies.
     pub async fn start(fixture: Fixture, scim: ScimOptions) -> Self {
-        let activate = ActivateEmulator::start(ActivateOptions {
-            fixture,
-            ..ActivateOptions::default()
-        })
+        Self::start_with(
+            ActivateOptions {
+                fixture,
+                ..ActivateOptions::default()
+            },
+            scim,
+        )
         .await
-        .expect("start the ACTIVATE emulator");
+    }
+
+    /// [`World::start`] with every ACTIVATE option.
+    pub async fn start_with(activate: ActivateOptions, scim: ScimOptions) -> Self {
+        let activate = ActivateEmulator::start(activate)
+            .await
+            .expect("start the ACTIVATE emulator");
         let scim = Arc::new(
             ScimEmulator::start(scim)
                 .await
