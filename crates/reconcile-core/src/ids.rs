@@ -3,6 +3,7 @@
 //! Ownership lives in [`ExternalId`]: a target record is ours if and only if its
 //! `externalId` starts with [`OWNED_PREFIX`].
 
+use std::borrow::{Borrow, Cow};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,13 @@ macro_rules! string_id {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        /// Lets maps keyed by this id be searched with a `&str`.
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
             }
         }
 
@@ -96,6 +104,11 @@ impl ExternalId {
         self.0.starts_with(OWNED_PREFIX)
     }
 
+    /// The ACTIVATE user id of a `pw-activate:user:<id>` key.
+    pub(crate) fn user_id(&self) -> Option<&str> {
+        self.0.strip_prefix(USER_PREFIX).filter(|id| !id.is_empty())
+    }
+
     /// Parses an owned key; `None` when the key is not ours.
     pub fn owned_key(&self) -> Option<OwnedKey> {
         if !self.is_owned() {
@@ -117,8 +130,12 @@ impl ExternalId {
 
 /// Case-folds a `userName` for uniqueness checks (SCIM servers compare them
 /// case-insensitively; Unicode lower-casing is used).
-pub(crate) fn fold(user_name: &str) -> String {
-    user_name.to_lowercase()
+pub(crate) fn fold(user_name: &str) -> Cow<'_, str> {
+    if user_name.chars().any(char::is_uppercase) {
+        Cow::Owned(user_name.to_lowercase())
+    } else {
+        Cow::Borrowed(user_name)
+    }
 }
 
 #[cfg(test)]

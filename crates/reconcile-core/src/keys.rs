@@ -21,27 +21,35 @@ use ssh_key::{HashAlg, PublicKey};
 /// the request body.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SshKey {
+    /// `algorithm base64[ comment]`.
     openssh: String,
-    data: String,
-    algorithm: String,
-    fingerprint: String,
-    comment: String,
+    /// End of the algorithm name in `openssh`.
+    algorithm_end: usize,
+    /// End of the key data (algorithm and base64) in `openssh`.
+    data_end: usize,
 }
 
 impl SshKey {
     /// Parses one OpenSSH public key line (`algorithm base64 [comment]`).
     pub fn parse(line: &str) -> Result<Self, InvalidKey> {
-        let collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        let key = PublicKey::from_openssh(&collapsed).map_err(|e| InvalidKey(e.to_string()))?;
+        let line = line.trim();
+        let collapsed;
+        let line = if line.contains(['\t', '\n', '\r', '\u{b}', '\u{c}']) || line.contains("  ") {
+            collapsed = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            collapsed.as_str()
+        } else {
+            line
+        };
+        let key = PublicKey::from_openssh(line).map_err(|e| InvalidKey(e.to_string()))?;
         let openssh = key.to_openssh().map_err(|e| InvalidKey(e.to_string()))?;
-        let algorithm = key.algorithm().as_str().to_owned();
-        let data = openssh.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        let algorithm_end = openssh.find(' ').unwrap_or(openssh.len());
+        let data_end = openssh[algorithm_end + 1..]
+            .find(' ')
+            .map_or(openssh.len(), |i| algorithm_end + 1 + i);
         Ok(Self {
-            fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
-            comment: key.comment().to_owned(),
-            algorithm,
-            data,
             openssh,
+            algorithm_end,
+            data_end,
         })
     }
 
@@ -50,27 +58,34 @@ impl SshKey {
         &self.openssh
     }
 
-    /// The SHA256 fingerprint, `SHA256:<base64>`.
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
+    /// The SHA256 fingerprint, `SHA256:<base64>` (computed on each call).
+    pub fn fingerprint(&self) -> String {
+        PublicKey::from_openssh(&self.openssh)
+            .map(|key| key.fingerprint(HashAlg::Sha256).to_string())
+            .unwrap_or_default()
     }
 
     /// The algorithm name, for example `ssh-ed25519`.
     pub fn algorithm(&self) -> &str {
-        &self.algorithm
+        &self.openssh[..self.algorithm_end]
     }
 
     /// The comment (may be empty).
     pub fn comment(&self) -> &str {
-        &self.comment
+        self.openssh.get(self.data_end + 1..).unwrap_or("")
+    }
+
+    /// The algorithm and key data, without the comment.
+    fn data(&self) -> &str {
+        &self.openssh[..self.data_end]
     }
 
     /// A display summary of this key.
     pub fn summary(&self) -> KeySummary {
         KeySummary::Valid {
-            algorithm: self.algorithm.clone(),
-            fingerprint: self.fingerprint.clone(),
-            comment: self.comment.clone(),
+            algorithm: self.algorithm().to_owned(),
+            fingerprint: self.fingerprint(),
+            comment: self.comment().to_owned(),
         }
     }
 }
@@ -78,9 +93,9 @@ impl SshKey {
 impl fmt::Debug for SshKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SshKey")
-            .field("algorithm", &self.algorithm)
-            .field("fingerprint", &self.fingerprint)
-            .field("comment", &self.comment)
+            .field("algorithm", &self.algorithm())
+            .field("fingerprint", &self.fingerprint())
+            .field("comment", &self.comment())
             .finish_non_exhaustive()
     }
 }
@@ -158,7 +173,7 @@ pub(crate) fn parse_source_keys(entries: &[String]) -> (Vec<SshKey>, Vec<Rejecte
         }
         match SshKey::parse(trimmed) {
             Ok(key) => {
-                if seen.insert(key.data.clone()) {
+                if seen.insert(key.data().to_owned()) {
                     keys.push(key);
                 }
             }
@@ -172,9 +187,31 @@ pub(crate) fn parse_source_keys(entries: &[String]) -> (Vec<SshKey>, Vec<Rejecte
     (keys, rejected)
 }
 
+/// Whether the stored key values are, as a set of normal forms, exactly
+/// `desired` (which is in normal form and free of duplicates).
+pub(crate) fn same_key_set(desired: &[SshKey], stored: &[String]) -> bool {
+    let wanted: HashSet<&str> = desired.iter().map(SshKey::as_openssh).collect();
+    // Fast path: every stored value is already one of the desired normal forms.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(stored.len());
+    let mut all_normal = true;
+    for value in stored {
+        if wanted.contains(value.as_str()) {
+            seen.insert(value.as_str());
+        } else if !value.trim().is_empty() {
+            all_normal = false;
+            break;
+        }
+    }
+    if all_normal {
+        return seen.len() == wanted.len();
+    }
+    let normalized = observed_key_set(stored);
+    normalized.len() == wanted.len() && normalized.iter().all(|k| wanted.contains(k.as_str()))
+}
+
 /// The normal forms of stored key values (unparsable values kept as trimmed,
 /// whitespace-collapsed text so they compare unequal to any valid key).
-pub(crate) fn observed_key_set(stored: &[String]) -> BTreeSet<String> {
+fn observed_key_set(stored: &[String]) -> BTreeSet<String> {
     stored
         .iter()
         .filter(|value| !value.trim().is_empty())
@@ -243,6 +280,18 @@ mod tests {
         let set = observed_key_set(&stored);
         assert_eq!(set.len(), 2);
         assert!(set.contains(&format!("{ED} c")));
+        let key = SshKey::parse(&format!("{ED} c")).unwrap();
+        assert!(same_key_set(
+            std::slice::from_ref(&key),
+            &[format!("{ED} c")]
+        ));
+        assert!(same_key_set(
+            std::slice::from_ref(&key),
+            &[format!("{ED}\tc "), String::new()]
+        ));
+        assert!(!same_key_set(std::slice::from_ref(&key), &stored));
+        assert!(!same_key_set(&[], &stored[..1]));
+        assert!(same_key_set(&[], &[" ".to_owned()]));
         let summaries = observed_key_summaries(&stored);
         assert_eq!(summaries.len(), 2);
         assert_eq!(summaries[1], KeySummary::Invalid { invalid_length: 4 });

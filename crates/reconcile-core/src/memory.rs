@@ -109,7 +109,7 @@ impl State {
 
     fn name_taken(&self, user_name: &str, except: Option<&ScimId>) -> bool {
         self.names
-            .get(&fold(user_name))
+            .get(fold(user_name).as_ref())
             .is_some_and(|holder| Some(holder) != except)
     }
 
@@ -121,7 +121,8 @@ impl State {
             ));
         }
         let id = self.allocate("u");
-        self.names.insert(fold(&user.user_name), id.clone());
+        self.names
+            .insert(fold(&user.user_name).into_owned(), id.clone());
         self.users.insert(id.clone(), user);
         Ok(id)
     }
@@ -295,11 +296,13 @@ impl ScimTarget for InMemoryTarget {
                 format!("userName {:?} is already taken", user.user_name),
             ));
         }
-        let old = state.users.get(id).map(|u| fold(&u.user_name));
+        let old = state.users.get(id).map(|u| fold(&u.user_name).into_owned());
         if let Some(old) = old {
             state.names.remove(&old);
         }
-        state.names.insert(fold(&user.user_name), id.clone());
+        state
+            .names
+            .insert(fold(&user.user_name).into_owned(), id.clone());
         state.users.insert(id.clone(), user);
         Ok(())
     }

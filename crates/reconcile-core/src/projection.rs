@@ -34,23 +34,23 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
     let (selected, in_scope) = source.select(scope, &mut warnings);
     let (held_users, mut conflicts) = find_conflicts(&in_scope);
 
-    let mut desired_users = BTreeMap::new();
-    for user in &in_scope {
-        if !held_users.contains_key(&user.id) {
-            desired_users.insert(user.id.clone(), desire_user(user, &mut warnings));
-        }
-    }
+    let users: Vec<(SourceUserId, DesiredUser)> = in_scope
+        .iter()
+        .filter(|user| !held_users.contains_key(&user.id))
+        .map(|user| (user.id.clone(), desire_user(user, &mut warnings)))
+        .collect();
+    let active: HashSet<&SourceUserId> = users
+        .iter()
+        .filter(|(_, user)| user.status.is_active())
+        .map(|(id, _)| id)
+        .collect();
 
     let mut desired_groups = BTreeMap::new();
     for group in &selected {
         let members: BTreeSet<SourceUserId> = group
             .members
             .iter()
-            .filter(|id| {
-                desired_users
-                    .get(*id)
-                    .is_some_and(|u: &DesiredUser| u.status.is_active())
-            })
+            .filter(|id| active.contains(id))
             .cloned()
             .collect();
         desired_groups.insert(
@@ -64,6 +64,8 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
         );
     }
 
+    // Bulk-built from a vector (sorted once) rather than inserted one by one.
+    let desired_users: BTreeMap<SourceUserId, DesiredUser> = users.into_iter().collect();
     let in_scope_ids: HashSet<&SourceUserId> = in_scope.iter().map(|u| &u.id).collect();
     let out_of_scope_users = source
         .users
@@ -200,7 +202,7 @@ fn find_conflicts(in_scope: &[&SourceUser]) -> (BTreeMap<SourceUserId, String>, 
             held.insert(user.id.clone(), user.username.clone());
         } else {
             by_folded
-                .entry(fold(&user.username))
+                .entry(fold(&user.username).into_owned())
                 .or_default()
                 .push(user);
         }
@@ -435,7 +437,7 @@ mod tests {
         assert_eq!(desired.held_users.len(), 3);
         assert_eq!(desired.conflicts.len(), 2);
         assert_eq!(
-            desired.groups[&"g".into()].members,
+            desired.groups["g"].members,
             ["4".into()].into_iter().collect()
         );
     }

@@ -359,7 +359,7 @@ fn rename_waves(patches: Vec<&Operation>) -> Vec<Vec<&Operation>> {
             Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
                 p.changes.iter().find_map(|change| match change {
                     UserChange::UserName(c) if fold(&c.old) != fold(&c.new) => {
-                        Some((fold(&c.old), fold(&c.new)))
+                        Some((fold(&c.old).into_owned(), fold(&c.new).into_owned()))
                     }
                     _ => None,
                 })

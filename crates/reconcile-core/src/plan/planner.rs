@@ -25,12 +25,14 @@
 //! belonging to users that are not written (held or conflicted) are never added
 //! or removed.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
-use crate::desired::{Desired, DesiredStatus, DesiredUser};
+use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser};
 use crate::guards;
-use crate::ids::{ExternalId, OwnedKey, ScimId, SourceGroupId, SourceUserId, fold};
-use crate::keys::{observed_key_set, observed_key_summaries};
+use crate::ids::{ExternalId, OwnedKey, ScimId, SourceGroupId, fold};
+use crate::keys::{observed_key_summaries, same_key_set};
 use crate::notes::{Conflict, UserLabel, Warning};
 use crate::observed::{Observed, OwnedGroup, OwnedUser};
 use crate::plan::{
@@ -76,12 +78,12 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Pl
 }
 
 /// What happens to an owned user record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
-    /// The record of this desired user.
-    Matched(SourceUserId),
-    /// Re-keyed to become the record of this desired user.
-    ReKey(SourceUserId),
+    /// The record of the desired user in this slot.
+    Matched(usize),
+    /// Re-keyed to become the record of the desired user in this slot.
+    ReKey(usize),
     /// Not written at all.
     Frozen,
     /// Not desired: deactivated if active.
@@ -95,31 +97,39 @@ enum NameOutcome {
     Blocked(Conflict),
 }
 
-/// Input of the name-chain walk.
+/// Input of the name-chain walk (users by slot, records by index).
 struct NameRequests<'a> {
-    /// Desired active user → the case-folded name it needs but does not hold.
-    wants: HashMap<&'a SourceUserId, String>,
-    /// Record index → the user it belongs to, for records being renamed.
-    renaming: HashMap<usize, &'a SourceUserId>,
-    /// Case-folded name → the record holding it now.
-    holders: HashMap<String, usize>,
+    /// Slot → the case-folded name it needs but does not hold.
+    wants: HashMap<usize, Cow<'a, str>>,
+    /// Record index → the slot it belongs to, for records being renamed.
+    renaming: HashMap<usize, usize>,
+    /// Case-folded wanted name → the record holding it now.
+    holders: HashMap<Cow<'a, str>, usize>,
 }
 
+/// The planner's working state. Desired users are addressed by *slot* (their
+/// position in id order), owned user records by *index* (position in SCIM id
+/// order), so the hot paths index vectors instead of searching maps.
 struct Planner<'a> {
     desired: &'a Desired,
+    /// Desired users in id order.
+    users: Vec<&'a DesiredUser>,
+    /// ACTIVATE id → slot.
+    slot_of: HashMap<&'a str, usize>,
+    /// Slot → index of its record (matched or re-keyed).
+    record_of: Vec<Option<usize>>,
+    /// Slot → not written because of a plan-time name conflict.
+    blocked: Vec<bool>,
     /// Owned user records, sorted by SCIM id.
     records: Vec<&'a OwnedUser>,
+    /// Index → what happens to the record.
     fate: Vec<Fate>,
-    /// Desired user → index of its record.
-    record_of: HashMap<&'a SourceUserId, usize>,
     /// Case-folded `userName`s of foreign records.
     foreign: HashSet<String>,
-    /// Users not written because of a plan-time name conflict.
-    blocked: HashSet<&'a SourceUserId>,
+    owned_groups: Vec<&'a OwnedGroup>,
     operations: Vec<Operation>,
     conflicts: Vec<Conflict>,
     warnings: Vec<Warning>,
-    owned_groups: Vec<&'a OwnedGroup>,
 }
 
 impl<'a> Planner<'a> {
@@ -128,7 +138,7 @@ impl<'a> Planner<'a> {
         let mut foreign: HashSet<String> = observed
             .foreign_user_names
             .iter()
-            .map(|n| fold(n))
+            .map(|n| fold(n).into_owned())
             .collect();
         let mut records = Vec::with_capacity(observed.users.len());
         for user in &observed.users {
@@ -139,7 +149,7 @@ impl<'a> Planner<'a> {
                     scim_id: user.scim_id.clone(),
                     external_id: user.external_id.clone(),
                 });
-                foreign.insert(fold(&user.user_name));
+                foreign.insert(fold(&user.user_name).into_owned());
             }
         }
         records.sort_by(|a, b| a.scim_id.cmp(&b.scim_id));
@@ -155,49 +165,71 @@ impl<'a> Planner<'a> {
             }
         }
         owned_groups.sort_by(|a, b| a.scim_id.cmp(&b.scim_id));
-        let fate = vec![Fate::Retire(DeactivationReason::NotInSource); records.len()];
+        let users: Vec<&DesiredUser> = desired.users.values().collect();
+        let slot_of = desired
+            .users
+            .keys()
+            .enumerate()
+            .map(|(slot, id)| (id.as_str(), slot))
+            .collect();
         Self {
             desired,
+            record_of: vec![None; users.len()],
+            blocked: vec![false; users.len()],
+            users,
+            slot_of,
+            fate: vec![Fate::Retire(DeactivationReason::NotInSource); records.len()],
             records,
-            fate,
-            record_of: HashMap::new(),
             foreign,
-            blocked: HashSet::new(),
+            owned_groups,
             operations: Vec::new(),
             conflicts: Vec::new(),
             warnings,
-            owned_groups,
         }
     }
 
     /// Matches records to desired, held and out-of-scope users by key.
     fn classify_users(&mut self) {
-        let mut by_key: HashMap<&ExternalId, Vec<usize>> =
-            HashMap::with_capacity(self.records.len());
-        for (index, record) in self.records.iter().enumerate() {
-            by_key.entry(&record.external_id).or_default().push(index);
+        let desired = self.desired;
+        // Records sharing a key: the first record's index, then any others.
+        let mut first: HashMap<&'a str, usize> = HashMap::with_capacity(self.records.len());
+        let mut others: HashMap<usize, Vec<usize>> = HashMap::new();
+        for (index, &record) in self.records.iter().enumerate() {
+            match first.entry(record.external_id.as_str()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(index);
+                }
+                Entry::Occupied(slot) => others.entry(*slot.get()).or_default().push(index),
+            }
         }
-        for (key, indices) in by_key {
-            let Some(OwnedKey::User(id)) = key.owned_key() else {
+        for (_, index) in first {
+            let record = self.records[index];
+            let Some(id) = record.external_id.user_id() else {
                 continue; // Stays NotInSource; may be re-keyed.
             };
-            if let Some((id, user)) = self.desired.users.get_key_value(&id) {
-                let wanted = fold(&user.user_name);
-                let kept = *indices
-                    .iter()
-                    .min_by_key(|&&i| {
-                        let r = self.records[i];
-                        (fold(&r.user_name) != wanted, !r.active, &r.scim_id)
-                    })
-                    .expect("a key has at least one record");
+            let mut indices = vec![index];
+            indices.extend(others.get(&index).into_iter().flatten());
+            if let Some(&slot) = self.slot_of.get(id) {
+                let kept = if indices.len() == 1 {
+                    index
+                } else {
+                    let wanted = fold(&self.users[slot].user_name);
+                    *indices
+                        .iter()
+                        .min_by_key(|&&i| {
+                            let r = self.records[i];
+                            (fold(&r.user_name) != wanted, !r.active, &r.scim_id)
+                        })
+                        .expect("a key has at least one record")
+                };
                 for &i in &indices {
                     self.fate[i] = if i == kept {
-                        Fate::Matched(id.clone())
+                        Fate::Matched(slot)
                     } else {
                         Fate::Retire(DeactivationReason::DuplicateRecord)
                     };
                 }
-                self.record_of.insert(id, kept);
+                self.record_of[slot] = Some(kept);
                 if indices.len() > 1 {
                     let mut others: Vec<ScimId> = indices
                         .iter()
@@ -206,16 +238,16 @@ impl<'a> Planner<'a> {
                         .collect();
                     others.sort();
                     self.warnings.push(Warning::DuplicateExternalId {
-                        external_id: key.clone(),
+                        external_id: record.external_id.clone(),
                         kept: self.records[kept].scim_id.clone(),
                         others,
                     });
                 }
-            } else if self.desired.held_users.contains_key(&id) {
+            } else if desired.held_users.contains_key(id) {
                 for &i in &indices {
                     self.fate[i] = Fate::Frozen;
                 }
-            } else if self.desired.out_of_scope_users.contains(&id) {
+            } else if desired.out_of_scope_users.contains(id) {
                 for &i in &indices {
                     self.fate[i] = Fate::Retire(DeactivationReason::OutOfScope);
                 }
@@ -226,10 +258,15 @@ impl<'a> Planner<'a> {
     /// Orphan records (key matches no ACTIVATE user) are re-keyed to the desired
     /// user whose name they hold, or frozen when they hold a held user's name.
     fn assign_rekeys(&mut self) {
-        let held: HashSet<String> = self.desired.held_users.values().map(|n| fold(n)).collect();
-        let mut orphan_by_name: HashMap<String, usize> = HashMap::new();
-        for (index, record) in self.records.iter().enumerate() {
-            if self.fate[index] != Fate::Retire(DeactivationReason::NotInSource) {
+        let orphan = Fate::Retire(DeactivationReason::NotInSource);
+        if !self.fate.contains(&orphan) {
+            return;
+        }
+        let held: HashSet<Cow<'a, str>> =
+            self.desired.held_users.values().map(|n| fold(n)).collect();
+        let mut orphan_by_name: HashMap<Cow<'a, str>, usize> = HashMap::new();
+        for (index, &record) in self.records.iter().enumerate() {
+            if self.fate[index] != orphan {
                 continue;
             }
             let name = fold(&record.user_name);
@@ -240,70 +277,74 @@ impl<'a> Planner<'a> {
                 orphan_by_name.entry(name).or_insert(index);
             }
         }
-        for (id, user) in &self.desired.users {
-            if self.record_of.contains_key(id) {
+        for slot in 0..self.users.len() {
+            if self.record_of[slot].is_some() {
                 continue;
             }
-            if let Some(&index) = orphan_by_name.get(&fold(&user.user_name)) {
-                self.fate[index] = Fate::ReKey(id.clone());
-                self.record_of.insert(id, index);
+            if let Some(&index) = orphan_by_name.get(fold(&self.users[slot].user_name).as_ref()) {
+                self.fate[index] = Fate::ReKey(slot);
+                self.record_of[slot] = Some(index);
             }
         }
     }
 
     /// Finds creations and renames whose `userName` is not free in the final state.
     fn resolve_names(&mut self) {
-        let desired = self.desired;
-        // Current holder of every owned name (first by SCIM id).
-        let mut holders: HashMap<String, usize> = HashMap::with_capacity(self.records.len());
-        for (index, record) in self.records.iter().enumerate() {
-            holders.entry(fold(&record.user_name)).or_insert(index);
-        }
         // Desired active users that need a name they do not hold yet, and the
         // records that will be renamed away from their current name.
         let mut names = NameRequests {
             wants: HashMap::new(),
             renaming: HashMap::new(),
-            holders,
+            holders: HashMap::new(),
         };
-        for (id, user) in &desired.users {
+        for (slot, &user) in self.users.iter().enumerate() {
             if !user.status.is_active() {
                 continue;
             }
             let target = fold(&user.user_name);
-            match self.record_of.get(id) {
-                Some(&index) if fold(&self.records[index].user_name) == target => {}
-                Some(&index) => {
-                    names.renaming.insert(index, id);
-                    names.wants.insert(id, target);
+            match self.record_of[slot] {
+                Some(index) if fold(&self.records[index].user_name) == target => {}
+                Some(index) => {
+                    names.renaming.insert(index, slot);
+                    names.wants.insert(slot, target);
                 }
                 None => {
-                    names.wants.insert(id, target);
+                    names.wants.insert(slot, target);
                 }
             }
         }
+        if names.wants.is_empty() {
+            return;
+        }
+        // Current holders of the wanted names (first by SCIM id).
+        let wanted: HashSet<&str> = names.wants.values().map(AsRef::as_ref).collect();
+        for (index, &record) in self.records.iter().enumerate() {
+            let name = fold(&record.user_name);
+            if wanted.contains(name.as_ref()) {
+                names.holders.entry(name).or_insert(index);
+            }
+        }
 
-        let mut memo: HashMap<&'a SourceUserId, NameOutcome> =
-            HashMap::with_capacity(names.wants.len());
-        let mut ids: Vec<&'a SourceUserId> = names.wants.keys().copied().collect();
-        ids.sort();
-        for start in ids {
+        let mut memo: HashMap<usize, NameOutcome> = HashMap::with_capacity(names.wants.len());
+        let mut slots: Vec<usize> = names.wants.keys().copied().collect();
+        slots.sort_unstable();
+        for start in slots {
             self.walk_name_chain(start, &names, &mut memo);
         }
 
-        let mut blocked: Vec<(&'a SourceUserId, Conflict)> = memo
+        let mut blocked: Vec<(usize, Conflict)> = memo
             .into_iter()
-            .filter_map(|(id, outcome)| match outcome {
+            .filter_map(|(slot, outcome)| match outcome {
                 NameOutcome::Free => None,
-                NameOutcome::Blocked(conflict) => Some((id, conflict)),
+                NameOutcome::Blocked(conflict) => Some((slot, conflict)),
             })
             .collect();
-        blocked.sort_by(|a, b| a.0.cmp(b.0));
-        for (id, conflict) in blocked {
-            if let Some(&index) = self.record_of.get(id) {
+        blocked.sort_by_key(|(slot, _)| *slot);
+        for (slot, conflict) in blocked {
+            if let Some(index) = self.record_of[slot] {
                 self.fate[index] = Fate::Frozen;
             }
-            self.blocked.insert(id);
+            self.blocked[slot] = true;
             self.conflicts.push(conflict);
         }
     }
@@ -312,32 +353,32 @@ impl<'a> Planner<'a> {
     /// records the outcome of every user on the way.
     fn walk_name_chain(
         &self,
-        start: &'a SourceUserId,
+        start: usize,
         names: &NameRequests<'a>,
-        memo: &mut HashMap<&'a SourceUserId, NameOutcome>,
+        memo: &mut HashMap<usize, NameOutcome>,
     ) {
-        let mut path: Vec<&'a SourceUserId> = Vec::new();
-        let mut on_path: HashSet<&'a SourceUserId> = HashSet::new();
+        let mut path: Vec<usize> = Vec::new();
+        let mut on_path: HashSet<usize> = HashSet::new();
         let mut current = start;
         let end = loop {
-            if let Some(known) = memo.get(current) {
+            if let Some(known) = memo.get(&current) {
                 break known.clone();
             }
-            if on_path.contains(current) {
+            if on_path.contains(&current) {
                 // A cycle: everyone from `current` onwards on the path.
-                let from = path.iter().position(|id| *id == current).unwrap_or(0);
-                for id in path.drain(from..) {
+                let from = path.iter().position(|s| *s == current).unwrap_or(0);
+                for slot in path.drain(from..) {
                     let conflict = Conflict::RenameCycle {
-                        user: self.label(id),
+                        user: self.label(slot),
                     };
-                    memo.insert(id, NameOutcome::Blocked(conflict));
+                    memo.insert(slot, NameOutcome::Blocked(conflict));
                 }
-                break memo[current].clone();
+                break memo[&current].clone();
             }
             path.push(current);
             on_path.insert(current);
-            let target = &names.wants[current];
-            let outcome = if self.foreign.contains(target) {
+            let target = &names.wants[&current];
+            let outcome = if self.foreign.contains(target.as_ref()) {
                 NameOutcome::Blocked(Conflict::ForeignUserName {
                     user: self.label(current),
                 })
@@ -345,7 +386,7 @@ impl<'a> Planner<'a> {
                 match names.holders.get(target) {
                     None => NameOutcome::Free,
                     Some(holder) => {
-                        if let Some(next) = names.renaming.get(holder) {
+                        if let Some(&next) = names.renaming.get(holder) {
                             current = next;
                             continue;
                         }
@@ -359,42 +400,43 @@ impl<'a> Planner<'a> {
         };
         // Unwind: each user on the path waits for the next one's rename.
         let mut next_free = matches!(end, NameOutcome::Free);
-        while let Some(id) = path.pop() {
+        while let Some(slot) = path.pop() {
             let outcome = if next_free {
                 NameOutcome::Free
             } else {
-                let holder = names.holders[&names.wants[id]];
-                NameOutcome::Blocked(self.held_by(id, holder))
+                let holder = names.holders[&names.wants[&slot]];
+                NameOutcome::Blocked(self.held_by(slot, holder))
             };
             next_free = matches!(outcome, NameOutcome::Free);
-            memo.insert(id, outcome);
+            memo.insert(slot, outcome);
         }
     }
 
-    fn label(&self, id: &SourceUserId) -> UserLabel {
+    fn label(&self, slot: usize) -> UserLabel {
         UserLabel {
-            id: id.clone(),
-            user_name: self.desired.users[id].user_name.clone(),
+            id: self.users[slot].id.clone(),
+            user_name: self.users[slot].user_name.clone(),
         }
     }
 
-    fn held_by(&self, id: &SourceUserId, holder: usize) -> Conflict {
+    fn held_by(&self, slot: usize, holder: usize) -> Conflict {
         Conflict::UserNameHeld {
-            user: self.label(id),
+            user: self.label(slot),
             holder: self.records[holder].scim_id.clone(),
             holder_external_id: self.records[holder].external_id.clone(),
         }
     }
 
     fn plan_users(&mut self) {
-        for (id, user) in &self.desired.users {
-            if self.blocked.contains(id) {
+        for slot in 0..self.users.len() {
+            let user = self.users[slot];
+            if self.blocked[slot] {
                 continue;
             }
-            let Some(&index) = self.record_of.get(id) else {
+            let Some(index) = self.record_of[slot] else {
                 if user.status.is_active() {
                     self.push(Action::CreateUser(CreateUser {
-                        user: id.clone(),
+                        user: user.id.clone(),
                         record: new_record(user),
                     }));
                 }
@@ -430,7 +472,7 @@ impl<'a> Planner<'a> {
             let patch = UserPatch {
                 scim_id: record.scim_id.clone(),
                 external_id: record.external_id.clone(),
-                user: id.clone(),
+                user: user.id.clone(),
                 user_name: user.user_name.clone(),
                 changes,
             };
@@ -515,33 +557,42 @@ impl<'a> Planner<'a> {
         (record_of, to_empty)
     }
 
+    /// Desired members of a group: existing records by index (sorted), and
+    /// users this plan creates.
+    fn desired_members(&self, group: &DesiredGroup) -> (Vec<usize>, Vec<MemberRef>) {
+        let mut wanted: Vec<usize> = Vec::with_capacity(group.members.len());
+        let mut created: Vec<MemberRef> = Vec::new();
+        for member in &group.members {
+            let Some(&slot) = self.slot_of.get(member.as_str()) else {
+                continue;
+            };
+            if self.blocked[slot] {
+                continue;
+            }
+            match self.record_of[slot] {
+                Some(index) => wanted.push(index),
+                None => created.push(MemberRef::Created(CreatedMember {
+                    user_name: self.users[slot].user_name.clone(),
+                    user: member.clone(),
+                })),
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        (wanted, created)
+    }
+
     fn plan_groups(&mut self) {
         let desired = self.desired;
         let (record_of, to_empty) = self.match_groups();
-        let members = MemberIndex::new(&self.records, &self.fate);
+        let members = Members::new(&self.records, &self.fate);
         let mut operations = Vec::new();
         for (id, group) in &desired.groups {
-            // Desired members: existing records by SCIM id, new users by source id.
-            let mut existing: HashSet<&ScimId> = HashSet::new();
-            let mut created: Vec<MemberRef> = Vec::new();
-            for member in &group.members {
-                if self.blocked.contains(member) {
-                    continue;
-                }
-                match self.record_of.get(member) {
-                    Some(&index) => {
-                        existing.insert(&self.records[index].scim_id);
-                    }
-                    None => created.push(MemberRef::Created(CreatedMember {
-                        user_name: desired.users[member].user_name.clone(),
-                        user: member.clone(),
-                    })),
-                }
-            }
-            let Some(record) = record_of.get(id) else {
-                let mut all: Vec<MemberRef> = existing
+            let (wanted, created) = self.desired_members(group);
+            let Some(&record) = record_of.get(id) else {
+                let mut all: Vec<MemberRef> = wanted
                     .iter()
-                    .map(|s| MemberRef::Existing(members.existing(s)))
+                    .map(|&i| members.existing(i))
                     .chain(created)
                     .collect();
                 all.sort();
@@ -553,19 +604,14 @@ impl<'a> Planner<'a> {
                 }));
                 continue;
             };
-            let current: HashSet<&ScimId> = record.members.iter().collect();
-            let mut add: Vec<MemberRef> = existing
-                .iter()
-                .filter(|s| !current.contains(*s))
-                .map(|s| MemberRef::Existing(members.existing(s)))
+            let (current, other) = members.current(record);
+            let mut add: Vec<MemberRef> = difference(&wanted, &current)
+                .map(|i| members.existing(i))
                 .chain(created)
                 .collect();
             add.sort();
-            let remove: BTreeSet<ExistingMember> = current
-                .iter()
-                .filter(|s| !existing.contains(*s) && !members.frozen.contains(*s))
-                .map(|s| members.existing(s))
-                .collect();
+            let stale: Vec<usize> = difference(&current, &wanted).collect();
+            let remove = members.removal(&stale, &other);
             let rename = (record.display_name != group.display_name).then(|| FieldChange {
                 old: record.display_name.clone(),
                 new: group.display_name.clone(),
@@ -577,24 +623,20 @@ impl<'a> Planner<'a> {
                     display_name: group.display_name.clone(),
                     rename,
                     add,
-                    remove: remove.into_iter().collect(),
+                    remove,
                 }));
             }
         }
         for (record, reason) in to_empty {
-            let remove: BTreeSet<ExistingMember> = record
-                .members
-                .iter()
-                .filter(|s| !members.frozen.contains(s))
-                .map(|s| members.existing(s))
-                .collect();
+            let (current, other) = members.current(record);
+            let remove = members.removal(&current, &other);
             if !remove.is_empty() {
                 operations.push(Action::EmptyGroup(EmptyGroup {
                     scim_id: record.scim_id.clone(),
                     external_id: record.external_id.clone(),
                     display_name: record.display_name.clone(),
                     reason,
-                    remove: remove.into_iter().collect(),
+                    remove,
                 }));
             }
         }
@@ -611,35 +653,82 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// Owned user records by SCIM id, for naming group members.
-struct MemberIndex<'a> {
-    names: HashMap<&'a ScimId, &'a str>,
-    /// Records that are not written (their memberships are left alone too).
-    frozen: HashSet<&'a ScimId>,
+/// Group memberships as owned-record indices (compared as numbers, not strings).
+struct Members<'r, 'a> {
+    records: &'r [&'a OwnedUser],
+    /// SCIM id → record index.
+    index_of: HashMap<&'a str, usize>,
+    /// Record index → not written (its memberships are left alone).
+    frozen: Vec<bool>,
 }
 
-impl<'a> MemberIndex<'a> {
-    fn new(records: &[&'a OwnedUser], fate: &[Fate]) -> Self {
+impl<'r, 'a> Members<'r, 'a> {
+    fn new(records: &'r [&'a OwnedUser], fate: &[Fate]) -> Self {
         Self {
-            names: records
+            records,
+            index_of: records
                 .iter()
-                .map(|r| (&r.scim_id, r.user_name.as_str()))
+                .enumerate()
+                .map(|(index, r)| (r.scim_id.as_str(), index))
                 .collect(),
-            frozen: records
-                .iter()
-                .zip(fate)
-                .filter(|(_, fate)| **fate == Fate::Frozen)
-                .map(|(record, _)| &record.scim_id)
-                .collect(),
+            frozen: fate.iter().map(|f| *f == Fate::Frozen).collect(),
         }
     }
 
-    fn existing(&self, scim_id: &ScimId) -> ExistingMember {
+    fn existing(&self, index: usize) -> MemberRef {
+        MemberRef::Existing(self.named(index))
+    }
+
+    fn named(&self, index: usize) -> ExistingMember {
         ExistingMember {
-            user_name: self.names.get(scim_id).map(|n| (*n).to_owned()),
-            scim_id: scim_id.clone(),
+            user_name: Some(self.records[index].user_name.clone()),
+            scim_id: self.records[index].scim_id.clone(),
         }
     }
+
+    /// A group's current members: owned records by index (sorted), anything
+    /// else (foreign or dangling) by SCIM id.
+    fn current(&self, group: &'a OwnedGroup) -> (Vec<usize>, Vec<&'a ScimId>) {
+        let mut owned = Vec::with_capacity(group.members.len());
+        let mut other: Vec<&'a ScimId> = Vec::new();
+        for member in &group.members {
+            match self.index_of.get(member.as_str()) {
+                Some(&index) => owned.push(index),
+                None => other.push(member),
+            }
+        }
+        owned.sort_unstable();
+        owned.dedup();
+        other.sort_unstable();
+        other.dedup();
+        (owned, other)
+    }
+
+    /// The members to remove, sorted: `owned` except frozen records, and `other`.
+    fn removal(&self, owned: &[usize], other: &[&ScimId]) -> Vec<ExistingMember> {
+        let mut remove: Vec<ExistingMember> = owned
+            .iter()
+            .filter(|&&index| !self.frozen[index])
+            .map(|&index| self.named(index))
+            .chain(other.iter().map(|&scim_id| ExistingMember {
+                user_name: None,
+                scim_id: scim_id.clone(),
+            }))
+            .collect();
+        remove.sort();
+        remove
+    }
+}
+
+/// The elements of sorted, deduplicated `a` that are not in sorted `b`.
+fn difference<'s>(a: &'s [usize], b: &'s [usize]) -> impl Iterator<Item = usize> + 's {
+    let mut j = 0;
+    a.iter().copied().filter(move |&x| {
+        while j < b.len() && b[j] < x {
+            j += 1;
+        }
+        j >= b.len() || b[j] != x
+    })
 }
 
 fn new_record(user: &DesiredUser) -> NewUserRecord {
@@ -708,19 +797,13 @@ fn diff_user(user: &DesiredUser, record: &OwnedUser) -> Vec<UserChange> {
         user.email.as_ref(),
         UserChange::Email,
     );
-    if let Some(keys) = &user.ssh_keys {
-        let desired: BTreeSet<&str> = keys.iter().map(crate::keys::SshKey::as_openssh).collect();
-        let stored = observed_key_set(&record.ssh_keys);
-        if !stored
-            .iter()
-            .map(String::as_str)
-            .eq(desired.iter().copied())
-        {
-            changes.push(UserChange::SshKeys(KeysChange {
-                old: observed_key_summaries(&record.ssh_keys),
-                new: keys.clone(),
-            }));
-        }
+    if let Some(keys) = &user.ssh_keys
+        && !same_key_set(keys, &record.ssh_keys)
+    {
+        changes.push(UserChange::SshKeys(KeysChange {
+            old: observed_key_summaries(&record.ssh_keys),
+            new: keys.clone(),
+        }));
     }
     if !record.active {
         changes.push(UserChange::Active(FieldChange {
@@ -729,4 +812,18 @@ fn diff_user(user: &DesiredUser, record: &OwnedUser) -> Vec<UserChange> {
         }));
     }
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::difference;
+
+    #[test]
+    fn difference_of_sorted_sets() {
+        let d = |a: &[usize], b: &[usize]| difference(a, b).collect::<Vec<_>>();
+        assert_eq!(d(&[1, 3, 5, 7], &[3, 4, 7]), vec![1, 5]);
+        assert_eq!(d(&[1, 2], &[]), vec![1, 2]);
+        assert_eq!(d(&[], &[1]), Vec::<usize>::new());
+        assert_eq!(d(&[2, 9], &[0, 1, 2, 3, 9, 10]), Vec::<usize>::new());
+    }
 }

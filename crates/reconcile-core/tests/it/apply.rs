@@ -124,7 +124,7 @@ fn a_failed_creation_is_isolated_and_its_memberships_reported() {
     assert_eq!(report.omitted_members[0].user_name, "bob");
     assert_eq!(report.omitted_members[0].group_name, "gpu");
     assert!(!report.is_complete());
-    let members = &org.target.groups()[&report.created_groups[&"g1".into()]].members;
+    let members = &org.target.groups()[&report.created_groups["g1"]].members;
     assert_eq!(members.len(), 2);
     // The next run plans exactly what is missing.
     let again = org.plan();
@@ -241,7 +241,7 @@ fn group_member_changes_are_sent_in_chunks() {
     };
     let report = run(&org, &org.target, &options);
     assert!(report.is_complete());
-    let gpu = report.created_groups[&"g1".into()].clone();
+    let gpu = report.created_groups["g1"].clone();
     let group_calls: Vec<TargetCall> = org.target.calls()[5..].to_vec();
     assert_eq!(
         group_calls,
