@@ -189,3 +189,35 @@ async fn a_dotenv_file_in_the_working_directory_is_read_and_the_environment_wins
     output.expect_code(0);
     assert_eq!(world.scim().users().len(), 9);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_can_come_from_files() {
+    let world = World::start().await;
+    let key = world.dir().join("activate-key");
+    let token = world.dir().join("scim-token");
+    std::fs::write(&key, format!("{}\n", world.activate.api_key())).unwrap();
+    std::fs::write(&token, format!("  {}\n", world.scim().token())).unwrap();
+    let output = world
+        .run_without(
+            &[],
+            &[
+                ("ACTIVATE_API_KEY_FILE", key.to_str().unwrap()),
+                ("CW_SCIM_BEARER_TOKEN_FILE", token.to_str().unwrap()),
+            ],
+            &["ACTIVATE_API_KEY", "CW_SCIM_BEARER_TOKEN"],
+        )
+        .await;
+    output.expect_code(0);
+    assert_eq!(world.scim().users().len(), 9);
+
+    let missing = world.dir().join("no-such-file");
+    expect_failure(
+        &World::start().await,
+        &[],
+        &[("CW_SCIM_BEARER_TOKEN_FILE", missing.to_str().unwrap())],
+        &["CW_SCIM_BEARER_TOKEN"],
+        1,
+        "CW_SCIM_BEARER_TOKEN_FILE: cannot read",
+    )
+    .await;
+}

@@ -128,3 +128,32 @@ async fn check_reads_both_sides_and_writes_nothing() {
     output.expect_code(1);
     assert_eq!(world.scim().log().writes(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_are_one_object_per_line() {
+    let world = World::start().await;
+    let output = world
+        .run(&[], &[("LOG_FORMAT", "json"), ("LOG_LEVEL", "debug")])
+        .await;
+    output.expect_code(0);
+    let events: Vec<serde_json::Value> = output
+        .stderr
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"))
+        })
+        .collect();
+    assert!(
+        events
+            .iter()
+            .all(|e| e["level"].is_string() && e["message"].is_string())
+    );
+    let finished = events
+        .iter()
+        .find(|e| e["message"] == "run finished")
+        .expect("a run finished event");
+    assert_eq!(finished["exit_code"], 0);
+    assert_eq!(finished["create_users"], 9);
+    assert_eq!(finished["applied"], 14);
+}

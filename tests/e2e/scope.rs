@@ -69,3 +69,36 @@ async fn only_members_of_the_selected_groups_and_those_groups_are_synced() {
     );
     assert_eq!(after.groups.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scope_that_selects_nobody_takes_nothing_away() {
+    let world = World::start().await;
+    world.sync().await;
+    let snapshot = world.scim().snapshot();
+    let writes = world.scim().log().writes();
+    // A typo in the only group name: nobody is in scope. That looks exactly like
+    // everyone leaving, so nothing is deactivated and no group is emptied.
+    let output = world
+        .run(
+            &["--output", "json"],
+            &[("ACTIVATE_SYNC_GROUPS", "gpu-userz")],
+        )
+        .await;
+    output.expect_code(4);
+    let document = output.json();
+    assert_eq!(
+        document["plan"]["guards"]["tripped"],
+        serde_json::json!(["empty_source"])
+    );
+    assert_eq!(document["plan"]["summary"]["deactivate_users"], 0);
+    assert_eq!(document["plan"]["summary"]["empty_groups"], 0);
+    assert!(
+        output
+            .stderr
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("gpu-userz")),
+        "{output}"
+    );
+    assert_eq!(world.scim().log().writes(), writes);
+    assert_eq!(world.scim().snapshot(), snapshot);
+}
