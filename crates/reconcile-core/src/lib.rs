@@ -22,12 +22,12 @@
 //! # What this crate is not
 //!
 //! - **No I/O.** It never opens a socket, reads a file or runs a process.
-//!   [`apply`] writes only through the [`ScimTarget`] it is given.
+//!   [`apply()`] writes only through the [`ScimTarget`] it is given.
 //! - **No clock.** Planning never looks at time; the apply deadline is read
 //!   from the [`Clock`] passed in [`ApplyOptions`].
 //! - **No environment.** Configuration ([`Scope`], [`PlanOptions`],
 //!   [`ApplyOptions`]) comes in as arguments.
-//! - **No runtime.** [`apply`] is a plain future: no tasks are spawned, so it
+//! - **No runtime.** [`apply()`] is a plain future: no tasks are spawned, so it
 //!   runs under any executor. No HTTP client is in the dependency tree.
 //! - **No DELETE.** There is no operation that deletes a record, and no
 //!   operation ever addresses a record whose `externalId` lacks the
@@ -47,7 +47,7 @@
 //!    access removals) and record why in [`Plan::guards`].
 //! 4. [`Plan::to_text`] and [`Plan::to_json`] render it; SSH keys appear only
 //!    as SHA256 fingerprints.
-//! 5. [`apply`] runs the operations that are not withheld and returns an
+//! 5. [`apply()`] runs the operations that are not withheld and returns an
 //!    [`ApplyReport`]. Applying a plan and planning again yields a plan with
 //!    nothing to apply: the convergence property the tests check.
 //!

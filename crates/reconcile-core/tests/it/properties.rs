@@ -1,5 +1,5 @@
 //! Properties over generated organizations (see `strategies`). Each property
-//! runs proptest's default 256 cases (`PROPTEST_CASES` overrides it).
+//! runs 256 cases (`PROPTEST_CASES` overrides it).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -12,12 +12,18 @@ use reconcile_core::{
 
 use crate::strategies::{Case, case, limit, prepare};
 
+/// 256 cases per property (`PROPTEST_CASES` overrides it); shrinking stops
+/// after ten seconds.
 fn config() -> Config {
+    let defaults = Config::default();
     Config {
-        // Keep the default case count (256, or PROPTEST_CASES); never shrink
-        // for longer than a few seconds.
+        cases: if std::env::var_os("PROPTEST_CASES").is_some() {
+            defaults.cases
+        } else {
+            256
+        },
         max_shrink_time: 10_000,
-        ..Config::default()
+        ..defaults
     }
 }
 
