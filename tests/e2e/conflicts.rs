@@ -63,16 +63,27 @@ async fn a_foreign_record_holding_a_desired_user_name_is_a_conflict() {
     );
     let state = world.target.state().await;
     assert_eq!(state.users.len(), 2 + 7);
-    assert!(
-        state
-            .users
-            .values()
-            .filter(|u| u
-                .external_id
+    let owned: Vec<&String> = state
+        .users
+        .iter()
+        .filter(|(_, u)| {
+            u.external_id
                 .as_deref()
-                .is_some_and(|e| e.starts_with("pw-activate:")))
-            .count()
-            == 7
+                .is_some_and(|e| e.starts_with("pw-activate:"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        owned,
+        [
+            "Ivan.Petrov",
+            "carmen.ruiz",
+            "dmitri.volkov",
+            "hana.sato",
+            "jules.martin",
+            "lena.fischer",
+            "zoe.lukasiewicz"
+        ]
     );
     // Groups hold neither the foreign records nor anyone for the conflicted names.
     let groups = &state.groups;

@@ -507,6 +507,79 @@ pub async fn user_renamed(kind: TargetKind) {
     assert_converged(&world, &after).await;
 }
 
+/// Removing every key and the email clears them on the record; the next run sees no
+/// difference (an empty list and an absent attribute are the same).
+pub async fn keys_and_email_removed(kind: TargetKind) {
+    let Some(world) = World::start_on(kind).await else {
+        return;
+    };
+    let before = first_sync(&world).await;
+    world
+        .activate
+        .set_ssh_keys("lena.fischer", Vec::new())
+        .unwrap();
+    world
+        .activate
+        .update(|f| {
+            for user in &mut f.users {
+                if user.username == "lena.fischer" {
+                    user.email = None;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let from = checkpoint(&world);
+    world.sync().await;
+    let after = world.target.state().await;
+    let mut expected = before.clone();
+    let lena = expected.users.get_mut("lena.fischer").unwrap();
+    lena.ssh_keys.clear();
+    lena.emails.clear();
+    assert_records(&after, &expected);
+    if let Some(from) = from {
+        let (written, _) = writes_since(&world, from);
+        assert_eq!(written, count_map(&[("Patch Users", 1)]));
+    }
+    assert_converged(&world, &after).await;
+}
+
+/// A group deleted in ACTIVATE is emptied, not deleted; when it comes back (same id)
+/// the same record is filled again.
+pub async fn group_removed_and_restored(kind: TargetKind) {
+    let Some(world) = World::start_on(kind).await else {
+        return;
+    };
+    let before = first_sync(&world).await;
+    let fixture = world.activate.fixture();
+    let admins = fixture.group("admins").unwrap().clone();
+    world
+        .activate
+        .update(|f| {
+            f.groups.retain(|g| g.name != "admins");
+            Ok(())
+        })
+        .unwrap();
+    let from = checkpoint(&world);
+    world.sync().await;
+    let emptied = world.target.state().await;
+    let mut expected = before.clone();
+    expected.groups.get_mut("admins").unwrap().members.clear();
+    assert_records(&emptied, &expected);
+    assert_eq!(emptied.group_ids, before.group_ids, "the record is kept");
+    if let Some(from) = from {
+        let (written, _) = writes_since(&world, from);
+        assert_eq!(written, count_map(&[("Patch Groups", 1)]));
+    }
+    assert_converged(&world, &emptied).await;
+
+    world.activate.update(|f| f.add_group(admins)).unwrap();
+    world.sync().await;
+    let restored = world.target.state().await;
+    assert_eq!(restored, before);
+    assert_converged(&world, &restored).await;
+}
+
 /// Defines one test per scenario and target.
 macro_rules! on_both_targets {
     ($($scenario:ident),* $(,)?) => {
@@ -537,6 +610,8 @@ on_both_targets!(
     membership_change,
     attribute_change,
     user_renamed,
+    keys_and_email_removed,
+    group_removed_and_restored,
 );
 
 /// In steady state the reads are exactly the pages of the two owned listings, also
