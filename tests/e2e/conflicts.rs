@@ -6,9 +6,9 @@ use serde_json::json;
 use crate::expected::user_key;
 use crate::harness::World;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_foreign_record_holding_a_desired_user_name_is_a_conflict() {
-    let world = World::start().await;
+/// Two records this tool does not own, holding desired user names (one with another
+/// system's key, one with none). Returns their ids.
+fn seed_foreign(world: &World) -> [String; 2] {
     let scim = world.scim();
     let foreign_alice = scim
         .seed_user(json!({
@@ -26,6 +26,14 @@ async fn a_foreign_record_holding_a_desired_user_name_is_a_conflict() {
             "active": false,
         }))
         .unwrap();
+    [foreign_alice, foreign_bob]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_record_holding_a_desired_user_name_is_a_conflict() {
+    let world = World::start().await;
+    let scim = world.scim();
+    let [foreign_alice, foreign_bob] = seed_foreign(&world);
     let alice_before = scim.user(&foreign_alice).unwrap();
     let bob_before = scim.user(&foreign_bob).unwrap();
 
