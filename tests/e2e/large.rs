@@ -5,11 +5,11 @@ use testkit::request_log::Method;
 use testkit::scim::{Resource, ScimOptions};
 use testkit::synthetic::SyntheticOrg;
 
-use crate::expected::{assert_records, initial_state};
+use crate::expected::{assert_records, initial_state, is_active};
 use crate::harness::{LogExt, World, writes};
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_larger_organization_syncs_exactly_and_converges() {
+async fn a_larger_organization_syncs_exactly_around_a_conflict() {
     let fixture = SyntheticOrg {
         organization: "big-lab".to_owned(),
         users: 620,
@@ -25,11 +25,53 @@ async fn a_larger_organization_syncs_exactly_and_converges() {
         ScimOptions::default(),
     )
     .await;
+    // A record this tool does not own holds one of the user names (in upper case).
+    // With this many users to create, the name check lists every SCIM user once.
+    let taken = fixture.users.iter().find(|u| is_active(u)).unwrap().clone();
+    let foreign = world
+        .scim()
+        .seed_user(serde_json::json!({
+            "schemas": [testkit::scim::USER_SCHEMA],
+            "userName": taken.username.to_uppercase(),
+            "externalId": "okta:00u9",
+        }))
+        .unwrap();
+    let foreign_before = world.scim().user(&foreign).unwrap();
+
     let output = world.run(&["--output", "json"], &[]).await;
-    output.expect_code(0);
-    let expected = initial_state(&fixture, None);
+    output.expect_code(3);
+    assert!(
+        output.stderr.contains("foreign_name_check=FullListing"),
+        "{}",
+        output.stderr
+    );
+    let document = output.json();
+    assert_eq!(document["plan"]["summary"]["conflicts"], 1);
+    assert!(
+        document["plan"]["conflicts"]
+            .to_string()
+            .contains(&taken.id),
+        "{}",
+        document["plan"]["conflicts"]
+    );
+    let mut expected = initial_state(&fixture, None);
+    expected.users.remove(&taken.username);
+    for group in expected.groups.values_mut() {
+        group.members.remove(&taken.username);
+    }
     assert!(expected.users.len() > 500, "{}", expected.users.len());
-    assert_records(&world.target.state().await, &expected);
+    let mut state = world.target.state().await;
+    assert_eq!(
+        state
+            .users
+            .remove(&taken.username.to_uppercase())
+            .unwrap()
+            .external_id
+            .as_deref(),
+        Some("okta:00u9")
+    );
+    assert_records(&state, &expected);
+    assert_eq!(world.scim().user(&foreign).unwrap(), foreign_before);
     // Two pages of ACTIVATE users (limit 500).
     assert_eq!(
         world
@@ -40,21 +82,27 @@ async fn a_larger_organization_syncs_exactly_and_converges() {
     );
 
     let from = world.scim().log().records().len();
-    let output = world.sync().await;
-    assert!(
-        output
-            .stdout
-            .starts_with("No changes: the target matches the source."),
-        "{output}"
-    );
+    let output = world.run(&[], &[]).await;
+    output.expect_code(3);
+    assert!(output.stdout.starts_with("Nothing to apply."), "{output}");
     let records = world.scim().since(from);
     assert!(writes(&records).is_empty());
-    let pages = |resource| {
+    let reads = |resource, needle: &str| {
         records
             .iter()
-            .filter(|r| r.method == Method::Get && r.resource == resource)
+            .filter(|r| {
+                r.method == Method::Get
+                    && r.resource == resource
+                    && r.query.as_deref().unwrap_or("").contains(needle)
+            })
             .count()
     };
-    assert_eq!(pages(Resource::Users), expected.users.len().div_ceil(100));
-    assert_eq!(pages(Resource::Groups), 1);
+    // The owned listings, page by page, and one name lookup for the conflicted user.
+    assert_eq!(
+        reads(Resource::Users, "externalId"),
+        expected.users.len().div_ceil(100)
+    );
+    assert_eq!(reads(Resource::Users, "userName"), 1);
+    assert_eq!(reads(Resource::Groups, "externalId"), 1);
+    assert_eq!(records.len(), expected.users.len().div_ceil(100) + 2);
 }
