@@ -46,15 +46,6 @@ pub struct SourceFacts {
     pub groups: usize,
 }
 
-impl Desired {
-    /// Whether the source knows this user id at all (in scope, held or out of scope).
-    pub fn knows_user(&self, id: &SourceUserId) -> bool {
-        self.users.contains_key(id)
-            || self.held_users.contains_key(id)
-            || self.out_of_scope_users.contains(id)
-    }
-}
-
 /// Whether a desired user should be active, and if not, why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

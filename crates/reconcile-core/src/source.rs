@@ -35,9 +35,10 @@ pub struct SourceUser {
     /// The license status.
     pub license: LicenseStatus,
     /// Raw SSH public key lines as ACTIVATE returned them (an entry may hold
-    /// several lines). `None` when the keys were not fetched (the client fetches
-    /// keys only for users who will be active); the planner then leaves the
-    /// target's keys as they are.
+    /// several lines). `None` when the keys were not fetched, or fetching them
+    /// failed (the client fetches keys only for users who will be active); the
+    /// planner then leaves the target's keys as they are, so a failed key
+    /// lookup never removes keys.
     pub ssh_keys: Option<Vec<String>>,
 }
 
