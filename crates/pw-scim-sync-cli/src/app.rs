@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Output};
 use crate::exit::Exit;
 use crate::metrics::{self, RunMetrics};
 use crate::run::{self, Mode, RunReport};
@@ -57,6 +57,9 @@ async fn sync(settings: &Settings, mode: Mode) -> Result<Exit> {
         }
         Err(error) => {
             tracing::error!("{error:#}");
+            if settings.run.output == Output::Json {
+                print_fatal_json(mode, &format!("{error:#}"));
+            }
             Exit::Fatal
         }
     };
@@ -70,6 +73,20 @@ async fn sync(settings: &Settings, mode: Mode) -> Result<Exit> {
         heartbeat::ping(&plain, url).await;
     }
     Ok(exit)
+}
+
+/// With `--output json`, stdout holds one JSON document on every run, the failed ones
+/// included, so that whatever parses it always finds `exit_code`.
+fn print_fatal_json(mode: Mode, error: &str) {
+    let document = serde_json::json!({
+        "version": 1,
+        "mode": match mode { Mode::Apply => "apply", Mode::PlanOnly => "plan" },
+        "exit_code": Exit::Fatal.code(),
+        "error": error,
+        "plan": null,
+        "result": null,
+    });
+    println!("{document:#}");
 }
 
 /// On SIGTERM (a drain, `activeDeadlineSeconds`) or Ctrl-C: start no new write, finish

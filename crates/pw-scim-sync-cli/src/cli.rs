@@ -13,11 +13,12 @@ use crate::env_vars as env;
 /// Keeps CoreWeave IAM (SCIM 2.0) in step with Parallel Works ACTIVATE users, groups and
 /// SSH keys. Without a subcommand it performs one sync.
 ///
-/// Exit status: 0 success; 1 fatal error (configuration, authentication, a side
-/// unreachable); 2 usage error; 3 some operations failed or conflicted; 4 a safety
-/// guard withheld deactivations.
+/// Exit status: 0 success (converged, or a plan printed); 1 fatal error (configuration,
+/// authentication, a side unreachable or incomplete; nothing or only part written); 2
+/// usage error; 3 some operations failed or conflicted; 4 a safety guard withheld
+/// deactivations.
 #[derive(Debug, Parser)]
-#[command(name = "pw-activate-scim-sync", version, about, long_about = None)]
+#[command(name = "pw-activate-scim-sync", version)]
 #[command(
     after_help = "Every option can also be set through the environment variable shown, \
 or a .env file in the working directory (the environment wins)."
