@@ -274,3 +274,26 @@ async fn an_empty_organization_against_an_empty_target_is_fine() {
     );
     assert_eq!(world.scim().log().writes(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fatal_run_still_prints_one_json_document() {
+    let world = World::start().await;
+    world.activate.set_faults(Faults {
+        total_offset: 1,
+        ..Faults::default()
+    });
+    let output = world.run(&["--output", "json"], &[]).await;
+    output.expect_code(1);
+    let document = output.json();
+    assert_eq!(document["exit_code"], 1);
+    assert_eq!(document["mode"], "apply");
+    assert_eq!(document["plan"], serde_json::Value::Null);
+    let error = document["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(
+            "could not read the ACTIVATE organization completely; nothing was written: "
+        ),
+        "{error}"
+    );
+    assert!(error.contains("incomplete user list"), "{error}");
+}
