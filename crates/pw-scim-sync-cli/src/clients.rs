@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use activate_client::{ActivateClient, ClientConfig, Credential};
 use anyhow::{Context, Result, anyhow};
-use scim_client::{RequestEvent, RequestObserver, RequestOutcome, ScimClient};
+use scim_client::{
+    AdaptiveLimiter, LimiterConfig, RequestEvent, RequestObserver, RequestOutcome, ScimClient,
+};
 use secrecy::ExposeSecret;
 
 use crate::env_vars as env;
@@ -73,16 +75,20 @@ pub fn activate(settings: &ActivateSettings, run: &RunSettings) -> Result<Activa
     ActivateClient::new(config).context("cannot set up the ACTIVATE client")
 }
 
-/// The SCIM client.
+/// The SCIM client. At most `run.concurrency` requests are in flight; an adaptive
+/// limiter sends fewer and paces them when the server answers `429` or `503`, and one
+/// `429`'s `Retry-After` pauses every request.
 pub fn scim(
     settings: &ScimSettings,
     run: &RunSettings,
     counts: &RequestCounts,
 ) -> Result<ScimClient> {
+    let limiter = Arc::new(AdaptiveLimiter::new(LimiterConfig::new(run.concurrency)));
     let mut builder = ScimClient::builder(settings.base_url.clone(), settings.token.clone())
         .timeout(run.timeout)
         .user_agent(USER_AGENT)
-        .observer(counts.observer());
+        .observer(counts.observer())
+        .limiter(limiter);
     if let Some(pem) = &run.ca_bundle {
         builder = builder.extra_root_ca_pem(pem.clone());
     }

@@ -150,9 +150,17 @@ pub async fn sync(
                 }),
                 ..ApplyOptions::default()
             };
-            Some(apply(&plan, &ScimClientTarget::new(scim), &options).await)
+            Some(apply(&plan, &ScimClientTarget::new(scim.clone()), &options).await)
         }
     };
+    if let Some(limits) = scim.limits().filter(|l| l.overloads > 0) {
+        tracing::info!(
+            overloads = limits.overloads,
+            concurrency = limits.concurrency,
+            rate_per_second = limits.rate,
+            "the SCIM server pushed back (429/503); requests were slowed down"
+        );
+    }
 
     let exit = match &applied {
         None => Exit::Success,

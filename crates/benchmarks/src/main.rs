@@ -1,0 +1,138 @@
+//! Benchmark programs for `pw-activate-scim-sync`.
+//!
+//! Each subcommand runs one benchmark against in-process emulators (or, for the
+//! planner, in fresh child processes), prints its figures and writes them as JSON to
+//! `bench-results/<name>.json` at the workspace root (`--smoke` runs tiny sizes in
+//! seconds and writes to `target/bench-results-smoke/` instead, so that CI keeps the
+//! programs building and running without touching the recorded figures).
+//!
+//! ```text
+//! cargo run --release -p benchmarks -- all            # everything (about 15 minutes)
+//! cargo run --release -p benchmarks -- planner        # 1. planner time and memory
+//! cargo run --release -p benchmarks -- provision      # 2. + 3. initial and steady state
+//! cargo run --release -p benchmarks -- rate-limit     # 4. a server limited to R req/s
+//! cargo run --release -p benchmarks -- source         # 5. the ACTIVATE side
+//! cargo run --release -p benchmarks -- membership     # large groups: chunked changes
+//! cargo run --release -p benchmarks -- --smoke all    # seconds; what CI runs
+//! ```
+//!
+//! These are programs that print figures, not tests: nothing here asserts on time.
+//! The targets each figure is compared with are printed next to it and recorded in
+//! the JSON (`targets`), with whether they were met.
+//!
+//! This crate is not part of the product; it links the CLI's library and the test
+//! emulators.
+
+// Figures are counts and durations far below 2^52, and each benchmark's report
+// reads best as one function from setup to the printed table.
+#![allow(clippy::cast_precision_loss, clippy::too_many_lines)]
+
+mod capture;
+mod machine;
+mod membership;
+mod output;
+mod planner;
+mod provision;
+mod proxy;
+mod rate_limit;
+mod source;
+mod world;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// The CLI default for `--concurrency` (`SYNC_CONCURRENCY`) when these figures were
+/// taken, measured beside [`PROPOSED_CONCURRENCY`].
+pub const CLI_DEFAULT_CONCURRENCY: usize = 8;
+
+/// The concurrency these benchmarks argue for as the default.
+pub const PROPOSED_CONCURRENCY: usize = 16;
+
+#[derive(Debug, Parser)]
+#[command(name = "benchmarks", about = "Benchmarks of pw-activate-scim-sync")]
+struct Args {
+    /// Tiny sizes: checks that every benchmark runs, in seconds; the figures mean
+    /// nothing.
+    #[arg(long, global = true)]
+    smoke: bool,
+
+    /// Where the JSON figures go (default: `bench-results/` at the workspace root,
+    /// or `target/bench-results-smoke/` with `--smoke`).
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Benchmark 1: planner time and peak memory for 10k, 100k and 200k users.
+    Planner,
+    /// Benchmarks 2 and 3: initial provisioning of 10k users and 500 groups against
+    /// 20 ms of latency at several concurrencies, then a steady-state run.
+    Provision,
+    /// Benchmark 4: a SCIM server limited to R requests per second (429 with
+    /// Retry-After).
+    RateLimit,
+    /// Benchmark 5: reading the ACTIVATE side of 10k users with 20 ms of latency.
+    Source,
+    /// Membership changes of 1 % in a 10,000-member group: requests and bytes.
+    Membership,
+    /// Every benchmark in turn.
+    All,
+    /// One planner measurement in this (fresh) process; used by `planner`.
+    #[command(hide = true)]
+    PlannerChild {
+        /// Users in the organization.
+        #[arg(long)]
+        users: usize,
+        /// Groups in the organization.
+        #[arg(long)]
+        groups: usize,
+        /// Timed planning runs.
+        #[arg(long)]
+        iterations: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let out = || output::Out::new(args.out.clone(), args.smoke);
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    match args.command {
+        Command::PlannerChild {
+            users,
+            groups,
+            iterations,
+        } => planner::child(users, groups, iterations),
+        Command::Planner => planner::run(&out()?),
+        Command::Provision => runtime()?.block_on(provision::run(&out()?)),
+        Command::RateLimit => runtime()?.block_on(rate_limit::run(&out()?)),
+        Command::Source => runtime()?.block_on(source::run(&out()?)),
+        Command::Membership => runtime()?.block_on(membership::run(&out()?)),
+        Command::All => {
+            let out = out()?;
+            planner::run(&out)?;
+            runtime()?.block_on(async {
+                provision::run(&out).await?;
+                rate_limit::run(&out).await?;
+                source::run(&out).await?;
+                membership::run(&out).await
+            })
+        }
+    }
+}
+
+/// `PathBuf` of the workspace root (two levels above this crate).
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("..")
+}

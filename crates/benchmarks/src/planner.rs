@@ -1,0 +1,398 @@
+//! Benchmark 1, the planner: projection and planning time, and peak memory, for
+//! organizations of 10k, 100k and 200k users with a 1 % change against a converged
+//! target.
+//!
+//! Each size runs in a fresh child process (this program with the hidden
+//! `planner-child` subcommand), so that its peak RSS (`VmHWM` from
+//! `/proc/self/status`) is its own. The child builds its inputs, resets the
+//! high-water mark (`/proc/self/clear_refs`, value 5), then projects and plans once
+//! for the memory figure, then `iterations` more times for the time figures.
+//!
+//! The organization is `testkit`'s synthetic one (a 90 % `all-users` group, group
+//! `j` with about `users / 2j` members, 0–3 SSH keys per user, 7 % inactive), with
+//! one group per 100 users. The target holds exactly what the organization held
+//! before the change: a record per desired user (active ones, and half of the
+//! inactive ones as deactivated records), each group with its members, and 100
+//! foreign user names. The change touches 1 % of users (a renamed person, a new
+//! email, a rotated key, a deactivation, a departure, in turn), adds 0.2 % new users,
+//! and moves 1 % of the memberships of every group (half removals, half additions).
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use reconcile_core::{
+    Desired, LicenseStatus, Observed, OwnedGroup, OwnedUser, PlanOptions, ScimId, Scope,
+    SourceGroup, SourceSnapshot, SourceUser, plan, project,
+};
+use serde_json::{Value, json};
+use testkit::activate::LicenseStatus as FixtureLicense;
+use testkit::synthetic::{SyntheticOrg, ed25519_key_line};
+
+use crate::output::{Out, Target, ms, round3};
+
+/// Runs every size in its own child process and writes `planner.json`.
+pub fn run(out: &Out) -> Result<()> {
+    let (sizes, iterations): (&[usize], usize) = if out.smoke {
+        (&[500, 1_000], 1)
+    } else {
+        (&[10_000, 100_000, 200_000], 7)
+    };
+    println!("== 1. planner (release build: {})", !cfg!(debug_assertions));
+    println!(
+        "{:>8} {:>7} {:>12} {:>9} {:>11} {:>11} {:>11} {:>12} {:>12}",
+        "users",
+        "groups",
+        "memberships",
+        "ops",
+        "project",
+        "plan",
+        "plan min",
+        "RSS inputs",
+        "peak RSS"
+    );
+    let exe = std::env::current_exe().context("cannot find this program")?;
+    let mut rows = Vec::new();
+    for &users in sizes {
+        let groups = (users / 100).max(2);
+        let output = Command::new(&exe)
+            .args([
+                "planner-child",
+                "--users",
+                &users.to_string(),
+                "--groups",
+                &groups.to_string(),
+                "--iterations",
+                &iterations.to_string(),
+            ])
+            .output()
+            .context("cannot run the planner child process")?;
+        if !output.status.success() {
+            bail!(
+                "the planner child for {users} users failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let row: Value =
+            serde_json::from_slice(&output.stdout).context("the planner child printed no JSON")?;
+        println!(
+            "{:>8} {:>7} {:>12} {:>9} {:>9.1}ms {:>9.1}ms {:>9.1}ms {:>9.1} MB {:>9.1} MB",
+            users,
+            groups,
+            row["memberships"].as_u64().unwrap_or(0),
+            row["operations"].as_u64().unwrap_or(0),
+            row["project_ms_median"].as_f64().unwrap_or(f64::NAN),
+            row["plan_ms_median"].as_f64().unwrap_or(f64::NAN),
+            row["plan_ms_min"].as_f64().unwrap_or(f64::NAN),
+            row["rss_inputs_mb"].as_f64().unwrap_or(f64::NAN),
+            row["peak_rss_planning_mb"].as_f64().unwrap_or(f64::NAN),
+        );
+        rows.push(row);
+    }
+    let find = |users: usize| {
+        rows.iter()
+            .find(|r| r["users"].as_u64() == Some(users as u64))
+    };
+    let mut targets = Vec::new();
+    let mut summary = json!({});
+    if let (Some(r100), Some(r200)) = (find(100_000), find(200_000)) {
+        let plan100 = r100["plan_ms_median"].as_f64().unwrap_or(f64::NAN);
+        let plan200 = r200["plan_ms_median"].as_f64().unwrap_or(f64::NAN);
+        let both100 = plan100 + r100["project_ms_median"].as_f64().unwrap_or(f64::NAN);
+        let both200 = plan200 + r200["project_ms_median"].as_f64().unwrap_or(f64::NAN);
+        let rss100 = r100["peak_rss_planning_mb"].as_f64().unwrap_or(f64::NAN);
+        summary = json!({
+            "plan_ms_100k": plan100,
+            "plan_ratio_200k_100k": round3(plan200 / plan100),
+            "project_plus_plan_ms_100k": round3(both100),
+            "project_plus_plan_ratio_200k_100k": round3(both200 / both100),
+            "peak_rss_planning_mb_100k": rss100,
+        });
+        targets.push(Target::at_most(
+            "plan(), 100k users (median)",
+            plan100,
+            150.0,
+            "ms",
+        ));
+        targets.push(Target::at_most(
+            "plan() time 200k ÷ 100k",
+            plan200 / plan100,
+            2.3,
+            "",
+        ));
+        targets.push(Target::at_most(
+            "peak RSS of a 100k-user planning run",
+            rss100,
+            200.0,
+            "MB",
+        ));
+    }
+    out.write(
+        "planner",
+        &json!({
+            "sizes": sizes,
+            "groups": "users / 100",
+            "iterations": iterations,
+            "change": "1 % of users, 0.2 % new users, 1 % of memberships per group",
+        }),
+        &json!({"rows": rows, "summary": summary}),
+        &targets,
+    )
+}
+
+/// One size, in this process; prints one JSON object.
+pub fn child(users: usize, groups: usize, iterations: usize) -> Result<()> {
+    let started = Instant::now();
+    let (snapshot, observed) = inputs(users, groups);
+    let generate = started.elapsed();
+    let memberships: usize = snapshot.groups.iter().map(|g| g.members.len()).sum();
+    let rss_inputs = status_kb("VmRSS");
+    let hwm_generation = status_kb("VmHWM");
+    // Peak from here on: the inputs (as the CLI holds them) plus projection and plan.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+
+    let options = PlanOptions {
+        deactivation_limit: Some("10%".parse()?),
+        override_deactivation_limit: false,
+    };
+    let t = Instant::now();
+    let desired = project(&snapshot, &Scope::All);
+    let first_project = t.elapsed();
+    let t = Instant::now();
+    let first = plan(&desired, &observed, &options);
+    let first_plan = t.elapsed();
+    let hwm_planning = status_kb("VmHWM");
+    let summary = first.summary();
+    let operations = first.operations.len();
+    drop(first);
+    drop(desired);
+
+    let mut project_times = vec![first_project];
+    let mut plan_times = vec![first_plan];
+    for _ in 0..iterations {
+        let t = Instant::now();
+        let desired = project(&snapshot, &Scope::All);
+        project_times.push(t.elapsed());
+        let t = Instant::now();
+        let planned = plan(&desired, &observed, &options);
+        plan_times.push(t.elapsed());
+        drop(planned);
+    }
+    // The first run warms the allocator; the figures are over the later runs when
+    // there are any.
+    let timed = |times: &[Duration]| -> Vec<f64> {
+        let mut v: Vec<f64> = times
+            .iter()
+            .skip(usize::from(times.len() > 1))
+            .map(|d| ms(*d))
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let project_ms = timed(&project_times);
+    let plan_ms = timed(&plan_times);
+    let mb = |kb: Option<u64>| kb.map(|kb| round3(kb as f64 / 1024.0));
+    let row = json!({
+        "users": users,
+        "groups": groups,
+        "memberships": memberships,
+        "owned_records": observed.users.len(),
+        "operations": operations,
+        "summary": summary,
+        "generate_ms": round3(ms(generate)),
+        "project_ms_median": round3(median(&project_ms)),
+        "plan_ms_median": round3(median(&plan_ms)),
+        "plan_ms_min": round3(plan_ms.first().copied().unwrap_or(f64::NAN)),
+        "plan_ms_max": round3(plan_ms.last().copied().unwrap_or(f64::NAN)),
+        "plan_ms_runs": plan_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>(),
+        "first_plan_ms": round3(ms(first_plan)),
+        "rss_inputs_mb": mb(rss_inputs),
+        "peak_rss_generation_mb": mb(hwm_generation),
+        "peak_rss_planning_mb": mb(hwm_planning),
+        "peak_reset_supported": reset,
+    });
+    println!("{row}");
+    Ok(())
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => f64::midpoint(sorted[n / 2 - 1], sorted[n / 2]),
+    }
+}
+
+/// A `/proc/self/status` field in kB.
+fn status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.trim().trim_end_matches("kB").trim().parse().ok()
+    })
+}
+
+/// The changed source snapshot and the target as it was before the change.
+fn inputs(users: usize, groups: usize) -> (SourceSnapshot, Observed) {
+    let mut snapshot = source(users, groups);
+    let before = project(&snapshot, &Scope::All);
+    let observed = converged(&before);
+    drop(before);
+    change(&mut snapshot);
+    (snapshot, observed)
+}
+
+fn source(users: usize, groups: usize) -> SourceSnapshot {
+    let fixture = SyntheticOrg {
+        organization: "bench-lab".to_owned(),
+        users,
+        groups,
+        seed: 7,
+    }
+    .generate();
+    let id_of: HashMap<&str, &str> = fixture
+        .users
+        .iter()
+        .map(|u| (u.username.as_str(), u.id.as_str()))
+        .collect();
+    let groups = fixture
+        .groups
+        .iter()
+        .map(|g| SourceGroup {
+            id: g.id.as_str().into(),
+            name: g.name.clone(),
+            members: g.members.iter().map(|m| id_of[m.as_str()].into()).collect(),
+        })
+        .collect();
+    let users = fixture
+        .users
+        .iter()
+        .map(|u| SourceUser {
+            id: u.id.as_str().into(),
+            username: u.username.clone(),
+            name: u.name.clone().unwrap_or_default(),
+            email: u.email.clone().unwrap_or_default(),
+            active: u.active,
+            license: match u.license_status {
+                FixtureLicense::Active => LicenseStatus::Active,
+                FixtureLicense::Complimentary => LicenseStatus::Complimentary,
+                FixtureLicense::Inactive => LicenseStatus::Inactive,
+            },
+            ssh_keys: Some(u.ssh_keys.clone()),
+        })
+        .collect();
+    SourceSnapshot {
+        users,
+        groups,
+        complete: true,
+    }
+}
+
+/// The target after a converged sync of `desired`.
+fn converged(desired: &Desired) -> Observed {
+    let mut observed = Observed::default();
+    let mut scim_id = HashMap::new();
+    for (n, (id, user)) in desired.users.iter().enumerate() {
+        if !user.status.is_active() && n % 2 == 1 {
+            continue; // Never active while synced: no record.
+        }
+        let sid = ScimId::new(format!("{n:08x}-5c1d-4e2a-9b7f-{n:012x}"));
+        scim_id.insert(id.clone(), sid.clone());
+        observed.users.push(OwnedUser {
+            scim_id: sid,
+            external_id: user.external_id.clone(),
+            user_name: user.user_name.clone(),
+            given_name: user.given_name.clone(),
+            family_name: user.family_name.clone(),
+            formatted_name: Some(user.formatted_name.clone()),
+            display_name: Some(user.display_name.clone()),
+            email: user.email.clone(),
+            active: user.status.is_active(),
+            ssh_keys: user
+                .ssh_keys
+                .iter()
+                .flatten()
+                .map(|k| k.as_openssh().to_owned())
+                .collect(),
+        });
+    }
+    for (n, group) in desired.groups.values().enumerate() {
+        observed.groups.push(OwnedGroup {
+            scim_id: ScimId::new(format!("{n:08x}-9a0b-4c1d-8e2f-{n:012x}")),
+            external_id: group.external_id.clone(),
+            display_name: group.display_name.clone(),
+            members: group.members.iter().map(|m| scim_id[m].clone()).collect(),
+        });
+    }
+    observed.foreign_user_names = (0..100).map(|i| format!("svc-account-{i}")).collect();
+    observed
+}
+
+/// The 1 % change described in the module docs.
+fn change(snapshot: &mut SourceSnapshot) {
+    let count = snapshot.users.len();
+    let mut leaving = BTreeSet::new();
+    for (step, index) in (0..count).step_by(100).enumerate() {
+        let user = &mut snapshot.users[index];
+        match step % 5 {
+            0 => user.name.push_str(" Jr"),
+            1 => user.email = format!("new.{}", user.email),
+            2 => {
+                let mut bytes = [0u8; 32];
+                bytes[..8].copy_from_slice(&(index as u64).to_le_bytes());
+                bytes[31] = 0xa5;
+                user.ssh_keys = Some(vec![ed25519_key_line(&bytes, "rotated@laptop")]);
+            }
+            3 => user.active = !user.active,
+            _ => {
+                leaving.insert(user.id.clone());
+            }
+        }
+    }
+    snapshot.users.retain(|u| !leaving.contains(&u.id));
+    for n in 0..count / 500 {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&(n as u64).to_le_bytes());
+        bytes[31] = 0x5a;
+        snapshot.users.push(SourceUser {
+            id: format!("8{n:023x}").into(),
+            username: format!("new.hire{n}"),
+            name: format!("New Hire{n}"),
+            email: format!("new.hire{n}@bench-lab.example"),
+            active: true,
+            license: LicenseStatus::Active,
+            ssh_keys: Some(vec![ed25519_key_line(&bytes, "new@laptop")]),
+        });
+    }
+    let ids: Vec<_> = snapshot.users.iter().map(|u| u.id.clone()).collect();
+    for (g, group) in snapshot.groups.iter_mut().enumerate() {
+        group.members.retain(|m| !leaving.contains(m));
+        let moved = group.members.len() / 200;
+        let mut k = 0;
+        group.members.retain(|_| {
+            k += 1;
+            k % 200 != 0
+        });
+        let present: BTreeSet<_> = group.members.iter().cloned().collect();
+        let mut added = 0;
+        let mut i = g * 7919;
+        let mut tries = 0;
+        while added < moved && tries < ids.len() {
+            tries += 1;
+            let candidate = &ids[i % ids.len()];
+            if !present.contains(candidate) {
+                group.members.push(candidate.clone());
+                added += 1;
+            }
+            i += 104_729;
+        }
+    }
+    if let Some(all) = snapshot.groups.first_mut() {
+        all.members.extend(
+            ids.iter()
+                .filter(|id| id.as_str().starts_with('8'))
+                .cloned(),
+        );
+    }
+}
