@@ -39,10 +39,10 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
         .filter(|user| !held_users.contains_key(&user.id))
         .map(|user| (user.id.clone(), desire_user(user, &mut warnings)))
         .collect();
-    let active: HashSet<&SourceUserId> = users
+    let active: HashSet<&str> = users
         .iter()
         .filter(|(_, user)| user.status.is_active())
-        .map(|(id, _)| id)
+        .map(|(id, _)| id.as_str())
         .collect();
 
     let mut desired_groups = BTreeMap::new();
@@ -50,7 +50,7 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
         let members: BTreeSet<SourceUserId> = group
             .members
             .iter()
-            .filter(|id| active.contains(id))
+            .filter(|id| active.contains(id.as_str()))
             .cloned()
             .collect();
         desired_groups.insert(
