@@ -13,8 +13,14 @@
 //!   [`ScimError::PageCapExceeded`]: neither loops forever.
 //!
 //! Records are de-duplicated by id, since pages may shift when records are created
-//! between two requests. When `totalResults` is lower than the truth, the listing stops
-//! at it: a server that lies low cannot be detected.
+//! between two requests.
+//!
+//! A `totalResults` lower than the truth would end the listing early and make owned
+//! records look missing (and be created again). Two rules catch it: when the page that
+//! reaches `totalResults` is full (as many records as asked for), one more page is
+//! read to confirm the end; and once more records arrived than announced, the count is
+//! distrusted and the listing goes on until an empty page. A lie that ends exactly on a
+//! short page stays undetectable.
 
 use std::collections::HashSet;
 
@@ -47,6 +53,8 @@ pub(crate) struct Pager {
     pages: u32,
     seen: HashSet<String>,
     total: Option<u64>,
+    /// More records arrived than `totalResults` announced.
+    total_too_low: bool,
     state: State,
 }
 
@@ -60,6 +68,7 @@ impl Pager {
             pages: 0,
             seen: HashSet::new(),
             total: None,
+            total_too_low: false,
             state: State::More,
         }
     }
@@ -126,8 +135,20 @@ impl Pager {
             .unwrap_or(request.start_index);
         self.next_start = start.saturating_add(returned);
         let got = self.collected();
+        let full = returned >= u64::from(request.count);
         if let Some(total) = self.total {
-            if got >= total {
+            if got > total && !self.total_too_low {
+                self.total_too_low = true;
+                tracing::warn!(
+                    path = %self.path,
+                    total_results = total,
+                    collected = got,
+                    "the server announced fewer results than it returned; listing until an empty page"
+                );
+            }
+            if self.total_too_low || (got == total && full) {
+                self.state = State::More;
+            } else if got >= total {
                 self.state = State::Done;
             } else if self.next_start > total {
                 self.state = State::Incomplete {
@@ -216,14 +237,15 @@ mod tests {
     }
 
     #[test]
-    fn a_server_ignoring_count_is_done_in_one_page() {
+    fn a_server_ignoring_count_is_done_after_one_confirming_page() {
         let server = Server {
             n: 5,
             cap: u64::MAX,
             total: Some(5),
             ignore_start: false,
         };
-        assert_eq!(list(&server, 2, 10), (ids(1..=5), 1, Ok(())));
+        // The first page is fuller than asked for, so an empty page confirms the end.
+        assert_eq!(list(&server, 2, 10), (ids(1..=5), 2, Ok(())));
     }
 
     #[test]
@@ -243,14 +265,37 @@ mod tests {
     }
 
     #[test]
-    fn total_too_low_stops_at_it() {
+    fn total_too_low_is_paged_past_once_more_records_arrive() {
         let server = Server {
             n: 5,
             cap: 2,
             total: Some(3),
             ignore_start: false,
         };
-        assert_eq!(list(&server, 2, 10), (ids(1..=4), 2, Ok(())));
+        // Pages of 2, 2 (now 4 > 3: the count is distrusted), 1, then an empty page.
+        assert_eq!(list(&server, 2, 10), (ids(1..=5), 4, Ok(())));
+    }
+
+    #[test]
+    fn total_too_low_ending_on_a_full_page_is_confirmed_by_one_more_page() {
+        let server = Server {
+            n: 4,
+            cap: 2,
+            total: Some(2),
+            ignore_start: false,
+        };
+        assert_eq!(list(&server, 2, 10), (ids(1..=4), 3, Ok(())));
+    }
+
+    #[test]
+    fn a_short_last_page_needs_no_confirmation() {
+        let server = Server {
+            n: 5,
+            cap: 100,
+            total: Some(5),
+            ignore_start: false,
+        };
+        assert_eq!(list(&server, 100, 10), (ids(1..=5), 1, Ok(())));
     }
 
     #[test]
@@ -318,6 +363,12 @@ mod tests {
         page.total_results = Some(3);
         page.start_index = Some(3);
         assert_eq!(pager.accept(req, page, String::as_str).unwrap(), ["c"]);
+        // That page was full, so an empty one confirms the end.
+        let req = pager.next_request().unwrap().unwrap();
+        assert_eq!(req.start_index, 5);
+        let mut page = ListResponse::new(Vec::<String>::new());
+        page.total_results = Some(3);
+        assert!(pager.accept(req, page, String::as_str).unwrap().is_empty());
         assert_eq!(pager.next_request().unwrap(), None);
     }
 }

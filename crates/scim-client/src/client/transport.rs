@@ -308,9 +308,15 @@ impl ScimClient {
                 path: call.path.clone(),
                 status: reply.status,
                 what,
-                location: format!("{at} (line {}, column {})", inner.line(), inner.column()),
+                // The path and serde's message quote the body's keys and values, so
+                // both are masked like the excerpt.
+                location: self.mask(&format!(
+                    "{at} (line {}, column {})",
+                    inner.line(),
+                    inner.column()
+                )),
                 excerpt: self.excerpt(&reply.body),
-                source: Box::new(inner),
+                source: self.mask(&inner.to_string()).into(),
             }
         })
     }

@@ -281,6 +281,29 @@ async fn a_token_echoed_by_the_server_is_masked() {
 }
 
 #[tokio::test]
+async fn a_token_in_the_keys_of_an_undecodable_body_is_masked() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/scim/org-1/Users/u3"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!(r#"{{"id":"u3","userName":"x","Bearer {TOKEN}": }}"#),
+            "application/scim+json",
+        ))
+        .mount(&server)
+        .await;
+    let error = client(&server).get_user("u3").await.unwrap_err();
+    assert!(
+        error.to_string().contains("could not decode the User"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("Bearer [REDACTED]"),
+        "the location names the masked key: {error}"
+    );
+    assert_no_token(&error);
+}
+
+#[tokio::test]
 async fn decode_errors_name_the_response_and_the_place() {
     let server = MockServer::start().await;
     let mut bad = user(2);

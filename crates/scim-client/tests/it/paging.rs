@@ -56,7 +56,7 @@ async fn a_server_capping_count_is_paged_by_what_it_returned() {
 }
 
 #[tokio::test]
-async fn a_server_ignoring_count_is_read_in_one_page() {
+async fn a_server_ignoring_count_is_read_in_one_page_and_one_confirming_page() {
     let (server, paged) = serve(Paged {
         ignore_count: true,
         ..Paged::new(users(5))
@@ -65,7 +65,8 @@ async fn a_server_ignoring_count_is_read_in_one_page() {
     let client = builder(&server).page_size(nz(2)).build().unwrap();
     let listed = client.list_all_users(None).await.unwrap();
     assert_eq!(ids(&listed, user_id), expected(1..=5));
-    assert_eq!(*paged.seen.lock().unwrap(), [(1, 2)]);
+    // The page held more than asked for, so an empty page confirms the end.
+    assert_eq!(*paged.seen.lock().unwrap(), [(1, 2), (6, 2)]);
 }
 
 #[tokio::test]
@@ -106,7 +107,7 @@ async fn total_results_too_high_ends_in_an_incomplete_listing() {
 }
 
 #[tokio::test]
-async fn total_results_too_low_stops_at_it() {
+async fn total_results_too_low_is_paged_past() {
     let (server, paged) = serve(Paged {
         total: Total::Claim(3),
         ..Paged::new(users(5))
@@ -114,10 +115,13 @@ async fn total_results_too_low_stops_at_it() {
     .await;
     let client = builder(&server).page_size(nz(2)).build().unwrap();
     let listed = client.list_all_users(None).await.unwrap();
-    // A server announcing fewer results than it has cannot be detected: the listing
-    // stops once the announced number was collected.
-    assert_eq!(ids(&listed, user_id), expected(1..=4));
-    assert_eq!(*paged.seen.lock().unwrap(), [(1, 2), (3, 2)]);
+    // The second page brings the count to 4 of an announced 3: the count is distrusted
+    // and the listing goes on to an empty page. Nothing owned is left unlisted.
+    assert_eq!(ids(&listed, user_id), expected(1..=5));
+    assert_eq!(
+        *paged.seen.lock().unwrap(),
+        [(1, 2), (3, 2), (5, 2), (6, 2)]
+    );
 }
 
 #[tokio::test]
