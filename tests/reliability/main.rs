@@ -7,6 +7,8 @@
 
 mod catalogue;
 mod findings;
+mod fuzz_harness;
+mod fuzz_smoke;
 mod secrets;
 mod soak;
 mod support;

@@ -194,6 +194,29 @@ async fn an_activate_error_echoing_the_api_key_is_not_printed() {
 /// Environment variables of one run.
 type Vars = Vec<(&'static str, String)>;
 
+/// A response that does not decode is reported with the JSON path where decoding
+/// failed; the path is made of the body's keys, so a body with the token as a key
+/// (an echo of the request's headers, say) must not print it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: scim-client masks the token in the excerpt of an undecodable response but not in its JSON-path location; see RELIABILITY.md, findings"]
+async fn a_token_in_a_json_key_of_a_bad_response_is_not_printed() {
+    let world = world().await;
+    let body = format!(r#"{{"totalResults":1,"Bearer {SCIM_TOKEN}": }}"#);
+    world.scim_proxy.add_rule(Rule::always(
+        Some("GET"),
+        "/Users$",
+        respond_json(200, "application/scim+json", &body),
+    ));
+    let out = world.run(&["sync"], &[]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.errors().contains("could not decode"),
+        "{}",
+        out.errors()
+    );
+    assert_clean("an undecodable page with the token as a key", &out);
+}
+
 /// Configuration errors never repeat the secret they are about.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configuration_errors_do_not_repeat_secrets() {
