@@ -439,6 +439,7 @@ impl ActivateClient {
             }
             body.extend_from_slice(&chunk);
         }
+        self.inner.config.credential.mask_in(&mut body);
         if status.is_success() {
             Ok(Fetched {
                 body,

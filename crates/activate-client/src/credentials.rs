@@ -192,6 +192,21 @@ impl Credential {
         normalise_base_url(chosen)
     }
 
+    /// Replaces this credential, and its HTTP Basic encoding, wherever it appears in
+    /// `body` with `[REDACTED]`, should a server echo it back in a response that ends
+    /// up in an error message.
+    pub(crate) fn mask_in(&self, body: &mut Vec<u8>) {
+        let secret = self.secret.expose_secret();
+        let mut needles = vec![secret.as_bytes().to_vec()];
+        if self.kind == CredentialKind::ApiKey {
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:"));
+            needles.push(basic.trim_end_matches('=').as_bytes().to_vec());
+        }
+        for needle in needles.iter().filter(|n| n.len() >= 4) {
+            replace_all(body, needle, b"[REDACTED]");
+        }
+    }
+
     /// The value of the `Authorization` header for this credential.
     pub(crate) fn authorization(&self) -> String {
         let secret = self.secret.expose_secret();
@@ -208,6 +223,24 @@ impl Credential {
             }
         }
     }
+}
+
+fn replace_all(haystack: &mut Vec<u8>, needle: &[u8], with: &[u8]) {
+    if !haystack.windows(needle.len()).any(|w| w == needle) {
+        return;
+    }
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack.as_slice();
+    while !rest.is_empty() {
+        if rest.starts_with(needle) {
+            out.extend_from_slice(with);
+            rest = &rest[needle.len()..];
+        } else {
+            out.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    *haystack = out;
 }
 
 /// Adds `https://` when no scheme is given, parses, checks the transport policy, and
@@ -276,6 +309,25 @@ fn jwt_platform_host(token: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_echoed_key_and_its_basic_encoding_are_masked() {
+        let key = "pwt_Y2xvdWQucGFyYWxsZWwud29ya3M.s3cr3t-value";
+        let credential = Credential::parse(key).unwrap();
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+        let mut body =
+            format!(r#"{{"message":"bad key {key}","header":"Basic {basic}"}}"#).into_bytes();
+        credential.mask_in(&mut body);
+        let body = String::from_utf8(body).unwrap();
+        let padding = "=".repeat(basic.len() - basic.trim_end_matches('=').len());
+        assert_eq!(
+            body,
+            format!(r#"{{"message":"bad key [REDACTED]","header":"Basic [REDACTED]{padding}"}}"#)
+        );
+        let mut clean = b"nothing to hide".to_vec();
+        credential.mask_in(&mut clean);
+        assert_eq!(clean, b"nothing to hide");
+    }
     use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
     use proptest::prelude::*;
 

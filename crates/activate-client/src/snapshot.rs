@@ -49,6 +49,11 @@ impl Scope {
 /// users will be active, costs `max(1, ceil(U / page_size))` user pages, plus 1 group
 /// list, plus `G` member lists, plus `A` key lookups, plus 1 `whoami` when the
 /// organization name is not configured.
+///
+/// For the SCIM source, it costs `ceil(U / page_size)` user pages plus
+/// `ceil(G_all / page_size)` group pages (every group of the organization), each
+/// listing one page more when its last page is full (`scim-client` confirms the end),
+/// plus 1 `whoami` when the organization name is not configured.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestStats {
     /// `GET /api/auth/whoami/organization`.

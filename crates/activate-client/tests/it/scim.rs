@@ -94,6 +94,15 @@ async fn mount_scim(server: &MockServer) {
         .expect(1)
         .mount(server)
         .await;
+    // That page was full (2 of 2), so the listing confirms its end with one more page.
+    Mock::given(method("GET"))
+        .and(path(format!("{SCIM}/Groups")))
+        .and(query_param("startIndex", "3"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(list(2, 3, &[]))
+        .expect(1)
+        .mount(server)
+        .await;
 }
 
 fn source(server: &MockServer) -> ScimSource {
@@ -153,12 +162,13 @@ async fn scim_and_rest_give_the_same_snapshot() {
             ..RequestStats::default()
         }
     );
-    // ceil(5 / 2) user pages + ceil(2 / 2) group pages.
+    // ceil(5 / 2) user pages + ceil(2 / 2) group pages, and one page confirming the
+    // end of the group listing, whose last page was full.
     assert_eq!(
         scim.stats,
         RequestStats {
             scim_user_pages: 3,
-            scim_group_pages: 1,
+            scim_group_pages: 2,
             ..RequestStats::default()
         }
     );
