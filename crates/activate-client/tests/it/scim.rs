@@ -172,7 +172,7 @@ async fn scim_and_rest_give_the_same_snapshot() {
             ..RequestStats::default()
         }
     );
-    assert_eq!(scim.stats.total(), 4);
+    assert_eq!(scim.stats.total(), 5);
     let keyed: Vec<&str> = scim
         .users
         .iter()
