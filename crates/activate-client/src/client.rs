@@ -319,6 +319,7 @@ impl ActivateClient {
             .map(|g| GroupInfo {
                 id: crate::model::non_empty(g.id),
                 name: g.name.filter(|n| !n.is_empty()),
+                member_count: g.members.as_ref().and_then(serde_json::Value::as_u64),
             })
             .collect();
         Ok((request, groups))

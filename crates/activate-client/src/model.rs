@@ -67,6 +67,9 @@ pub struct GroupInfo {
     pub id: Option<String>,
     /// The group name, which is also its path key (nullable in the API).
     pub name: Option<String>,
+    /// How many members the group list says the group has (`members`, a count here),
+    /// used to cross-check the member list.
+    pub member_count: Option<u64>,
 }
 
 /// A member of a group.
@@ -138,6 +141,9 @@ pub(crate) mod wire {
         pub(crate) id: Option<String>,
         #[serde(default)]
         pub(crate) name: Option<String>,
+        /// A count in the group list; anything but a non-negative integer is ignored.
+        #[serde(default)]
+        pub(crate) members: Option<serde_json::Value>,
     }
 
     /// `MemberDetail`.

@@ -172,6 +172,7 @@ impl ScimSource {
                 let info = GroupInfo {
                     id: non_empty(Some(g.id.clone())),
                     name: Some(g.display_name.clone()).filter(|n| !n.is_empty()),
+                    member_count: None,
                 };
                 members.insert(g.id.clone(), g.member_ids().map(str::to_owned).collect());
                 info
@@ -184,7 +185,7 @@ impl ScimSource {
             .map_err(|e| SnapshotError::new(SnapshotPart::Groups, e))?;
         let groups = selected
             .into_iter()
-            .map(|(id, name)| Group {
+            .map(|(id, name, _)| Group {
                 member_ids: members.remove(&id).unwrap_or_default(),
                 id,
                 name,

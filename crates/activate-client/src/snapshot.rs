@@ -127,8 +127,8 @@ impl OrgSnapshot {
 
 /// The groups a scope selects from a group list.
 pub(crate) struct Selection {
-    /// `(id, name)` of each selected group, by name.
-    pub(crate) groups: Vec<(String, String)>,
+    /// `(id, name, announced member count)` of each selected group, by name.
+    pub(crate) groups: Vec<(String, String, Option<u64>)>,
     /// Scope names that match no group.
     pub(crate) unknown: BTreeSet<String>,
 }
@@ -140,7 +140,7 @@ pub(crate) fn select_groups(
     scope: &Scope,
     request: &str,
 ) -> Result<Selection, ActivateError> {
-    let mut selected: BTreeMap<String, String> = BTreeMap::new();
+    let mut selected: BTreeMap<String, (String, Option<u64>)> = BTreeMap::new();
     let mut ids: BTreeSet<String> = BTreeSet::new();
     for group in listed {
         let Some(name) = group.name else {
@@ -173,7 +173,10 @@ pub(crate) fn select_groups(
                 problem: format!("the group id {id:?} appears twice"),
             });
         }
-        if selected.insert(name.clone(), id).is_some() {
+        if selected
+            .insert(name.clone(), (id, group.member_count))
+            .is_some()
+        {
             return Err(ActivateError::InvalidEntry {
                 request: request.to_owned(),
                 problem: format!("the group name {name:?} appears twice"),
@@ -188,7 +191,10 @@ pub(crate) fn select_groups(
         .cloned()
         .collect();
     Ok(Selection {
-        groups: selected.into_iter().map(|(name, id)| (id, name)).collect(),
+        groups: selected
+            .into_iter()
+            .map(|(name, (id, count))| (id, name, count))
+            .collect(),
         unknown,
     })
 }
@@ -312,10 +318,25 @@ impl ActivateClient {
             } = select_groups(listed, scope, &request)
                 .map_err(|e| SnapshotError::new(SnapshotPart::Groups, e))?;
             let groups: Vec<Group> = futures::stream::iter(selected)
-                .map(|(id, name)| {
+                .map(|(id, name, announced)| {
                     let org = &org;
                     async move {
                         match self.group_members(org, &name).await {
+                            // An empty member list for a group the list counts members
+                            // in is an inconsistent source: reading it as "no members"
+                            // would take everyone's access away.
+                            Ok(members) if members.is_empty() && announced.is_some_and(|n| n > 0) => {
+                                Err(SnapshotError::new(
+                                    SnapshotPart::Members { group: name.clone() },
+                                    ActivateError::InvalidEntry {
+                                        request: format!("members of group {name:?}"),
+                                        problem: format!(
+                                            "the member list is empty, but the group list counts {} members",
+                                            announced.unwrap_or_default()
+                                        ),
+                                    },
+                                ))
+                            }
                             Ok(members) => Ok(Group {
                                 id,
                                 member_ids: members.into_iter().map(|m| m.id).collect(),

@@ -44,15 +44,18 @@ async fn groups_are_a_bare_array_with_extra_fields_ignored() {
         [
             GroupInfo {
                 id: Some("g1".into()),
-                name: Some("gpu users".into())
+                name: Some("gpu users".into()),
+                member_count: Some(3),
             },
             GroupInfo {
                 id: None,
-                name: None
+                name: None,
+                member_count: None,
             },
             GroupInfo {
                 id: Some("g3".into()),
-                name: Some("cpu".into())
+                name: Some("cpu".into()),
+                member_count: None,
             },
         ]
     );

@@ -266,6 +266,25 @@ async fn a_failed_member_list_fails_the_snapshot_and_names_the_group() {
 }
 
 #[tokio::test]
+async fn a_null_member_list_of_a_group_counted_with_members_fails_the_snapshot() {
+    let server = support::server().await;
+    mount_org(&server, 500).await;
+    Mock::given(method("GET"))
+        .and(path("/api/organizations/acme/groups/gpu%20users/members"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!(null)))
+        .mount(&server)
+        .await;
+    let err = support::client(&server)
+        .fetch_snapshot(&Scope::groups(["gpu users"]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        support::chain(&err),
+        "could not read members of group \"gpu users\": members of group \"gpu users\": the member list is empty, but the group list counts 5 members"
+    );
+}
+
+#[tokio::test]
 async fn a_failed_key_lookup_fails_the_snapshot() {
     let server = support::server().await;
     mount_org(&server, 500).await;
