@@ -145,11 +145,7 @@ impl RunSettings {
             ca_bundle: args
                 .ca_bundle_file
                 .as_deref()
-                .map(|path| {
-                    std::fs::read(path).with_context(|| {
-                        format!("{}: cannot read {}", env::CA_BUNDLE_FILE, path.display())
-                    })
-                })
+                .map(load_ca_bundle)
                 .transpose()?,
         })
     }
@@ -158,6 +154,43 @@ impl RunSettings {
 /// The log settings are needed before anything else is validated.
 pub fn log_settings(args: &SyncArgs) -> (String, LogFormat) {
     (args.log_level.clone(), args.log_format)
+}
+
+/// Reads the extra CA bundle and checks it here, so that every problem with it is
+/// reported against `CA_BUNDLE_FILE` rather than by whichever client is built first.
+fn load_ca_bundle(path: &Path) -> Result<Vec<u8>> {
+    let var = env::CA_BUNDLE_FILE;
+    let where_ = path.display();
+    let pem = std::fs::read(path).with_context(|| format!("{var}: cannot read {where_}"))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        anyhow!(
+            "{var} holds no valid PEM certificate ({where_}): {}",
+            cause(&e)
+        )
+    })?;
+    if certificates.is_empty() {
+        bail!("{var} holds no valid PEM certificate ({where_})");
+    }
+    let mut builder = reqwest::Client::builder();
+    for certificate in certificates {
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build().map_err(|e| {
+        anyhow!(
+            "{var} holds a certificate that cannot be used ({where_}): {}",
+            cause(&e)
+        )
+    })?;
+    Ok(pem)
+}
+
+/// The innermost message of an error chain (reqwest's own says only "builder error").
+fn cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = error;
+    while let Some(source) = last.source() {
+        last = source;
+    }
+    last.to_string()
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {
@@ -407,6 +440,32 @@ mod tests {
             "PUSHGATEWAY_URL: the URL must not contain credentials; pass them through the token settings"
         );
         assert!(parse_url("http://hc.example.com/ping", env::HEARTBEAT_URL).is_err());
+    }
+
+    #[test]
+    fn ca_bundle_problems_name_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&str, &[u8], &str); 3] = [
+            (
+                "empty.pem",
+                b"",
+                "CA_BUNDLE_FILE holds no valid PEM certificate (",
+            ),
+            (
+                "garbage.pem",
+                b"-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQ==\n-----END CERTIFICATE-----\n",
+                "CA_BUNDLE_FILE holds a certificate that cannot be used (",
+            ),
+            ("missing.pem", b"", "CA_BUNDLE_FILE: cannot read "),
+        ];
+        for (name, content, expected) in cases {
+            let path = dir.path().join(name);
+            if name != "missing.pem" {
+                std::fs::write(&path, content).unwrap();
+            }
+            let message = format!("{:#}", load_ca_bundle(&path).unwrap_err());
+            assert!(message.starts_with(expected), "{name}: {message}");
+        }
     }
 
     #[test]
