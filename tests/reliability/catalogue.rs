@@ -852,8 +852,10 @@ pub fn scim_cases() -> Vec<Case> {
         }),
         Case::new("SCIM huge page of records outside the filter", 0, &["outside the externalId filter"])
             .setup(|w, _| {
+                // The first page of the owned listing.
                 w.scim_proxy.add_rule(
-                    Rule::always(
+                    Rule::times(
+                        1,
                         Some("GET"),
                         SCIM_USERS,
                         rewrite_json(|v| {

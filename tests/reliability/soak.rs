@@ -704,7 +704,7 @@ fn write_figures(spec: &Spec, report: &Value) {
 async fn soak_reduced() {
     let spec = Spec {
         label: "reduced",
-        users: 300,
+        users: 100,
         groups: 8,
         seed: 11,
         rounds: 2,
