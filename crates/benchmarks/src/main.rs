@@ -70,7 +70,15 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Benchmark 1: planner time and peak memory for 10k, 100k and 200k users.
-    Planner,
+    Planner {
+        /// Only these sizes (comma-separated user counts), e.g. `100000`.
+        #[arg(long, value_delimiter = ',')]
+        users: Vec<usize>,
+        /// Keep the generated inputs in `target/bench-planner-inputs/` (for profiling
+        /// with `planner-child`).
+        #[arg(long)]
+        keep_inputs: bool,
+    },
     /// Benchmarks 2 and 3: initial provisioning of 10k users and 500 groups against
     /// 20 ms of latency at several concurrencies, then a steady-state run.
     Provision,
@@ -84,15 +92,14 @@ enum Command {
     /// Every benchmark in turn.
     All,
     /// One planner measurement in this (fresh) process; used by `planner`.
-    #[command(hide = true)]
     PlannerChild {
-        /// Users in the organization.
+        /// The source snapshot (JSON).
         #[arg(long)]
-        users: usize,
-        /// Groups in the organization.
+        snapshot: PathBuf,
+        /// The observed target (JSON).
         #[arg(long)]
-        groups: usize,
-        /// Timed planning runs.
+        observed: PathBuf,
+        /// Timed planning runs after the first.
         #[arg(long)]
         iterations: usize,
     },
@@ -108,18 +115,18 @@ fn main() -> Result<()> {
     };
     match args.command {
         Command::PlannerChild {
-            users,
-            groups,
+            snapshot,
+            observed,
             iterations,
-        } => planner::child(users, groups, iterations),
-        Command::Planner => planner::run(&out()?),
+        } => planner::child(&snapshot, &observed, iterations),
+        Command::Planner { users, keep_inputs } => planner::run(&out()?, &users, keep_inputs),
         Command::Provision => runtime()?.block_on(provision::run(&out()?)),
         Command::RateLimit => runtime()?.block_on(rate_limit::run(&out()?)),
         Command::Source => runtime()?.block_on(source::run(&out()?)),
         Command::Membership => runtime()?.block_on(membership::run(&out()?)),
         Command::All => {
             let out = out()?;
-            planner::run(&out)?;
+            planner::run(&out, &[], false)?;
             runtime()?.block_on(async {
                 provision::run(&out).await?;
                 rate_limit::run(&out).await?;

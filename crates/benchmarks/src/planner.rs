@@ -2,11 +2,13 @@
 //! organizations of 10k, 100k and 200k users with a 1 % change against a converged
 //! target.
 //!
-//! Each size runs in a fresh child process (this program with the hidden
-//! `planner-child` subcommand), so that its peak RSS (`VmHWM` from
-//! `/proc/self/status`) is its own. The child builds its inputs, resets the
-//! high-water mark (`/proc/self/clear_refs`, value 5), then projects and plans once
-//! for the memory figure, then `iterations` more times for the time figures.
+//! This process builds each size's inputs (the source snapshot and the observed
+//! target) and writes them as JSON under `target/bench-planner-inputs/`; a fresh
+//! child process (this program with the hidden `planner-child` subcommand) reads
+//! them, so that its peak RSS (`VmHWM` from `/proc/self/status`) is that of a process
+//! holding the inputs, as the CLI does, and planning: no generator garbage. The child
+//! projects and plans once for the memory figure, then `iterations` more times for
+//! the time figures.
 //!
 //! The organization is `testkit`'s synthetic one (a 90 % `all-users` group, group
 //! `j` with about `users / 2j` members, 0–3 SSH keys per user, 7 % inactive), with
@@ -18,6 +20,9 @@
 //! and moves 1 % of the memberships of every group (half removals, half additions).
 
 use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write as _};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -32,9 +37,12 @@ use testkit::synthetic::{SyntheticOrg, ed25519_key_line};
 
 use crate::output::{Out, Target, ms, round3};
 
-/// Runs every size in its own child process and writes `planner.json`.
-pub fn run(out: &Out) -> Result<()> {
-    let (sizes, iterations): (&[usize], usize) = if out.smoke {
+/// Runs every size (or only `only`) in its own child process and writes
+/// `planner.json`.
+pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
+    let (sizes, iterations): (&[usize], usize) = if !only.is_empty() {
+        (only, if out.smoke { 1 } else { 7 })
+    } else if out.smoke {
         (&[500, 1_000], 1)
     } else {
         (&[10_000, 100_000, 200_000], 7)
@@ -53,21 +61,32 @@ pub fn run(out: &Out) -> Result<()> {
         "peak RSS"
     );
     let exe = std::env::current_exe().context("cannot find this program")?;
+    let dir = crate::workspace_root()
+        .join("target")
+        .join("bench-planner-inputs");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut rows = Vec::new();
     for &users in sizes {
         let groups = (users / 100).max(2);
+        let (snapshot, observed) = inputs(users, groups);
+        let snapshot_path = dir.join(format!("snapshot-{users}.json"));
+        let observed_path = dir.join(format!("observed-{users}.json"));
+        write_json(&snapshot_path, &snapshot)?;
+        write_json(&observed_path, &observed)?;
+        drop((snapshot, observed));
         let output = Command::new(&exe)
-            .args([
-                "planner-child",
-                "--users",
-                &users.to_string(),
-                "--groups",
-                &groups.to_string(),
-                "--iterations",
-                &iterations.to_string(),
-            ])
+            .arg("planner-child")
+            .arg("--snapshot")
+            .arg(&snapshot_path)
+            .arg("--observed")
+            .arg(&observed_path)
+            .args(["--iterations", &iterations.to_string()])
             .output()
             .context("cannot run the planner child process")?;
+        if !keep_inputs {
+            let _ = std::fs::remove_file(&snapshot_path);
+            let _ = std::fs::remove_file(&observed_path);
+        }
         if !output.status.success() {
             bail!(
                 "the planner child for {users} users failed: {}",
@@ -141,15 +160,16 @@ pub fn run(out: &Out) -> Result<()> {
     )
 }
 
-/// One size, in this process; prints one JSON object.
-pub fn child(users: usize, groups: usize, iterations: usize) -> Result<()> {
-    let started = Instant::now();
-    let (snapshot, observed) = inputs(users, groups);
-    let generate = started.elapsed();
+/// One size, in this process: reads the inputs, plans, prints one JSON object.
+pub fn child(snapshot: &Path, observed: &Path, iterations: usize) -> Result<()> {
+    let snapshot: SourceSnapshot = read_json(snapshot)?;
+    let observed: Observed = read_json(observed)?;
+    let users = snapshot.users.len();
+    let groups = snapshot.groups.len();
     let memberships: usize = snapshot.groups.iter().map(|g| g.members.len()).sum();
     let rss_inputs = status_kb("VmRSS");
-    let hwm_generation = status_kb("VmHWM");
-    // Peak from here on: the inputs (as the CLI holds them) plus projection and plan.
+    let hwm_loading = status_kb("VmHWM");
+    // Peak from here on: the inputs plus projection and plan.
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
 
     let options = PlanOptions {
@@ -200,7 +220,6 @@ pub fn child(users: usize, groups: usize, iterations: usize) -> Result<()> {
         "owned_records": observed.users.len(),
         "operations": operations,
         "summary": summary,
-        "generate_ms": round3(ms(generate)),
         "project_ms_median": round3(median(&project_ms)),
         "plan_ms_median": round3(median(&plan_ms)),
         "plan_ms_min": round3(plan_ms.first().copied().unwrap_or(f64::NAN)),
@@ -208,12 +227,27 @@ pub fn child(users: usize, groups: usize, iterations: usize) -> Result<()> {
         "plan_ms_runs": plan_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>(),
         "first_plan_ms": round3(ms(first_plan)),
         "rss_inputs_mb": mb(rss_inputs),
-        "peak_rss_generation_mb": mb(hwm_generation),
+        "peak_rss_loading_mb": mb(hwm_loading),
         "peak_rss_planning_mb": mb(hwm_planning),
         "peak_reset_supported": reset,
     });
     println!("{row}");
     Ok(())
+}
+
+fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut out = BufWriter::new(
+        File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    serde_json::to_writer(&mut out, value)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    serde_json::from_reader(BufReader::new(file))
+        .with_context(|| format!("{} does not hold the planner inputs", path.display()))
 }
 
 fn median(sorted: &[f64]) -> f64 {
