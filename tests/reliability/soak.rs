@@ -647,7 +647,9 @@ async fn soak(spec: &Spec) -> Value {
         for run in 1..=MAX_RUNS_PER_ROUND {
             let scim_from = world.scim_proxy.count();
             let activate_from = world.activate_proxy.count();
+            let run_started = Instant::now();
             let out = world.run(&["sync"], &env).await;
+            let run_seconds = run_started.elapsed().as_secs_f64();
             // A slow request may still be on its way to the server: let it land
             // before anything is checked or the next run reads.
             world.scim_proxy.settle(Duration::from_secs(10)).await;
@@ -657,12 +659,17 @@ async fn soak(spec: &Spec) -> Value {
             check_target(&world, &foreign, &mut figures);
             let _ = writeln!(
                 trace,
-                "round {round} run {run}: exit {}, planned {:?}, {} writes, scim faults {:?}, activate faults {:?}",
+                "round {round} run {run}: {run_seconds:.1} s, exit {}, planned {:?}, {} writes, scim faults {:?}, activate faults {:?}",
                 out.code,
                 result.planned,
                 writes.len(),
                 world.scim_proxy.injected_since(scim_from),
                 world.activate_proxy.injected_since(activate_from),
+            );
+            eprintln!(
+                "{}: {}",
+                spec.label,
+                trace.lines().last().unwrap_or_default()
             );
             if result.planned == Some(0) {
                 assert_eq!(out.code, 0, "a run that planned nothing exits 0");

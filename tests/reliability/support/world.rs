@@ -88,7 +88,7 @@ impl World {
         for (name, value) in extra {
             env.insert((*name).to_owned(), (*value).to_owned());
         }
-        run_bin(args, &env, Duration::from_secs(300)).await
+        run_bin(args, &env, Duration::from_secs(3600)).await
     }
 }
 
