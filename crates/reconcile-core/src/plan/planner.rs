@@ -26,7 +26,6 @@
 //! or removed.
 
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser};
@@ -189,69 +188,62 @@ impl<'a> Planner<'a> {
     }
 
     /// Matches records to desired, held and out-of-scope users by key.
+    ///
+    /// One pass over the records in SCIM id order: the first record carrying a
+    /// desired user's key takes the slot; later ones are set aside and settled
+    /// below (only duplicated keys cost more than one lookup).
     fn classify_users(&mut self) {
         let desired = self.desired;
-        // Records sharing a key: the first record's index, then any others.
-        let mut first: HashMap<&'a str, usize> = HashMap::with_capacity(self.records.len());
-        let mut others: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut duplicates: HashMap<usize, Vec<usize>> = HashMap::new();
         for (index, &record) in self.records.iter().enumerate() {
-            match first.entry(record.external_id.as_str()) {
-                Entry::Vacant(slot) => {
-                    slot.insert(index);
-                }
-                Entry::Occupied(slot) => others.entry(*slot.get()).or_default().push(index),
-            }
-        }
-        for (_, index) in first {
-            let record = self.records[index];
             let Some(id) = record.external_id.user_id() else {
                 continue; // Stays NotInSource; may be re-keyed.
             };
-            let mut indices = vec![index];
-            indices.extend(others.get(&index).into_iter().flatten());
             if let Some(&slot) = self.slot_of.get(id) {
-                let kept = if indices.len() == 1 {
-                    index
-                } else {
-                    let wanted = fold(&self.users[slot].user_name);
-                    *indices
-                        .iter()
-                        .min_by_key(|&&i| {
-                            let r = self.records[i];
-                            (fold(&r.user_name) != wanted, !r.active, &r.scim_id)
-                        })
-                        .expect("a key has at least one record")
-                };
-                for &i in &indices {
-                    self.fate[i] = if i == kept {
-                        Fate::Matched(slot)
-                    } else {
-                        Fate::Retire(DeactivationReason::DuplicateRecord)
-                    };
-                }
-                self.record_of[slot] = Some(kept);
-                if indices.len() > 1 {
-                    let mut others: Vec<ScimId> = indices
-                        .iter()
-                        .filter(|&&i| i != kept)
-                        .map(|&i| self.records[i].scim_id.clone())
-                        .collect();
-                    others.sort();
-                    self.warnings.push(Warning::DuplicateExternalId {
-                        external_id: record.external_id.clone(),
-                        kept: self.records[kept].scim_id.clone(),
-                        others,
-                    });
+                match self.record_of[slot] {
+                    None => {
+                        self.record_of[slot] = Some(index);
+                        self.fate[index] = Fate::Matched(slot);
+                    }
+                    Some(first) => duplicates
+                        .entry(slot)
+                        .or_insert_with(|| vec![first])
+                        .push(index),
                 }
             } else if desired.held_users.contains_key(id) {
-                for &i in &indices {
-                    self.fate[i] = Fate::Frozen;
-                }
+                self.fate[index] = Fate::Frozen;
             } else if desired.out_of_scope_users.contains(id) {
-                for &i in &indices {
-                    self.fate[i] = Fate::Retire(DeactivationReason::OutOfScope);
-                }
+                self.fate[index] = Fate::Retire(DeactivationReason::OutOfScope);
             }
+        }
+        for (slot, indices) in duplicates {
+            let wanted = fold(&self.users[slot].user_name);
+            let kept = *indices
+                .iter()
+                .min_by_key(|&&i| {
+                    let r = self.records[i];
+                    (fold(&r.user_name) != wanted, !r.active, &r.scim_id)
+                })
+                .expect("a duplicated key has at least two records");
+            for &i in &indices {
+                self.fate[i] = if i == kept {
+                    Fate::Matched(slot)
+                } else {
+                    Fate::Retire(DeactivationReason::DuplicateRecord)
+                };
+            }
+            self.record_of[slot] = Some(kept);
+            let mut others: Vec<ScimId> = indices
+                .iter()
+                .filter(|&&i| i != kept)
+                .map(|&i| self.records[i].scim_id.clone())
+                .collect();
+            others.sort();
+            self.warnings.push(Warning::DuplicateExternalId {
+                external_id: self.records[kept].external_id.clone(),
+                kept: self.records[kept].scim_id.clone(),
+                others,
+            });
         }
     }
 
