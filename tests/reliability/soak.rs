@@ -735,7 +735,7 @@ async fn soak_reduced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "the full soak: 2,000 users, three seeds, about ten minutes in release; run with scripts/soak"]
+#[ignore = "the full soak: 2,000 users, three seeds, about 18 minutes per seed in release; run with scripts/soak"]
 async fn soak_full() {
     let seeds: Vec<u64> = std::env::var("SOAK_SEEDS")
         .ok()
