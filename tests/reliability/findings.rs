@@ -32,7 +32,6 @@ fn member_count(world: &World, group: &str) -> usize {
 /// The group list says `gpu-users` has 8 members; its member list comes back `null`
 /// (or `[]`). That is an inconsistent source: the run must not empty the group.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a null member list is read as an empty group although the group list counts 8 members; the group is emptied (see RELIABILITY.md, findings)"]
 async fn a_null_member_list_does_not_empty_a_group_that_has_members() {
     let world = synced_world().await;
     assert_eq!(member_count(&world, "gpu-users"), 6, "six active members");
