@@ -1,7 +1,8 @@
 //! Command-line arguments (clap derive), each with its environment variable.
 
-// The doc comments here are the `--help` text, which clap prints verbatim.
-#![allow(clippy::doc_markdown)]
+// The doc comments here are the `--help` text, which clap prints verbatim: plain text,
+// not Markdown.
+#![allow(clippy::doc_markdown, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
 
 use std::path::PathBuf;
 
