@@ -98,7 +98,7 @@ impl LimiterConfig {
         self.min_concurrency.clamp(1, self.max())
     }
 
-    fn decrease(&self) -> f64 {
+    fn decrease_factor(&self) -> f64 {
         if self.decrease > 0.0 && self.decrease < 1.0 {
             self.decrease
         } else {
@@ -400,7 +400,7 @@ impl State {
 
     /// One overload event: shrink the window; for a `429` also set or cut the rate.
     fn decrease(&mut self, config: &LimiterConfig, now: Instant, rate_limited: bool) {
-        let factor = config.decrease();
+        let factor = config.decrease_factor();
         self.epoch += 1;
         #[allow(clippy::cast_precision_loss)]
         let min = config.min() as f64;
