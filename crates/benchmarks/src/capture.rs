@@ -26,6 +26,8 @@ pub struct Request {
     pub at: Duration,
     /// `GET`, `POST`, `PATCH`.
     pub method: String,
+    /// The path below the base URL (`/Users`, `/Groups/abc`).
+    pub path: String,
     /// The status, `None` for a transport error.
     pub status: Option<u16>,
     /// How long it took.
@@ -130,6 +132,7 @@ struct Fields {
     message: String,
     action: Option<String>,
     method: Option<String>,
+    path: Option<String>,
     outcome: Option<String>,
     duration_ms: Option<u64>,
 }
@@ -140,6 +143,7 @@ impl Visit for Fields {
             "message" => self.message = format!("{value:?}"),
             "action" => self.action = Some(format!("{value:?}")),
             "outcome" => self.outcome = Some(format!("{value:?}")),
+            "path" => self.path = Some(format!("{value:?}")),
             "method" => self.method = Some(format!("{value:?}").trim_matches('"').to_owned()),
             _ => {}
         }
@@ -180,6 +184,7 @@ impl<S: Subscriber> Layer<S> for Capture {
             "SCIM request" => records.requests.push(Request {
                 at,
                 method: fields.method.unwrap_or_default(),
+                path: fields.path.unwrap_or_default(),
                 status: fields.outcome.as_deref().and_then(status_of),
                 took: Duration::from_millis(fields.duration_ms.unwrap_or(0)),
             }),

@@ -121,9 +121,22 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
         let both100 = plan100 + r100["project_ms_median"].as_f64().unwrap_or(f64::NAN);
         let both200 = plan200 + r200["project_ms_median"].as_f64().unwrap_or(f64::NAN);
         let rss100 = r100["peak_rss_planning_mb"].as_f64().unwrap_or(f64::NAN);
+        let work = |r: &Value| {
+            r["users"].as_f64().unwrap_or(f64::NAN) + r["memberships"].as_f64().unwrap_or(f64::NAN)
+        };
+        let work_ratio = work(r200) / work(r100);
+        println!(
+            "  200k ÷ 100k: plan() {:.2}×, input (users + memberships) {:.2}×, \
+             plan() per input item {:.2}×",
+            plan200 / plan100,
+            work_ratio,
+            plan200 / plan100 / work_ratio
+        );
         summary = json!({
             "plan_ms_100k": plan100,
             "plan_ratio_200k_100k": round3(plan200 / plan100),
+            "input_ratio_200k_100k": round3(work_ratio),
+            "plan_ratio_per_input_200k_100k": round3(plan200 / plan100 / work_ratio),
             "project_plus_plan_ms_100k": round3(both100),
             "project_plus_plan_ratio_200k_100k": round3(both200 / both100),
             "peak_rss_planning_mb_100k": rss100,

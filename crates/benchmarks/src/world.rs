@@ -139,6 +139,37 @@ impl Run {
             .map_or(Duration::ZERO, |at| at.saturating_sub(self.source_time()))
     }
 
+    /// Where the time went, in the apply order: reading ACTIVATE, reading SCIM, then
+    /// each apply phase that had operations (from the end of the previous phase to
+    /// its last operation; the first phase includes planning).
+    pub fn phases(&self) -> Vec<(&'static str, Duration)> {
+        const ORDER: [(&str, &[&str]); 5] = [
+            ("deactivations", &["deactivate"]),
+            ("user updates", &["re-key", "reactivate", "update user"]),
+            ("user creations", &["create user"]),
+            ("groups", &["create group", "update group"]),
+            ("group emptying", &["empty group"]),
+        ];
+        let mut out = vec![
+            ("ACTIVATE read", self.source_time()),
+            ("SCIM read", self.observe_time()),
+        ];
+        let mut previous = self.source_time() + self.observe_time();
+        for (name, kinds) in ORDER {
+            let end = kinds
+                .iter()
+                .filter_map(|k| self.records.operations.get(*k))
+                .map(|span| span.last)
+                .max();
+            if let Some(end) = end {
+                out.push((name, end.saturating_sub(previous)));
+                previous = end;
+            }
+        }
+        out.push(("rest", self.wall.saturating_sub(previous)));
+        out
+    }
+
     /// Everything after the ACTIVATE read: SCIM reads, planning, writes.
     pub fn scim_side_time(&self) -> Duration {
         self.wall.saturating_sub(self.source_time())
