@@ -11,7 +11,7 @@ use crate::cli::{Cli, Command, Output};
 use crate::exit::Exit;
 use crate::metrics::{self, RunMetrics};
 use crate::run::{self, Mode, RunReport};
-use crate::settings::{RunSettings, Settings};
+use crate::settings::Settings;
 use crate::{check, clients, heartbeat};
 
 /// Runs the command and returns its exit status. Fatal errors are logged here.
@@ -35,7 +35,7 @@ async fn execute(cli: Cli) -> Result<Exit> {
         }
         #[cfg(feature = "demo")]
         Some(Command::Demo) => {
-            let run = RunSettings::from_args(&cli.sync)?;
+            let run = crate::settings::RunSettings::from_args(&cli.sync)?;
             return crate::demo::demo(run).await;
         }
     };

@@ -144,7 +144,7 @@ pub struct SyncArgs {
     pub output: Output,
 
     /// Concurrent requests to each side.
-    #[arg(long, env = env::SYNC_CONCURRENCY, default_value = "8",
+    #[arg(long, env = env::SYNC_CONCURRENCY, default_value = "16",
           value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
     pub concurrency: u16,
 
