@@ -202,8 +202,8 @@ impl Credential {
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{secret}:"));
             needles.push(basic.trim_end_matches('=').as_bytes().to_vec());
         }
-        for needle in needles.iter().filter(|n| n.len() >= 4) {
-            replace_all(body, needle, b"[REDACTED]");
+        for needle in &needles {
+            http_policy::redact::redact_in(body, needle);
         }
     }
 
@@ -223,24 +223,6 @@ impl Credential {
             }
         }
     }
-}
-
-fn replace_all(haystack: &mut Vec<u8>, needle: &[u8], with: &[u8]) {
-    if !haystack.windows(needle.len()).any(|w| w == needle) {
-        return;
-    }
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut rest = haystack.as_slice();
-    while !rest.is_empty() {
-        if rest.starts_with(needle) {
-            out.extend_from_slice(with);
-            rest = &rest[needle.len()..];
-        } else {
-            out.push(rest[0]);
-            rest = &rest[1..];
-        }
-    }
-    *haystack = out;
 }
 
 /// Adds `https://` when no scheme is given, parses, checks the transport policy, and

@@ -14,6 +14,7 @@
 //! - [`transport`]: plain `http://` only to loopback hosts, and no credentials in URLs.
 //! - [`excerpt`]: a short, single-line excerpt of a response body (HTML gateway pages
 //!   included) for error messages.
+//! - [`redact`]: masking a secret that a server echoes back in a response body.
 //!
 //! It is **not** an HTTP client: it performs no I/O besides sleeping between attempts
 //! (and waiting for a limiter permit),
@@ -32,6 +33,7 @@
 
 pub mod excerpt;
 pub mod limiter;
+pub mod redact;
 pub mod retry;
 pub mod retry_after;
 pub mod transport;

@@ -156,7 +156,7 @@ impl ScimClient {
             body: None,
         };
         let reply = self.call(&call).await?;
-        let config: ServiceProviderConfig = self.decode(&call, &reply, "ServiceProviderConfig")?;
+        let config: ServiceProviderConfig = Self::decode(&call, &reply, "ServiceProviderConfig")?;
         if let Some(max) = config
             .filter
             .max_results
@@ -253,7 +253,7 @@ impl ScimClient {
             body: None,
         };
         let reply = self.call(&call).await?;
-        self.decode(&call, &reply, T::LIST_WHAT)
+        Self::decode(&call, &reply, T::LIST_WHAT)
     }
 
     /// Reads one user by id.
@@ -275,7 +275,7 @@ impl ScimClient {
             body: None,
         };
         let reply = self.call(&call).await?;
-        self.decode(&call, &reply, T::WHAT)
+        Self::decode(&call, &reply, T::WHAT)
     }
 
     /// Creates a user (`POST /Users`) and returns it as created, with the id the
@@ -300,7 +300,7 @@ impl ScimClient {
             body: Some(to_body(body)),
         };
         let reply = self.call(&call).await?;
-        self.decode(&call, &reply, T::WHAT)
+        Self::decode(&call, &reply, T::WHAT)
     }
 
     /// Applies `patch` to a user. Returns the updated user when the server sends it
@@ -330,7 +330,7 @@ impl ScimClient {
         if reply.status == 204 || reply.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        self.decode(&call, &reply, T::WHAT).map(Some)
+        Self::decode(&call, &reply, T::WHAT).map(Some)
     }
 }
 

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use http_policy::excerpt::body_excerpt;
+use http_policy::redact::redact_in;
 use http_policy::retry::{self, Exhausted, Failure, GiveUp, Idempotency};
 use http_policy::retry_after::parse_retry_after;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
@@ -113,7 +114,7 @@ impl ScimClient {
             |attempt| self.attempt(call, &url, attempt),
         )
         .await
-        .map_err(|exhausted| self.failure(call, &url, exhausted))
+        .map_err(|exhausted| Self::failure(call, &url, exhausted))
     }
 
     fn url(&self, path: &str, query: Option<&str>) -> Url {
@@ -146,7 +147,9 @@ impl ScimClient {
                 .and_then(|v| parse_retry_after(&v, SystemTime::now()));
             let content_type = header(headers, CONTENT_TYPE.as_str());
             let location = header(headers, LOCATION.as_str());
-            let body = response.bytes().await.map_err(transport_error)?.to_vec();
+            let mut body = response.bytes().await.map_err(transport_error)?.to_vec();
+            // A server may echo the token; mask it before anything reads the body.
+            redact_in(&mut body, self.inner.token.expose_secret().as_bytes());
             let reply = Reply {
                 status,
                 content_type,
@@ -205,7 +208,7 @@ impl ScimClient {
         result
     }
 
-    fn failure(&self, call: &Call, url: &Url, exhausted: Exhausted<AttemptError>) -> ScimError {
+    fn failure(call: &Call, url: &Url, exhausted: Exhausted<AttemptError>) -> ScimError {
         let Exhausted {
             error,
             attempts,
@@ -224,7 +227,7 @@ impl ScimClient {
             },
             AttemptError::Status {
                 reply, location, ..
-            } => self.http_error(call, url, &reply, location.as_deref(), attempts),
+            } => Self::http_error(call, url, &reply, location.as_deref(), attempts),
         };
         if reason == GiveUp::OutcomeUnknown {
             ScimError::OutcomeUnknown {
@@ -239,7 +242,6 @@ impl ScimClient {
     }
 
     fn http_error(
-        &self,
         call: &Call,
         url: &Url,
         reply: &Reply,
@@ -250,10 +252,7 @@ impl ScimClient {
             .then(|| serde_json::from_slice::<ScimErrorBody>(&reply.body).ok())
             .flatten()
             .filter(ScimErrorBody::is_scim_error)
-            .map(|mut body| {
-                body.detail = body.detail.map(|d| self.mask(&d));
-                Box::new(body)
-            });
+            .map(Box::new);
         let excerpt = if (300..400).contains(&reply.status) {
             let target = location.and_then(|l| url.join(l).ok()).map_or_else(
                 || "an unnamed location".to_owned(),
@@ -266,7 +265,7 @@ impl ScimClient {
         } else if scim.is_some() {
             String::new()
         } else {
-            self.excerpt(&reply.body)
+            excerpt(&reply.body)
         };
         ScimError::Http {
             method: call.method,
@@ -280,7 +279,6 @@ impl ScimClient {
 
     /// Decodes a successful response as `T`, naming `what` in the error.
     pub(crate) fn decode<T: DeserializeOwned>(
-        &self,
         call: &Call,
         reply: &Reply,
         what: &'static str,
@@ -291,7 +289,7 @@ impl ScimClient {
                 path: call.path.clone(),
                 status: reply.status,
                 content_type: content_type.to_owned(),
-                excerpt: self.excerpt(&reply.body),
+                excerpt: excerpt(&reply.body),
             });
         }
         let deserializer = &mut serde_json::Deserializer::from_slice(&reply.body);
@@ -308,32 +306,16 @@ impl ScimClient {
                 path: call.path.clone(),
                 status: reply.status,
                 what,
-                // The path and serde's message quote the body's keys and values, so
-                // both are masked like the excerpt.
-                location: self.mask(&format!(
-                    "{at} (line {}, column {})",
-                    inner.line(),
-                    inner.column()
-                )),
-                excerpt: self.excerpt(&reply.body),
-                source: self.mask(&inner.to_string()).into(),
+                location: format!("{at} (line {}, column {})", inner.line(), inner.column()),
+                excerpt: excerpt(&reply.body),
+                source: Box::new(inner),
             }
         })
     }
+}
 
-    fn excerpt(&self, body: &[u8]) -> String {
-        self.mask(&body_excerpt(body, EXCERPT_CHARS))
-    }
-
-    /// Masks the bearer token, should a server echo it back.
-    fn mask(&self, text: &str) -> String {
-        let token = self.inner.token.expose_secret();
-        if token.len() >= 4 && text.contains(token) {
-            text.replace(token, "[REDACTED]")
-        } else {
-            text.to_owned()
-        }
-    }
+fn excerpt(body: &[u8]) -> String {
+    body_excerpt(body, EXCERPT_CHARS)
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
