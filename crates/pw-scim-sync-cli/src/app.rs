@@ -80,7 +80,7 @@ async fn sync(settings: &Settings, mode: Mode) -> Result<Exit> {
 fn print_fatal_json(mode: Mode, error: &str) {
     let document = serde_json::json!({
         "version": 1,
-        "mode": match mode { Mode::Apply => "apply", Mode::PlanOnly => "plan" },
+        "mode": mode.as_str(),
         "exit_code": Exit::Fatal.code(),
         "error": error,
         "plan": null,

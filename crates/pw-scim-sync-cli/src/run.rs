@@ -14,7 +14,7 @@ use reconcile_core::{
 };
 use serde_json::json;
 
-use crate::adapters::observe::{ForeignNameSource, observe};
+use crate::adapters::observe::observe;
 use crate::adapters::source::{scopes, to_source};
 use crate::adapters::target::ScimClientTarget;
 use crate::cli::{KeysSource, Output};
@@ -29,6 +29,16 @@ pub enum Mode {
     Apply,
     /// Print the plan only; write nothing.
     PlanOnly,
+}
+
+impl Mode {
+    /// `apply` or `plan`, as in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Apply => "apply",
+            Self::PlanOnly => "plan",
+        }
+    }
 }
 
 /// The outcome of a run that got as far as planning.
@@ -113,9 +123,6 @@ pub async fn sync(
         foreign_name_check = ?target.foreign_names,
         "read the owned SCIM records"
     );
-    if target.foreign_names == ForeignNameSource::FullListing {
-        tracing::info!("many users to create: listed every SCIM user once to find name conflicts");
-    }
 
     let plan = plan(
         &desired,
@@ -216,7 +223,7 @@ fn print(
                 .context("the plan's JSON form is not JSON")?;
             let document = json!({
                 "version": 1,
-                "mode": match mode { Mode::Apply => "apply", Mode::PlanOnly => "plan" },
+                "mode": mode.as_str(),
                 "exit_code": report.exit.code(),
                 "plan": plan,
                 "result": report.applied,
