@@ -185,7 +185,11 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
 }
 
 fn scim_json(status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    scim_text(status, body.to_string())
+}
+
+fn scim_text(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
@@ -203,7 +207,16 @@ fn resource_response(
     location: bool,
 ) -> Response {
     let meta = resource.get("meta");
-    let mut response = scim_json(status, &Value::Object(resource.clone()));
+    let mut response = match serde_json::to_string(resource) {
+        Ok(body) => scim_text(status, body),
+        Err(e) => {
+            return error(&Rejection::new(
+                500,
+                None,
+                format!("the resource cannot be serialised: {e}"),
+            ));
+        }
+    };
     let headers = response.headers_mut();
     if let Some(version) = meta.and_then(|m| m.get("version")).and_then(Value::as_str)
         && let Ok(value) = HeaderValue::from_str(version)
@@ -376,12 +389,13 @@ async fn patch(
         (settings.strict, settings.patch_response)
     };
     let if_match = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok());
-    let updated = app.store().patch(kind, id, &body, strict, if_match)?;
     let wants_body = patch_response == PatchResponse::Resource
         || param(&params, "attributes").is_some()
         || param(&params, "excludedAttributes").is_some();
+    let mut store = app.store();
+    let updated = store.patch(kind, id, &body, strict, if_match)?;
     if wants_body {
-        Ok(resource_response(StatusCode::OK, &updated, false))
+        Ok(resource_response(StatusCode::OK, updated, false))
     } else {
         Ok(StatusCode::NO_CONTENT.into_response())
     }

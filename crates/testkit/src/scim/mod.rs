@@ -58,6 +58,7 @@
 mod discovery;
 mod filter;
 mod http;
+mod members;
 mod patch;
 mod rejection;
 mod schema;
@@ -295,8 +296,9 @@ impl ScimEmulator {
     }
 
     /// Stores a user directly, bypassing strict mode. `id` and `meta` may be given
-    /// (otherwise assigned); `userName` must be present and unique, and unknown
-    /// attributes are kept as given. Returns the id.
+    /// (otherwise assigned; a given `id` must not be taken by a user or a group);
+    /// `userName` must be present and unique, and unknown attributes are kept as
+    /// given. Returns the id.
     pub fn seed_user(&self, user: Value) -> Result<String, Rejection> {
         self.seed(Kind::User, user)
     }

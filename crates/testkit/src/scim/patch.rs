@@ -11,10 +11,14 @@
 //! (`name`, the extension object) merge the given sub-attributes; `remove` unsets,
 //! and `remove` of `members` with a value array (the form Entra sends) removes those
 //! members. A filter that matches no member removes nothing.
+//!
+//! Member edits are staged in a [`MemberEdits`] rather than applied to the resource,
+//! so that a group's stored members are neither copied nor rewritten by a PATCH.
 
 use serde_json::{Map, Value};
 
 use super::filter::{Op, parse_comparison};
+use super::members::{MemberEdits, member_id};
 use super::rejection::Rejection;
 use super::schema::{
     CW_EXT_ATTRIBUTES, CW_USER_EXT, Kind, NAME_SUB_ATTRIBUTES, PATCH_OP, Shape, canonical,
@@ -38,11 +42,13 @@ enum Target {
     Member(String),
 }
 
-/// Applies every operation of a PATCH body to `resource`, or fails without a trace
-/// of partial application being kept by the caller (which works on a copy).
+/// Applies every operation of a PATCH body: member edits to `members`, everything
+/// else to `resource`. On failure both hold part of the operations; the caller
+/// works on a copy of the resource without its members and keeps neither.
 pub(crate) fn apply(
     kind: Kind,
     resource: &mut Map<String, Value>,
+    members: &mut MemberEdits<'_>,
     body: &Value,
     strict: bool,
 ) -> Result<(), Rejection> {
@@ -79,7 +85,7 @@ pub(crate) fn apply(
         .filter(|ops| !ops.is_empty())
         .ok_or_else(|| Rejection::bad("invalidSyntax", "Operations must be a non-empty array"))?;
     for operation in operations {
-        apply_operation(kind, resource, operation, strict)?;
+        apply_operation(kind, resource, members, operation, strict)?;
     }
     Ok(())
 }
@@ -87,6 +93,7 @@ pub(crate) fn apply(
 fn apply_operation(
     kind: Kind,
     resource: &mut Map<String, Value>,
+    members: &mut MemberEdits<'_>,
     operation: &Value,
     strict: bool,
 ) -> Result<(), Rejection> {
@@ -119,7 +126,7 @@ fn apply_operation(
     match path {
         Some(path) => {
             let target = parse_path(kind, path)?;
-            apply_target(resource, op, &target, value, strict)
+            apply_target(resource, members, op, &target, value, strict)
         }
         None if op == OpKind::Remove => Err(Rejection::bad("noTarget", "remove requires a path")),
         None => {
@@ -131,7 +138,7 @@ fn apply_operation(
             };
             for (key, value) in attributes {
                 let target = parse_path(kind, key)?;
-                apply_target(resource, op, &target, Some(value), strict)?;
+                apply_target(resource, members, op, &target, Some(value), strict)?;
             }
             Ok(())
         }
@@ -223,13 +230,14 @@ fn parse_path(kind: Kind, path: &str) -> Result<Target, Rejection> {
 
 fn apply_target(
     resource: &mut Map<String, Value>,
+    members: &mut MemberEdits<'_>,
     op: OpKind,
     target: &Target,
     value: Option<&Value>,
     strict: bool,
 ) -> Result<(), Rejection> {
     if op == OpKind::Remove {
-        remove(resource, target, value);
+        remove(resource, members, target, value);
         return Ok(());
     }
     let value =
@@ -238,6 +246,20 @@ fn apply_target(
         Target::Attr(name, shape) => {
             let coerced = coerce(name, *shape, value, strict)?;
             match (shape, op, coerced) {
+                (Shape::Members, _, None) if op == OpKind::Replace || !value.is_array() => {
+                    members.clear();
+                }
+                (Shape::Members, _, None) => {}
+                (Shape::Members, _, Some(items)) => {
+                    if op == OpKind::Replace {
+                        members.clear();
+                    }
+                    for item in items.as_array().into_iter().flatten() {
+                        if let Some(id) = member_id(item) {
+                            members.add(id);
+                        }
+                    }
+                }
                 (_, _, None) if op == OpKind::Replace || !value.is_array() => {
                     resource.remove(*name);
                 }
@@ -250,8 +272,8 @@ fn apply_target(
                         existing.extend(subs);
                     }
                 }
-                (Shape::MultiComplex | Shape::Members, OpKind::Add, Some(items)) => {
-                    let merged = append(resource.remove(*name), items, *shape == Shape::Members);
+                (Shape::MultiComplex, OpKind::Add, Some(items)) => {
+                    let merged = append(resource.remove(*name), items);
                     resource.insert((*name).to_owned(), merged);
                 }
                 (_, _, Some(v)) => {
@@ -260,7 +282,7 @@ fn apply_target(
             }
         }
         Target::NameSub(sub) => match value {
-            Value::Null => remove(resource, target, None),
+            Value::Null => remove(resource, members, target, None),
             Value::String(_) => {
                 let name = resource
                     .entry("name".to_owned())
@@ -288,7 +310,9 @@ fn apply_target(
             }
         },
         Target::ExtensionAttr(attr) => match coerce_strings(attr, value, strict)? {
-            None if op == OpKind::Replace || value.is_null() => remove(resource, target, None),
+            None if op == OpKind::Replace || value.is_null() => {
+                remove(resource, members, target, None);
+            }
             None => {}
             Some(items) => set_extension_attr(resource, attr, op, items),
         },
@@ -308,7 +332,7 @@ fn set_extension_attr(resource: &mut Map<String, Value>, attr: &str, op: OpKind,
         .or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(ext) = ext {
         let value = if op == OpKind::Add {
-            append(ext.remove(attr), items, false)
+            append(ext.remove(attr), items)
         } else {
             items
         };
@@ -316,20 +340,21 @@ fn set_extension_attr(resource: &mut Map<String, Value>, attr: &str, op: OpKind,
     }
 }
 
-fn remove(resource: &mut Map<String, Value>, target: &Target, value: Option<&Value>) {
+fn remove(
+    resource: &mut Map<String, Value>,
+    members: &mut MemberEdits<'_>,
+    target: &Target,
+    value: Option<&Value>,
+) {
     match target {
         Target::Attr("members", _) => match value.and_then(Value::as_array) {
             // Entra's form: remove the listed members.
             Some(listed) => {
-                let ids: Vec<&str> = listed
-                    .iter()
-                    .filter_map(|m| m.get("value").and_then(Value::as_str))
-                    .collect();
-                retain_members(resource, |id| !ids.contains(&id));
+                for id in listed.iter().filter_map(member_id) {
+                    members.remove(id);
+                }
             }
-            None => {
-                resource.remove("members");
-            }
+            None => members.clear(),
         },
         Target::Attr(name, _) => {
             resource.remove(*name);
@@ -353,16 +378,7 @@ fn remove(resource: &mut Map<String, Value>, target: &Target, value: Option<&Val
                 }
             }
         }
-        Target::Member(id) => retain_members(resource, |member| member != id),
-    }
-}
-
-fn retain_members(resource: &mut Map<String, Value>, keep: impl Fn(&str) -> bool) {
-    if let Some(Value::Array(members)) = resource.get_mut("members") {
-        members.retain(|m| m.get("value").and_then(Value::as_str).is_none_or(&keep));
-        if members.is_empty() {
-            resource.remove("members");
-        }
+        Target::Member(id) => members.remove(id),
     }
 }
 
@@ -370,13 +386,30 @@ fn retain_members(resource: &mut Map<String, Value>, keep: impl Fn(&str) -> bool
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::HashSet;
 
+    /// Applies a PATCH to a resource held whole, members included (as `{"value": id}`).
     fn patch(kind: Kind, resource: Value, ops: &Value, strict: bool) -> Result<Value, Rejection> {
         let Value::Object(mut resource) = resource else {
             panic!("object")
         };
+        let mut list = match resource.remove("members") {
+            Some(Value::Array(list)) => list,
+            _ => Vec::new(),
+        };
+        let mut ids: HashSet<String> = list
+            .iter()
+            .filter_map(member_id)
+            .map(str::to_owned)
+            .collect();
         let body = json!({"schemas": [PATCH_OP], "Operations": ops});
-        apply(kind, &mut resource, &body, strict)?;
+        let mut members = MemberEdits::new(&ids);
+        apply(kind, &mut resource, &mut members, &body, strict)?;
+        let change = members.finish();
+        change.commit(&mut list, &mut ids, |id| json!({"value": id}));
+        if !list.is_empty() {
+            resource.insert("members".to_owned(), Value::Array(list));
+        }
         Ok(Value::Object(resource))
     }
 

@@ -4,14 +4,21 @@
 //! same steps: check and normalise the attributes, check the invariants (`userName`
 //! present and unique case-insensitively; `displayName` present; group members are
 //! existing users), then commit and bump `meta.version` and `meta.lastModified`.
+//!
+//! A PATCH costs time in proportion to what it changes, not to the size of the
+//! group it changes: member edits are staged ([`MemberEdits`]), and only the members
+//! it appends are checked and written. That needs no recheck of the stored members
+//! because a member, once accepted, stays valid: nothing is ever deleted, and an id
+//! names one resource only (no group takes a user's id).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
 use super::filter::Filter;
+use super::members::{MemberEdits, member_id};
 use super::patch;
 use super::rejection::Rejection;
 use super::schema::{CW_USER_EXT, Kind, canonical};
@@ -41,6 +48,8 @@ pub(crate) struct Store {
     groups: Table,
     /// Lowercased `userName` → user id.
     user_names: HashMap<String, String>,
+    /// Group id → the ids of its members.
+    member_ids: HashMap<String, HashSet<String>>,
     version: u64,
     ids: SmallRng,
 }
@@ -52,6 +61,7 @@ impl Store {
             users: Table::default(),
             groups: Table::default(),
             user_names: HashMap::new(),
+            member_ids: HashMap::new(),
             version: 0,
             ids: SmallRng::seed_from_u64(seed ^ 0x5c1d_0000_0000_0001),
         }
@@ -74,6 +84,16 @@ impl Store {
     /// One resource by id.
     pub(crate) fn get(&self, kind: Kind, id: &str) -> Option<&Map<String, Value>> {
         self.table(kind).items.get(id)
+    }
+
+    fn found(&self, kind: Kind, id: &str) -> Result<&Map<String, Value>, Rejection> {
+        self.get(kind, id)
+            .ok_or_else(|| Rejection::not_found(format!("{} {id} not found", kind.resource_type())))
+    }
+
+    /// Whether a user or a group has this id.
+    fn id_taken(&self, id: &str) -> bool {
+        self.users.items.contains_key(id) || self.groups.items.contains_key(id)
     }
 
     /// Every resource of a kind, in creation order.
@@ -149,7 +169,7 @@ impl Store {
 
         let id = match given_id {
             Some(Value::String(id)) if !id.is_empty() => {
-                if self.table(kind).items.contains_key(&id) {
+                if self.id_taken(&id) {
                     return Err(Rejection::uniqueness(format!("id {id:?} exists already")));
                 }
                 id
@@ -160,7 +180,7 @@ impl Store {
                     "id must be a non-empty string",
                 ));
             }
-            None => self.new_id(kind),
+            None => self.new_id(),
         };
         let meta = match given_meta {
             Some(Value::Object(meta)) => meta,
@@ -171,11 +191,26 @@ impl Store {
         stored.insert("id".to_owned(), Value::String(id.clone()));
         stored.insert("meta".to_owned(), Value::Object(meta));
         stored.extend(resource);
+        if kind == Kind::Group {
+            let ids = stored
+                .get("members")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(member_id)
+                .map(str::to_owned)
+                .collect();
+            self.member_ids.insert(id.clone(), ids);
+        }
         self.commit(kind, &id, stored.clone(), None);
         Ok(stored)
     }
 
     /// Applies a PATCH request atomically and returns the resulting resource.
+    ///
+    /// Everything but a group's members is small and is edited on a copy; member
+    /// edits are staged and, when every operation and check passed, committed to the
+    /// stored list in place. Only appended members are checked and built.
     pub(crate) fn patch(
         &mut self,
         kind: Kind,
@@ -183,10 +218,8 @@ impl Store {
         body: &Value,
         strict: bool,
         if_match: Option<&str>,
-    ) -> Result<Map<String, Value>, Rejection> {
-        let current = self.get(kind, id).ok_or_else(|| {
-            Rejection::not_found(format!("{} {id} not found", kind.resource_type()))
-        })?;
+    ) -> Result<&Map<String, Value>, Rejection> {
+        let current = self.found(kind, id)?;
         if let Some(expected) = if_match {
             let version = current
                 .get("meta")
@@ -200,13 +233,30 @@ impl Store {
                 ));
             }
         }
-        let before = current.clone();
+        let (stored_members, before): (&[Value], Map<String, Value>) = match kind {
+            Kind::User => (&[], current.clone()),
+            Kind::Group => (
+                current
+                    .get("members")
+                    .and_then(Value::as_array)
+                    .map_or(&[], Vec::as_slice),
+                current
+                    .iter()
+                    .filter(|(key, _)| key.as_str() != "members")
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect(),
+            ),
+        };
+        let no_members = HashSet::new();
+        let mut edits = MemberEdits::new(self.member_ids.get(id).unwrap_or(&no_members));
         let mut updated = before.clone();
-        patch::apply(kind, &mut updated, body, strict)?;
+        patch::apply(kind, &mut updated, &mut edits, body, strict)?;
+        let members = edits.finish();
         self.normalise(kind, &mut updated);
         self.check(kind, &updated, Some(id))?;
-        if updated == before {
-            return Ok(updated);
+        self.check_members(members.appended().iter().map(String::as_str), Some(id))?;
+        if updated == before && !members.changes(stored_members) {
+            return self.found(kind, id);
         }
         self.version += 1;
         let version = format!("W/\"{}\"", self.version);
@@ -214,8 +264,24 @@ impl Store {
             meta.insert("lastModified".to_owned(), Value::String(now_rfc3339()));
             meta.insert("version".to_owned(), Value::String(version));
         }
-        self.commit(kind, id, updated.clone(), Some(&before));
-        Ok(updated)
+        if kind == Kind::Group {
+            let mut list = match self
+                .groups
+                .items
+                .get_mut(id)
+                .and_then(|g| g.remove("members"))
+            {
+                Some(Value::Array(list)) => list,
+                _ => Vec::new(),
+            };
+            let ids = self.member_ids.entry(id.to_owned()).or_default();
+            members.commit(&mut list, ids, |member| member_ref(&self.base_url, member));
+            if !list.is_empty() {
+                updated.insert("members".to_owned(), Value::Array(list));
+            }
+        }
+        self.commit(kind, id, updated, Some(&before));
+        self.found(kind, id)
     }
 
     /// Users and groups with this `externalId` (compared exactly).
@@ -257,10 +323,10 @@ impl Store {
         }
     }
 
-    fn new_id(&mut self, kind: Kind) -> String {
+    fn new_id(&mut self) -> String {
         loop {
             let id = format!("{:032x}", self.ids.random::<u128>());
-            if !self.table(kind).items.contains_key(&id) {
+            if !self.id_taken(&id) {
                 return id;
             }
         }
@@ -308,11 +374,7 @@ impl Store {
                 else {
                     continue;
                 };
-                *member = json!({
-                    "value": id,
-                    "$ref": format!("{}/Users/{id}", self.base_url),
-                    "type": "User",
-                });
+                *member = member_ref(&self.base_url, &id);
             }
         }
     }
@@ -346,24 +408,30 @@ impl Store {
                     .filter(|s| !s.is_empty())
                     .ok_or_else(|| Rejection::bad("invalidValue", "displayName is required"))?;
                 let members = resource.get("members").and_then(Value::as_array);
-                for id in members
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|m| m.get("value")?.as_str())
-                {
-                    if self.groups.items.contains_key(id) || Some(id) == self_id {
-                        return Err(Rejection::bad(
-                            "invalidValue",
-                            format!("member {id} is a group; only flat groups are supported"),
-                        ));
-                    }
-                    if !self.users.items.contains_key(id) {
-                        return Err(Rejection::bad(
-                            "invalidValue",
-                            format!("member {id} is not an existing user"),
-                        ));
-                    }
-                }
+                self.check_members(members.into_iter().flatten().filter_map(member_id), self_id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Members are existing users, not groups (`self_id`: the group they go into).
+    fn check_members<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+        self_id: Option<&str>,
+    ) -> Result<(), Rejection> {
+        for id in ids {
+            if self.groups.items.contains_key(id) || Some(id) == self_id {
+                return Err(Rejection::bad(
+                    "invalidValue",
+                    format!("member {id} is a group; only flat groups are supported"),
+                ));
+            }
+            if !self.users.items.contains_key(id) {
+                return Err(Rejection::bad(
+                    "invalidValue",
+                    format!("member {id} is not an existing user"),
+                ));
             }
         }
         Ok(())
@@ -376,6 +444,15 @@ impl Store {
             "Groups": self.all(Kind::Group).cloned().map(Value::Object).collect::<Vec<_>>(),
         })
     }
+}
+
+/// A group member as stored: a reference to the user `id`.
+fn member_ref(base_url: &str, id: &str) -> Value {
+    json!({
+        "value": id,
+        "$ref": format!("{base_url}/Users/{id}"),
+        "type": "User",
+    })
 }
 
 /// Strict mode: `schemas` must list the core URN, and the extension URN whenever the

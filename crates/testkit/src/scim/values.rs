@@ -3,6 +3,8 @@
 //! Every function returns `Ok(None)` for a value that means "no value" (`null`, an
 //! empty array, an empty complex value): RFC 7643 §2.5 treats those as unassigned.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::rejection::Rejection;
@@ -74,13 +76,18 @@ pub(crate) fn coerce(
                 return Err(invalid(attr, "an array of {\"value\": id} objects"));
             };
             let mut members: Vec<Value> = Vec::with_capacity(items.len());
+            let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
             for item in items {
                 let id = item
                     .as_object()
                     .and_then(|o| o.get("value"))
                     .and_then(Value::as_str)
                     .ok_or_else(|| invalid(attr, "an array of {\"value\": id} objects"))?;
-                push_member(&mut members, id);
+                if seen.insert(id) {
+                    let mut member = Map::new();
+                    member.insert("value".to_owned(), Value::String(id.to_owned()));
+                    members.push(Value::Object(member));
+                }
             }
             Ok((!members.is_empty()).then_some(Value::Array(members)))
         }
@@ -135,32 +142,15 @@ pub(crate) fn coerce_strings(
     }
 }
 
-/// Appends a member reference unless one with this id is there already.
-pub(crate) fn push_member(members: &mut Vec<Value>, id: &str) {
-    if !members
-        .iter()
-        .any(|m| m.get("value").and_then(Value::as_str) == Some(id))
-    {
-        let mut member = Map::new();
-        member.insert("value".to_owned(), Value::String(id.to_owned()));
-        members.push(Value::Object(member));
-    }
-}
-
-/// Appends the items of `extra` to the array `existing`, skipping equal values
-/// (members: equal ids).
-pub(crate) fn append(existing: Option<Value>, extra: Value, members: bool) -> Value {
+/// Appends the items of `extra` to the array `existing`, skipping equal values.
+pub(crate) fn append(existing: Option<Value>, extra: Value) -> Value {
     let mut items = match existing {
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
     };
     if let Value::Array(extra) = extra {
         for item in extra {
-            if members {
-                if let Some(id) = item.get("value").and_then(Value::as_str) {
-                    push_member(&mut items, id);
-                }
-            } else if !items.contains(&item) {
+            if !items.contains(&item) {
                 items.push(item);
             }
         }

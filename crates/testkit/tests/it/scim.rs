@@ -544,6 +544,181 @@ async fn groups_are_flat_and_members_can_be_patched() {
 }
 
 #[tokio::test]
+async fn member_patches_are_atomic_and_bump_the_version_only_on_a_change() {
+    let emulator = start_scim(ScimOptions::default()).await;
+    let scim = Scim::of(&emulator);
+    let mut users = Vec::new();
+    for n in 1..=5 {
+        users.push(
+            scim.create_user(&format!("m{n}"), &format!("pw-activate:user:{n}"), &[])
+                .await,
+        );
+    }
+    let [u1, u2, u3, u4, u5] = <[String; 5]>::try_from(users).unwrap();
+    let response = scim
+        .post(
+            "Groups",
+            &json!({"schemas": [GROUP_SCHEMA], "displayName": "big",
+                    "members": [{"value": u1}, {"value": u2}, {"value": u3}]}),
+        )
+        .await;
+    let gid = id_of(&response.json().await.unwrap());
+    let group = || emulator.group(&gid).unwrap();
+    let member = |id: &str| json!({"value": id, "$ref": format!("{}/Users/{id}", emulator.base_url()), "type": "User"});
+    let members = |ids: &[&String]| Value::Array(ids.iter().map(|id| member(id)).collect());
+
+    // Edits that leave the members as they were answer 204 and change nothing, not
+    // even the version.
+    let unchanged = group();
+    for ops in [
+        json!([{"op": "add", "path": "members", "value": [{"value": u2}, {"value": u1}]}]),
+        json!([{"op": "remove", "path": format!("members[value eq \"{u4}\"]")}]),
+        json!([{"op": "remove", "path": "members", "value": [{"value": u5}, {"value": "nobody"}]}]),
+        json!([{"op": "remove", "path": format!("members[value eq \"{u3}\"]")},
+               {"op": "add", "path": "members", "value": [{"value": u3}]}]),
+        json!([{"op": "replace", "path": "members", "value": [{"value": u1}, {"value": u2}, {"value": u3}]}]),
+        json!([{"op": "add", "path": "members", "value": [{"value": u4}]},
+               {"op": "remove", "path": "members", "value": [{"value": u4}]}]),
+    ] {
+        let response = scim.patch_ops("Groups", &gid, ops.clone()).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "{ops}");
+        assert_eq!(group(), unchanged, "{ops}");
+    }
+
+    // Duplicates are skipped, within the request and against the stored members.
+    let response = scim
+        .patch_ops(
+            "Groups",
+            &gid,
+            json!([{"op": "add", "path": "members", "value": [{"value": u4}, {"value": u1}, {"value": u4}]}]),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let after_add = group();
+    assert_eq!(after_add["members"], members(&[&u1, &u2, &u3, &u4]));
+    assert_ne!(after_add["meta"]["version"], unchanged["meta"]["version"]);
+
+    // A PATCH that fails after valid member edits keeps none of them. The member
+    // named is the first invalid one of the resulting list.
+    let failing = [
+        (
+            json!([
+                {"op": "remove", "path": format!("members[value eq \"{u1}\"]")},
+                {"op": "add", "path": "members", "value": [{"value": u5}, {"value": "ghost-1"}]},
+                {"op": "add", "path": "members", "value": [{"value": "ghost-2"}]},
+                {"op": "replace", "path": "displayName", "value": "renamed"},
+            ]),
+            "member ghost-1 is not an existing user".to_owned(),
+        ),
+        (
+            json!([
+                {"op": "add", "path": "members", "value": [{"value": u5}, {"value": gid}]},
+            ]),
+            format!("member {gid} is a group; only flat groups are supported"),
+        ),
+        (
+            json!([
+                {"op": "replace", "path": "members", "value": [{"value": u5}]},
+                {"op": "remove", "path": "members"},
+                {"op": "replace", "path": "nope", "value": 1},
+            ]),
+            "unknown attribute \"nope\"".to_owned(),
+        ),
+        (
+            json!([
+                {"op": "add", "path": "members", "value": [{"value": u5}]},
+                {"op": "replace", "path": "displayName", "value": ""},
+            ]),
+            "displayName is required".to_owned(),
+        ),
+    ];
+    for (ops, detail) in failing {
+        let (status, body) =
+            status_and_body(scim.patch_ops("Groups", &gid, ops.clone()).await).await;
+        assert_eq!(status, 400, "{ops}");
+        assert_eq!(body["detail"], json!(detail), "{ops}");
+        assert_eq!(group(), after_add, "{ops}");
+    }
+
+    // What is checked is the result: a non-user added and removed again is no error.
+    let response = scim
+        .patch_ops(
+            "Groups",
+            &gid,
+            json!([{"op": "add", "path": "members", "value": [{"value": "ghost"}, {"value": u5}]},
+                   {"op": "remove", "path": "members[value eq \"ghost\"]"}]),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(group()["members"], members(&[&u1, &u2, &u3, &u4, &u5]));
+
+    // Removing and adding back a member that is not the last moves it to the end.
+    let version = group()["meta"]["version"].clone();
+    let response = scim
+        .patch_ops(
+            "Groups",
+            &gid,
+            json!([{"op": "remove", "path": "members", "value": [{"value": u2}]},
+                   {"op": "add", "path": "members", "value": [{"value": u2}]}]),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(group()["members"], members(&[&u1, &u3, &u4, &u5, &u2]));
+    assert_ne!(group()["meta"]["version"], version);
+
+    // With If-Match and a 200 answer, the body is the stored group.
+    emulator.set_patch_response(PatchResponse::Resource);
+    let version = group()["meta"]["version"].as_str().unwrap().to_owned();
+    let send = |if_match: &str| {
+        scim.client
+            .patch(format!("{}/Groups/{gid}", scim.base))
+            .bearer_auth(&scim.token)
+            .header("content-type", "application/scim+json")
+            .header("if-match", if_match)
+            .body(
+                json!({"schemas": [PATCH_OP], "Operations": [
+                    {"op": "remove", "path": format!("members[value eq \"{u1}\"]")}]})
+                .to_string(),
+            )
+            .send()
+    };
+    let response = send("W/\"1\"").await.unwrap();
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    let response = send(&version).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, group());
+    assert_eq!(body["meta"]["version"], json!(etag));
+    assert_eq!(body["members"], members(&[&u3, &u4, &u5, &u2]));
+}
+
+#[tokio::test]
+async fn an_id_names_one_resource() {
+    let emulator = start_scim(ScimOptions::default()).await;
+    emulator
+        .seed_user(json!({"id": "shared-1", "userName": "u"}))
+        .unwrap();
+    emulator
+        .seed_group(json!({"id": "shared-2", "displayName": "g"}))
+        .unwrap();
+    let group = emulator
+        .seed_group(json!({"id": "shared-1", "displayName": "h"}))
+        .unwrap_err();
+    let user = emulator
+        .seed_user(json!({"id": "shared-2", "userName": "v"}))
+        .unwrap_err();
+    for rejection in [group, user] {
+        assert_eq!(
+            (rejection.status, rejection.scim_type),
+            (409, Some("uniqueness"))
+        );
+    }
+    assert_eq!(emulator.users().len(), 1);
+    assert_eq!(emulator.groups().len(), 1);
+}
+
+#[tokio::test]
 async fn strict_mode_rejects_what_lenient_servers_accept() {
     let emulator = start_scim(ScimOptions::default()).await;
     let scim = Scim::of(&emulator);
