@@ -131,6 +131,13 @@ impl ExternalId {
 /// Case-folds a `userName` for uniqueness checks (SCIM servers compare them
 /// case-insensitively; Unicode lower-casing is used).
 pub(crate) fn fold(user_name: &str) -> Cow<'_, str> {
+    if user_name.is_ascii() {
+        return if user_name.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(user_name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(user_name)
+        };
+    }
     if user_name.chars().any(char::is_uppercase) {
         Cow::Owned(user_name.to_lowercase())
     } else {

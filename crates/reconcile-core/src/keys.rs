@@ -190,6 +190,16 @@ pub(crate) fn parse_source_keys(entries: &[String]) -> (Vec<SshKey>, Vec<Rejecte
 /// Whether the stored key values are, as a set of normal forms, exactly
 /// `desired` (which is in normal form and free of duplicates).
 pub(crate) fn same_key_set(desired: &[SshKey], stored: &[String]) -> bool {
+    // Fastest path: the values are the desired normal forms in order (as this
+    // tool writes them).
+    if desired.len() == stored.len()
+        && desired
+            .iter()
+            .zip(stored)
+            .all(|(key, value)| key.as_openssh() == value)
+    {
+        return true;
+    }
     let wanted: HashSet<&str> = desired.iter().map(SshKey::as_openssh).collect();
     // Fast path: every stored value is already one of the desired normal forms.
     let mut seen: HashSet<&str> = HashSet::with_capacity(stored.len());

@@ -4,6 +4,7 @@
 //! within a kind, by name then id; every list inside an operation is sorted.
 //! The same inputs always give an identical plan (and identical JSON).
 
+mod id_index;
 mod planner;
 
 use std::fmt;

@@ -30,10 +30,11 @@ use std::collections::{HashMap, HashSet};
 
 use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser};
 use crate::guards;
-use crate::ids::{ExternalId, OwnedKey, ScimId, SourceGroupId, fold};
+use crate::ids::{ExternalId, OwnedKey, ScimId, SourceGroupId, SourceUserId, fold};
 use crate::keys::{observed_key_summaries, same_key_set};
 use crate::notes::{Conflict, UserLabel, Warning};
 use crate::observed::{Observed, OwnedGroup, OwnedUser};
+use crate::plan::id_index::IdIndex;
 use crate::plan::{
     Action, CreateGroup, CreateUser, CreatedMember, Deactivate, DeactivationReason, EmptyGroup,
     EmptyReason, ExistingMember, FieldChange, KeysChange, MemberRef, NewUserRecord, Operation,
@@ -114,7 +115,7 @@ struct Planner<'a> {
     /// Desired users in id order.
     users: Vec<&'a DesiredUser>,
     /// ACTIVATE id → slot.
-    slot_of: HashMap<&'a str, usize>,
+    slot_of: IdIndex,
     /// Slot → index of its record (matched or re-keyed).
     record_of: Vec<Option<usize>>,
     /// Slot → not written because of a plan-time name conflict.
@@ -165,12 +166,7 @@ impl<'a> Planner<'a> {
         }
         owned_groups.sort_by(|a, b| a.scim_id.cmp(&b.scim_id));
         let users: Vec<&DesiredUser> = desired.users.values().collect();
-        let slot_of = desired
-            .users
-            .keys()
-            .enumerate()
-            .map(|(slot, id)| (id.as_str(), slot))
-            .collect();
+        let slot_of = IdIndex::new(desired.users.keys().map(SourceUserId::as_str));
         Self {
             desired,
             record_of: vec![None; users.len()],
@@ -199,7 +195,7 @@ impl<'a> Planner<'a> {
             let Some(id) = record.external_id.user_id() else {
                 continue; // Stays NotInSource; may be re-keyed.
             };
-            if let Some(&slot) = self.slot_of.get(id) {
+            if let Some(slot) = self.slot_of.get(id) {
                 match self.record_of[slot] {
                     None => {
                         self.record_of[slot] = Some(index);
@@ -293,15 +289,17 @@ impl<'a> Planner<'a> {
             if !user.status.is_active() {
                 continue;
             }
-            let target = fold(&user.user_name);
             match self.record_of[slot] {
-                Some(index) if fold(&self.records[index].user_name) == target => {}
+                Some(index) if self.records[index].user_name == user.user_name => {}
                 Some(index) => {
-                    names.renaming.insert(index, slot);
-                    names.wants.insert(slot, target);
+                    let target = fold(&user.user_name);
+                    if fold(&self.records[index].user_name) != target {
+                        names.renaming.insert(index, slot);
+                        names.wants.insert(slot, target);
+                    }
                 }
                 None => {
-                    names.wants.insert(slot, target);
+                    names.wants.insert(slot, fold(&user.user_name));
                 }
             }
         }
@@ -549,13 +547,13 @@ impl<'a> Planner<'a> {
         (record_of, to_empty)
     }
 
-    /// Desired members of a group: existing records by index (sorted), and
-    /// users this plan creates.
+    /// Desired members of a group: existing records by index (each once, in
+    /// no particular order), and users this plan creates.
     fn desired_members(&self, group: &DesiredGroup) -> (Vec<usize>, Vec<MemberRef>) {
         let mut wanted: Vec<usize> = Vec::with_capacity(group.members.len());
         let mut created: Vec<MemberRef> = Vec::new();
         for member in &group.members {
-            let Some(&slot) = self.slot_of.get(member.as_str()) else {
+            let Some(slot) = self.slot_of.get(member.as_str()) else {
                 continue;
             };
             if self.blocked[slot] {
@@ -569,15 +567,13 @@ impl<'a> Planner<'a> {
                 })),
             }
         }
-        wanted.sort_unstable();
-        wanted.dedup();
         (wanted, created)
     }
 
     fn plan_groups(&mut self) {
         let desired = self.desired;
         let (record_of, to_empty) = self.match_groups();
-        let members = Members::new(&self.records, &self.fate);
+        let mut members = Members::new(&self.records, &self.fate);
         let mut operations = Vec::new();
         for (id, group) in &desired.groups {
             let (wanted, created) = self.desired_members(group);
@@ -597,12 +593,13 @@ impl<'a> Planner<'a> {
                 continue;
             };
             let (current, other) = members.current(record);
-            let mut add: Vec<MemberRef> = difference(&wanted, &current)
+            let (added, stale) = members.difference(&wanted, &current);
+            let mut add: Vec<MemberRef> = added
+                .into_iter()
                 .map(|i| members.existing(i))
                 .chain(created)
                 .collect();
             add.sort();
-            let stale: Vec<usize> = difference(&current, &wanted).collect();
             let remove = members.removal(&stale, &other);
             let rename = (record.display_name != group.display_name).then(|| FieldChange {
                 old: record.display_name.clone(),
@@ -649,21 +646,24 @@ impl<'a> Planner<'a> {
 struct Members<'r, 'a> {
     records: &'r [&'a OwnedUser],
     /// SCIM id → record index.
-    index_of: HashMap<&'a str, usize>,
+    index_of: IdIndex,
     /// Record index → not written (its memberships are left alone).
     frozen: Vec<bool>,
+    /// Record index → the mark [`Members::difference`] left on it.
+    marks: Vec<u32>,
+    /// The marks of the current [`Members::difference`] are `mark - 1`
+    /// (current member) and `mark` (wanted member).
+    mark: u32,
 }
 
 impl<'r, 'a> Members<'r, 'a> {
     fn new(records: &'r [&'a OwnedUser], fate: &[Fate]) -> Self {
         Self {
             records,
-            index_of: records
-                .iter()
-                .enumerate()
-                .map(|(index, r)| (r.scim_id.as_str(), index))
-                .collect(),
+            index_of: IdIndex::new(records.iter().map(|r| r.scim_id.as_str())),
             frozen: fate.iter().map(|f| *f == Fate::Frozen).collect(),
+            marks: vec![0; records.len()],
+            mark: 0,
         }
     }
 
@@ -678,22 +678,55 @@ impl<'r, 'a> Members<'r, 'a> {
         }
     }
 
-    /// A group's current members: owned records by index (sorted), anything
-    /// else (foreign or dangling) by SCIM id.
+    /// A group's current members: owned records by index (each once, in no
+    /// particular order), anything else (foreign or dangling) by SCIM id, sorted.
     fn current(&self, group: &'a OwnedGroup) -> (Vec<usize>, Vec<&'a ScimId>) {
         let mut owned = Vec::with_capacity(group.members.len());
         let mut other: Vec<&'a ScimId> = Vec::new();
         for member in &group.members {
             match self.index_of.get(member.as_str()) {
-                Some(&index) => owned.push(index),
+                Some(index) => owned.push(index),
                 None => other.push(member),
             }
         }
-        owned.sort_unstable();
-        owned.dedup();
         other.sort_unstable();
         other.dedup();
         (owned, other)
+    }
+
+    /// The records in `wanted` but not in `current`, and those in `current` but
+    /// not in `wanted`, each sorted and once. Linear: it marks records instead
+    /// of sorting the two lists.
+    fn difference(&mut self, wanted: &[usize], current: &[usize]) -> (Vec<usize>, Vec<usize>) {
+        if self.mark >= u32::MAX - 2 {
+            self.marks.fill(0);
+            self.mark = 0;
+        }
+        self.mark += 2;
+        let (is_current, is_wanted) = (self.mark - 1, self.mark);
+        for &index in current {
+            self.marks[index] = is_current;
+        }
+        let mut added = Vec::new();
+        for &index in wanted {
+            let mark = &mut self.marks[index];
+            if *mark != is_current && *mark != is_wanted {
+                added.push(index);
+            }
+            *mark = is_wanted;
+        }
+        let mut stale = Vec::new();
+        for &index in current {
+            let mark = &mut self.marks[index];
+            if *mark == is_current {
+                stale.push(index);
+                // Listed twice in `current`: reported once.
+                *mark = is_wanted;
+            }
+        }
+        added.sort_unstable();
+        stale.sort_unstable();
+        (added, stale)
     }
 
     /// The members to remove, sorted: `owned` except frozen records, and `other`.
@@ -708,19 +741,9 @@ impl<'r, 'a> Members<'r, 'a> {
             }))
             .collect();
         remove.sort();
+        remove.dedup();
         remove
     }
-}
-
-/// The elements of sorted, deduplicated `a` that are not in sorted `b`.
-fn difference<'s>(a: &'s [usize], b: &'s [usize]) -> impl Iterator<Item = usize> + 's {
-    let mut j = 0;
-    a.iter().copied().filter(move |&x| {
-        while j < b.len() && b[j] < x {
-            j += 1;
-        }
-        j >= b.len() || b[j] != x
-    })
 }
 
 fn new_record(user: &DesiredUser) -> NewUserRecord {
@@ -808,14 +831,45 @@ fn diff_user(user: &DesiredUser, record: &OwnedUser) -> Vec<UserChange> {
 
 #[cfg(test)]
 mod tests {
-    use super::difference;
+    use super::{Fate, Members};
+    use crate::DeactivationReason;
+    use crate::ids::{ExternalId, ScimId};
+    use crate::observed::OwnedUser;
+
+    fn record(n: usize) -> OwnedUser {
+        OwnedUser {
+            scim_id: ScimId::new(format!("s{n}")),
+            external_id: ExternalId::new(format!("pw-activate:user:{n}")),
+            user_name: format!("u{n}"),
+            given_name: None,
+            family_name: None,
+            formatted_name: None,
+            display_name: None,
+            email: None,
+            active: true,
+            ssh_keys: Vec::new(),
+        }
+    }
 
     #[test]
-    fn difference_of_sorted_sets() {
-        let d = |a: &[usize], b: &[usize]| difference(a, b).collect::<Vec<_>>();
-        assert_eq!(d(&[1, 3, 5, 7], &[3, 4, 7]), vec![1, 5]);
-        assert_eq!(d(&[1, 2], &[]), vec![1, 2]);
-        assert_eq!(d(&[], &[1]), Vec::<usize>::new());
-        assert_eq!(d(&[2, 9], &[0, 1, 2, 3, 9, 10]), Vec::<usize>::new());
+    fn difference_of_index_lists_in_any_order_with_repeats() {
+        let owned: Vec<OwnedUser> = (0..12).map(record).collect();
+        let records: Vec<&OwnedUser> = owned.iter().collect();
+        let fate = vec![Fate::Retire(DeactivationReason::NotInSource); records.len()];
+        let mut members = Members::new(&records, &fate);
+        let mut d = |wanted: &[usize], current: &[usize]| members.difference(wanted, current);
+        assert_eq!(d(&[7, 1, 3, 5], &[4, 3, 7, 4]), (vec![1, 5], vec![4]));
+        assert_eq!(d(&[2, 1], &[]), (vec![1, 2], vec![]));
+        assert_eq!(d(&[], &[1, 1]), (vec![], vec![1]));
+        assert_eq!(
+            d(&[9, 2], &[10, 9, 0, 1, 2, 3]),
+            (vec![], vec![0, 1, 3, 10])
+        );
+        // Marks from earlier calls do not leak into later ones.
+        assert_eq!(d(&[1, 3, 4], &[3]), (vec![1, 4], vec![]));
+        members.mark = u32::MAX - 2;
+        let mut d = |wanted: &[usize], current: &[usize]| members.difference(wanted, current);
+        assert_eq!(d(&[11, 0], &[0, 5]), (vec![11], vec![5]));
+        assert_eq!(d(&[0], &[0]), (vec![], vec![]));
     }
 }
