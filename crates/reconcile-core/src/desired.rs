@@ -66,22 +66,18 @@ impl DesiredStatus {
 }
 
 /// A user as the target should hold it.
+///
+/// The attributes that follow from others (the `externalId`, the name parts,
+/// `displayName`) are methods, so they cannot disagree with what they follow from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredUser {
     /// The ACTIVATE id.
     pub id: SourceUserId,
-    /// `pw-activate:user:<id>`.
-    pub external_id: ExternalId,
     /// `userName`.
     pub user_name: String,
-    /// `name.givenName` (see [`crate::project`] for the split rule).
-    pub given_name: Option<String>,
-    /// `name.familyName`.
-    pub family_name: Option<String>,
-    /// `name.formatted`: the full name, or the username when the name is empty.
-    pub formatted_name: String,
-    /// `displayName`: same as `formatted_name`.
-    pub display_name: String,
+    /// The full name with runs of whitespace collapsed to one space, trimmed;
+    /// empty when ACTIVATE has none.
+    pub full_name: String,
     /// The one primary work email, if ACTIVATE has one.
     pub email: Option<String>,
     /// Whether the record should be active.
@@ -91,15 +87,51 @@ pub struct DesiredUser {
     pub ssh_keys: Option<Vec<SshKey>>,
 }
 
+impl DesiredUser {
+    /// `pw-activate:user:<id>`.
+    pub fn external_id(&self) -> ExternalId {
+        ExternalId::for_user(&self.id)
+    }
+
+    /// `name.formatted`, and also `displayName`: the full name, or the username
+    /// when the full name is empty.
+    pub fn formatted_name(&self) -> &str {
+        if self.full_name.is_empty() {
+            &self.user_name
+        } else {
+            &self.full_name
+        }
+    }
+
+    /// `name.givenName`: every word of the full name but the last, or the one
+    /// word of a one-word name.
+    pub fn given_name(&self) -> Option<&str> {
+        match self.full_name.rsplit_once(' ') {
+            Some((given, _)) => Some(given),
+            None => Some(self.full_name.as_str()).filter(|name| !name.is_empty()),
+        }
+    }
+
+    /// `name.familyName`: the last word of a full name of two words or more.
+    pub fn family_name(&self) -> Option<&str> {
+        self.full_name.rsplit_once(' ').map(|(_, family)| family)
+    }
+}
+
 /// A group as the target should hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DesiredGroup {
     /// The ACTIVATE id.
     pub id: SourceGroupId,
-    /// `pw-activate:group:<id>`.
-    pub external_id: ExternalId,
     /// `displayName` = the ACTIVATE group name.
     pub display_name: String,
     /// Members: the group's users that are desired, writable and active.
     pub members: BTreeSet<SourceUserId>,
+}
+
+impl DesiredGroup {
+    /// `pw-activate:group:<id>`.
+    pub fn external_id(&self) -> ExternalId {
+        ExternalId::for_group(&self.id)
+    }
 }

@@ -1,10 +1,14 @@
 //! Identifier newtypes, so a SCIM id can never be passed where an ACTIVATE id is meant.
 //!
+//! An id is an immutable shared string: cloning one (a group's member list, a
+//! map key, an operation in a plan) shares the text instead of copying it.
+//!
 //! Ownership lives in [`ExternalId`]: a target record is ours if and only if its
 //! `externalId` starts with [`OWNED_PREFIX`].
 
 use std::borrow::{Borrow, Cow};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,17 +23,24 @@ macro_rules! string_id {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Wraps a raw identifier.
             pub fn new(id: impl Into<String>) -> Self {
-                Self(id.into())
+                Self(Arc::from(id.into()))
             }
 
             /// The raw identifier.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+
+            /// Where the text lives: equal for clones of one id, so a lookup can
+            /// find a shared id without reading its text.
+            #[allow(dead_code, reason = "used for the ids that name group members")]
+            pub(crate) fn addr(&self) -> usize {
+                Arc::as_ptr(&self.0).cast::<u8>().addr()
             }
         }
 
@@ -48,13 +59,13 @@ macro_rules! string_id {
 
         impl From<&str> for $name {
             fn from(id: &str) -> Self {
-                Self(id.to_owned())
+                Self(Arc::from(id))
             }
         }
 
         impl From<String> for $name {
             fn from(id: String) -> Self {
-                Self(id)
+                Self(Arc::from(id))
             }
         }
     };
@@ -91,12 +102,12 @@ pub enum OwnedKey {
 impl ExternalId {
     /// The key of the user record for an ACTIVATE user: `pw-activate:user:<id>`.
     pub fn for_user(id: &SourceUserId) -> Self {
-        Self(format!("{USER_PREFIX}{id}"))
+        Self(Arc::from(format!("{USER_PREFIX}{id}")))
     }
 
     /// The key of the group record for an ACTIVATE group: `pw-activate:group:<id>`.
     pub fn for_group(id: &SourceGroupId) -> Self {
-        Self(format!("{GROUP_PREFIX}{id}"))
+        Self(Arc::from(format!("{GROUP_PREFIX}{id}")))
     }
 
     /// Whether the record carrying this key is ours (starts with [`OWNED_PREFIX`]).

@@ -22,7 +22,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
-use crate::ids::{ExternalId, SourceUserId, fold};
+use crate::ids::{SourceUserId, fold};
 use crate::keys::parse_source_keys;
 use crate::notes::{Conflict, UserLabel, Warning};
 use crate::source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser};
@@ -39,10 +39,11 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
         .filter(|user| !held_users.contains_key(&user.id))
         .map(|user| (user.id.clone(), desire_user(user, &mut warnings)))
         .collect();
-    let active: HashSet<&str> = users
+    // Members share their user's id rather than the copy in the member list.
+    let active: HashMap<&str, &SourceUserId> = users
         .iter()
         .filter(|(_, user)| user.status.is_active())
-        .map(|(id, _)| id.as_str())
+        .map(|(id, _)| (id.as_str(), id))
         .collect();
 
     let mut desired_groups = BTreeMap::new();
@@ -50,14 +51,12 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
         let members: BTreeSet<SourceUserId> = group
             .members
             .iter()
-            .filter(|id| active.contains(id.as_str()))
-            .cloned()
+            .filter_map(|id| active.get(id.as_str()).map(|&id| id.clone()))
             .collect();
         desired_groups.insert(
             group.id.clone(),
             DesiredGroup {
                 id: group.id.clone(),
-                external_id: ExternalId::for_group(&group.id),
                 display_name: group.name.clone(),
                 members,
             },
@@ -235,8 +234,6 @@ fn desire_user(user: &SourceUser, warnings: &mut Vec<Warning>) -> DesiredUser {
     } else {
         DesiredStatus::Active
     };
-    let (given_name, family_name, full) = split_name(&user.name);
-    let formatted = full.unwrap_or_else(|| user.username.clone());
     let email = Some(user.email.trim())
         .filter(|e| !e.is_empty())
         .map(str::to_owned);
@@ -256,30 +253,24 @@ fn desire_user(user: &SourceUser, warnings: &mut Vec<Warning>) -> DesiredUser {
     };
     DesiredUser {
         id: user.id.clone(),
-        external_id: ExternalId::for_user(&user.id),
         user_name: user.username.clone(),
-        given_name,
-        family_name,
-        display_name: formatted.clone(),
-        formatted_name: formatted,
+        full_name: collapse_whitespace(&user.name),
         email,
         status,
         ssh_keys,
     }
 }
 
-/// Splits a full name into (given, family, collapsed full name).
-fn split_name(full: &str) -> (Option<String>, Option<String>, Option<String>) {
-    let words: Vec<&str> = full.split_whitespace().collect();
-    match words.as_slice() {
-        [] => (None, None, None),
-        [only] => (Some((*only).to_owned()), None, Some((*only).to_owned())),
-        [given @ .., family] => (
-            Some(given.join(" ")),
-            Some((*family).to_owned()),
-            Some(words.join(" ")),
-        ),
+/// `text` with runs of whitespace collapsed to one space, trimmed.
+fn collapse_whitespace(text: &str) -> String {
+    let mut collapsed = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !collapsed.is_empty() {
+            collapsed.push(' ');
+        }
+        collapsed.push_str(word);
     }
+    collapsed
 }
 
 #[cfg(test)]
@@ -300,18 +291,25 @@ mod tests {
 
     #[test]
     fn name_split_rule() {
-        assert_eq!(split_name(""), (None, None, None));
-        assert_eq!(split_name("  "), (None, None, None));
+        let parts = |name: &str| {
+            let mut source = user("1", "cher1");
+            source.name = name.to_owned();
+            let desired = desire_user(&source, &mut Vec::new());
+            (
+                desired.given_name().map(str::to_owned),
+                desired.family_name().map(str::to_owned),
+                desired.formatted_name().to_owned(),
+            )
+        };
+        assert_eq!(parts(""), (None, None, "cher1".into()));
+        assert_eq!(parts("  "), (None, None, "cher1".into()));
+        assert_eq!(parts("Cher"), (Some("Cher".into()), None, "Cher".into()));
         assert_eq!(
-            split_name("Cher"),
-            (Some("Cher".into()), None, Some("Cher".into()))
-        );
-        assert_eq!(
-            split_name(" Anna  Maria\tvan Berg "),
+            parts(" Anna  Maria\tvan Berg "),
             (
                 Some("Anna Maria van".into()),
                 Some("Berg".into()),
-                Some("Anna Maria van Berg".into())
+                "Anna Maria van Berg".into()
             )
         );
     }
@@ -361,10 +359,9 @@ mod tests {
         };
         let desired = project(&snapshot, &Scope::All);
         let alice = &desired.users[&SourceUserId::new("1")];
-        assert_eq!(alice.display_name, "alice");
-        assert_eq!(alice.formatted_name, "alice");
-        assert_eq!(alice.given_name, None);
-        assert_eq!(alice.family_name, None);
+        assert_eq!(alice.formatted_name(), "alice");
+        assert_eq!(alice.given_name(), None);
+        assert_eq!(alice.family_name(), None);
         assert_eq!(alice.email, None);
     }
 

@@ -75,12 +75,14 @@ pub async fn observe(
             ForeignNameSource::FullListing,
         )
     };
+    let mut observed = Observed {
+        users: owned_users,
+        groups: owned_groups,
+        foreign_user_names: foreign_user_names.into_iter().collect(),
+    };
+    observed.share_member_ids();
     Ok(ObservedTarget {
-        observed: Observed {
-            users: owned_users,
-            groups: owned_groups,
-            foreign_user_names: foreign_user_names.into_iter().collect(),
-        },
+        observed,
         user_mode: users.mode,
         group_mode: groups.mode,
         foreign_names,
@@ -96,7 +98,7 @@ fn creation_candidates(desired: &Desired, owned: &[OwnedUser]) -> BTreeSet<Strin
         .users
         .values()
         .filter(|u| u.status.is_active())
-        .filter(|u| !keys.contains(u.external_id.as_str()))
+        .filter(|u| !keys.contains(u.external_id().as_str()))
         .filter(|u| !names.contains(&u.user_name.to_lowercase()))
         .map(|u| u.user_name.clone())
         .collect()

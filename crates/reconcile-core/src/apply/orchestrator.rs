@@ -26,7 +26,8 @@ use crate::plan::{
 /// 3. user creations;
 /// 4. group creations and updates, with new users' SCIM ids resolved from
 ///    phase 3 (a member whose creation failed or was skipped is left out and
-///    reported in [`ApplyReport::omitted_members`]);
+///    reported in [`ApplyReport::omitted_members`]), the ones with the most
+///    member values first;
 /// 5. group emptying.
 ///
 /// Within a phase up to [`ApplyOptions::concurrency`] operations run at once.
@@ -96,6 +97,10 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
             omitted,
         });
     }
+    // Longest first: a large group's chunks are sent one after another, so the
+    // phase can end no sooner than its chain does; started first, it runs while
+    // the small groups fill the other slots.
+    group_jobs.sort_by_key(|job| std::cmp::Reverse(job.member_values()));
     runner.run(group_jobs, &mut report).await;
 
     let empties = of_kinds(&[ActionKind::EmptyGroup]);
@@ -115,6 +120,18 @@ struct Job<'p> {
     /// Planned members left out because their user was not created; reported
     /// if the job runs.
     omitted: Vec<OmittedMember>,
+}
+
+impl Job<'_> {
+    /// How many member values the job sends (its calls grow with this).
+    fn member_values(&self) -> usize {
+        let removals = match self.action {
+            Action::UpdateGroup(u) => u.remove.len(),
+            Action::EmptyGroup(e) => e.remove.len(),
+            _ => 0,
+        };
+        self.members.len() + removals
+    }
 }
 
 fn jobs(ops: Vec<&Operation>) -> Vec<Job<'_>> {

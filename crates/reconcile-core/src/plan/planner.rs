@@ -30,7 +30,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser};
 use crate::guards;
-use crate::ids::{ExternalId, OwnedKey, ScimId, SourceGroupId, SourceUserId, fold};
+use crate::ids::{ExternalId, OwnedKey, ScimId, SourceGroupId, fold};
 use crate::keys::{observed_key_summaries, same_key_set};
 use crate::notes::{Conflict, UserLabel, Warning};
 use crate::observed::{Observed, OwnedGroup, OwnedUser};
@@ -166,7 +166,7 @@ impl<'a> Planner<'a> {
         }
         owned_groups.sort_by(|a, b| a.scim_id.cmp(&b.scim_id));
         let users: Vec<&DesiredUser> = desired.users.values().collect();
-        let slot_of = IdIndex::new(desired.users.keys().map(SourceUserId::as_str));
+        let slot_of = IdIndex::new(desired.users.keys().map(|id| (id.addr(), id.as_str())));
         Self {
             desired,
             record_of: vec![None; users.len()],
@@ -195,7 +195,7 @@ impl<'a> Planner<'a> {
             let Some(id) = record.external_id.user_id() else {
                 continue; // Stays NotInSource; may be re-keyed.
             };
-            if let Some(slot) = self.slot_of.get(id) {
+            if let Some(slot) = self.slot_of.get_text(id) {
                 match self.record_of[slot] {
                     None => {
                         self.record_of[slot] = Some(index);
@@ -438,7 +438,7 @@ impl<'a> Planner<'a> {
             if rekey {
                 changes.push(UserChange::ExternalId(FieldChange {
                     old: record.external_id.clone(),
-                    new: user.external_id.clone(),
+                    new: user.external_id(),
                 }));
             }
             if user.status.is_active() {
@@ -553,7 +553,7 @@ impl<'a> Planner<'a> {
         let mut wanted: Vec<usize> = Vec::with_capacity(group.members.len());
         let mut created: Vec<MemberRef> = Vec::new();
         for member in &group.members {
-            let Some(slot) = self.slot_of.get(member.as_str()) else {
+            let Some(slot) = self.slot_of.get(member.addr(), member.as_str()) else {
                 continue;
             };
             if self.blocked[slot] {
@@ -586,7 +586,7 @@ impl<'a> Planner<'a> {
                 all.sort();
                 operations.push(Action::CreateGroup(CreateGroup {
                     group: id.clone(),
-                    external_id: group.external_id.clone(),
+                    external_id: group.external_id(),
                     display_name: group.display_name.clone(),
                     members: all,
                 }));
@@ -660,7 +660,11 @@ impl<'r, 'a> Members<'r, 'a> {
     fn new(records: &'r [&'a OwnedUser], fate: &[Fate]) -> Self {
         Self {
             records,
-            index_of: IdIndex::new(records.iter().map(|r| r.scim_id.as_str())),
+            index_of: IdIndex::new(
+                records
+                    .iter()
+                    .map(|r| (r.scim_id.addr(), r.scim_id.as_str())),
+            ),
             frozen: fate.iter().map(|f| *f == Fate::Frozen).collect(),
             marks: vec![0; records.len()],
             mark: 0,
@@ -684,7 +688,7 @@ impl<'r, 'a> Members<'r, 'a> {
         let mut owned = Vec::with_capacity(group.members.len());
         let mut other: Vec<&'a ScimId> = Vec::new();
         for member in &group.members {
-            match self.index_of.get(member.as_str()) {
+            match self.index_of.get(member.addr(), member.as_str()) {
                 Some(index) => owned.push(index),
                 None => other.push(member),
             }
@@ -748,12 +752,12 @@ impl<'r, 'a> Members<'r, 'a> {
 
 fn new_record(user: &DesiredUser) -> NewUserRecord {
     NewUserRecord {
-        external_id: user.external_id.clone(),
+        external_id: user.external_id(),
         user_name: user.user_name.clone(),
-        given_name: user.given_name.clone(),
-        family_name: user.family_name.clone(),
-        formatted_name: user.formatted_name.clone(),
-        display_name: user.display_name.clone(),
+        given_name: user.given_name().map(str::to_owned),
+        family_name: user.family_name().map(str::to_owned),
+        formatted_name: user.formatted_name().to_owned(),
+        display_name: user.formatted_name().to_owned(),
         email: user.email.clone(),
         active: true,
         ssh_keys: user.ssh_keys.clone().unwrap_or_default(),
@@ -765,13 +769,13 @@ fn diff_user(user: &DesiredUser, record: &OwnedUser) -> Vec<UserChange> {
     fn text(
         changes: &mut Vec<UserChange>,
         old: Option<&String>,
-        new: Option<&String>,
+        new: Option<&str>,
         make: fn(FieldChange<Option<String>>) -> UserChange,
     ) {
-        if old != new {
+        if old.map(String::as_str) != new {
             changes.push(make(FieldChange {
                 old: old.cloned(),
-                new: new.cloned(),
+                new: new.map(str::to_owned),
             }));
         }
     }
@@ -785,31 +789,31 @@ fn diff_user(user: &DesiredUser, record: &OwnedUser) -> Vec<UserChange> {
     text(
         &mut changes,
         record.given_name.as_ref(),
-        user.given_name.as_ref(),
+        user.given_name(),
         UserChange::GivenName,
     );
     text(
         &mut changes,
         record.family_name.as_ref(),
-        user.family_name.as_ref(),
+        user.family_name(),
         UserChange::FamilyName,
     );
     text(
         &mut changes,
         record.formatted_name.as_ref(),
-        Some(&user.formatted_name),
+        Some(user.formatted_name()),
         UserChange::FormattedName,
     );
     text(
         &mut changes,
         record.display_name.as_ref(),
-        Some(&user.display_name),
+        Some(user.formatted_name()),
         UserChange::DisplayName,
     );
     text(
         &mut changes,
         record.email.as_ref(),
-        user.email.as_ref(),
+        user.email.as_deref(),
         UserChange::Email,
     );
     if let Some(keys) = &user.ssh_keys

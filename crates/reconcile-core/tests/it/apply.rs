@@ -87,8 +87,10 @@ fn phases_run_in_the_designed_order() {
             TargetCall::PatchUser(id_of(t, "bob")),
             TargetCall::PatchUser(id_of(t, "alice")),
             TargetCall::CreateUser("dan".into()),
-            TargetCall::CreateGroup("tpu".into()),
+            // gpu loses bob and gains dan (two member values), tpu gets alice
+            // (one): the larger goes first.
             TargetCall::PatchGroup(group_id(t, "gpu")),
+            TargetCall::CreateGroup("tpu".into()),
             TargetCall::PatchGroup(group_id(t, "cpu")),
         ]
     );
@@ -220,6 +222,35 @@ fn an_unauthorized_error_stops_new_operations() {
     assert_eq!(report.counts[&ActionKind::Deactivate], counts(0, 1, 0, 2));
     assert_eq!(report.counts[&ActionKind::CreateUser], counts(0, 0, 0, 1));
     assert_eq!(report.failures.len(), 1);
+}
+
+#[test]
+fn groups_with_the_most_member_values_start_first() {
+    let mut org = Org::new();
+    let ids: Vec<String> = (1..=6).map(|i| i.to_string()).collect();
+    for id in &ids {
+        org.user(id, &format!("user{id}"), "");
+    }
+    // Plan order is by group id; sizes 1, 5 and 3.
+    org.group("g1", "small", &["1"]);
+    org.group("g2", "large", &["1", "2", "3", "4", "5"]);
+    org.group("g3", "medium", &["4", "5", "6"]);
+    let report = run(&org, &org.target, &sequential());
+    assert!(report.is_complete(), "{report:#?}");
+    let created: Vec<TargetCall> = org
+        .target
+        .calls()
+        .into_iter()
+        .filter(|call| matches!(call, TargetCall::CreateGroup(_)))
+        .collect();
+    assert_eq!(
+        created,
+        vec![
+            TargetCall::CreateGroup("large".into()),
+            TargetCall::CreateGroup("medium".into()),
+            TargetCall::CreateGroup("small".into()),
+        ]
+    );
 }
 
 #[test]
