@@ -43,12 +43,11 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-/// The CLI default for `--concurrency` (`SYNC_CONCURRENCY`) when these figures were
-/// taken, measured beside [`PROPOSED_CONCURRENCY`].
-pub const CLI_DEFAULT_CONCURRENCY: usize = 8;
+/// The CLI's default `--concurrency` (`SYNC_CONCURRENCY`), where the targets apply.
+pub const DEFAULT_CONCURRENCY: usize = pw_scim_sync_cli::cli::DEFAULT_CONCURRENCY as usize;
 
-/// The concurrency these benchmarks argue for as the default.
-pub const PROPOSED_CONCURRENCY: usize = 16;
+/// Half the default, measured beside it for comparison.
+pub const HALF_CONCURRENCY: usize = DEFAULT_CONCURRENCY / 2;
 
 #[derive(Debug, Parser)]
 #[command(name = "benchmarks", about = "Benchmarks of pw-activate-scim-sync")]

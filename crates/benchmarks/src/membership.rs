@@ -13,7 +13,7 @@ use scim_client::{PatchOp, PatchOperation};
 use serde_json::{Value, json};
 use testkit::activate::LicenseStatus;
 
-use crate::PROPOSED_CONCURRENCY;
+use crate::DEFAULT_CONCURRENCY;
 use crate::output::{Out, Target, round3};
 use crate::proxy::{Forwarded, Proxy};
 use crate::world::{self, World};
@@ -39,7 +39,7 @@ pub async fn run(out: &Out) -> Result<()> {
     let world = World::start(fixture, Duration::ZERO, testkit::scim::Faults::default()).await?;
     let prefix = url::Url::parse(world.scim.base_url())?.path().to_owned();
     let proxy = Proxy::start(&prefix, url::Url::parse(world.scim.base_url())?).await?;
-    let settings = world.settings_to(proxy.prefix_url()?, PROPOSED_CONCURRENCY)?;
+    let settings = world.settings_to(proxy.prefix_url()?, DEFAULT_CONCURRENCY)?;
 
     let initial = world::sync(&settings).await?;
     anyhow::ensure!(
@@ -137,7 +137,7 @@ pub async fn run(out: &Out) -> Result<()> {
             "group_members": members,
             "changed_memberships": changed,
             "member_chunk_size": chunk,
-            "concurrency": PROPOSED_CONCURRENCY,
+            "concurrency": DEFAULT_CONCURRENCY,
         }),
         &json!({
             "initial": {

@@ -7,7 +7,7 @@
 //! `SCIM requests × latency ÷ concurrency`: no syncer that makes those requests,
 //! at most `concurrency` at a time, can finish faster.
 //!
-//! Then, at the proposed default concurrency, the same organization is synced again
+//! Then, at the default concurrency, the same organization is synced again
 //! with nothing changed (steady state): once as above, once with 20 ms on the
 //! ACTIVATE side too.
 
@@ -21,7 +21,7 @@ use testkit::scim::Resource;
 
 use crate::output::{Out, Target, ms, round3};
 use crate::world::{self, Run, World};
-use crate::{CLI_DEFAULT_CONCURRENCY, PROPOSED_CONCURRENCY};
+use crate::{DEFAULT_CONCURRENCY, HALF_CONCURRENCY};
 
 struct Config {
     users: usize,
@@ -44,10 +44,10 @@ pub async fn run(out: &Out) -> Result<()> {
             users: 10_000,
             groups: 500,
             latency: Duration::from_millis(20),
-            concurrencies: vec![1, CLI_DEFAULT_CONCURRENCY, PROPOSED_CONCURRENCY, 32],
+            concurrencies: vec![1, HALF_CONCURRENCY, DEFAULT_CONCURRENCY, 32],
         }
     };
-    let steady_at = if out.smoke { 4 } else { PROPOSED_CONCURRENCY };
+    let steady_at = if out.smoke { 4 } else { DEFAULT_CONCURRENCY };
     println!(
         "== 2. initial provisioning: {} users, {} groups, {} ms SCIM latency",
         config.users,
@@ -124,13 +124,10 @@ pub async fn run(out: &Out) -> Result<()> {
             .find(|r| r["concurrency"].as_u64() == Some(c as u64))
     };
     let mut targets = Vec::new();
-    for c in [CLI_DEFAULT_CONCURRENCY, PROPOSED_CONCURRENCY] {
+    {
+        let c = DEFAULT_CONCURRENCY;
         if let (Some(row), Some(sequential), Some(wall)) = (row_at(c), wall_at(1), wall_at(c)) {
-            let label = if c == PROPOSED_CONCURRENCY {
-                format!("concurrency {c} (proposed default)")
-            } else {
-                format!("concurrency {c} (CLI default today)")
-            };
+            let label = format!("concurrency {c} (the default)");
             targets.push(Target::at_most(
                 &format!("initial provisioning, SCIM side ÷ latency bound, {label}"),
                 row["scim_side_over_bound"].as_f64().unwrap_or(f64::NAN),

@@ -26,7 +26,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use testkit::faults::RateLimit;
 
-use crate::PROPOSED_CONCURRENCY;
+use crate::DEFAULT_CONCURRENCY;
 use crate::capture::{Recorder, Records};
 use crate::output::{Out, Target, round3};
 use crate::world::{self, World};
@@ -50,7 +50,7 @@ struct Case {
 /// Runs the benchmark and writes `rate_limit.json`.
 pub async fn run(out: &Out) -> Result<()> {
     let latency = Duration::from_millis(if out.smoke { 2 } else { 20 });
-    let c = PROPOSED_CONCURRENCY;
+    let c = DEFAULT_CONCURRENCY;
     let cases: Vec<Case> = if out.smoke {
         vec![
             Case {

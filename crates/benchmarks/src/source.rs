@@ -25,7 +25,7 @@ use testkit::scim::{CW_USER_EXT, GROUP_SCHEMA, ScimEmulator, ScimOptions, USER_S
 use crate::output::{Out, Target, round3};
 use crate::proxy::Proxy;
 use crate::world;
-use crate::{CLI_DEFAULT_CONCURRENCY, PROPOSED_CONCURRENCY};
+use crate::{DEFAULT_CONCURRENCY, HALF_CONCURRENCY};
 
 /// Runs the benchmark and writes `source.json`.
 pub async fn run(out: &Out) -> Result<()> {
@@ -36,7 +36,7 @@ pub async fn run(out: &Out) -> Result<()> {
             10_000,
             500,
             Duration::from_millis(20),
-            vec![PROPOSED_CONCURRENCY, CLI_DEFAULT_CONCURRENCY, 1],
+            vec![DEFAULT_CONCURRENCY, HALF_CONCURRENCY, 1],
         )
     };
     println!(
