@@ -5,7 +5,7 @@
 //! request also waits 20 ms. An initial provisioning is synced into it:
 //!
 //! - through the CLI's `run::sync`, whose SCIM client has the adaptive limiter, at
-//!   the proposed default concurrency, and sequentially (concurrency 1);
+//!   the default concurrency, and sequentially (concurrency 1);
 //! - for comparison, the same pipeline (the CLI's adapters, planner and apply
 //!   orchestrator) with a SCIM client *without* the limiter, at the same concurrency:
 //!   every request then retries on its own after its `Retry-After`.

@@ -3,8 +3,8 @@
 //!
 //! - The REST source (`ActivateClient::fetch_snapshot`, as the CLI reads it): user
 //!   pages of 500, the group list, one member list per group, one key lookup per
-//!   user who will be active; at the proposed default concurrency, the CLI's
-//!   default today, and sequentially.
+//!   user who will be active; at the CLI's default concurrency, at half of it,
+//!   and sequentially.
 //! - The bulk SCIM source (`activate_client::ScimSource`): ACTIVATE's read-only SCIM
 //!   endpoint, pages of 200 users (keys included) and 200 groups (members
 //!   included). The ACTIVATE emulator does not serve it, so the SCIM emulator is
