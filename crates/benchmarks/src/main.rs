@@ -80,7 +80,11 @@ enum Command {
     },
     /// Benchmarks 2 and 3: initial provisioning of 10k users and 500 groups against
     /// 20 ms of latency at several concurrencies, then a steady-state run.
-    Provision,
+    Provision {
+        /// Only these concurrencies (comma-separated), e.g. `1,16`.
+        #[arg(long, value_delimiter = ',')]
+        concurrency: Vec<usize>,
+    },
     /// Benchmark 4: a SCIM server limited to R requests per second (429 with
     /// Retry-After).
     RateLimit,
@@ -119,7 +123,9 @@ fn main() -> Result<()> {
             iterations,
         } => planner::child(&snapshot, &observed, iterations),
         Command::Planner { users, keep_inputs } => planner::run(&out()?, &users, keep_inputs),
-        Command::Provision => runtime()?.block_on(provision::run(&out()?)),
+        Command::Provision { concurrency } => {
+            runtime()?.block_on(provision::run(&out()?, &concurrency))
+        }
         Command::RateLimit => runtime()?.block_on(rate_limit::run(&out()?)),
         Command::Source => runtime()?.block_on(source::run(&out()?)),
         Command::Membership => runtime()?.block_on(membership::run(&out()?)),
@@ -127,7 +133,7 @@ fn main() -> Result<()> {
             let out = out()?;
             planner::run(&out, &[], false)?;
             runtime()?.block_on(async {
-                provision::run(&out).await?;
+                provision::run(&out, &[]).await?;
                 rate_limit::run(&out).await?;
                 source::run(&out).await?;
                 membership::run(&out).await

@@ -30,9 +30,10 @@ struct Config {
     concurrencies: Vec<usize>,
 }
 
-/// Runs the benchmark and writes `provision.json`.
-pub async fn run(out: &Out) -> Result<()> {
-    let config = if out.smoke {
+/// Runs the benchmark (at every concurrency, or only at `only`) and writes
+/// `provision.json`.
+pub async fn run(out: &Out, only: &[usize]) -> Result<()> {
+    let mut config = if out.smoke {
         Config {
             users: 200,
             groups: 10,
@@ -47,6 +48,9 @@ pub async fn run(out: &Out) -> Result<()> {
             concurrencies: vec![1, HALF_CONCURRENCY, DEFAULT_CONCURRENCY, 32],
         }
     };
+    if !only.is_empty() {
+        config.concurrencies = only.to_vec();
+    }
     let steady_at = if out.smoke { 4 } else { DEFAULT_CONCURRENCY };
     println!(
         "== 2. initial provisioning: {} users, {} groups, {} ms SCIM latency",
