@@ -76,7 +76,8 @@ pub struct DesiredUser {
     /// `userName`.
     pub user_name: String,
     /// The full name with runs of whitespace collapsed to one space, trimmed;
-    /// empty when ACTIVATE has none.
+    /// empty when ACTIVATE has none. The name methods below split it at its
+    /// spaces, so a value set by hand should keep this form.
     pub full_name: String,
     /// The one primary work email, if ACTIVATE has one.
     pub email: Option<String>,

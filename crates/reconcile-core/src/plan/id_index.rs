@@ -14,51 +14,56 @@
 //! by its text. Both ways give the same position.
 
 use std::hash::BuildHasher;
+use std::marker::PhantomData;
 
 use foldhash::quality::RandomState;
 use hashbrown::HashTable;
 
 /// Identifier → position (the order the ids were given in). When an id is
 /// given twice, the first position wins.
-pub(crate) struct IdIndex {
+///
+/// It borrows the ids it indexes for `'k`, so they outlive it: an address it
+/// holds always belongs to the text it was given with.
+pub(crate) struct IdIndex<'k> {
     /// Every id, concatenated.
     text: String,
     /// End of id `i` in `text` (it starts at the end of id `i - 1`).
     ends: Vec<usize>,
     /// Positions, hashed by their id.
     by_text: HashTable<usize>,
-    /// The address of the text of the id at each position.
-    addrs: Vec<usize>,
-    /// Positions, hashed by their address (each address once).
-    by_addr: HashTable<usize>,
+    /// (address of an id's text, the first position of that text), hashed by
+    /// the address; each address once.
+    by_addr: HashTable<(usize, usize)>,
     hasher: RandomState,
+    ids: PhantomData<&'k str>,
 }
 
-impl IdIndex {
+impl<'k> IdIndex<'k> {
     /// Indexes `(address, text)` pairs as given by `ids::*::addr` and `as_str`.
-    pub(crate) fn new<'k>(ids: impl ExactSizeIterator<Item = (usize, &'k str)>) -> Self {
+    pub(crate) fn new(ids: impl ExactSizeIterator<Item = (usize, &'k str)>) -> Self {
         let mut index = Self {
             text: String::new(),
             ends: Vec::with_capacity(ids.len()),
             by_text: HashTable::with_capacity(ids.len()),
-            addrs: Vec::with_capacity(ids.len()),
             by_addr: HashTable::with_capacity(ids.len()),
             hasher: RandomState::default(),
+            ids: PhantomData,
         };
+        let mut addrs = Vec::with_capacity(ids.len());
         for (addr, id) in ids {
             index.text.push_str(id);
             index.ends.push(index.text.len());
-            index.addrs.push(addr);
+            addrs.push(addr);
         }
         let Self {
             text,
             ends,
             by_text,
-            addrs,
             by_addr,
             hasher,
+            ..
         } = &mut index;
-        for position in 0..ends.len() {
+        for (position, addr) in addrs.into_iter().enumerate() {
             let id = key(text, ends, position);
             let hash = hasher.hash_one(id);
             let first = if let Some(&first) = by_text.find(hash, |&p| key(text, ends, p) == id) {
@@ -67,10 +72,9 @@ impl IdIndex {
                 by_text.insert_unique(hash, position, |&p| hasher.hash_one(key(text, ends, p)));
                 position
             };
-            let addr = addrs[position];
             let hash = hasher.hash_one(addr);
-            if by_addr.find(hash, |&p| addrs[p] == addr).is_none() {
-                by_addr.insert_unique(hash, first, |&p| hasher.hash_one(addrs[p]));
+            if by_addr.find(hash, |&(a, _)| a == addr).is_none() {
+                by_addr.insert_unique(hash, (addr, first), |&(a, _)| hasher.hash_one(a));
             }
         }
         index
@@ -79,8 +83,8 @@ impl IdIndex {
     /// The position of the id with this address and text, if it was given.
     pub(crate) fn get(&self, addr: usize, id: &str) -> Option<usize> {
         self.by_addr
-            .find(self.hasher.hash_one(addr), |&p| self.addrs[p] == addr)
-            .copied()
+            .find(self.hasher.hash_one(addr), |&(a, _)| a == addr)
+            .map(|&(_, position)| position)
             .or_else(|| self.get_text(id))
     }
 
@@ -123,8 +127,10 @@ mod tests {
         let index = IdIndex::new([(10, "x"), (20, "y"), (30, "x"), (10, "x")].into_iter());
         assert_eq!(index.get(10, "x"), Some(0));
         assert_eq!(index.get(20, "y"), Some(1));
-        // A second copy of "x" at another address: still the first position.
+        // A second copy of "x" at another address: still the first position,
+        // by address as by text.
         assert_eq!(index.get(30, "x"), Some(0));
+        assert_eq!(index.get(30, "not read when the address is known"), Some(0));
         // An unknown address falls back to the text.
         assert_eq!(index.get(99, "y"), Some(1));
         assert_eq!(index.get(99, "z"), None);

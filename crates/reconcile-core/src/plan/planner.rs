@@ -115,7 +115,7 @@ struct Planner<'a> {
     /// Desired users in id order.
     users: Vec<&'a DesiredUser>,
     /// ACTIVATE id → slot.
-    slot_of: IdIndex,
+    slot_of: IdIndex<'a>,
     /// Slot → index of its record (matched or re-keyed).
     record_of: Vec<Option<usize>>,
     /// Slot → not written because of a plan-time name conflict.
@@ -646,7 +646,7 @@ impl<'a> Planner<'a> {
 struct Members<'r, 'a> {
     records: &'r [&'a OwnedUser],
     /// SCIM id → record index.
-    index_of: IdIndex,
+    index_of: IdIndex<'a>,
     /// Record index → not written (its memberships are left alone).
     frozen: Vec<bool>,
     /// Record index → the mark [`Members::difference`] left on it.
@@ -682,8 +682,9 @@ impl<'r, 'a> Members<'r, 'a> {
         }
     }
 
-    /// A group's current members: owned records by index (each once, in no
-    /// particular order), anything else (foreign or dangling) by SCIM id, sorted.
+    /// A group's current members: owned records by index (in list order, a
+    /// record listed twice appears twice), anything else (foreign or dangling)
+    /// by SCIM id, sorted and once.
     fn current(&self, group: &'a OwnedGroup) -> (Vec<usize>, Vec<&'a ScimId>) {
         let mut owned = Vec::with_capacity(group.members.len());
         let mut other: Vec<&'a ScimId> = Vec::new();
