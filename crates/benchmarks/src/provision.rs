@@ -128,29 +128,27 @@ pub async fn run(out: &Out, only: &[usize]) -> Result<()> {
             .find(|r| r["concurrency"].as_u64() == Some(c as u64))
     };
     let mut targets = Vec::new();
-    {
-        let c = DEFAULT_CONCURRENCY;
-        if let (Some(row), Some(sequential), Some(wall)) = (row_at(c), wall_at(1), wall_at(c)) {
-            let label = format!("concurrency {c} (the default)");
-            targets.push(Target::at_most(
-                &format!("initial provisioning, SCIM side ÷ latency bound, {label}"),
-                row["scim_side_over_bound"].as_f64().unwrap_or(f64::NAN),
-                1.3,
-                "×",
-            ));
-            targets.push(Target::at_most(
-                &format!("initial provisioning, whole run ÷ latency bound, {label}"),
-                row["wall_over_bound"].as_f64().unwrap_or(f64::NAN),
-                1.3,
-                "×",
-            ));
-            targets.push(Target::at_least(
-                &format!("speed-up over concurrency 1, {label}"),
-                sequential / wall,
-                10.0,
-                "×",
-            ));
-        }
+    let c = DEFAULT_CONCURRENCY;
+    if let (Some(row), Some(sequential), Some(wall)) = (row_at(c), wall_at(1), wall_at(c)) {
+        let label = format!("concurrency {c} (the default)");
+        targets.push(Target::at_most(
+            &format!("initial provisioning, SCIM side ÷ latency bound, {label}"),
+            row["scim_side_over_bound"].as_f64().unwrap_or(f64::NAN),
+            1.3,
+            "×",
+        ));
+        targets.push(Target::at_most(
+            &format!("initial provisioning, whole run ÷ latency bound, {label}"),
+            row["wall_over_bound"].as_f64().unwrap_or(f64::NAN),
+            1.3,
+            "×",
+        ));
+        targets.push(Target::at_least(
+            &format!("speed-up over concurrency 1, {label}"),
+            sequential / wall,
+            10.0,
+            "×",
+        ));
     }
     if let Some(first) = steady.get("same_latency_as_initial") {
         targets.push(Target::equal(

@@ -11,8 +11,8 @@ use secrecy::SecretString;
 
 use crate::env_vars as env;
 
-/// The default of `--concurrency` (`SYNC_CONCURRENCY`): the benchmarks' initial
-/// provisioning is at least ten times faster than sequential from here on.
+/// The default of `--concurrency` (`SYNC_CONCURRENCY`): the lowest that makes the
+/// benchmarks' initial provisioning ten times faster than one request at a time.
 pub const DEFAULT_CONCURRENCY: u16 = 16;
 
 /// Keeps CoreWeave IAM (SCIM 2.0) in step with Parallel Works ACTIVATE users, groups and

@@ -1,6 +1,6 @@
 //! The ACTIVATE emulator's routes, request gate (log, faults, auth) and handlers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
@@ -309,15 +309,10 @@ async fn members(
     let group = fixture
         .group(&group)
         .ok_or_else(|| ApiError::new(404, format!("group {group:?} not found")))?;
-    // One pass over the users, not one search per member.
-    let wanted: HashSet<&str> = group.members.iter().map(String::as_str).collect();
-    let mut by_name: HashMap<&str, &FixtureUser> = HashMap::with_capacity(wanted.len());
-    for user in fixture
-        .users
-        .iter()
-        .filter(|u| wanted.contains(u.username.as_str()))
-    {
-        // The first user with a name, as `Fixture::user` finds it.
+    // One pass over the users, not one search per member; the first user with a
+    // name, as `Fixture::user` finds it.
+    let mut by_name: HashMap<&str, &FixtureUser> = HashMap::with_capacity(fixture.users.len());
+    for user in &fixture.users {
         by_name.entry(user.username.as_str()).or_insert(user);
     }
     let members: Vec<Value> = group
