@@ -12,15 +12,16 @@ use crate::apply::{
     ApplyOptions, GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind,
 };
 use crate::ids::{ScimId, SourceGroupId, SourceUserId, fold};
+use crate::keys::KeySummary;
 use crate::plan::{
-    Action, ActionKind, CreateGroup, FieldChange, MemberRef, Operation, Plan, Subject, UpdateGroup,
-    UserChange,
+    Action, ActionKind, CreateGroup, FieldChange, KeysChange, MemberRef, Operation, Plan, Subject,
+    UpdateGroup, UserChange,
 };
 
 /// Applies the plan's operations that are not withheld, in this order, each
 /// phase finishing before the next starts:
 ///
-/// 1. deactivations (least privilege, soonest);
+/// 1. deactivations and key revocations (least privilege, soonest);
 /// 2. re-keys, reactivations and updates; renames that take a name another
 ///    rename frees run in a later wave than that rename;
 /// 3. user creations;
@@ -52,7 +53,7 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
             .collect()
     };
 
-    let deactivations = of_kinds(&[ActionKind::Deactivate]);
+    let deactivations = of_kinds(&[ActionKind::Deactivate, ActionKind::RevokeKeys]);
     runner.run(jobs(deactivations), &mut report).await;
 
     let patches = of_kinds(&[
@@ -111,6 +112,14 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         .sort_by(|a, b| (a.action, &a.subject).cmp(&(b.action, &b.subject)));
     report.omitted_members.sort();
     report
+}
+
+/// The change that empties a record's `sunkSshKeys`.
+fn no_keys(removed: &[KeySummary]) -> UserChange {
+    UserChange::SshKeys(KeysChange {
+        old: removed.to_vec(),
+        new: Vec::new(),
+    })
 }
 
 struct Job<'p> {
@@ -263,11 +272,18 @@ impl Runner<'_, '_> {
         let target = self.target;
         match job.action {
             Action::Deactivate(d) => {
-                let change = UserChange::Active(FieldChange {
-                    old: true,
-                    new: false,
-                });
-                (None, target.patch_user(&d.scim_id, &[change]).await)
+                let changes = [
+                    UserChange::Active(FieldChange {
+                        old: true,
+                        new: false,
+                    }),
+                    no_keys(&d.removed_keys),
+                ];
+                (None, target.patch_user(&d.scim_id, &changes).await)
+            }
+            Action::RevokeKeys(r) => {
+                let changes = [no_keys(&r.removed_keys)];
+                (None, target.patch_user(&r.scim_id, &changes).await)
             }
             Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
                 (None, target.patch_user(&p.scim_id, &p.changes).await)

@@ -11,9 +11,12 @@
 //!   deactivated if active otherwise.
 //!
 //! Per desired user: active with no record → create; active with a record →
-//! PATCH what differs (reactivate if the record is inactive); inactive with an
-//! active record → deactivate; inactive otherwise → nothing (an inactive
-//! record's other attributes are not maintained).
+//! PATCH what differs (reactivate if the record is inactive: `active=true`,
+//! the keys and any other change in one PATCH); inactive with an active record
+//! → deactivate (`active=false` and an empty key list in one PATCH); inactive
+//! with an inactive record that still carries keys → revoke the keys; inactive
+//! otherwise → nothing (an inactive record's other attributes are not
+//! maintained). Records no longer desired are retired the same way.
 //!
 //! A create or rename needs its `userName` free in the final state: a name
 //! held by a foreign record, or by an owned record that keeps it, is a
@@ -38,7 +41,8 @@ use crate::plan::id_index::IdIndex;
 use crate::plan::{
     Action, CreateGroup, CreateUser, CreatedMember, Deactivate, DeactivationReason, EmptyGroup,
     EmptyReason, ExistingMember, FieldChange, KeysChange, MemberRef, NewUserRecord, Operation,
-    PLAN_FORMAT_VERSION, Plan, PlanOptions, UpdateGroup, UserChange, UserPatch, sort_operations,
+    PLAN_FORMAT_VERSION, Plan, PlanOptions, RevokeKeys, UpdateGroup, UserChange, UserPatch,
+    sort_operations,
 };
 
 /// Computes the plan that turns `observed` into `desired`, then evaluates the
@@ -443,18 +447,16 @@ impl<'a> Planner<'a> {
             }
             if user.status.is_active() {
                 changes.extend(diff_user(user, record));
-            } else if record.active {
-                self.push(Action::Deactivate(Deactivate {
-                    scim_id: record.scim_id.clone(),
-                    external_id: record.external_id.clone(),
-                    user_name: record.user_name.clone(),
-                    reason: match user.status {
+            } else {
+                self.retire(
+                    record,
+                    match user.status {
                         DesiredStatus::Unlicensed => DeactivationReason::Unlicensed,
                         DesiredStatus::Inactive | DesiredStatus::Active => {
                             DeactivationReason::Inactive
                         }
                     },
-                }));
+                );
             }
             if changes.is_empty() {
                 continue;
@@ -475,17 +477,34 @@ impl<'a> Planner<'a> {
             });
         }
         for index in 0..self.records.len() {
-            let record = self.records[index];
-            if let Fate::Retire(reason) = self.fate[index]
-                && record.active
-            {
-                self.push(Action::Deactivate(Deactivate {
-                    scim_id: record.scim_id.clone(),
-                    external_id: record.external_id.clone(),
-                    user_name: record.user_name.clone(),
-                    reason,
-                }));
+            if let Fate::Retire(reason) = self.fate[index] {
+                self.retire(self.records[index], reason);
             }
+        }
+    }
+
+    /// Takes access away from a record that is not to be active: an active
+    /// record is deactivated (with its keys emptied in the same PATCH); an
+    /// inactive one that still carries keys has them emptied; any other
+    /// inactive record is left alone.
+    fn retire(&mut self, record: &OwnedUser, reason: DeactivationReason) {
+        let removed_keys = observed_key_summaries(&record.ssh_keys);
+        if record.active {
+            self.push(Action::Deactivate(Deactivate {
+                scim_id: record.scim_id.clone(),
+                external_id: record.external_id.clone(),
+                user_name: record.user_name.clone(),
+                reason,
+                removed_keys,
+            }));
+        } else if !record.ssh_keys.is_empty() {
+            self.push(Action::RevokeKeys(RevokeKeys {
+                scim_id: record.scim_id.clone(),
+                external_id: record.external_id.clone(),
+                user_name: record.user_name.clone(),
+                reason,
+                removed_keys,
+            }));
         }
     }
 
