@@ -128,8 +128,9 @@ pub mod render;
 pub mod source;
 
 pub use apply::{
-    ApplyFailure, ApplyOptions, ApplyReport, Clock, Deadline, GroupChange, ManualClock,
-    NewGroupRecord, OmittedMember, OutcomeCounts, ScimTarget, TargetError, TargetErrorKind, apply,
+    ApplyFailure, ApplyOptions, ApplyReport, ApplyWarning, Clock, Deadline, GroupChange,
+    ManualClock, NewGroupRecord, OmittedMember, OutcomeCounts, OwnershipNotKept, ScimTarget,
+    TargetError, TargetErrorKind, Written, apply,
 };
 pub use desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
 pub use guards::{DeactivationLimit, GuardStatus, InvalidLimit};
@@ -137,7 +138,7 @@ pub use ids::{ExternalId, OWNED_PREFIX, OwnedKey, ScimId, SourceGroupId, SourceU
 pub use keys::{InvalidKey, KeySummary, SshKey};
 pub use memory::{FailOn, InMemoryTarget, TargetCall, TargetGroup, TargetUser};
 pub use notes::{Conflict, UserLabel, Warning};
-pub use observed::{Observed, OwnedGroup, OwnedUser};
+pub use observed::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
 pub use plan::{
     Action, ActionKind, CreateGroup, CreateUser, CreatedMember, Deactivate, DeactivationReason,
     EmptyGroup, EmptyReason, ExistingMember, FieldChange, GuardKind, KeysChange, MemberRef,

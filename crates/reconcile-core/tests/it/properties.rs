@@ -240,7 +240,7 @@ proptest! {
                 Conflict::ForeignUserName { user }
                 | Conflict::UserNameHeld { user, .. }
                 | Conflict::RenameCycle { user } => vec![user.clone()],
-                Conflict::EmptyUserName { .. } => Vec::new(),
+                _ => Vec::new(),
             };
             for label in labels {
                 frozen_users.insert(label.id.to_string());

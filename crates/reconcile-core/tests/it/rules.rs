@@ -4,7 +4,7 @@
 use insta::assert_snapshot;
 use reconcile_core::{
     Action, ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, LicenseStatus, Plan,
-    Scope, TargetCall, TargetUser, UserChange, Warning,
+    Scope, TargetCall, TargetGroup, TargetUser, UserChange, Warning,
 };
 
 use crate::support::{Org, key, rendered};
@@ -606,4 +606,71 @@ fn an_empty_source_withholds_all_access_removals() {
     assert!(plan.is_converged());
     assert_eq!(plan.withheld().count(), 6);
     assert_snapshot!("guard_empty_source", rendered(&plan));
+}
+
+#[test]
+fn a_group_name_held_by_a_group_we_do_not_own_is_a_conflict() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.group("g2", "cpu", &["1"]);
+    org.sync();
+    for name in ["Admin", "read", "cpu"] {
+        org.target
+            .insert_group(TargetGroup {
+                external_id: None,
+                display_name: name.into(),
+                ..TargetGroup::default()
+            })
+            .expect("seeded");
+    }
+    // Steady state: an owned group keeping its name is not judged by name.
+    assert!(org.plan().is_converged());
+    org.group("g3", "admin", &["1"]);
+    org.group("g4", "tpu", &["2"]);
+    // gpu is renamed into a name another group holds, and bob departs.
+    org.group_mut("g1").name = "READ".into();
+    org.user("3", "carol", "Carol");
+    org.group_mut("g1").members.push("3".into());
+    org.user_mut("2").active = false;
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            ActionKind::Deactivate,
+            ActionKind::CreateUser,
+            ActionKind::CreateGroup,
+            ActionKind::UpdateGroup,
+        ]
+    );
+    let names: Vec<(&str, &str)> = plan
+        .conflicts
+        .iter()
+        .filter_map(|c| match c {
+            Conflict::ForeignGroupName {
+                name, holder_name, ..
+            } => Some((name.as_str(), holder_name.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, vec![("READ", "read"), ("admin", "Admin")]);
+    assert!(plan.conflicts[0].to_string().contains("billing_viewer"));
+    assert_snapshot!("foreign_group_name_conflict", rendered(&plan));
+    let report = org.apply(&plan);
+    assert!(report.is_complete(), "{report:#?}");
+    let groups = org.target.groups();
+    let gpu = groups
+        .values()
+        .find(|g| g.display_name == "gpu")
+        .expect("gpu keeps its name");
+    assert_eq!(gpu.members.len(), 1, "bob left, carol was not added");
+    assert_eq!(
+        groups
+            .values()
+            .filter(|g| g.display_name.eq_ignore_ascii_case("admin"))
+            .count(),
+        1,
+        "no second admin group"
+    );
 }
