@@ -111,7 +111,7 @@ impl PwCliKeys {
                 stderr: http_policy::excerpt::body_excerpt(&output.stderr, STDERR_EXCERPT_CHARS),
             });
         }
-        let listing = crate::body::json_string_or_text(&output.stdout, false).map_err(|p| {
+        let listing = crate::body::json_string_or_text(&output.stdout, &crate::body::MediaType::Absent).map_err(|p| {
             ActivateError::KeysCommandOutput {
                 program,
                 username: username.to_owned(),

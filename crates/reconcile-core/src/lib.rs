@@ -79,6 +79,7 @@
 //!         members: vec!["u1".into()],
 //!     }],
 //!     complete: true,
+//!     unusable_users: Vec::new(),
 //! };
 //! let desired = project(&snapshot, &Scope::All);
 //!
@@ -144,4 +145,4 @@ pub use plan::{
     Summary, UpdateGroup, UserChange, UserPatch, plan,
 };
 pub use projection::project;
-pub use source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser};
+pub use source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser, UnusableUser};
