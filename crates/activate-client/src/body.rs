@@ -204,10 +204,15 @@ mod tests {
             "the response is text/html, not JSON: \"Sign in\""
         );
         assert_eq!(
-            json::<Vec<u32>>(b"[1]", &MediaType::Text, "a list").unwrap_err().problem,
+            json::<Vec<u32>>(b"[1]", &MediaType::Text, "a list")
+                .unwrap_err()
+                .problem,
             "the response is text/plain, not JSON: \"[1]\""
         );
-        assert_eq!(json::<Vec<u32>>(b"[1]", &MediaType::Absent, "a list").unwrap(), [1]);
+        assert_eq!(
+            json::<Vec<u32>>(b"[1]", &MediaType::Absent, "a list").unwrap(),
+            [1]
+        );
         assert_eq!(
             json_string_or_text(b"", &MediaType::Other("application/octet-stream".into()))
                 .unwrap_err()
@@ -247,14 +252,17 @@ mod tests {
             "the response body is not a valid JSON string"
         );
         assert_eq!(
-            json_string_or_text(b"\xff\xfe", absent).unwrap_err().problem,
+            json_string_or_text(b"\xff\xfe", absent)
+                .unwrap_err()
+                .problem,
             "the response body is not UTF-8"
         );
     }
 
     #[test]
     fn json_errors_carry_line_and_column() {
-        let err = json::<Vec<u32>>(b"[1,\n\"x\"]", &MediaType::Json, "a list of numbers").unwrap_err();
+        let err =
+            json::<Vec<u32>>(b"[1,\n\"x\"]", &MediaType::Json, "a list of numbers").unwrap_err();
         assert_eq!(err.problem, "the response body is not a list of numbers");
         let source = err.source.unwrap().to_string();
         assert!(source.ends_with("at line 2 column 3"), "{source}");

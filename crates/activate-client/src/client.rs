@@ -244,7 +244,9 @@ impl ActivateClient {
     /// The users of [`Self::list_user_entries`] that can be used, sorted by id; the
     /// entries that cannot be used are logged as warnings and left out.
     pub async fn list_users(&self, org: &str) -> Result<Vec<User>, ActivateError> {
-        self.list_user_entries(org).await.map(|listing| listing.users)
+        self.list_user_entries(org)
+            .await
+            .map(|listing| listing.users)
     }
 
     /// [`Self::list_user_entries`], also returning the number of pages read.
@@ -274,8 +276,9 @@ impl ActivateClient {
             );
             let (request, fetched) = self.get(&path, ACCEPT_JSON, NotFound::Org(org)).await?;
             pages += 1;
-            let page: wire::UsersPage =
-                fetched.json("a users page").map_err(|p| decode(&request, p))?;
+            let page: wire::UsersPage = fetched
+                .json("a users page")
+                .map_err(|p| decode(&request, p))?;
             first_request.get_or_insert_with(|| request.clone());
             let total = *first_total.get_or_insert(page.total);
             if page.total != total {
@@ -294,7 +297,10 @@ impl ActivateClient {
                 });
             }
             let ids: Vec<Option<String>> = page.users.iter().map(entry_id).collect();
-            if ids.iter().all(|id| id.as_ref().is_some_and(|id| seen.contains(id))) {
+            if ids
+                .iter()
+                .all(|id| id.as_ref().is_some_and(|id| seen.contains(id)))
+            {
                 return Err(ActivateError::SkipIgnored { skip });
             }
             for (value, id) in page.users.into_iter().zip(ids) {
@@ -532,10 +538,7 @@ fn entry_id(value: &serde_json::Value) -> Option<String> {
 
 /// One users-page entry as a user, or why it cannot be used (and whether it
 /// decoded at all).
-fn read_user(
-    value: &serde_json::Value,
-    id: Option<&String>,
-) -> Result<User, (UnusableUser, bool)> {
+fn read_user(value: &serde_json::Value, id: Option<&String>) -> Result<User, (UnusableUser, bool)> {
     let username = value
         .get("username")
         .and_then(serde_json::Value::as_str)
@@ -559,7 +562,10 @@ fn read_user(
             serde_json::Value::Bool(_) => "a boolean",
             serde_json::Value::Null | serde_json::Value::Object(_) => "null",
         };
-        return Err(unusable(format!("{NOT_DECODED}: it is {kind}, not an object"), false));
+        return Err(unusable(
+            format!("{NOT_DECODED}: it is {kind}, not an object"),
+            false,
+        ));
     }
     let user = <wire::OrgUser as serde::Deserialize>::deserialize(value)
         .map_err(|e| unusable(format!("{NOT_DECODED}: {e}"), false))?;

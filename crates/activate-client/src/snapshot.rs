@@ -398,7 +398,12 @@ async fn fetch_keys<K: SshKeySource>(
     Ok(fetched)
 }
 
-fn key_lookups(failed: u64, lookups: u64, username: String, source: ActivateError) -> SnapshotError {
+fn key_lookups(
+    failed: u64,
+    lookups: u64,
+    username: String,
+    source: ActivateError,
+) -> SnapshotError {
     SnapshotError::new(
         SnapshotPart::AllKeys,
         ActivateError::KeyLookups {

@@ -336,9 +336,7 @@ fn non_posix_reason(name: &str) -> Option<String> {
     }
     let length = name.chars().count();
     if length > POSIX_NAME_MAX {
-        problems.push(format!(
-            "{length} characters, more than {POSIX_NAME_MAX}"
-        ));
+        problems.push(format!("{length} characters, more than {POSIX_NAME_MAX}"));
     }
     (!problems.is_empty()).then(|| problems.join("; "))
 }

@@ -144,7 +144,11 @@ async fn group_and_member_lists_declared_as_anything_but_json_are_errors() {
         "GET /api/organizations/acme/groups: the response is text/html, not JSON: \"Maintenance\""
     );
     assert_eq!(
-        client.group_members("acme", "gpu").await.unwrap_err().to_string(),
+        client
+            .group_members("acme", "gpu")
+            .await
+            .unwrap_err()
+            .to_string(),
         "GET /api/organizations/acme/groups/gpu/members: the response is text/plain, not JSON: \"[]\""
     );
     assert_eq!(

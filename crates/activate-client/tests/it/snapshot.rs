@@ -356,7 +356,9 @@ async fn more_than_five_failed_key_lookups_stop_the_snapshot_early() {
         .collect();
     Mock::given(method("GET"))
         .and(path("/api/organizations/acme/users"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"total": 40, "users": users})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"total": 40, "users": users})),
+        )
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -378,7 +380,9 @@ async fn more_than_five_failed_key_lookups_stop_the_snapshot_early() {
         .unwrap_err();
     assert_eq!(err.part, SnapshotPart::AllKeys);
     assert!(
-        err.source.to_string().starts_with("6 of 40 SSH key lookups failed"),
+        err.source
+            .to_string()
+            .starts_with("6 of 40 SSH key lookups failed"),
         "{err:?}"
     );
     let lookups = support::paths(&server)
@@ -471,7 +475,12 @@ async fn a_keys_body_that_is_not_a_key_listing_holds_the_user() {
         );
         assert!(snapshot.users.iter().all(|u| u.username != "eve"));
         assert_eq!(
-            snapshot.users.iter().find(|u| u.username == "alice").unwrap().ssh_keys,
+            snapshot
+                .users
+                .iter()
+                .find(|u| u.username == "alice")
+                .unwrap()
+                .ssh_keys,
             Some(key("alice"))
         );
     }

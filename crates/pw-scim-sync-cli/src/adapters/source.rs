@@ -3,9 +3,7 @@
 use std::collections::BTreeSet;
 
 use activate_client::{LicenseStatus as Wire, OrgSnapshot};
-use reconcile_core::{
-    LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser, UnusableUser,
-};
+use reconcile_core::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser, UnusableUser};
 
 /// The scope for both sides: the client's (which keys to fetch) and the core's.
 pub fn scopes(groups: Option<&BTreeSet<String>>) -> (activate_client::Scope, Scope) {
