@@ -330,28 +330,7 @@ impl ActivateClient {
                 break;
             }
         }
-        if crate::snapshot::is_systematic(undecodable, received) {
-            return Err(ActivateError::InvalidEntry {
-                request: first_request.unwrap_or_default(),
-                problem: format!(
-                    "{undecodable} of {received} user entries do not decode (the first: {}); \
-                     too many to hold only those users",
-                    listing
-                        .unusable
-                        .iter()
-                        .find(|u| u.reason.starts_with(NOT_DECODED))
-                        .map_or("", |u| u.reason.as_str())
-                ),
-            });
-        }
-        for unusable in &listing.unusable {
-            tracing::warn!(
-                id = unusable.id.as_deref().unwrap_or("(none)"),
-                username = unusable.username.as_deref().unwrap_or("(none)"),
-                reason = %unusable.reason,
-                "an ACTIVATE user entry cannot be used; nothing is written for it"
-            );
-        }
+        check_unusable(&listing, undecodable, received, first_request)?;
         listing.users.sort_by(|a, b| a.id.cmp(&b.id));
         Ok((listing, pages))
     }
@@ -522,6 +501,39 @@ impl SshKeySource for ActivateClient {
     ) -> impl Future<Output = Result<Vec<String>, ActivateError>> + Send {
         self.user_ssh_keys(username)
     }
+}
+
+/// Fails a listing in which too many entries do not decode (see
+/// [`crate::snapshot::is_systematic`]); otherwise logs each unusable entry.
+fn check_unusable(
+    listing: &UserListing,
+    undecodable: u64,
+    received: u64,
+    first_request: Option<String>,
+) -> Result<(), ActivateError> {
+    if crate::snapshot::is_systematic(undecodable, received) {
+        return Err(ActivateError::InvalidEntry {
+            request: first_request.unwrap_or_default(),
+            problem: format!(
+                "{undecodable} of {received} user entries do not decode (the first: {}); \
+                 too many to hold only those users",
+                listing
+                    .unusable
+                    .iter()
+                    .find(|u| u.reason.starts_with(NOT_DECODED))
+                    .map_or("", |u| u.reason.as_str())
+            ),
+        });
+    }
+    for unusable in &listing.unusable {
+        tracing::warn!(
+            id = unusable.id.as_deref().unwrap_or("(none)"),
+            username = unusable.username.as_deref().unwrap_or("(none)"),
+            reason = %unusable.reason,
+            "an ACTIVATE user entry cannot be used; nothing is written for it"
+        );
+    }
+    Ok(())
 }
 
 /// How the reason of an entry that does not decode starts.
