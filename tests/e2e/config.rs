@@ -1,5 +1,5 @@
-//! Configuration errors (exit 1, naming the variable), usage errors (exit 2), `--help`
-//! and `.env`.
+//! Configuration errors (exit 1, naming the variable), usage errors (exit 2), empty
+//! settings, `--help` and `.env`.
 
 use crate::harness::{World, run_binary};
 
@@ -65,15 +65,6 @@ async fn configuration_errors_name_the_variable_and_exit_1() {
     expect_failure(
         &world,
         &[],
-        &[("MAX_DEACTIVATIONS", "ten")],
-        &[],
-        1,
-        "MAX_DEACTIVATIONS: invalid deactivation limit \"ten\"",
-    )
-    .await;
-    expect_failure(
-        &world,
-        &[],
         &[("CW_SCIM_BASE_URL", "http://scim.example.com/scim/org")],
         &[],
         1,
@@ -129,10 +120,66 @@ async fn configuration_errors_name_the_variable_and_exit_1() {
     expect_failure(
         &world,
         &["plan"],
-        &[("MAX_DEACTIVATIONS", "-1")],
+        &[],
+        &["CW_SCIM_BEARER_TOKEN"],
+        1,
+        "CW_SCIM_BEARER_TOKEN (or CW_SCIM_BEARER_TOKEN_FILE) is required",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_setting_means_unset_and_a_required_one_says_it_is_empty() {
+    let world = World::start().await;
+    // Optional settings given as empty strings (as ConfigMaps often carry them)
+    // take their defaults: a whole sync succeeds.
+    let blank: Vec<(&str, &str)> = [
+        "ACTIVATE_ORG_NAME",
+        "ACTIVATE_SYNC_GROUPS",
+        "ACTIVATE_SSH_KEYS_SOURCE",
+        "ACTIVATE_API_KEY_FILE",
+        "CW_SCIM_ORG_USERID",
+        "CW_SCIM_BEARER_TOKEN_FILE",
+        "MAX_DEACTIVATIONS",
+        "ALLOW_MASS_DEACTIVATION",
+        "DRY_RUN",
+        "OUTPUT",
+        "SYNC_CONCURRENCY",
+        "HTTP_TIMEOUT",
+        "SYNC_DEADLINE",
+        "HEARTBEAT_URL",
+        "PUSHGATEWAY_URL",
+        "CA_BUNDLE_FILE",
+        "LOG_LEVEL",
+        "LOG_FORMAT",
+        "PW_CLI_PATH",
+    ]
+    .into_iter()
+    .map(|name| (name, ""))
+    .chain([("SYNC_CONCURRENCY", "  ")])
+    .collect();
+    let output = world.run(&[], &blank).await;
+    output.expect_code(0);
+    assert_eq!(world.scim().users().len(), 9, "{output}");
+
+    // Required ones say that they were given empty.
+    let world = World::start().await;
+    expect_failure(
+        &world,
+        &[],
+        &[("ACTIVATE_API_KEY", "")],
         &[],
         1,
-        "MAX_DEACTIVATIONS",
+        "ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required; ACTIVATE_API_KEY is set but empty (an empty value counts as unset)",
+    )
+    .await;
+    expect_failure(
+        &world,
+        &[],
+        &[("CW_SCIM_BASE_URL", ""), ("CW_SCIM_ORG_USERID", " ")],
+        &[],
+        1,
+        "CW_SCIM_ORG_USERID (the org id in https://api.coreweave.com/scim/<id>) or CW_SCIM_BASE_URL is required; CW_SCIM_ORG_USERID and CW_SCIM_BASE_URL are set but empty (an empty value counts as unset)",
     )
     .await;
 }
@@ -145,6 +192,33 @@ async fn usage_errors_exit_2() {
     expect_failure(&world, &["--output", "xml"], &[], &[], 2, "xml").await;
     expect_failure(&world, &[], &[("DRY_RUN", "maybe")], &[], 2, "maybe").await;
     expect_failure(&world, &[], &[("SYNC_CONCURRENCY", "0")], &[], 2, "0").await;
+    expect_failure(
+        &world,
+        &[],
+        &[("MAX_DEACTIVATIONS", "ten")],
+        &[],
+        2,
+        "MAX_DEACTIVATIONS: invalid deactivation limit \"ten\"",
+    )
+    .await;
+    expect_failure(
+        &world,
+        &["plan"],
+        &[("MAX_DEACTIVATIONS", "150%")],
+        &[],
+        2,
+        "MAX_DEACTIVATIONS: 150% is more than 100%",
+    )
+    .await;
+    expect_failure(
+        &world,
+        &["--max-deactivations=-1"],
+        &[],
+        &[],
+        2,
+        "MAX_DEACTIVATIONS: invalid deactivation limit \"-1\"",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -173,7 +247,7 @@ async fn a_dotenv_file_in_the_working_directory_is_read_and_the_environment_wins
         .collect();
     std::fs::write(dir.path().join(".env"), dotenv).unwrap();
     let output = run_binary(dir.path(), &[], &[]).await;
-    output.expect_code(1);
+    output.expect_code(2);
     assert!(
         output.stderr.contains("MAX_DEACTIVATIONS") && output.stderr.contains("bogus-from-dotenv"),
         "{output}"

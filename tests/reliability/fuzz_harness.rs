@@ -399,6 +399,7 @@ pub fn ssh_keys(data: &[u8]) {
             members: vec!["u1".into()],
         }],
         complete: true,
+        unusable_users: Vec::new(),
     };
     let desired = project(&snapshot, &reconcile_core::Scope::All);
     for user in desired.users.values() {

@@ -13,7 +13,7 @@ use crate::body;
 use crate::credentials::Credential;
 use crate::error::{ActivateError, ConfigError, ServerMessage};
 use crate::keys::{SshKeySource, parse_key_lines};
-use crate::model::{GroupInfo, Member, User, wire};
+use crate::model::{GroupInfo, Member, UnusableUser, User, UserListing, wire};
 use crate::path::{encode_segment, is_addressable};
 
 /// The largest page size the users endpoint accepts.
@@ -110,7 +110,17 @@ enum AttemptError {
 
 struct Fetched {
     body: Vec<u8>,
-    declared_json: bool,
+    media: body::MediaType,
+}
+
+impl Fetched {
+    fn json<T: serde::de::DeserializeOwned>(&self, shape: &str) -> Result<T, body::BodyProblem> {
+        body::json(&self.body, &self.media, shape)
+    }
+
+    fn json_string_or_text(&self) -> Result<String, body::BodyProblem> {
+        body::json_string_or_text(&self.body, &self.media)
+    }
 }
 
 fn range(setting: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
@@ -203,7 +213,8 @@ impl ActivateClient {
                 NotFound::Generic,
             )
             .await?;
-        let text = body::json_string_or_text(&fetched.body, fetched.declared_json)
+        let text = fetched
+            .json_string_or_text()
             .map_err(|p| decode(&request, p))?;
         let org = text.trim();
         if org.is_empty() || org.contains(['\n', '\r']) || !is_addressable(org) {
@@ -216,42 +227,59 @@ impl ActivateClient {
         Ok(org.to_owned())
     }
 
-    /// All users of `org`, sorted by id, from `GET /api/organizations/{org}/users`,
-    /// paged with `limit` and `skip` until `total` users have arrived.
+    /// All users of `org`, from `GET /api/organizations/{org}/users`, paged with
+    /// `limit` and `skip` until `total` entries have arrived.
     ///
-    /// The list is complete or an error: the count must equal `total`, ids must be
-    /// unique, `total` must not change between pages, and every page must bring new
-    /// users (a server ignoring `skip` is detected).
-    pub async fn list_users(&self, org: &str) -> Result<Vec<User>, ActivateError> {
+    /// The listing is complete or an error: the count of entries must equal
+    /// `total`, ids must be unique, `total` must not change between pages, and every
+    /// page must bring new entries (a server ignoring `skip` is detected). Within a
+    /// valid page, an entry that does not decode or has an empty id or username is
+    /// returned in [`UserListing::unusable`] rather than failing the listing, unless
+    /// so many entries do not decode that the page's shape is wrong (see
+    /// [`crate::snapshot::is_systematic`]).
+    pub async fn list_user_entries(&self, org: &str) -> Result<UserListing, ActivateError> {
         self.list_users_counted(org).await.map(|(users, _)| users)
     }
 
-    /// [`Self::list_users`], also returning the number of pages read.
+    /// The users of [`Self::list_user_entries`] that can be used, sorted by id; the
+    /// entries that cannot be used are logged as warnings and left out.
+    pub async fn list_users(&self, org: &str) -> Result<Vec<User>, ActivateError> {
+        self.list_user_entries(org)
+            .await
+            .map(|listing| listing.users)
+    }
+
+    /// [`Self::list_user_entries`], also returning the number of pages read.
     pub(crate) async fn list_users_counted(
         &self,
         org: &str,
-    ) -> Result<(Vec<User>, u32), ActivateError> {
+    ) -> Result<(UserListing, u32), ActivateError> {
         let org_segment = segment("organization", org)?;
         let config = &self.inner.config;
         let mut seen: HashSet<String> = HashSet::new();
-        let mut users: Vec<User> = Vec::new();
+        let mut listing = UserListing::default();
+        let mut received: u64 = 0;
+        let mut undecodable: u64 = 0;
         let mut first_total: Option<u64> = None;
         let mut pages: u32 = 0;
+        let mut first_request = None;
         loop {
             if pages >= config.max_user_pages {
                 return Err(ActivateError::TooManyPages {
                     limit: config.max_user_pages,
                 });
             }
-            let skip = users.len() as u64;
+            let skip = received;
             let path = format!(
                 "api/organizations/{org_segment}/users?limit={}&skip={skip}",
                 config.page_size
             );
             let (request, fetched) = self.get(&path, ACCEPT_JSON, NotFound::Org(org)).await?;
             pages += 1;
-            let page: wire::UsersPage =
-                body::json(&fetched.body, "a users page").map_err(|p| decode(&request, p))?;
+            let page: wire::UsersPage = fetched
+                .json("a users page")
+                .map_err(|p| decode(&request, p))?;
+            first_request.get_or_insert_with(|| request.clone());
             let total = *first_total.get_or_insert(page.total);
             if page.total != total {
                 return Err(ActivateError::UsersTotalChanged {
@@ -268,34 +296,43 @@ impl ActivateClient {
                     got: skip,
                 });
             }
-            if page.users.iter().all(|u| seen.contains(&u.id)) {
+            let ids: Vec<Option<String>> = page.users.iter().map(entry_id).collect();
+            if ids
+                .iter()
+                .all(|id| id.as_ref().is_some_and(|id| seen.contains(id)))
+            {
                 return Err(ActivateError::SkipIgnored { skip });
             }
-            for user in page.users {
-                if user.id.trim().is_empty() || user.username.trim().is_empty() {
-                    return Err(ActivateError::InvalidEntry {
-                        request,
-                        problem: "a user has an empty id or username".to_owned(),
-                    });
+            for (value, id) in page.users.into_iter().zip(ids) {
+                received += 1;
+                if let Some(id) = &id
+                    && !seen.insert(id.clone())
+                {
+                    return Err(ActivateError::DuplicateUserId { id: id.clone() });
                 }
-                if !seen.insert(user.id.clone()) {
-                    return Err(ActivateError::DuplicateUserId { id: user.id });
+                match read_user(&value, id.as_ref()) {
+                    Ok(user) => listing.users.push(user),
+                    Err((unusable, decodes)) => {
+                        if !decodes {
+                            undecodable += 1;
+                        }
+                        listing.unusable.push(unusable);
+                    }
                 }
-                users.push(User::from(user));
             }
-            let got = users.len() as u64;
-            if got > total {
+            if received > total {
                 return Err(ActivateError::IncompleteUsers {
                     expected: total,
-                    got,
+                    got: received,
                 });
             }
-            if got == total {
+            if received == total {
                 break;
             }
         }
-        users.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok((users, pages))
+        check_unusable(&listing, undecodable, received, first_request)?;
+        listing.users.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok((listing, pages))
     }
 
     /// `GET /api/organizations/{org}/groups`: the group list (a bare array; `null` is
@@ -311,8 +348,9 @@ impl ActivateClient {
     ) -> Result<(String, Vec<GroupInfo>), ActivateError> {
         let path = format!("api/organizations/{}/groups", segment("organization", org)?);
         let (request, fetched) = self.get(&path, ACCEPT_JSON, NotFound::Org(org)).await?;
-        let list: wire::NullableList<wire::Group> =
-            body::json(&fetched.body, "a list of groups").map_err(|p| decode(&request, p))?;
+        let list: wire::NullableList<wire::Group> = fetched
+            .json("a list of groups")
+            .map_err(|p| decode(&request, p))?;
         let groups = list
             .0
             .into_iter()
@@ -338,8 +376,9 @@ impl ActivateClient {
             segment("group", group)?
         );
         let (request, fetched) = self.get(&path, ACCEPT_JSON, NotFound::Generic).await?;
-        let list: wire::NullableList<wire::MemberDetail> =
-            body::json(&fetched.body, "a list of members").map_err(|p| decode(&request, p))?;
+        let list: wire::NullableList<wire::MemberDetail> = fetched
+            .json("a list of members")
+            .map_err(|p| decode(&request, p))?;
         list.0
             .into_iter()
             .map(|m| {
@@ -359,13 +398,17 @@ impl ActivateClient {
     }
 
     /// `GET /api/users/{username}/ssh-public-keys`: the user's key lines. The body may
-    /// be a JSON string or text; blank lines and `#` comments are skipped.
+    /// be a JSON string or text; blank lines and `#` comments are skipped. Any other
+    /// declared type (an HTML login or maintenance page, even with status 200), or
+    /// text that looks like a page, is a [`ActivateError::Decode`] error, never an
+    /// empty key list.
     pub async fn user_ssh_keys(&self, username: &str) -> Result<Vec<String>, ActivateError> {
         let path = format!("api/users/{}/ssh-public-keys", segment("user", username)?);
         let (request, fetched) = self
             .get(&path, ACCEPT_JSON_OR_TEXT, NotFound::Generic)
             .await?;
-        let listing = body::json_string_or_text(&fetched.body, fetched.declared_json)
+        let listing = fetched
+            .json_string_or_text()
             .map_err(|p| decode(&request, p))?;
         Ok(parse_key_lines(&listing))
     }
@@ -421,14 +464,12 @@ impl ActivateClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| http_policy::retry_after::parse_retry_after(v, SystemTime::now()));
-        let declared_json = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                let ct = ct.to_ascii_lowercase();
-                ct.starts_with("application/json") || ct.contains("+json")
-            });
+        let media = body::MediaType::from_header(
+            response
+                .headers()
+                .get(CONTENT_TYPE)
+                .map(|v| v.to_str().unwrap_or("(not ASCII)")),
+        );
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -442,10 +483,7 @@ impl ActivateClient {
         }
         self.inner.config.credential.mask_in(&mut body);
         if status.is_success() {
-            Ok(Fetched {
-                body,
-                declared_json,
-            })
+            Ok(Fetched { body, media })
         } else {
             Err(AttemptError::Status {
                 status: status.as_u16(),
@@ -463,6 +501,93 @@ impl SshKeySource for ActivateClient {
     ) -> impl Future<Output = Result<Vec<String>, ActivateError>> + Send {
         self.user_ssh_keys(username)
     }
+}
+
+/// Fails a listing in which too many entries do not decode (see
+/// [`crate::snapshot::is_systematic`]); otherwise logs each unusable entry.
+fn check_unusable(
+    listing: &UserListing,
+    undecodable: u64,
+    received: u64,
+    first_request: Option<String>,
+) -> Result<(), ActivateError> {
+    if crate::snapshot::is_systematic(undecodable, received) {
+        return Err(ActivateError::InvalidEntry {
+            request: first_request.unwrap_or_default(),
+            problem: format!(
+                "{undecodable} of {received} user entries do not decode (the first: {}); \
+                 too many to hold only those users",
+                listing
+                    .unusable
+                    .iter()
+                    .find(|u| u.reason.starts_with(NOT_DECODED))
+                    .map_or("", |u| u.reason.as_str())
+            ),
+        });
+    }
+    for unusable in &listing.unusable {
+        tracing::warn!(
+            id = unusable.id.as_deref().unwrap_or("(none)"),
+            username = unusable.username.as_deref().unwrap_or("(none)"),
+            reason = %unusable.reason,
+            "an ACTIVATE user entry cannot be used; nothing is written for it"
+        );
+    }
+    Ok(())
+}
+
+/// How the reason of an entry that does not decode starts.
+const NOT_DECODED: &str = "the record does not decode";
+
+/// The non-empty string `id` of a users-page entry, if it has one.
+fn entry_id(value: &serde_json::Value) -> Option<String> {
+    value
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .filter(|id| !id.trim().is_empty())
+        .map(str::to_owned)
+}
+
+/// One users-page entry as a user, or why it cannot be used (and whether it
+/// decoded at all).
+fn read_user(value: &serde_json::Value, id: Option<&String>) -> Result<User, (UnusableUser, bool)> {
+    let username = value
+        .get("username")
+        .and_then(serde_json::Value::as_str)
+        .filter(|name| !name.trim().is_empty())
+        .map(str::to_owned);
+    let unusable = |reason: String, decodes: bool| {
+        (
+            UnusableUser {
+                id: id.cloned(),
+                username: username.clone(),
+                reason,
+            },
+            decodes,
+        )
+    };
+    if !value.is_object() {
+        let kind = match value {
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Null | serde_json::Value::Object(_) => "null",
+        };
+        return Err(unusable(
+            format!("{NOT_DECODED}: it is {kind}, not an object"),
+            false,
+        ));
+    }
+    let user = <wire::OrgUser as serde::Deserialize>::deserialize(value)
+        .map_err(|e| unusable(format!("{NOT_DECODED}: {e}"), false))?;
+    if id.is_none() {
+        return Err(unusable("the id is empty".to_owned(), true));
+    }
+    if username.is_none() {
+        return Err(unusable("the username is empty".to_owned(), true));
+    }
+    Ok(User::from(user))
 }
 
 fn segment(what: &'static str, name: &str) -> Result<String, ActivateError> {

@@ -362,6 +362,24 @@ pub enum ActivateError {
         #[source]
         source: Option<BoxError>,
     },
+    /// So many SSH key lookups failed that the cause is not single users (see
+    /// [`crate::snapshot::is_systematic`]); the first failure is the source.
+    #[error(
+        "{failed} of {lookups} SSH key lookups failed, among them user {username:?}'s: \
+         failures of more than max(5, 10%) of the lookups, or of all of at least 2, are \
+         not a problem of single users"
+    )]
+    KeyLookups {
+        /// Lookups that failed (when the read stopped early: so far).
+        failed: u64,
+        /// Lookups the snapshot needed.
+        lookups: u64,
+        /// The user of the failure given as the source.
+        username: String,
+        /// One of the failures.
+        #[source]
+        source: Box<ActivateError>,
+    },
     /// ACTIVATE's SCIM endpoint failed.
     #[error("{what}")]
     Scim {
@@ -413,6 +431,8 @@ pub enum SnapshotPart {
     },
     /// The settings of the SCIM client for ACTIVATE's SCIM endpoint.
     ScimSetup,
+    /// The SSH keys of many users (a systematic failure).
+    AllKeys,
 }
 
 impl fmt::Display for SnapshotPart {
@@ -424,6 +444,7 @@ impl fmt::Display for SnapshotPart {
             Self::Members { group } => write!(f, "members of group {group:?}"),
             Self::Keys { username } => write!(f, "SSH keys of user {username:?}"),
             Self::ScimSetup => f.write_str("ACTIVATE's SCIM endpoint (client setup)"),
+            Self::AllKeys => f.write_str("the users' SSH keys"),
         }
     }
 }

@@ -111,14 +111,14 @@ impl PwCliKeys {
                 stderr: http_policy::excerpt::body_excerpt(&output.stderr, STDERR_EXCERPT_CHARS),
             });
         }
-        let listing = crate::body::json_string_or_text(&output.stdout, false).map_err(|p| {
-            ActivateError::KeysCommandOutput {
-                program,
-                username: username.to_owned(),
-                problem: p.problem.replace("response body", "output"),
-                source: p.source,
-            }
-        })?;
+        let listing =
+            crate::body::json_string_or_text(&output.stdout, &crate::body::MediaType::Absent)
+                .map_err(|p| ActivateError::KeysCommandOutput {
+                    program,
+                    username: username.to_owned(),
+                    problem: p.problem.replace("response body", "output"),
+                    source: p.source,
+                })?;
         Ok(parse_key_lines(&listing))
     }
 }

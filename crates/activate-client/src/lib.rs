@@ -55,6 +55,6 @@ pub use client::{ActivateClient, ClientConfig};
 pub use credentials::{Credential, CredentialKind};
 pub use error::{ActivateError, ConfigError, SnapshotError, SnapshotPart};
 pub use keys::{PwCliKeys, SshKeySource};
-pub use model::{Group, GroupInfo, LicenseStatus, Member, User};
+pub use model::{Group, GroupInfo, LicenseStatus, Member, UnusableUser, User, UserListing};
 pub use scim_source::ScimSource;
 pub use snapshot::{OrgSnapshot, RequestStats, Scope};

@@ -60,6 +60,29 @@ impl User {
     }
 }
 
+/// A user the organization lists whose record cannot be used: it does not decode,
+/// its id or username is empty, or its SSH keys cannot be read. Nothing should be
+/// written for it; without an id it cannot be told apart from a user who left, so a
+/// snapshot holding one is not complete (see [`crate::OrgSnapshot::is_complete`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnusableUser {
+    /// The user id, when the record has a non-empty one.
+    pub id: Option<String>,
+    /// The username, when the record has a non-empty one.
+    pub username: Option<String>,
+    /// Why the record cannot be used, in a few words.
+    pub reason: String,
+}
+
+/// The organization's user list: the users that can be used, and those that cannot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserListing {
+    /// The usable users, sorted by id.
+    pub users: Vec<User>,
+    /// The entries that cannot be used, in the order they arrived.
+    pub unusable: Vec<UnusableUser>,
+}
+
 /// An entry of the organization's group list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupInfo {
@@ -109,12 +132,13 @@ pub(crate) mod wire {
         Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
     }
 
-    /// `GET /api/organizations/{org}/users`.
+    /// `GET /api/organizations/{org}/users`. The entries are decoded one by one, so
+    /// that one malformed user holds only itself.
     #[derive(Debug, Deserialize)]
     pub(crate) struct UsersPage {
         pub(crate) total: u64,
         #[serde(default, deserialize_with = "null_as_empty")]
-        pub(crate) users: Vec<OrgUser>,
+        pub(crate) users: Vec<serde_json::Value>,
     }
 
     /// `OrgUser`.

@@ -195,11 +195,14 @@ impl ScimSource {
         let parts = Parts {
             org,
             users,
+            unusable: Vec::new(),
             groups,
             unknown_groups: unknown,
             stats,
         };
-        assemble(parts, scope, &keys, self.client.config().concurrency).await
+        assemble(parts, scope, &keys, self.client.config().concurrency)
+            .await
+            .map(|(snapshot, _)| snapshot)
     }
 }
 

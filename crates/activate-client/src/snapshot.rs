@@ -2,13 +2,14 @@
 //! the users who will be active, read in one call.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::client::ActivateClient;
 use crate::error::{ActivateError, SnapshotError, SnapshotPart};
 use crate::keys::SshKeySource;
-use crate::model::{Group, GroupInfo, User};
+use crate::model::{Group, GroupInfo, UnusableUser, User};
 
 /// Which part of the organization is synchronised.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,8 +86,9 @@ impl RequestStats {
     }
 }
 
-/// A complete read of one organization. Every field is complete: a snapshot that
-/// could not be read entirely is a [`SnapshotError`], never a partial value.
+/// A read of one organization. The listings are complete (a listing that could not
+/// be read entirely is a [`SnapshotError`], never a partial value); single user
+/// records that cannot be used are set aside in [`OrgSnapshot::unusable_users`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrgSnapshot {
     /// The organization name.
@@ -100,6 +102,10 @@ pub struct OrgSnapshot {
     pub groups: Vec<Group>,
     /// Scope names that match no group.
     pub unknown_groups: BTreeSet<String>,
+    /// Users listed whose record cannot be used: it does not decode, its id or
+    /// username is empty, or its SSH keys could not be read. They are not in
+    /// [`OrgSnapshot::users`]; nothing should be written for them.
+    pub unusable_users: Vec<UnusableUser>,
     /// User ids listed as group members that are not organization users. They stay in
     /// [`Group::member_ids`]; consumers ignore ids they do not know.
     pub members_not_in_org: BTreeSet<String>,
@@ -108,6 +114,13 @@ pub struct OrgSnapshot {
 }
 
 impl OrgSnapshot {
+    /// Whether every listed user can be told apart from a user who left: no unusable
+    /// entry lacks an id. An incomplete snapshot must not take access away from
+    /// anyone.
+    pub fn is_complete(&self) -> bool {
+        self.unusable_users.iter().all(|u| u.id.is_some())
+    }
+
     /// Whether `user` is in scope: always without group scope, otherwise when the
     /// user is a member of a group in scope.
     pub fn in_scope(&self, user: &User) -> bool {
@@ -199,26 +212,61 @@ pub(crate) fn select_groups(
     })
 }
 
+/// Whether `failed` of `total` per-user reads (key lookups, user entries that do
+/// not decode) is a systematic failure rather than a problem of single users: more
+/// than `max(5, 10%)` of them, or all of at least 2.
+///
+/// ```
+/// use activate_client::snapshot::is_systematic;
+///
+/// assert!(!is_systematic(1, 1)); // one user in all: held
+/// assert!(is_systematic(2, 2)); // every lookup failed
+/// assert!(!is_systematic(5, 20) && is_systematic(6, 20)); // at most 5 …
+/// assert!(!is_systematic(100, 1000) && is_systematic(101, 1000)); // … or 10%
+/// ```
+pub fn is_systematic(failed: u64, total: u64) -> bool {
+    failed > per_user_limit(total) || (total >= 2 && failed == total)
+}
+
+/// The most per-user failures of `total` reads that hold only those users, unless
+/// they are all of them: `max(5, 10%)`.
+fn per_user_limit(total: u64) -> u64 {
+    (total / 10).max(5)
+}
+
+/// Whether a key lookup's failure is about the whole source rather than one user:
+/// the credential was refused, or the `pw` program cannot be started.
+fn fails_everyone(error: &ActivateError) -> bool {
+    error.is_auth() || matches!(error, ActivateError::KeysCommandSpawn { .. })
+}
+
 /// What a source read before the keys.
 pub(crate) struct Parts {
     pub(crate) org: String,
     pub(crate) users: Vec<User>,
+    pub(crate) unusable: Vec<UnusableUser>,
     pub(crate) groups: Vec<Group>,
     pub(crate) unknown_groups: BTreeSet<String>,
     pub(crate) stats: RequestStats,
 }
 
 /// Puts the pieces together: member ids sorted, keys fetched for the users who will
-/// be active, and the bookkeeping fields.
+/// be active, and the bookkeeping fields. Also returns the number of key lookups.
+///
+/// A user whose keys cannot be read (404, 5xx after retries, a body that is not a
+/// key listing, a failed `pw` run) becomes an [`UnusableUser`]. An authentication
+/// failure, a `pw` program that cannot be started, or failures of so many users
+/// that [`is_systematic`] says so, fail the snapshot.
 pub(crate) async fn assemble<K: SshKeySource>(
     parts: Parts,
     scope: &Scope,
     keys: &K,
     concurrency: usize,
-) -> Result<OrgSnapshot, SnapshotError> {
+) -> Result<(OrgSnapshot, u64), SnapshotError> {
     let Parts {
         org,
         mut users,
+        mut unusable,
         mut groups,
         unknown_groups,
         stats,
@@ -232,7 +280,11 @@ pub(crate) async fn assemble<K: SshKeySource>(
         group.member_ids.sort();
         group.member_ids.dedup();
     }
-    let user_ids: BTreeSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let user_ids: BTreeSet<&str> = users
+        .iter()
+        .map(|u| u.id.as_str())
+        .chain(unusable.iter().filter_map(|u| u.id.as_deref()))
+        .collect();
     let members_not_in_org: BTreeSet<String> = groups
         .iter()
         .flat_map(|g| g.member_ids.iter())
@@ -251,6 +303,7 @@ pub(crate) async fn assemble<K: SshKeySource>(
         users: Vec::new(),
         groups,
         unknown_groups,
+        unusable_users: Vec::new(),
         members_not_in_org,
         stats,
     };
@@ -260,21 +313,118 @@ pub(crate) async fn assemble<K: SshKeySource>(
         .filter(|(_, u)| snapshot.will_be_active(u))
         .map(|(i, u)| (i, u.username.clone()))
         .collect();
-    let fetched: Vec<(usize, Vec<String>)> = futures::stream::iter(wanted)
-        .map(|(index, username)| async move {
-            keys.ssh_keys(&username)
-                .await
-                .map(|k| (index, k))
-                .map_err(|e| SnapshotError::new(SnapshotPart::Keys { username }, e))
-        })
-        .buffer_unordered(concurrency)
-        .try_collect()
-        .await?;
-    for (index, user_keys) in fetched {
-        users[index].ssh_keys = Some(user_keys);
+    let lookups = wanted.len() as u64;
+    let fetched = fetch_keys(wanted, keys, concurrency).await?;
+    let mut held: BTreeSet<usize> = BTreeSet::new();
+    for (index, _, result) in fetched {
+        match result {
+            Ok(user_keys) => users[index].ssh_keys = Some(user_keys),
+            Err(error) => {
+                let user = &users[index];
+                let reason = format!("its SSH keys cannot be read: {}", chain(&error));
+                tracing::warn!(
+                    id = %user.id,
+                    username = %user.username,
+                    reason = %reason,
+                    "an ACTIVATE user cannot be used; nothing is written for it"
+                );
+                unusable.push(UnusableUser {
+                    id: Some(user.id.clone()),
+                    username: Some(user.username.clone()),
+                    reason,
+                });
+                held.insert(index);
+            }
+        }
+    }
+    if !held.is_empty() {
+        let mut index = 0;
+        users.retain(|_| {
+            index += 1;
+            !held.contains(&(index - 1))
+        });
     }
     snapshot.users = users;
-    Ok(snapshot)
+    snapshot.unusable_users = unusable;
+    Ok((snapshot, lookups))
+}
+
+/// A key lookup per `(index, username)`, `concurrency` at a time, sorted by index.
+/// Fails on a failure that [`fails_everyone`], and when the per-user failures are
+/// [`is_systematic`] (early, once they exceed `max(5, 10%)`).
+async fn fetch_keys<K: SshKeySource>(
+    wanted: Vec<(usize, String)>,
+    keys: &K,
+    concurrency: usize,
+) -> Result<Vec<(usize, String, Result<Vec<String>, ActivateError>)>, SnapshotError> {
+    let lookups = wanted.len() as u64;
+    let failed = AtomicU64::new(0);
+    let mut fetched: Vec<(usize, String, Result<Vec<String>, ActivateError>)> =
+        futures::stream::iter(wanted)
+            .map(|(index, username)| {
+                let failed = &failed;
+                async move {
+                    match keys.ssh_keys(&username).await {
+                        Ok(k) => Ok((index, username, Ok(k))),
+                        Err(e) if fails_everyone(&e) => {
+                            Err(SnapshotError::new(SnapshotPart::Keys { username }, e))
+                        }
+                        Err(e) => {
+                            let so_far = failed.fetch_add(1, Ordering::Relaxed) + 1;
+                            // Stop early once the failures are too many whatever
+                            // the rest brings.
+                            if so_far > per_user_limit(lookups) {
+                                Err(key_lookups(so_far, lookups, username, e))
+                            } else {
+                                Ok((index, username, Err(e)))
+                            }
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(concurrency)
+            .try_collect()
+            .await?;
+    fetched.sort_by_key(|(index, _, _)| *index);
+    let failed = failed.into_inner();
+    if is_systematic(failed, lookups) {
+        let (_, username, error) = fetched
+            .into_iter()
+            .find(|(_, _, result)| result.is_err())
+            .expect("a failure was counted");
+        let error = error.expect_err("found as an error");
+        return Err(key_lookups(failed, lookups, username, error));
+    }
+    Ok(fetched)
+}
+
+fn key_lookups(
+    failed: u64,
+    lookups: u64,
+    username: String,
+    source: ActivateError,
+) -> SnapshotError {
+    SnapshotError::new(
+        SnapshotPart::AllKeys,
+        ActivateError::KeyLookups {
+            failed,
+            lookups,
+            username,
+            source: Box::new(source),
+        },
+    )
+}
+
+/// An error and its causes on one line, joined by `: `.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl ActivateClient {
@@ -353,26 +503,20 @@ impl ActivateClient {
                 .await?;
             Ok::<_, SnapshotError>((groups, unknown))
         };
-        let ((users, pages), (groups, unknown_groups)) = futures::try_join!(users, groups)?;
+        let ((listing, pages), (groups, unknown_groups)) = futures::try_join!(users, groups)?;
         stats.user_pages += pages;
         stats.group_lists += 1;
         stats.member_lists += u32::try_from(groups.len()).unwrap_or(u32::MAX);
         let parts = Parts {
             org,
-            users,
+            users: listing.users,
+            unusable: listing.unusable,
             groups,
             unknown_groups,
             stats,
         };
-        let mut snapshot = assemble(parts, scope, keys, concurrency).await?;
-        snapshot.stats.key_lookups = u32::try_from(
-            snapshot
-                .users
-                .iter()
-                .filter(|u| u.ssh_keys.is_some())
-                .count(),
-        )
-        .unwrap_or(u32::MAX);
+        let (mut snapshot, lookups) = assemble(parts, scope, keys, concurrency).await?;
+        snapshot.stats.key_lookups = u32::try_from(lookups).unwrap_or(u32::MAX);
         Ok(snapshot)
     }
 }

@@ -341,6 +341,7 @@ fn source(users: usize, groups: usize) -> SourceSnapshot {
         users,
         groups,
         complete: true,
+        unusable_users: Vec::new(),
     }
 }
 

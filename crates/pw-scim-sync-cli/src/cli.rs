@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
+use reconcile_core::DeactivationLimit;
 use secrecy::SecretString;
 
 use crate::env_vars as env;
@@ -128,10 +129,11 @@ pub struct SyncArgs {
     pub cw_scim_bearer_token_file: Option<PathBuf>,
 
     /// Most deactivations one run may apply: a number (25) or a share of the owned
-    /// active users, rounded down (10%). When more are planned, all deactivations are
-    /// withheld and the run exits with 4.
-    #[arg(long, env = env::MAX_DEACTIVATIONS, default_value = "25", global = true)]
-    pub max_deactivations: String,
+    /// active users from 0% to 100%, rounded down (10%). When more are planned, all
+    /// deactivations are withheld and the run exits with 4.
+    #[arg(long, env = env::MAX_DEACTIVATIONS, default_value = "25",
+          value_parser = crate::settings::parse_max_deactivations, global = true)]
+    pub max_deactivations: DeactivationLimit,
 
     /// Apply deactivations beyond --max-deactivations for this run (logged).
     #[arg(long, env = env::ALLOW_MASS_DEACTIVATION, value_parser = boolish(), default_value = "false",
@@ -182,6 +184,53 @@ pub struct SyncArgs {
     /// Log format on stderr.
     #[arg(long, env = env::LOG_FORMAT, value_enum, default_value = "text", global = true)]
     pub log_format: LogFormat,
+
+    /// Environment variables that were set to an empty value (and so count as unset).
+    #[arg(skip)]
+    pub blank_env: Vec<String>,
+}
+
+/// The environment variables of `command`'s arguments that are set to an empty (or
+/// blank) value, sorted.
+fn blank_env_vars(command: &clap::Command) -> Vec<String> {
+    let mut names: Vec<String> = command
+        .get_arguments()
+        .filter_map(clap::Arg::get_env)
+        .filter(|name| {
+            std::env::var_os(name).is_some_and(|value| value.to_string_lossy().trim().is_empty())
+        })
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Parses `args` with the process environment, where a variable set to an empty (or
+/// blank) value counts as unset: ConfigMaps often carry empty entries. The names of
+/// those variables are kept in [`SyncArgs::blank_env`], so that a required setting
+/// can say it is empty rather than missing.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut command = Cli::command();
+    let blank = blank_env_vars(&command);
+    for name in &blank {
+        let name = name.clone();
+        command = command.mut_args(move |arg| {
+            if arg.get_env().is_some_and(|env| env == name.as_str()) {
+                arg.env(None)
+            } else {
+                arg
+            }
+        });
+    }
+    let mut matches = command.try_get_matches_from_mut(args)?;
+    let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))?;
+    cli.sync.blank_env = blank;
+    Ok(cli)
 }
 
 /// `true/false/yes/no/1/0/on/off`, any case; anything else is a usage error.
@@ -213,9 +262,17 @@ mod tests {
         .unwrap();
         assert!(matches!(cli.command, Some(Command::Plan)));
         assert!(cli.sync.dry_run);
-        assert_eq!(cli.sync.max_deactivations, "5");
+        assert_eq!(cli.sync.max_deactivations, DeactivationLimit::Absolute(5));
         assert_eq!(cli.sync.output, Output::Json);
         assert!(Cli::try_parse_from(["x", "--concurrency", "0"]).is_err());
+        let error = Cli::try_parse_from(["x", "--max-deactivations", "150%"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(
+            error
+                .to_string()
+                .contains("MAX_DEACTIVATIONS: 150% is more than 100%"),
+            "{error}"
+        );
         assert!(Cli::try_parse_from(["x", "--dry-run=maybe"]).is_err());
     }
 }

@@ -6,8 +6,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 pub mod adapters;
 pub mod app;
 pub mod check;
@@ -31,7 +29,7 @@ pub fn main() -> ExitCode {
         eprintln!("error: {error:#}");
         return Exit::Fatal.into();
     }
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::parse_from(std::env::args_os()) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();

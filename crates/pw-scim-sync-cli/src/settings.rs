@@ -85,8 +85,8 @@ impl Settings {
         let credential = secret(
             args.activate_api_key.as_ref(),
             args.activate_api_key_file.as_deref(),
-            env::ACTIVATE_API_KEY,
-            env::ACTIVATE_API_KEY_FILE,
+            [env::ACTIVATE_API_KEY, env::ACTIVATE_API_KEY_FILE],
+            &args.blank_env,
         )?;
         let api_url = args
             .activate_api_url
@@ -97,12 +97,13 @@ impl Settings {
         let token = secret(
             args.cw_scim_bearer_token.as_ref(),
             args.cw_scim_bearer_token_file.as_deref(),
-            env::CW_SCIM_BEARER_TOKEN,
-            env::CW_SCIM_BEARER_TOKEN_FILE,
+            [env::CW_SCIM_BEARER_TOKEN, env::CW_SCIM_BEARER_TOKEN_FILE],
+            &args.blank_env,
         )?;
         let base_url = scim_base_url(
             args.cw_scim_base_url.as_deref(),
             args.cw_scim_org_userid.as_deref(),
+            &args.blank_env,
         )?;
         Ok(Self {
             activate: ActivateSettings {
@@ -123,7 +124,7 @@ impl RunSettings {
     pub fn from_args(args: &SyncArgs) -> Result<Self> {
         Ok(Self {
             scope: scope(args.activate_sync_groups.as_deref())?,
-            max_deactivations: parse_max_deactivations(&args.max_deactivations)?,
+            max_deactivations: args.max_deactivations,
             allow_mass_deactivation: args.allow_mass_deactivation,
             dry_run: args.dry_run,
             output: args.output,
@@ -204,8 +205,8 @@ fn non_empty(value: Option<&str>) -> Option<String> {
 fn secret(
     direct: Option<&SecretString>,
     file: Option<&Path>,
-    direct_var: &str,
-    file_var: &str,
+    [direct_var, file_var]: [&str; 2],
+    blank: &[String],
 ) -> Result<SecretString> {
     let direct = direct.filter(|s| !s.expose_secret().trim().is_empty());
     match (direct, file) {
@@ -220,7 +221,30 @@ fn secret(
             }
             Ok(SecretString::from(value.to_owned()))
         }
-        (None, None) => bail!("{direct_var} (or {file_var}) is required"),
+        (None, None) => Err(required(
+            blank,
+            &[direct_var, file_var],
+            &format!("{direct_var} (or {file_var}) is required"),
+        )),
+    }
+}
+
+/// `message`, or, when the variables it is about were all set to empty values,
+/// a message saying so.
+fn required(blank: &[String], vars: &[&str], message: &str) -> anyhow::Error {
+    let empty: Vec<&str> = vars
+        .iter()
+        .copied()
+        .filter(|var| blank.iter().any(|b| b == var))
+        .collect();
+    if empty.is_empty() {
+        anyhow!("{message}")
+    } else {
+        anyhow!(
+            "{message}; {} {} set but empty (an empty value counts as unset)",
+            empty.join(" and "),
+            if empty.len() == 1 { "is" } else { "are" }
+        )
     }
 }
 
@@ -245,16 +269,24 @@ fn parse_pushgateway_url(raw: &str) -> Result<Url> {
     }
 }
 
-fn scim_base_url(base_url: Option<&str>, org_userid: Option<&str>) -> Result<Url> {
+fn scim_base_url(
+    base_url: Option<&str>,
+    org_userid: Option<&str>,
+    blank: &[String],
+) -> Result<Url> {
     if let Some(raw) = non_empty(base_url) {
         return parse_url(&raw, env::CW_SCIM_BASE_URL);
     }
     let Some(org) = non_empty(org_userid) else {
-        bail!(
-            "{} (the org id in https://api.coreweave.com/scim/<id>) or {} is required",
-            env::CW_SCIM_ORG_USERID,
-            env::CW_SCIM_BASE_URL
-        );
+        return Err(required(
+            blank,
+            &[env::CW_SCIM_ORG_USERID, env::CW_SCIM_BASE_URL],
+            &format!(
+                "{} (the org id in https://api.coreweave.com/scim/<id>) or {} is required",
+                env::CW_SCIM_ORG_USERID,
+                env::CW_SCIM_BASE_URL
+            ),
+        ));
     };
     if !org
         .chars()
@@ -290,10 +322,22 @@ fn scope(raw: Option<&str>) -> Result<Option<BTreeSet<String>>> {
     Ok(Some(names))
 }
 
-/// Parses `25` or `10%` (the core's syntax), naming the variable on error.
+/// Parses `25` or `10%` (the core's syntax; a percentage at most 100%), naming the
+/// variable on error. Used as the argument's value parser, so a bad value is a usage
+/// error.
 pub fn parse_max_deactivations(raw: &str) -> Result<DeactivationLimit> {
-    raw.parse()
-        .map_err(|e| anyhow!("{}: {e}", env::MAX_DEACTIVATIONS))
+    let limit = raw
+        .parse()
+        .map_err(|e| anyhow!("{}: {e}", env::MAX_DEACTIVATIONS))?;
+    if let DeactivationLimit::Percent(p) = limit
+        && p > 100
+    {
+        bail!(
+            "{}: {p}% is more than 100%; give a share of the owned active users from 0% to 100%, or an absolute number",
+            env::MAX_DEACTIVATIONS
+        );
+    }
+    Ok(limit)
 }
 
 #[cfg(test)]
@@ -329,6 +373,58 @@ mod tests {
                 "{bad}: {message}"
             );
         }
+        assert_eq!(
+            parse_max_deactivations("100%").unwrap(),
+            DeactivationLimit::Percent(100)
+        );
+        assert_eq!(
+            parse_max_deactivations("101%").unwrap_err().to_string(),
+            "MAX_DEACTIVATIONS: 101% is more than 100%; give a share of the owned active users from 0% to 100%, or an absolute number"
+        );
+        assert_eq!(
+            parse_max_deactivations("1000").unwrap(),
+            DeactivationLimit::Absolute(1000),
+            "an absolute number may exceed the users there are"
+        );
+    }
+
+    #[test]
+    fn required_settings_say_when_they_were_set_empty() {
+        let blank = vec!["CW_SCIM_ORG_USERID".to_owned()];
+        assert_eq!(
+            format!("{:#}", scim_base_url(None, None, &blank).unwrap_err()),
+            "CW_SCIM_ORG_USERID (the org id in https://api.coreweave.com/scim/<id>) or CW_SCIM_BASE_URL is required; CW_SCIM_ORG_USERID is set but empty (an empty value counts as unset)"
+        );
+        let blank = vec![
+            "ACTIVATE_API_KEY".to_owned(),
+            "ACTIVATE_API_KEY_FILE".to_owned(),
+        ];
+        assert_eq!(
+            format!(
+                "{:#}",
+                secret(
+                    None,
+                    None,
+                    [env::ACTIVATE_API_KEY, env::ACTIVATE_API_KEY_FILE],
+                    &blank
+                )
+                .unwrap_err()
+            ),
+            "ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required; ACTIVATE_API_KEY and ACTIVATE_API_KEY_FILE are set but empty (an empty value counts as unset)"
+        );
+        assert_eq!(
+            format!(
+                "{:#}",
+                secret(
+                    None,
+                    None,
+                    [env::ACTIVATE_API_KEY, env::ACTIVATE_API_KEY_FILE],
+                    &[]
+                )
+                .unwrap_err()
+            ),
+            "ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required"
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             members: vec!["u1".into(), "u2".into(), "u3".into()],
         }],
         complete: true,
+        unusable_users: Vec::new(),
     };
     let options = PlanOptions {
         deactivation_limit: Some("25".parse()?),

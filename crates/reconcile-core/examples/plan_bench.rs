@@ -61,6 +61,7 @@ fn snapshot(users: usize) -> SourceSnapshot {
             })
             .collect(),
         complete: true,
+        unusable_users: Vec::new(),
     }
 }
 

@@ -79,6 +79,7 @@
 //!         members: vec!["u1".into()],
 //!     }],
 //!     complete: true,
+//!     unusable_users: Vec::new(),
 //! };
 //! let desired = project(&snapshot, &Scope::All);
 //!
@@ -146,4 +147,4 @@ pub use plan::{
     SubjectKind, Summary, UpdateGroup, UserChange, UserPatch, plan,
 };
 pub use projection::project;
-pub use source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser};
+pub use source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser, UnusableUser};

@@ -35,10 +35,17 @@ pub enum Conflict {
         /// The users, sorted.
         users: Vec<UserLabel>,
     },
-    /// An ACTIVATE user with an empty username.
-    EmptyUserName {
-        /// The user.
-        user: SourceUserId,
+    /// An ACTIVATE user record that cannot be used (an empty username, a record
+    /// that does not decode, SSH keys that cannot be read). With an id, the user
+    /// is held: their record and memberships are left as they are. Without one,
+    /// the snapshot counts as incomplete, so no access is removed this run.
+    UnusableUser {
+        /// The ACTIVATE id, if the record has a usable one.
+        user: Option<SourceUserId>,
+        /// The username, if the record has one.
+        user_name: Option<String>,
+        /// Why the record cannot be used.
+        reason: String,
     },
     /// The desired `userName` is held by a target record we do not own.
     ForeignUserName {
@@ -87,8 +94,33 @@ impl fmt::Display for Conflict {
                     names.join(", ")
                 )
             }
-            Self::EmptyUserName { user } => {
-                write!(f, "ACTIVATE user {user} has an empty username; not written")
+            Self::UnusableUser {
+                user: Some(user),
+                user_name,
+                reason,
+            } => {
+                match user_name.as_deref().filter(|n| !n.is_empty()) {
+                    Some(name) => write!(f, "ACTIVATE user {name:?} (ACTIVATE id {user})")?,
+                    None => write!(f, "ACTIVATE user with id {user}")?,
+                }
+                write!(
+                    f,
+                    " cannot be used: {reason}; nothing is written for it (record and group memberships left as they are)"
+                )
+            }
+            Self::UnusableUser {
+                user: None,
+                user_name,
+                reason,
+            } => {
+                f.write_str("an ACTIVATE user record")?;
+                if let Some(name) = user_name.as_deref().filter(|n| !n.is_empty()) {
+                    write!(f, " ({name:?})")?;
+                }
+                write!(
+                    f,
+                    " has no usable id: {reason}; it cannot be told apart from a user who left, so the source counts as incomplete and no access is removed this run"
+                )
             }
             Self::ForeignUserName { user } => write!(
                 f,
@@ -173,6 +205,16 @@ pub enum Warning {
         /// The other records.
         others: Vec<ScimId>,
     },
+    /// An active user's username is not a portable POSIX login name (letters,
+    /// digits, `.`, `_`, `-`, not starting with `-`, at most 32 characters).
+    /// It is synced as ACTIVATE has it, but the cluster's user provisioning may
+    /// not create it.
+    NonPosixUserName {
+        /// The user.
+        user: UserLabel,
+        /// Which part of the rule it breaks.
+        reason: String,
+    },
     /// The observed state contained a record without the ownership prefix; it
     /// is ignored (never written) and its `userName` counts as foreign.
     UnownedRecordIgnored {
@@ -221,6 +263,10 @@ impl fmt::Display for Warning {
                     others.join(", ")
                 )
             }
+            Self::NonPosixUserName { user, reason } => write!(
+                f,
+                "username of {user} is not a portable POSIX login name ({reason}); synced as is, but the cluster may not create it"
+            ),
             Self::UnownedRecordIgnored {
                 scim_id,
                 external_id,

@@ -16,6 +16,15 @@
 //!   warnings naming the user and the line number.
 //! - **Conflicts.** An empty username, or usernames equal after case folding,
 //!   hold the users involved: nothing is written for them.
+//! - **Unusable records** ([`SourceSnapshot::unusable_users`]): one with an id
+//!   is held like a conflict when it is in scope (without group scope, always;
+//!   with it, when a selected group lists the id) and is out of scope otherwise.
+//!   One without a usable id cannot be told apart from a user who left, so the
+//!   snapshot counts as incomplete ([`SourceFacts::complete`] is `false`).
+//! - **Usernames** are synced as ACTIVATE has them. An active user's username
+//!   that is not a portable POSIX login name (only letters, digits, `.`, `_`
+//!   and `-`, not starting with `-`, at most 32 characters: POSIX's portable
+//!   user name, with the Linux length limit) is a warning.
 //! - **Group members** = the group's users that are desired, not held, and active.
 
 use std::collections::hash_map::Entry;
@@ -32,7 +41,27 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
     let mut warnings = Vec::new();
     let source = Deduplicated::new(snapshot, &mut warnings);
     let (selected, in_scope) = source.select(scope, &mut warnings);
-    let (held_users, mut conflicts) = find_conflicts(&in_scope);
+    let (mut held_users, mut conflicts) = find_conflicts(&in_scope);
+    let mut unusable_out_of_scope = Vec::new();
+    for unusable in &snapshot.unusable_users {
+        if let Some(id) = &unusable.id {
+            let in_scope = match scope {
+                Scope::All => true,
+                Scope::Groups(_) => selected.iter().any(|g| g.members.contains(id)),
+            };
+            if !in_scope {
+                unusable_out_of_scope.push(id.clone());
+                continue;
+            }
+            held_users.insert(id.clone(), unusable.username.clone().unwrap_or_default());
+        }
+        conflicts.push(Conflict::UnusableUser {
+            user: unusable.id.clone(),
+            user_name: unusable.username.clone(),
+            reason: unusable.reason.clone(),
+        });
+    }
+    let complete = snapshot.complete && snapshot.unusable_users.iter().all(|u| u.id.is_some());
 
     let users: Vec<(SourceUserId, DesiredUser)> = in_scope
         .iter()
@@ -71,6 +100,8 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
         .iter()
         .filter(|u| !in_scope_ids.contains(&u.id))
         .map(|u| u.id.clone())
+        .chain(unusable_out_of_scope)
+        .filter(|id| !held_users.contains_key(id))
         .collect();
     let out_of_scope_groups = source
         .groups
@@ -93,7 +124,7 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
         conflicts,
         warnings,
         source: SourceFacts {
-            complete: snapshot.complete,
+            complete,
             users: source.users.len(),
             groups: source.groups.len(),
         },
@@ -105,6 +136,8 @@ struct Deduplicated<'s> {
     users: Vec<&'s SourceUser>,
     by_id: HashMap<&'s SourceUserId, &'s SourceUser>,
     groups: Vec<&'s SourceGroup>,
+    /// Ids of unusable records: members, but not unknown ones.
+    unusable: HashSet<&'s SourceUserId>,
 }
 
 impl<'s> Deduplicated<'s> {
@@ -136,6 +169,11 @@ impl<'s> Deduplicated<'s> {
             users,
             by_id,
             groups,
+            unusable: snapshot
+                .unusable_users
+                .iter()
+                .filter_map(|u| u.id.as_ref())
+                .collect(),
         }
     }
 
@@ -163,7 +201,7 @@ impl<'s> Deduplicated<'s> {
         };
         for group in &selected {
             for member in &group.members {
-                if !self.by_id.contains_key(member) {
+                if !self.by_id.contains_key(member) && !self.unusable.contains(member) {
                     warnings.push(Warning::UnknownGroupMember {
                         group: group.id.clone(),
                         group_name: group.name.clone(),
@@ -195,8 +233,10 @@ fn find_conflicts(in_scope: &[&SourceUser]) -> (BTreeMap<SourceUserId, String>, 
     let mut by_folded: HashMap<String, Vec<&SourceUser>> = HashMap::with_capacity(in_scope.len());
     for user in in_scope {
         if user.username.trim().is_empty() {
-            conflicts.push(Conflict::EmptyUserName {
-                user: user.id.clone(),
+            conflicts.push(Conflict::UnusableUser {
+                user: Some(user.id.clone()),
+                user_name: None,
+                reason: "the username is empty".to_owned(),
             });
             held.insert(user.id.clone(), user.username.clone());
         } else {
@@ -234,6 +274,14 @@ fn desire_user(user: &SourceUser, warnings: &mut Vec<Warning>) -> DesiredUser {
     } else {
         DesiredStatus::Active
     };
+    if status.is_active()
+        && let Some(reason) = non_posix_reason(&user.username)
+    {
+        warnings.push(Warning::NonPosixUserName {
+            user: label(user),
+            reason,
+        });
+    }
     let email = Some(user.email.trim())
         .filter(|e| !e.is_empty())
         .map(str::to_owned);
@@ -259,6 +307,38 @@ fn desire_user(user: &SourceUser, warnings: &mut Vec<Warning>) -> DesiredUser {
         status,
         ssh_keys,
     }
+}
+
+/// The longest login name the Linux tools accept (`useradd`, `utmp`).
+const POSIX_NAME_MAX: usize = 32;
+
+/// Why `name` is not a portable POSIX login name, or `None` if it is one: only
+/// characters of the portable filename character set (`A-Z a-z 0-9 . _ -`), not
+/// starting with `-`, at most [`POSIX_NAME_MAX`] characters.
+fn non_posix_reason(name: &str) -> Option<String> {
+    let mut problems = Vec::new();
+    let mut odd: Vec<char> = name
+        .chars()
+        .filter(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+        .collect();
+    odd.sort_unstable();
+    odd.dedup();
+    if !odd.is_empty() {
+        let shown: Vec<String> = odd.iter().take(5).map(|c| format!("{c:?}")).collect();
+        let more = if odd.len() > 5 { ", …" } else { "" };
+        problems.push(format!(
+            "holds {}{more}, not only letters, digits, '.', '_' and '-'",
+            shown.join(", ")
+        ));
+    }
+    if name.starts_with('-') {
+        problems.push("starts with '-'".to_owned());
+    }
+    let length = name.chars().count();
+    if length > POSIX_NAME_MAX {
+        problems.push(format!("{length} characters, more than {POSIX_NAME_MAX}"));
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
 }
 
 /// `text` with runs of whitespace collapsed to one space, trimmed.
@@ -356,6 +436,7 @@ mod tests {
             users: vec![user("1", "alice")],
             groups: vec![],
             complete: true,
+            unusable_users: Vec::new(),
         };
         let desired = project(&snapshot, &Scope::All);
         let alice = &desired.users[&SourceUserId::new("1")];
@@ -382,6 +463,7 @@ mod tests {
                 },
             ],
             complete: true,
+            unusable_users: Vec::new(),
         };
         let scope = Scope::Groups(["gpu".to_owned(), "nope".to_owned()].into());
         let desired = project(&snapshot, &scope);
@@ -428,6 +510,7 @@ mod tests {
                 members: vec!["1".into(), "2".into(), "4".into()],
             }],
             complete: true,
+            unusable_users: Vec::new(),
         };
         let desired = project(&snapshot, &Scope::All);
         assert_eq!(desired.users.len(), 1);
@@ -447,6 +530,7 @@ mod tests {
             users: vec![user("1", "first"), second],
             groups: vec![],
             complete: true,
+            unusable_users: Vec::new(),
         };
         let desired = project(&snapshot, &Scope::All);
         assert_eq!(desired.users[&SourceUserId::new("1")].user_name, "first");

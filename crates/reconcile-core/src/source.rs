@@ -17,6 +17,29 @@ pub struct SourceSnapshot {
     /// counts agreed with the reported totals. An incomplete snapshot never
     /// deactivates anything (see [`crate::guards`]).
     pub complete: bool,
+    /// Users ACTIVATE lists whose record cannot be used: nothing is written for
+    /// them (see [`UnusableUser`]). One with no usable id makes the snapshot
+    /// count as incomplete.
+    #[serde(default)]
+    pub unusable_users: Vec<UnusableUser>,
+}
+
+/// A user record ACTIVATE lists but that cannot be used: it does not decode, its
+/// username is empty, or its SSH keys cannot be read.
+///
+/// With an id, the user is *held*: their target record (if any) and group
+/// memberships are left exactly as they are, and the plan reports a
+/// [`crate::Conflict::UnusableUser`]. Without a usable id, the record cannot be
+/// told apart from a user who left ACTIVATE, so the whole snapshot counts as
+/// incomplete and no access is removed from anyone this run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UnusableUser {
+    /// The ACTIVATE id, when the record has a usable one.
+    pub id: Option<SourceUserId>,
+    /// The username, when the record has one.
+    pub username: Option<String>,
+    /// Why the record cannot be used, in a few words.
+    pub reason: String,
 }
 
 /// One ACTIVATE user.
@@ -35,10 +58,11 @@ pub struct SourceUser {
     /// The license status.
     pub license: LicenseStatus,
     /// Raw SSH public key lines as ACTIVATE returned them (an entry may hold
-    /// several lines). `None` when the keys were not fetched, or fetching them
-    /// failed (the client fetches keys only for users who will be active); the
-    /// planner then leaves the target's keys as they are, so a failed key
-    /// lookup never removes keys.
+    /// several lines). `None` when the keys were not fetched (the client fetches
+    /// keys only for users who will be active); the planner then leaves the
+    /// target's keys as they are. A user whose keys could not be read is not a
+    /// `SourceUser` but an [`UnusableUser`], so a failed key lookup never
+    /// removes keys.
     pub ssh_keys: Option<Vec<String>>,
 }
 

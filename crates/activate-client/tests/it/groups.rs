@@ -118,3 +118,41 @@ async fn members_null_is_empty_and_dot_names_are_refused() {
         "the group name \"..\" cannot be addressed in a URL path"
     );
 }
+
+#[tokio::test]
+async fn group_and_member_lists_declared_as_anything_but_json_are_errors() {
+    let page = "<html><head><title>Maintenance</title></head></html>";
+    let server = support::server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/organizations/acme/groups"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page, "text/html"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/organizations/acme/groups/gpu/members"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("[]", "text/plain"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/auth/whoami/organization"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(page, "text/html"))
+        .mount(&server)
+        .await;
+    let client = support::client(&server);
+    assert_eq!(
+        client.list_groups("acme").await.unwrap_err().to_string(),
+        "GET /api/organizations/acme/groups: the response is text/html, not JSON: \"Maintenance\""
+    );
+    assert_eq!(
+        client
+            .group_members("acme", "gpu")
+            .await
+            .unwrap_err()
+            .to_string(),
+        "GET /api/organizations/acme/groups/gpu/members: the response is text/plain, not JSON: \"[]\""
+    );
+    assert_eq!(
+        client.whoami_organization().await.unwrap_err().to_string(),
+        "GET /api/auth/whoami/organization: the response is text/html, not a JSON string or text/plain: \"Maintenance\""
+    );
+}

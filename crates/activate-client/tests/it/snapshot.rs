@@ -5,9 +5,10 @@ use std::collections::BTreeSet;
 
 use activate_client::{
     ActivateClient, Group, LicenseStatus, OrgSnapshot, RequestStats, Scope, SnapshotPart,
+    UnusableUser,
 };
 use serde_json::json;
-use wiremock::matchers::{method, path, query_param};
+use wiremock::matchers::{method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{self, member, user};
@@ -285,7 +286,7 @@ async fn a_null_member_list_of_a_group_counted_with_members_fails_the_snapshot()
 }
 
 #[tokio::test]
-async fn a_failed_key_lookup_fails_the_snapshot() {
+async fn a_failed_key_lookup_holds_only_that_user() {
     let server = support::server().await;
     mount_org(&server, 500).await;
     mount_members(&server, 0).await;
@@ -298,6 +299,111 @@ async fn a_failed_key_lookup_fails_the_snapshot() {
         )
         .mount(&server)
         .await;
+    let snapshot = support::client(&server)
+        .fetch_snapshot(&Scope::groups(["gpu users"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshot.unusable_users,
+        [UnusableUser {
+            id: Some("u5".into()),
+            username: Some("eve".into()),
+            reason: "its SSH keys cannot be read: GET /api/users/eve/ssh-public-keys: HTTP 404: user not found".into(),
+        }]
+    );
+    assert!(snapshot.is_complete(), "eve has an id");
+    assert_eq!(
+        keys_of(&snapshot),
+        [
+            ("alice", Some(key("alice"))),
+            ("bob", None),
+            ("carol", None),
+            ("dave", None)
+        ],
+        "eve is not among the usable users"
+    );
+    assert_eq!(snapshot.stats.key_lookups, 2);
+}
+
+#[tokio::test]
+async fn every_key_lookup_failing_fails_the_snapshot() {
+    let server = support::server().await;
+    mount_org(&server, 500).await;
+    mount_members(&server, 0).await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/api/users/[^/]+/ssh-public-keys$"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .mount(&server)
+        .await;
+    let err = support::client(&server)
+        .fetch_snapshot(&Scope::groups(["gpu users"]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.part, SnapshotPart::AllKeys);
+    assert_eq!(
+        support::chain(&err),
+        "could not read the users' SSH keys: 2 of 2 SSH key lookups failed, among them user \"alice\"'s: \
+         failures of more than max(5, 10%) of the lookups, or of all of at least 2, are not a problem \
+         of single users: GET /api/users/alice/ssh-public-keys: HTTP 500: boom"
+    );
+}
+
+#[tokio::test]
+async fn more_than_five_failed_key_lookups_stop_the_snapshot_early() {
+    let server = support::server().await;
+    let users: Vec<_> = (0..40)
+        .map(|i| user(&format!("u{i:02}"), &format!("user{i:02}"), true, "active"))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/api/organizations/acme/users"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"total": 40, "users": users})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/organizations/acme/groups"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/api/users/[^/]+/ssh-public-keys$"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("gone"))
+        .mount(&server)
+        .await;
+    let mut config = support::config(&server);
+    config.concurrency = 1;
+    let err = ActivateClient::new(config)
+        .unwrap()
+        .fetch_snapshot(&Scope::all())
+        .await
+        .unwrap_err();
+    assert_eq!(err.part, SnapshotPart::AllKeys);
+    assert!(
+        err.source
+            .to_string()
+            .starts_with("6 of 40 SSH key lookups failed"),
+        "{err:?}"
+    );
+    let lookups = support::paths(&server)
+        .await
+        .iter()
+        .filter(|p| p.ends_with("/ssh-public-keys"))
+        .count();
+    assert_eq!(lookups, 6, "the read stopped at the sixth failure");
+}
+
+#[tokio::test]
+async fn a_refused_credential_on_a_key_lookup_fails_the_snapshot() {
+    let server = support::server().await;
+    mount_org(&server, 500).await;
+    mount_members(&server, 0).await;
+    mount_keys(&server, &[("alice", 1)]).await;
+    Mock::given(method("GET"))
+        .and(path("/api/users/eve/ssh-public-keys"))
+        .respond_with(ResponseTemplate::new(401).set_body_string("expired"))
+        .mount(&server)
+        .await;
     let err = support::client(&server)
         .fetch_snapshot(&Scope::groups(["gpu users"]))
         .await
@@ -308,10 +414,76 @@ async fn a_failed_key_lookup_fails_the_snapshot() {
             username: "eve".into()
         }
     );
-    assert_eq!(
-        support::chain(&err),
-        "could not read SSH keys of user \"eve\": GET /api/users/eve/ssh-public-keys: HTTP 404: user not found"
-    );
+    assert!(err.source.is_auth(), "{err:?}");
+}
+
+/// Bodies a keys endpoint may answer with 200 that are not a key listing: each holds
+/// its user (never "no keys"), and the others are read.
+#[tokio::test]
+async fn a_keys_body_that_is_not_a_key_listing_holds_the_user() {
+    let cases: [(&str, &[u8], &str); 5] = [
+        (
+            "text/html; charset=utf-8",
+            b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>...</body></html>",
+            "the response is text/html, not a JSON string or text/plain: \"Sign in ...\"",
+        ),
+        (
+            "text/plain",
+            b"\n<html><body>Down for maintenance</body></html>",
+            "the response is an HTML page, not a JSON string or text/plain: \"Down for maintenance\"",
+        ),
+        (
+            "application/octet-stream",
+            b"\x00\x01",
+            "the response is application/octet-stream, not a JSON string or text/plain: \"\u{fffd}\u{fffd}\"",
+        ),
+        (
+            "application/json",
+            br#"{"keys": []}"#,
+            "expected a JSON string or text, got an object",
+        ),
+        (
+            "text/plain",
+            b"\xff\xfe",
+            "the response body is not UTF-8: invalid utf-8 sequence of 1 bytes from index 0",
+        ),
+    ];
+    for (content_type, body, problem) in cases {
+        let server = support::server().await;
+        mount_org(&server, 500).await;
+        mount_members(&server, 0).await;
+        mount_keys(&server, &[("alice", 1)]).await;
+        Mock::given(method("GET"))
+            .and(path("/api/users/eve/ssh-public-keys"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body.to_vec(), content_type))
+            .mount(&server)
+            .await;
+        let snapshot = support::client(&server)
+            .fetch_snapshot(&Scope::groups(["gpu users"]))
+            .await
+            .unwrap();
+        assert_eq!(
+            snapshot.unusable_users,
+            [UnusableUser {
+                id: Some("u5".into()),
+                username: Some("eve".into()),
+                reason: format!(
+                    "its SSH keys cannot be read: GET /api/users/eve/ssh-public-keys: {problem}"
+                ),
+            }],
+            "{content_type}"
+        );
+        assert!(snapshot.users.iter().all(|u| u.username != "eve"));
+        assert_eq!(
+            snapshot
+                .users
+                .iter()
+                .find(|u| u.username == "alice")
+                .unwrap()
+                .ssh_keys,
+            Some(key("alice"))
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Paging of `GET /api/organizations/{org}/users` and its completeness checks.
 
-use activate_client::{ActivateError, LicenseStatus};
+use activate_client::{ActivateError, LicenseStatus, UnusableUser};
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -14,6 +14,16 @@ async fn page(server: &MockServer, skip: u32, total: u64, users: serde_json::Val
         .and(path(USERS))
         .and(query_param("limit", "2"))
         .and(query_param("skip", skip.to_string()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"total": total, "users": users})),
+        )
+        .mount(server)
+        .await;
+}
+
+async fn one_page(server: &MockServer, total: u64, users: serde_json::Value) {
+    Mock::given(method("GET"))
+        .and(path(USERS))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"total": total, "users": users})),
         )
@@ -298,12 +308,12 @@ async fn a_server_capping_the_limit_is_paged_by_what_arrived() {
 }
 
 #[tokio::test]
-async fn wrong_types_name_the_endpoint_and_the_line() {
+async fn a_page_of_the_wrong_shape_names_the_endpoint_and_the_line() {
     let server = support::server().await;
     Mock::given(method("GET"))
         .and(path(USERS))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
-            "{\"total\": 1,\n \"users\": [{\"id\": \"a\", \"username\": \"a\",\n \"active\": \"yes\"}]}",
+            "{\"total\": \"1\",\n \"users\": [{\"id\": \"a\", \"username\": \"a\", \"active\": true}]}",
             "application/json",
         ))
         .mount(&server)
@@ -318,10 +328,124 @@ async fn wrong_types_name_the_endpoint_and_the_line() {
         "GET /api/organizations/acme/users?limit=500&skip=0: the response body is not a users page"
     );
     let chain = support::chain(&err);
-    assert!(
-        chain.contains("expected a boolean at line 3 column"),
-        "{chain}"
+    assert!(chain.contains("expected u64 at line 1 column"), "{chain}");
+}
+
+#[tokio::test]
+async fn entries_that_cannot_be_used_are_set_aside_and_the_rest_is_read() {
+    let server = support::server().await;
+    let mut wrong_type = user("u2", "bob", true, "active");
+    wrong_type["active"] = json!("yes");
+    let mut no_username = user("u3", "x", true, "active");
+    no_username.as_object_mut().unwrap().remove("username");
+    one_page(
+        &server,
+        7,
+        json!([
+            user("u1", "alice", true, "active"),
+            wrong_type,
+            no_username,
+            user("u4", "  ", true, "active"),
+            {"username": "nobody", "active": true},
+            42,
+            user("u7", "grace", true, "active"),
+        ]),
+    )
+    .await;
+    let listing = support::client(&server)
+        .list_user_entries("acme")
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listing.users.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["u1", "u7"]);
+    let unusable = |id: Option<&str>, username: Option<&str>, reason: &str| UnusableUser {
+        id: id.map(str::to_owned),
+        username: username.map(str::to_owned),
+        reason: reason.to_owned(),
+    };
+    assert_eq!(
+        listing.unusable,
+        [
+            unusable(
+                Some("u2"),
+                Some("bob"),
+                "the record does not decode: invalid type: string \"yes\", expected a boolean"
+            ),
+            unusable(
+                Some("u3"),
+                None,
+                "the record does not decode: missing field `username`"
+            ),
+            unusable(Some("u4"), None, "the username is empty"),
+            unusable(
+                None,
+                Some("nobody"),
+                "the record does not decode: missing field `id`"
+            ),
+            unusable(
+                None,
+                None,
+                "the record does not decode: it is a number, not an object"
+            ),
+        ]
     );
+    // `list_users` returns the usable ones.
+    let users = support::client(&server).list_users("acme").await.unwrap();
+    assert_eq!(users.len(), 2);
+}
+
+#[tokio::test]
+async fn many_entries_that_do_not_decode_fail_the_listing() {
+    let server = support::server().await;
+    // The API renamed a field: every entry lacks `username`.
+    let entries: Vec<_> = (0..3)
+        .map(|i| json!({"id": format!("u{i}"), "userName": format!("n{i}"), "active": true}))
+        .collect();
+    one_page(&server, 3, json!(entries)).await;
+    let err = support::client(&server)
+        .list_user_entries("acme")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ActivateError::InvalidEntry { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "GET /api/organizations/acme/users?limit=500&skip=0: 3 of 3 user entries do not decode \
+         (the first: the record does not decode: missing field `username`); too many to hold only \
+         those users"
+    );
+}
+
+#[tokio::test]
+async fn a_users_page_that_is_not_json_is_an_error_whatever_the_status() {
+    let cases: [(&str, &str, &str); 2] = [
+        (
+            "text/html",
+            "<html><head><title>Sign in</title></head></html>",
+            "the response is text/html, not JSON: \"Sign in\"",
+        ),
+        (
+            "text/plain",
+            r#"{"total": 0, "users": []}"#,
+            r#"the response is text/plain, not JSON: "{\"total\": 0, \"users\": []}""#,
+        ),
+    ];
+    for (content_type, body, problem) in cases {
+        let server = support::server().await;
+        Mock::given(method("GET"))
+            .and(path(USERS))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, content_type))
+            .mount(&server)
+            .await;
+        let err = support::client(&server)
+            .list_users("acme")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ActivateError::Decode { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("GET /api/organizations/acme/users?limit=500&skip=0: {problem}")
+        );
+    }
 }
 
 #[tokio::test]

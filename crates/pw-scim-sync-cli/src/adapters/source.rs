@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use activate_client::{LicenseStatus as Wire, OrgSnapshot};
-use reconcile_core::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser};
+use reconcile_core::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser, UnusableUser};
 
 /// The scope for both sides: the client's (which keys to fetch) and the core's.
 pub fn scopes(groups: Option<&BTreeSet<String>>) -> (activate_client::Scope, Scope) {
@@ -16,9 +16,11 @@ pub fn scopes(groups: Option<&BTreeSet<String>>) -> (activate_client::Scope, Sco
     }
 }
 
-/// Converts a snapshot. The client returns only complete snapshots (anything else is an
-/// error), so the result is marked complete.
+/// Converts a snapshot. The client returns only complete listings (anything else is
+/// an error); user records it could not use are carried as unusable users, and one
+/// without an id marks the snapshot incomplete.
 pub fn to_source(snapshot: OrgSnapshot) -> SourceSnapshot {
+    let complete = snapshot.is_complete();
     SourceSnapshot {
         users: snapshot
             .users
@@ -47,6 +49,15 @@ pub fn to_source(snapshot: OrgSnapshot) -> SourceSnapshot {
                 members: g.member_ids.into_iter().map(Into::into).collect(),
             })
             .collect(),
-        complete: true,
+        complete,
+        unusable_users: snapshot
+            .unusable_users
+            .into_iter()
+            .map(|u| UnusableUser {
+                id: u.id.map(Into::into),
+                username: u.username,
+                reason: u.reason,
+            })
+            .collect(),
     }
 }

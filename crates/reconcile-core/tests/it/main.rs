@@ -3,6 +3,7 @@
 //! proptest properties over generated organizations.
 
 mod apply;
+mod held;
 mod planner;
 mod properties;
 mod rules;

@@ -1,13 +1,15 @@
 //! Properties over generated organizations (see `strategies`). Each property
 //! runs 256 cases (`PROPTEST_CASES` overrides it).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use proptest::prelude::*;
+use proptest::sample::Index;
 use proptest::test_runner::Config;
 use reconcile_core::{
-    Action, ApplyOptions, ApplyReport, Conflict, DesiredStatus, GuardKind, InMemoryTarget,
-    Observed, Plan, PlanOptions, ScimId, TargetCall, TargetGroup, TargetUser, apply, plan, project,
+    Action, ApplyOptions, ApplyReport, Conflict, DesiredStatus, ExternalId, GuardKind,
+    InMemoryTarget, Observed, Plan, PlanOptions, ScimId, Scope, TargetCall, TargetGroup,
+    TargetUser, UnusableUser, apply, plan, project,
 };
 
 use crate::strategies::{Case, case, limit, prepare};
@@ -82,6 +84,28 @@ fn record_of(op: &reconcile_core::Operation) -> (reconcile_core::ActionKind, Str
         .scim_id
         .map_or_else(|| subject.external_id.to_string(), |id| id.to_string());
     (op.action.kind(), record)
+}
+
+/// The records carrying one of `keys`, each with the ids of the groups it is a
+/// member of.
+fn records_with_memberships(
+    target: &InMemoryTarget,
+    keys: &HashSet<ExternalId>,
+) -> BTreeMap<ScimId, (TargetUser, BTreeSet<ScimId>)> {
+    let groups = target.groups();
+    target
+        .users()
+        .into_iter()
+        .filter(|(_, u)| u.external_id.as_ref().is_some_and(|k| keys.contains(k)))
+        .map(|(id, user)| {
+            let member_of = groups
+                .iter()
+                .filter(|(_, g)| g.members.contains(&id))
+                .map(|(gid, _)| gid.clone())
+                .collect();
+            (id, (user, member_of))
+        })
+        .collect()
 }
 
 fn reversed(observed: &Observed) -> Observed {
@@ -173,18 +197,24 @@ proptest! {
         prop_assert_eq!(foreign(&target), before);
     }
 
-    /// An incomplete or empty snapshot never deactivates a user and never
-    /// removes a group member.
+    /// An incomplete or empty snapshot (or one listing a user record without a
+    /// usable id) never deactivates a user and never removes a group member.
     #[test]
-    fn a_broken_source_never_takes_access_away(case in case(), empty in any::<bool>()) {
+    fn a_broken_source_never_takes_access_away(case in case(), broken in 0..3u8) {
         let mut case = case;
-        if empty {
-            case.after.users.clear();
-            for group in &mut case.after.groups {
-                group.members.clear();
+        match broken {
+            0 => {
+                case.after.users.clear();
+                for group in &mut case.after.groups {
+                    group.members.clear();
+                }
             }
-        } else {
-            case.after.complete = false;
+            1 => case.after.complete = false,
+            _ => case.after.unusable_users.push(UnusableUser {
+                id: None,
+                username: None,
+                reason: "the record does not decode".to_owned(),
+            }),
         }
         let target = prepare(&case);
         let active_before = owned_active(&target);
@@ -266,6 +296,57 @@ proptest! {
                 );
             }
         }
+    }
+
+    /// A held user (an unusable record, or a username conflict) keeps their
+    /// record and group memberships exactly as they were: nothing is written
+    /// for them, whatever else the plan does.
+    #[test]
+    fn held_users_are_left_exactly_as_they_are(
+        case in case(),
+        limit in limit(),
+        picks in prop::collection::vec(any::<Index>(), 0..4),
+    ) {
+        let mut case = case;
+        for pick in picks {
+            if case.after.users.is_empty() {
+                break;
+            }
+            let user = case.after.users.remove(pick.index(case.after.users.len()));
+            case.after.unusable_users.push(UnusableUser {
+                id: Some(user.id),
+                username: Some(user.username),
+                reason: "its SSH keys cannot be read".to_owned(),
+            });
+        }
+        let target = prepare(&case);
+        let desired = project(&case.after, &case.scope);
+        // The unusable users in scope, whatever the projection made of them, and
+        // the users it held for a conflict.
+        let in_scope = |id: &reconcile_core::SourceUserId| match &case.scope {
+            Scope::All => true,
+            Scope::Groups(names) => case
+                .after
+                .groups
+                .iter()
+                .any(|g| names.contains(&g.name) && g.members.contains(id)),
+        };
+        let held: HashSet<ExternalId> = case
+            .after
+            .unusable_users
+            .iter()
+            .filter_map(|u| u.id.as_ref())
+            .filter(|id| in_scope(id))
+            .chain(desired.held_users.keys())
+            .map(ExternalId::for_user)
+            .collect();
+        let before = records_with_memberships(&target, &held);
+        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: false };
+        let plan = plan(&desired, &target.observed(), &options);
+        let report = run(&plan, &target);
+        prop_assert!(report.is_complete(), "{:#?}", report);
+        let after = records_with_memberships(&target, &held);
+        prop_assert_eq!(after, before, "plan:\n{}", plan.to_text());
     }
 
     /// Applied deactivations never exceed the limit unless it is overridden.

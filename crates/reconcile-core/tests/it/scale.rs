@@ -40,6 +40,7 @@ fn twenty_thousand_users_plan_apply_and_converge() {
         users,
         groups,
         complete: true,
+        unusable_users: Vec::new(),
     };
     let desired = project(&snapshot, &Scope::All);
     let target = InMemoryTarget::new();

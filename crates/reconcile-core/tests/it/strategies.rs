@@ -321,11 +321,13 @@ pub fn case() -> impl Strategy<Value = Case> {
                     users: before_users,
                     groups: before_groups,
                     complete: true,
+                    unusable_users: Vec::new(),
                 },
                 after: SourceSnapshot {
                     users: after_users,
                     groups: after_groups,
                     complete: true,
+                    unusable_users: Vec::new(),
                 },
                 extras,
             }

@@ -30,6 +30,7 @@ impl Org {
                 users: Vec::new(),
                 groups: Vec::new(),
                 complete: true,
+                unusable_users: Vec::new(),
             },
             scope: Scope::All,
             options: PlanOptions::default(),

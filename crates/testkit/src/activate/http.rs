@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::fixture::{Fixture, FixtureUser};
-use super::{Faults, Resource, USERS_LIMIT_MAX};
+use super::{Faults, Resource, USERS_LIMIT_MAX, UserQuirk};
 use crate::faults::FaultEngine;
 use crate::gate;
 use crate::net::ConnectionControl;
@@ -243,7 +243,10 @@ async fn users(
         .unwrap_or(USERS_LIMIT_DEFAULT)
         .clamp(1, i64::from(USERS_LIMIT_MAX));
     let skip = int_param(&params, "skip")?.unwrap_or(0).max(0);
-    let total_offset = app.faults().total_offset;
+    let (total_offset, quirks) = {
+        let faults = app.faults();
+        (faults.total_offset, faults.user_quirks.clone())
+    };
     let fixture = app.fixture();
     check_org(&fixture, &org)?;
     let page: Vec<Value> = fixture
@@ -251,7 +254,20 @@ async fn users(
         .iter()
         .skip(usize::try_from(skip).unwrap_or(usize::MAX))
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|u| org_user(u, fixture.organization_id.as_deref()))
+        .map(|u| {
+            let mut entry = org_user(u, fixture.organization_id.as_deref());
+            match quirks.get(&u.username) {
+                Some(UserQuirk::EmptyUsername) => entry["username"] = json!(""),
+                Some(UserQuirk::WrongType) => entry["active"] = json!("yes"),
+                Some(UserQuirk::NoId) => {
+                    if let Some(map) = entry.as_object_mut() {
+                        map.remove("id");
+                    }
+                }
+                Some(UserQuirk::KeysLoginPage) | None => {}
+            }
+            entry
+        })
         .collect();
     let total = i64::try_from(fixture.users.len()).unwrap_or(i64::MAX);
     Ok(axum::Json(json!({
@@ -330,7 +346,19 @@ async fn members(
     Ok(axum::Json(Value::Array(members)).into_response())
 }
 
+/// What a sign-in page in front of the API answers.
+const LOGIN_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>Sign in - ACTIVATE</title></head>\
+<body><form action=\"/login\" method=\"post\">Sign in to continue</form></body></html>\n";
+
 async fn ssh_public_keys(State(app): State<Arc<App>>, Path(username): Path<String>) -> Response {
+    if app.faults().user_quirks.get(&username) == Some(&UserQuirk::KeysLoginPage) {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            LOGIN_PAGE,
+        )
+            .into_response();
+    }
     let fixture = app.fixture();
     match fixture.user(&username) {
         Some(user) => axum::Json(Value::String(user.ssh_keys.join("\n"))).into_response(),

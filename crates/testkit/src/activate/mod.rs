@@ -20,8 +20,10 @@
 //! (`ACTIVATE_API_URL=http://127.0.0.1:<port>`, i.e. [`ActivateEmulator::base_url`]).
 //!
 //! The state is a [`Fixture`] (format documented in [`fixture`]), changed between runs
-//! through the handle. Faults: the transport faults of [`HttpFaults`] plus a `total`
-//! that lies ([`Faults::total_offset`]).
+//! through the handle. Faults: the transport faults of [`HttpFaults`], a `total`
+//! that lies ([`Faults::total_offset`]), and single users' records answered wrongly
+//! ([`Faults::user_quirks`]: an empty username, a field of the wrong type, no id, a
+//! sign-in page for their keys).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,6 +49,7 @@
 pub mod fixture;
 mod http;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -89,6 +92,23 @@ pub struct Faults {
     pub http: HttpFaults,
     /// Added to the true `total` of the users endpoint (the result is at least 0).
     pub total_offset: i64,
+    /// Broken records of single users, by username (see [`UserQuirk`]).
+    pub user_quirks: BTreeMap<String, UserQuirk>,
+}
+
+/// One user's record answered wrongly, as real listings sometimes do (half-created
+/// users, a proxy answering for the API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UserQuirk {
+    /// The users-page entry has `"username": ""`.
+    EmptyUsername,
+    /// The users-page entry has `"active": "yes"` (a string, not a boolean).
+    WrongType,
+    /// The users-page entry has no `id`.
+    NoId,
+    /// The user's keys endpoint answers `200` with an HTML sign-in page
+    /// (`text/html`).
+    KeysLoginPage,
 }
 
 /// How to start an [`ActivateEmulator`].

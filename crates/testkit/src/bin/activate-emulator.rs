@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         faults: Faults {
             http: cli.http.to_faults(),
             total_offset: cli.total_offset,
+            ..Faults::default()
         },
         seed: cli.http.seed,
     })

@@ -6,7 +6,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use testkit::activate::{
     ActivateEmulator, ActivateOptions, Faults, Fixture, FixtureError, FixtureUser, LicenseStatus,
-    Resource, api_key,
+    Resource, UserQuirk, api_key,
 };
 use testkit::faults::{HttpFaults, InjectedFault};
 use testkit::request_log::Method;
@@ -543,4 +543,43 @@ async fn fixtures_load_from_files_and_are_validated() {
     .await
     .unwrap_err();
     assert!(error.to_string().contains("fixture"), "{error}");
+}
+
+#[tokio::test]
+async fn user_quirks_break_single_records() {
+    let emulator = start(ActivateOptions::default()).await;
+    let users = emulator.fixture().users;
+    let [a, b, c, d] = [0, 1, 2, 3].map(|i| users[i].username.clone());
+    emulator.set_faults(Faults {
+        user_quirks: [
+            (a.clone(), UserQuirk::EmptyUsername),
+            (b.clone(), UserQuirk::WrongType),
+            (c.clone(), UserQuirk::NoId),
+            (d.clone(), UserQuirk::KeysLoginPage),
+        ]
+        .into(),
+        ..Faults::default()
+    });
+    let (_, page) = json_of(&emulator, "/api/organizations/example-lab/users?limit=500").await;
+    let entries = page["users"].as_array().unwrap();
+    assert_eq!(entries[0]["username"], json!(""));
+    assert_eq!(entries[0]["id"], json!(users[0].id));
+    assert_eq!(entries[1]["active"], json!("yes"));
+    assert!(entries[2].get("id").is_none());
+    assert_eq!(entries[2]["username"], json!(c));
+    assert_eq!(entries[3]["username"], json!(d));
+    assert_eq!(entries[4]["username"], json!(users[4].username));
+
+    let response = get(&emulator, &format!("/api/users/{d}/ssh-public-keys"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/html; charset=utf-8"
+    );
+    assert!(response.text().await.unwrap().contains("<title>Sign in"));
+    let (status, keys) = json_of(&emulator, &format!("/api/users/{a}/ssh-public-keys")).await;
+    assert_eq!((status, keys.is_string()), (200, true));
 }
