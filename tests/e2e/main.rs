@@ -15,3 +15,4 @@ mod ownership;
 mod scenarios;
 mod scope;
 mod secrets;
+mod server_quirks;
