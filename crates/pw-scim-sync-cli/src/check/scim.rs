@@ -243,7 +243,7 @@ fn rate_limits(client: &ScimClient, counts: &RequestCounts, limits: &LimitsSeen)
     Probe::new(
         "rate limits",
         format!(
-            "the headers of every answer to this check ({} requests)",
+            "the rate-limit headers of the probed pages, and the statuses of all {} SCIM requests of this check",
             counts.total()
         ),
         format!(
