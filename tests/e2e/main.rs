@@ -2,6 +2,7 @@
 //! process with a clean environment, the ACTIVATE emulator as the source and the SCIM
 //! emulator (or the independent `scim2-server`) as the target.
 
+mod check;
 mod config;
 mod conflicts;
 mod dry_run;
@@ -15,4 +16,5 @@ mod ownership;
 mod scenarios;
 mod scope;
 mod secrets;
+mod server_quirks;
 mod unusable;

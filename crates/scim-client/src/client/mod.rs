@@ -1,7 +1,9 @@
 //! The async SCIM client.
 
 mod builder;
+mod discovery;
 mod prefix;
+mod probe;
 mod transport;
 
 use std::collections::VecDeque;
@@ -21,6 +23,7 @@ use url::Url;
 
 pub use builder::ScimClientBuilder;
 pub use prefix::{ListingMode, PrefixListing};
+pub use probe::{PageProbe, PageStart};
 
 use crate::error::ScimError;
 use crate::filter::Filter;
