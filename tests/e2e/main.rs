@@ -10,6 +10,7 @@ mod expected;
 mod guards;
 mod harness;
 mod large;
+mod monitoring;
 mod observability;
 mod ownership;
 mod scenarios;

@@ -64,8 +64,8 @@ async fn sync(settings: &Settings, mode: Mode) -> Result<Exit> {
         }
     };
     if let Some(url) = &settings.run.pushgateway_url {
-        let body = metrics::render(&run_metrics(result.as_ref().ok(), exit, started));
-        if let Err(error) = metrics::push(&plain, url, body).await {
+        let m = run_metrics(result.as_ref().ok(), exit, started);
+        if let Err(error) = metrics::push(&plain, url, &m).await {
             tracing::warn!("{error:#}");
         }
     }
