@@ -38,6 +38,11 @@ async fn execute(cli: Cli) -> Result<Exit> {
             let run = crate::settings::RunSettings::from_args(&cli.sync)?;
             return crate::demo::demo(run).await;
         }
+        #[cfg(not(feature = "demo"))]
+        Some(Command::Demo) => {
+            eprintln!("error: {}", crate::cli::DEMO_LEFT_OUT);
+            return Ok(Exit::Usage);
+        }
     };
     let settings = Settings::from_args(&cli.sync)?;
     sync(&settings, mode).await
