@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Container image of pw-activate-scim-sync, run by k8s/cronjob.yaml.
+# Container image of pw-activate-scim-sync, run by k8s/base/cronjob.yaml.
 #
 #   docker build -t ghcr.io/parallelworks/pw-activate-scim-sync:0.1.0 \
 #     --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" .

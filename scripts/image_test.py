@@ -3,7 +3,7 @@
 
 Usage: image_test.py IMAGE RENDERED_MANIFESTS EMULATOR_DIR
 
-The pod's settings are read from the CronJob and ConfigMap that `kubectl kustomize k8s`
+The pod's settings are read from the CronJob and ConfigMap that `kubectl kustomize k8s/base`
 rendered (RENDERED_MANIFESTS), never repeated here: user and groups (runAsUser,
 runAsGroup, fsGroup), read-only root filesystem (no tmpfs either), capabilities dropped,
 no new privileges, the memory and CPU limits, the ConfigMap's variables (envFrom) and the
