@@ -11,6 +11,7 @@ mod expected;
 mod guards;
 mod harness;
 mod large;
+mod monitoring;
 mod observability;
 mod ownership;
 mod scenarios;
