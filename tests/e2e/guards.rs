@@ -187,33 +187,43 @@ async fn a_user_total_that_does_not_match_writes_nothing_at_all() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failing_member_or_key_list_writes_nothing_at_all() {
+async fn a_failing_member_list_writes_nothing_at_all_and_a_failing_key_list_holds_its_user() {
     let world = World::start().await;
-    for (what, failing) in [
-        (
-            "members",
-            "/api/organizations/example-lab/groups/research%20staff/members",
-        ),
-        ("keys", "/api/users/hana.sato/ssh-public-keys"),
-    ] {
-        let failing = failing.to_owned();
-        let proxy = FaultProxy::start(
-            world.activate.base_url(),
-            Arc::new(move |target: &str| target.starts_with(&failing).then_some(500)),
-        )
+    let failing = "/api/organizations/example-lab/groups/research%20staff/members";
+    let proxy = FaultProxy::start(
+        world.activate.base_url(),
+        Arc::new(move |target: &str| target.starts_with(failing).then_some(500)),
+    )
+    .await;
+    let from = position(&world);
+    let output = world
+        .run(&[], &[("ACTIVATE_API_URL", proxy.base_url())])
         .await;
-        let from = position(&world);
-        let output = world
-            .run(&[], &[("ACTIVATE_API_URL", proxy.base_url())])
-            .await;
-        output.expect_code(1);
-        assert!(
-            output.stderr.contains("nothing was written"),
-            "{what}\n{output}"
-        );
-        assert!(writes_since(&world, from).is_empty(), "{what}\n{output}");
-        assert!(world.scim().users().is_empty() && world.scim().groups().is_empty());
-    }
+    output.expect_code(1);
+    assert!(output.stderr.contains("nothing was written"), "{output}");
+    assert!(writes_since(&world, from).is_empty(), "{output}");
+    assert!(world.scim().users().is_empty() && world.scim().groups().is_empty());
+
+    // One user's keys failing holds only that user: the others are created.
+    let failing = "/api/users/hana.sato/ssh-public-keys";
+    let proxy = FaultProxy::start(
+        world.activate.base_url(),
+        Arc::new(move |target: &str| target.starts_with(failing).then_some(500)),
+    )
+    .await;
+    let output = world
+        .run(&[], &[("ACTIVATE_API_URL", proxy.base_url())])
+        .await;
+    output.expect_code(3);
+    assert!(
+        output.stdout.contains(
+            "ACTIVATE user \"hana.sato\" (ACTIVATE id 65a1f3c2e4b0a1b2c3d4e008) cannot be used: its SSH keys cannot be read: GET /api/users/hana.sato/ssh-public-keys: HTTP 500"
+        ),
+        "{output}"
+    );
+    assert!(world.scim().user_by_user_name("hana.sato").is_none());
+    assert_eq!(world.scim().users().len(), 8);
+
     // Through the same proxy with no fault, the run works: the proxy is not the cause.
     let proxy = FaultProxy::start(world.activate.base_url(), Arc::new(|_: &str| None)).await;
     world

@@ -337,6 +337,77 @@ fn failure_kinds_are(out: &Outcome, kinds: &[&str]) -> Result<(), String> {
     }
 }
 
+/// How the JSON plan names an unusable user, and Alice.
+const UNUSABLE: &str = "\"kind\": \"unusable_user\"";
+const ALICE_ID: &str = "\"user\": \"65a1f3c2e4b0a1b2c3d4e001\"";
+
+/// A sign-in page a proxy in front of ACTIVATE may answer with.
+const SIGN_IN_PAGE: &[u8] =
+    b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><form></form></body></html>";
+
+/// Alice's keys endpoint answers 200 with `body` as `content_type`.
+fn alice_keys_answer(world: &World, content_type: &str, body: &[u8]) {
+    world.activate_proxy.add_rule(Rule::always(
+        Some("GET"),
+        "/api/users/alice.nguyen/ssh-public-keys$",
+        Action::Respond {
+            status: 200,
+            content_type: Some(content_type.to_owned()),
+            body: body.to_vec(),
+        },
+    ));
+}
+
+/// Alice's record is as the clean sync left it (active, her one key, her two
+/// groups) and no write addressed it.
+fn alice_untouched(world: &World, _: &Outcome) -> Result<(), String> {
+    let alice = world
+        .scim
+        .user_by_user_name("alice.nguyen")
+        .ok_or("alice has no record")?;
+    let id = alice["id"].as_str().unwrap_or_default().to_owned();
+    if alice["active"] != json!(true) || user_keys(world, "alice.nguyen").len() != 1 {
+        return Err(format!("alice's record changed: {alice}"));
+    }
+    let groups = world
+        .scim
+        .groups()
+        .into_iter()
+        .filter(|g| {
+            g["members"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["value"] == id.as_str()))
+        })
+        .count();
+    if groups != 2 {
+        return Err(format!("alice is in {groups} groups, not 2"));
+    }
+    let written = world
+        .scim
+        .log()
+        .records()
+        .into_iter()
+        .filter(|r| r.method.is_write() && r.path.ends_with(&id))
+        .count();
+    if written > 0 {
+        return Err(format!("{written} writes addressed alice's record"));
+    }
+    Ok(())
+}
+
+/// Bob, who left, was deactivated: the run went on for everyone else.
+fn others_synced(world: &World) -> Result<(), String> {
+    let bob = world
+        .scim
+        .user_by_user_name("bob.okafor")
+        .ok_or("bob has no record")?;
+    if bob["active"] == json!(false) {
+        Ok(())
+    } else {
+        Err(format!("bob was not deactivated: {bob}"))
+    }
+}
+
 fn nobody_created(world: &World, _: &Outcome) -> Result<(), String> {
     let n = world.scim.users().len();
     if n == 0 {
@@ -371,19 +442,19 @@ pub fn activate_cases() -> Vec<Case> {
         })
         .check(nobody_created),
         Case::new(
-            "ACTIVATE user field of the wrong type",
+            "ACTIVATE users page field of the wrong type",
             1,
             &[
                 "could not read the organization's users",
                 "not a users page",
-                "invalid type: string \"yes\", expected a boolean",
+                "invalid type: string \"12\", expected u64",
             ],
         )
         .setup(|w, _| {
             w.activate_proxy.add_rule(Rule::always(
                 Some("GET"),
                 USERS,
-                rewrite_json(|v| first_user(v)["active"] = json!("yes")),
+                rewrite_json(|v| v["total"] = json!("12")),
             ));
         }),
         Case::new(
@@ -480,11 +551,8 @@ pub fn activate_cases() -> Vec<Case> {
         }),
         Case::new(
             "ACTIVATE empty username",
-            1,
-            &[
-                "could not read the organization's users",
-                "GET /api/organizations/example-lab/users?limit=500&skip=0: a user has an empty id or username",
-            ],
+            3,
+            &[UNUSABLE, ALICE_ID, "\"reason\": \"the username is empty\""],
         )
         .synced()
         .setup(|w, _| {
@@ -492,6 +560,117 @@ pub fn activate_cases() -> Vec<Case> {
                 Some("GET"),
                 USERS,
                 rewrite_json(|v| first_user(v)["username"] = json!("")),
+            ));
+            w.activate.set_user_active("bob.okafor", false).expect("bob leaves");
+        })
+        .check(|w, out| {
+            alice_untouched(w, out)?;
+            others_synced(w)
+        }),
+        Case::new(
+            "ACTIVATE user entry with a field of the wrong type",
+            3,
+            &[UNUSABLE, ALICE_ID, r#""reason": "the record does not decode: invalid type: string \"yes\", expected a boolean""#],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                rewrite_json(|v| first_user(v)["active"] = json!("yes")),
+            ));
+            w.activate.set_user_active("bob.okafor", false).expect("bob leaves");
+        })
+        .check(|w, out| {
+            alice_untouched(w, out)?;
+            others_synced(w)
+        }),
+        Case::new(
+            "ACTIVATE user entry without an id",
+            4,
+            &[
+                UNUSABLE,
+                "\"user\": null",
+                "\"reason\": \"the record does not decode: missing field `id`\"",
+                "\"incomplete_source\"",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                rewrite_json(|v| {
+                    first_user(v).as_object_mut().map(|u| u.remove("id"));
+                }),
+            ));
+        })
+        .check(alice_untouched),
+        Case::new(
+            "ACTIVATE users page is a sign-in page with 200",
+            1,
+            &[
+                "could not read the organization's users",
+                "GET /api/organizations/example-lab/users?limit=500&skip=0: the response is text/html, not JSON: \"Sign in\"",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                USERS,
+                Action::Respond {
+                    status: 200,
+                    content_type: Some("text/html".to_owned()),
+                    body: SIGN_IN_PAGE.to_vec(),
+                },
+            ));
+        }),
+        Case::new(
+            "ACTIVATE keys endpoint answers a sign-in page with 200",
+            3,
+            &[
+                UNUSABLE,
+                ALICE_ID,
+                r#""reason": "its SSH keys cannot be read: GET /api/users/alice.nguyen/ssh-public-keys: the response is text/html, not a JSON string or text/plain: \"Sign in\"""#,
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            alice_keys_answer(w, "text/html; charset=utf-8", SIGN_IN_PAGE);
+            w.activate.set_user_active("bob.okafor", false).expect("bob leaves");
+        })
+        .check(|w, out| {
+            alice_untouched(w, out)?;
+            others_synced(w)
+        }),
+        Case::new(
+            "ACTIVATE keys endpoint answers an HTML page declared as text/plain",
+            3,
+            &[
+                UNUSABLE,
+                r#""reason": "its SSH keys cannot be read: GET /api/users/alice.nguyen/ssh-public-keys: the response is an HTML page, not a JSON string or text/plain: \"Sign in\"""#,
+            ],
+        )
+        .synced()
+        .setup(|w, _| alice_keys_answer(w, "text/plain", SIGN_IN_PAGE))
+        .check(alice_untouched),
+        Case::new(
+            "ACTIVATE every key lookup answers 404",
+            1,
+            &[
+                "could not read the users' SSH keys",
+                "SSH key lookups failed",
+                "are not a problem of single users",
+                "HTTP 404",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate_proxy.add_rule(Rule::always(
+                Some("GET"),
+                "/ssh-public-keys$",
+                respond_json(404, JSON, r#"{"error": true, "message": "not found", "code": "not_found"}"#),
             ));
         }),
         Case::new("ACTIVATE SSH key that is garbage", 0, &["invalid_ssh_key"])
@@ -514,8 +693,8 @@ pub fn activate_cases() -> Vec<Case> {
             .check(|w, out| alice_key_rejected(w, out, "invalid label")),
         Case::new(
             "ACTIVATE key listing that is not UTF-8",
-            1,
-            &["could not read SSH keys of user", "the response body is not UTF-8"],
+            3,
+            &[UNUSABLE, ALICE_ID, "its SSH keys cannot be read", "the response body is not UTF-8"],
         )
         .synced()
         .setup(|w, _| {
@@ -528,13 +707,15 @@ pub fn activate_cases() -> Vec<Case> {
                     body: vec![b's', b's', b'h', 0xff, 0xfe, b'\n'],
                 },
             ));
-        }),
+        })
+        .check(alice_untouched),
         Case::new(
             "ACTIVATE key listing is a JSON object",
-            1,
+            3,
             &[
-                "could not read SSH keys of user \"alice.nguyen\"",
-                "expected a JSON string or text, got an object",
+                UNUSABLE,
+                ALICE_ID,
+                "its SSH keys cannot be read: GET /api/users/alice.nguyen/ssh-public-keys: expected a JSON string or text, got an object",
             ],
         )
         .synced()
@@ -544,11 +725,16 @@ pub fn activate_cases() -> Vec<Case> {
                 "/api/users/alice.nguyen/ssh-public-keys$",
                 respond_json(200, JSON, r#"{"keys": []}"#),
             ));
-        }),
+        })
+        .check(alice_untouched),
         Case::new(
             "ACTIVATE user vanished before its keys were read (404)",
-            1,
-            &["could not read SSH keys of user \"bob.okafor\"", "HTTP 404"],
+            3,
+            &[
+                UNUSABLE,
+                "\"user\": \"65a1f3c2e4b0a1b2c3d4e002\"",
+                "its SSH keys cannot be read: GET /api/users/bob.okafor/ssh-public-keys: HTTP 404: user not found",
+            ],
         )
         .synced()
         .setup(|w, _| {
@@ -963,7 +1149,9 @@ pub fn scim_cases() -> Vec<Case> {
 
 // ---------------------------------------------------------------- configuration
 
-/// Configuration mistakes: each is refused before any request.
+/// Configuration mistakes, each refused before any request; and empty optional
+/// settings, which are not mistakes.
+#[allow(clippy::too_many_lines)] // A table.
 pub fn config_cases() -> Vec<Case> {
     let none = Writes::NoRequest;
     vec![
@@ -1000,18 +1188,42 @@ pub fn config_cases() -> Vec<Case> {
         .writes(none),
         Case::new(
             "config: MAX_DEACTIVATIONS is not a number",
-            1,
+            2,
             &["MAX_DEACTIVATIONS: invalid deactivation limit \"ten\""],
         )
         .env(&[("MAX_DEACTIVATIONS", "ten")])
         .writes(none),
         Case::new(
             "config: MAX_DEACTIVATIONS is a negative percentage",
-            1,
+            2,
             &["MAX_DEACTIVATIONS: invalid deactivation limit \"-5%\""],
         )
         .env(&[("MAX_DEACTIVATIONS", "-5%")])
         .writes(none),
+        Case::new(
+            "config: MAX_DEACTIVATIONS above 100%",
+            2,
+            &["MAX_DEACTIVATIONS: 150% is more than 100%"],
+        )
+        .env(&[("MAX_DEACTIVATIONS", "150%")])
+        .writes(none),
+        Case::new(
+            "config: ACTIVATE_API_KEY set but empty",
+            1,
+            &["ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required; ACTIVATE_API_KEY is set but empty"],
+        )
+        .env(&[("ACTIVATE_API_KEY", "")])
+        .writes(none),
+        Case::new("config: optional settings set but empty", 0, &["\"exit_code\": 0"])
+            .env(&[
+                ("MAX_DEACTIVATIONS", ""),
+                ("SYNC_CONCURRENCY", ""),
+                ("HTTP_TIMEOUT", ""),
+                ("DRY_RUN", ""),
+                ("ACTIVATE_SYNC_GROUPS", ""),
+                ("ACTIVATE_ORG_NAME", ""),
+                ("LOG_LEVEL", ""),
+            ]),
         Case::new(
             "config: the token file is a directory",
             1,

@@ -531,7 +531,7 @@ fn check_unusable(
             id = unusable.id.as_deref().unwrap_or("(none)"),
             username = unusable.username.as_deref().unwrap_or("(none)"),
             reason = %unusable.reason,
-            "an ACTIVATE user entry cannot be used; nothing is written for it"
+            "an ACTIVATE user cannot be used; nothing is written for it"
         );
     }
     Ok(())
