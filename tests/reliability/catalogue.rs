@@ -957,7 +957,7 @@ pub fn scim_cases() -> Vec<Case> {
             w.activate.set_user_active("bob.okafor", false).expect("change");
             w.scim_proxy.add_rule(Rule::always(
                 Some("PATCH"),
-                SCIM_USERS,
+                "/Users/",
                 Action::Rewrite(Arc::new(|_, _| {
                     (200, b"<html><body>Saved.</body></html>".to_vec())
                 })),
