@@ -7,6 +7,10 @@
 //! Without the two programs on `PATH` the test is skipped with a message, except under
 //! `CI=true`, where it fails (`.ci/run` installs them).
 
+// The values compared are the integers and timestamps the binary pushed, which the
+// Pushgateway and Prometheus pass on exactly.
+#![allow(clippy::float_cmp)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -187,10 +191,10 @@ impl Monitoring {
         let started = Instant::now();
         loop {
             let result = self.query(query).await;
-            if let [(_, value)] = result.as_slice() {
-                if accept(*value) {
-                    return *value;
-                }
+            if let [(_, value)] = result.as_slice()
+                && accept(*value)
+            {
+                return *value;
             }
             assert!(
                 started.elapsed() < SETTLE_LIMIT,
@@ -285,6 +289,7 @@ fn operations(kind: &str, outcome: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::too_many_lines)] // One story: three runs in order, each read back.
 async fn prometheus_sees_each_run_through_the_pushgateway() {
     let Some(monitoring) = Monitoring::start().await else {
         return;
