@@ -533,3 +533,23 @@ async fn a_rejected_activate_key_blocks_and_the_scim_side_is_still_probed() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_near_the_page_limit_is_degraded() {
+    let world = world_with(Quirks::default(), Faults::default(), 2).await;
+    for i in 0..1100 {
+        world
+            .scim()
+            .seed_user(json!({"userName": format!("console-{i:04}")}))
+            .unwrap();
+    }
+    let report = check(&world, 0).await;
+    assert_eq!(verdict(&report, "paging"), "degraded", "{report:#}");
+    assert!(
+        probe(&report, "paging")["consequence"]
+            .as_str()
+            .unwrap()
+            .ends_with("an unfiltered listing needs 550 of the 1000 pages a listing may take; syncs that list everything (sw refused or ignored) fail once it needs more"),
+        "{report:#}"
+    );
+}

@@ -113,6 +113,15 @@ pub(super) async fn probe(
         pages(everything.users.len() as u64),
         pages(everything.groups.len() as u64)
     ));
+    let most = pages(everything.users.len().max(everything.groups.len()) as u64);
+    let cap = u64::from(client.max_pages());
+    // Beyond the cap the full listing above already failed ("full listing").
+    if most * 2 > cap {
+        found.verdict = found.verdict.max(Verdict::Degraded);
+        found.consequence.push(format!(
+            "an unfiltered listing needs {most} of the {cap} pages a listing may take; syncs that list everything (sw refused or ignored) fail once it needs more"
+        ));
+    }
     Probe::new(
         "paging",
         found.asked.join("; "),
