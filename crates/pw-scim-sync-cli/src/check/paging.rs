@@ -95,6 +95,23 @@ pub(super) async fn probe(
     if cursor {
         cursor_page(client, base, asked_size, &mut found, limits).await;
     }
+    listing_pages(client, page_size, everything, &mut found);
+    Probe::new(
+        "paging",
+        found.asked.join("; "),
+        found.answered.join("; "),
+        found.verdict,
+        found.consequence.join("; "),
+    )
+}
+
+/// How many pages the listings take, next to the page limit of a listing.
+fn listing_pages(
+    client: &ScimClient,
+    page_size: u64,
+    everything: &Everything,
+    found: &mut Findings,
+) {
     let pages = |n: u64| n.div_ceil(page_size.max(1)).max(1);
     let owned_users = everything
         .users
@@ -122,13 +139,6 @@ pub(super) async fn probe(
             "an unfiltered listing needs {most} of the {cap} pages a listing may take; syncs that list everything (sw refused or ignored) fail once it needs more"
         ));
     }
-    Probe::new(
-        "paging",
-        found.asked.join("; "),
-        found.answered.join("; "),
-        found.verdict,
-        found.consequence.join("; "),
-    )
 }
 
 /// The second page must bring new records: `startIndex` is honoured.
