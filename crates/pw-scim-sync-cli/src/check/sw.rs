@@ -259,3 +259,55 @@ async fn sw_works(client: &ScimClient, everything: &Everything, limits: &mut Lim
         Err(error) => SwTest::Failed(chain(&error)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_has_its_verdict() {
+        let cases = [
+            (
+                SwAnswer::Consistent(3),
+                Verdict::Fine,
+                "Users: 3, as many as the unfiltered listing holds",
+            ),
+            (
+                SwAnswer::Rejected("HTTP 400".to_owned()),
+                Verdict::Degraded,
+                "Users: refused (HTTP 400)",
+            ),
+            (
+                SwAnswer::Strays {
+                    returned: 10,
+                    strays: 7,
+                },
+                Verdict::Degraded,
+                "Users: 10 records, 7 of them without the prefix (the filter is ignored)",
+            ),
+            (
+                SwAnswer::Empty { owned: 4 },
+                Verdict::Degraded,
+                "Users: 200 with nothing, although the unfiltered listing holds 4 owned records (sw is not supported, and not refused)",
+            ),
+            (
+                SwAnswer::Inconsistent {
+                    server: 2,
+                    client: 4,
+                },
+                Verdict::Blocking,
+                "Users: 2, but the unfiltered listing holds 4 owned records",
+            ),
+            (
+                SwAnswer::Failed("HTTP 500".to_owned()),
+                Verdict::Blocking,
+                "Users: HTTP 500",
+            ),
+        ];
+        for (answer, verdict, text) in cases {
+            let (answered, judged, consequence) = answer.judge("Users");
+            assert_eq!((answered.as_str(), judged), (text, verdict));
+            assert_eq!(consequence.is_empty(), verdict == Verdict::Fine);
+        }
+    }
+}
