@@ -496,3 +496,60 @@ async fn rate_limit_headers_are_reported() {
         "{output}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_activate_key_blocks_and_the_scim_side_is_still_probed() {
+    let world = World::start().await;
+    let wrong = testkit::activate::api_key(
+        world.activate.base_url().trim_start_matches("http://"),
+        "not-the-secret",
+    );
+    let output = world
+        .run(
+            &["check", "--output", "json"],
+            &[("ACTIVATE_API_KEY", wrong.as_str())],
+        )
+        .await;
+    output.expect_code(1);
+    let report = output.json();
+    assert_eq!(verdict(&report, "ACTIVATE access"), "blocking", "{output}");
+    assert!(
+        probe(&report, "ACTIVATE access")["consequence"]
+            .as_str()
+            .unwrap()
+            .contains("ACTIVATE_API_KEY is wrong, expired or revoked"),
+        "{output}"
+    );
+    assert!(!output.stdout.contains("not-the-secret"), "{output}");
+    // The SCIM side does not depend on ACTIVATE.
+    for name in ["SCIM access", "sw filter", "paging", "schemas", "ownership"] {
+        assert_eq!(verdict(&report, name), "fine", "{name}: {output}");
+    }
+    for name in ["name clashes", "round trip"] {
+        assert_eq!(
+            answered(&report, name),
+            "-",
+            "{name} needs ACTIVATE: {output}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_near_the_page_limit_is_degraded() {
+    let world = world_with(Quirks::default(), Faults::default(), 2).await;
+    for i in 0..1100 {
+        world
+            .scim()
+            .seed_user(json!({"userName": format!("console-{i:04}")}))
+            .unwrap();
+    }
+    let report = check(&world, 0).await;
+    assert_eq!(verdict(&report, "paging"), "degraded", "{report:#}");
+    assert!(
+        probe(&report, "paging")["consequence"]
+            .as_str()
+            .unwrap()
+            .ends_with("an unfiltered listing needs 550 of the 1000 pages a listing may take; syncs that list everything (sw refused or ignored) fail once it needs more"),
+        "{report:#}"
+    );
+}

@@ -95,6 +95,23 @@ pub(super) async fn probe(
     if cursor {
         cursor_page(client, base, asked_size, &mut found, limits).await;
     }
+    listing_pages(client, page_size, everything, &mut found);
+    Probe::new(
+        "paging",
+        found.asked.join("; "),
+        found.answered.join("; "),
+        found.verdict,
+        found.consequence.join("; "),
+    )
+}
+
+/// How many pages the listings take, next to the page limit of a listing.
+fn listing_pages(
+    client: &ScimClient,
+    page_size: u64,
+    everything: &Everything,
+    found: &mut Findings,
+) {
     let pages = |n: u64| n.div_ceil(page_size.max(1)).max(1);
     let owned_users = everything
         .users
@@ -113,13 +130,15 @@ pub(super) async fn probe(
         pages(everything.users.len() as u64),
         pages(everything.groups.len() as u64)
     ));
-    Probe::new(
-        "paging",
-        found.asked.join("; "),
-        found.answered.join("; "),
-        found.verdict,
-        found.consequence.join("; "),
-    )
+    let most = pages(everything.users.len().max(everything.groups.len()) as u64);
+    let cap = u64::from(client.max_pages());
+    // Beyond the cap the full listing above already failed ("full listing").
+    if most * 2 > cap {
+        found.verdict = found.verdict.max(Verdict::Degraded);
+        found.consequence.push(format!(
+            "an unfiltered listing needs {most} of the {cap} pages a listing may take; syncs that list everything (sw refused or ignored) fail once it needs more"
+        ));
+    }
 }
 
 /// The second page must bring new records: `startIndex` is honoured.

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 
 use reconcile_core::OWNED_PREFIX;
 use scim_client::{Endpoint, Filter, PageStart, ScimClient};
-use serde_json::Value;
 
 use super::report::{Probe, Verdict};
 use super::scim::{Everything, LimitsSeen, owned};
@@ -28,37 +27,32 @@ enum SwAnswer {
     Inconsistent { server: u64, client: u64 },
 }
 
-async fn filtered(
-    client: &ScimClient,
-    endpoint: Endpoint,
-    owned_here: u64,
-    limits: &mut LimitsSeen,
-) -> SwAnswer {
+/// Lists `endpoint` completely with the owned filter and compares the result with
+/// `owned_here`, the owned records of the unfiltered listing.
+async fn filtered(client: &ScimClient, endpoint: Endpoint, owned_here: u64) -> SwAnswer {
     let filter = Filter::sw("externalId", OWNED_PREFIX);
-    match client
-        .probe_page(
-            endpoint,
-            Some(&filter),
-            &PageStart::Index(1),
-            Some(client.page_size()),
-        )
-        .await
-    {
+    let listed = if endpoint == Endpoint::Groups {
+        client.list_all_groups(Some(filter)).await.map(|groups| {
+            groups
+                .into_iter()
+                .map(|g| g.external_id)
+                .collect::<Vec<_>>()
+        })
+    } else {
+        client
+            .list_all_users(Some(filter))
+            .await
+            .map(|users| users.into_iter().map(|u| u.external_id).collect())
+    };
+    match listed {
         Err(error) if error.is_filter_rejection() => SwAnswer::Rejected(chain(&error)),
         Err(error) => SwAnswer::Failed(chain(&error)),
-        Ok(page) => {
-            limits.note(&page);
-            let strays = page
-                .resources
-                .iter()
-                .filter(|r| !owned(r.get("externalId").and_then(Value::as_str)))
-                .count();
-            let server = page.total_results.unwrap_or(page.resources.len() as u64);
+        Ok(external_ids) => {
+            let returned = external_ids.len();
+            let strays = external_ids.iter().filter(|x| !owned(x.as_deref())).count();
+            let server = returned as u64;
             if strays > 0 {
-                SwAnswer::Strays {
-                    returned: page.resources.len(),
-                    strays,
-                }
+                SwAnswer::Strays { returned, strays }
             } else if server == owned_here {
                 SwAnswer::Consistent(server)
             } else if server == 0 {
@@ -92,7 +86,7 @@ impl SwAnswer {
             ),
             Self::Strays { returned, strays } => (
                 format!(
-                    "{what}: {returned} records on the first page, {strays} of them without the prefix (the filter is ignored)"
+                    "{what}: {returned} records, {strays} of them without the prefix (the filter is ignored)"
                 ),
                 Verdict::Degraded,
                 "the sync checks the prefix itself and ignores the others",
@@ -137,10 +131,10 @@ pub(super) async fn probe(
         .iter()
         .filter(|g| owned(g.external_id.as_deref()))
         .count() as u64;
-    let users = filtered(client, Endpoint::Users, owned_users, limits).await;
-    let groups = filtered(client, Endpoint::Groups, owned_groups, limits).await;
+    let users = filtered(client, Endpoint::Users, owned_users).await;
+    let groups = filtered(client, Endpoint::Groups, owned_groups).await;
     let mut asked = format!(
-        "GET {base}/Users and {base}/Groups with filter=externalId sw \"{OWNED_PREFIX}\", \
+        "GET {base}/Users and {base}/Groups with filter=externalId sw \"{OWNED_PREFIX}\", every page, \
          compared with the unfiltered listings selected here"
     );
     let mut verdict = Verdict::Fine;
@@ -263,5 +257,57 @@ async fn sw_works(client: &ScimClient, everything: &Everything, limits: &mut Lim
             chain(&error)
         )),
         Err(error) => SwTest::Failed(chain(&error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_answer_has_its_verdict() {
+        let cases = [
+            (
+                SwAnswer::Consistent(3),
+                Verdict::Fine,
+                "Users: 3, as many as the unfiltered listing holds",
+            ),
+            (
+                SwAnswer::Rejected("HTTP 400".to_owned()),
+                Verdict::Degraded,
+                "Users: refused (HTTP 400)",
+            ),
+            (
+                SwAnswer::Strays {
+                    returned: 10,
+                    strays: 7,
+                },
+                Verdict::Degraded,
+                "Users: 10 records, 7 of them without the prefix (the filter is ignored)",
+            ),
+            (
+                SwAnswer::Empty { owned: 4 },
+                Verdict::Degraded,
+                "Users: 200 with nothing, although the unfiltered listing holds 4 owned records (sw is not supported, and not refused)",
+            ),
+            (
+                SwAnswer::Inconsistent {
+                    server: 2,
+                    client: 4,
+                },
+                Verdict::Blocking,
+                "Users: 2, but the unfiltered listing holds 4 owned records",
+            ),
+            (
+                SwAnswer::Failed("HTTP 500".to_owned()),
+                Verdict::Blocking,
+                "Users: HTTP 500",
+            ),
+        ];
+        for (answer, verdict, text) in cases {
+            let (answered, judged, consequence) = answer.judge("Users");
+            assert_eq!((answered.as_str(), judged), (text, verdict));
+            assert_eq!(consequence.is_empty(), verdict == Verdict::Fine);
+        }
     }
 }

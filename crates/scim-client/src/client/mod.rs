@@ -144,6 +144,12 @@ impl ScimClient {
         self.inner.page_size.load(Ordering::Relaxed)
     }
 
+    /// The most pages one listing may take before it fails with
+    /// [`ScimError::PageCapExceeded`].
+    pub fn max_pages(&self) -> u32 {
+        self.inner.max_pages
+    }
+
     /// Reads `GET /ServiceProviderConfig` and lowers the page size to the server's
     /// `filter.maxResults` when that is smaller.
     ///
