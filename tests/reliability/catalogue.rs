@@ -656,6 +656,24 @@ pub fn activate_cases() -> Vec<Case> {
         .setup(|w, _| alice_keys_answer(w, "text/plain", SIGN_IN_PAGE))
         .check(alice_untouched),
         Case::new(
+            "ACTIVATE keys endpoint answers a maintenance message as text/plain",
+            3,
+            &[
+                UNUSABLE,
+                ALICE_ID,
+                "none of its 2 SSH key lines is a public key (line 1: ",
+            ],
+        )
+        .synced()
+        .setup(|w, _| {
+            alice_keys_answer(
+                w,
+                "text/plain",
+                b"Service temporarily unavailable\nPlease try again later\n",
+            );
+        })
+        .check(alice_untouched),
+        Case::new(
             "ACTIVATE every key lookup answers 404",
             1,
             &[

@@ -22,6 +22,12 @@
 //!   the primary address, else the first.
 //! - It needs an organization-scoped SCIM bearer token (minted by an org admin in the
 //!   browser) and SCIM enabled for the organization.
+//! - **Keys.** A user carries the CoreWeave extension when it lists its schema or has
+//!   keys in it. A listing of users none of whom carries it is incomplete (an error):
+//!   the server did not return the keys, which is not "nobody has keys". Otherwise an
+//!   empty or absent key list is no keys.
+//! - **Unusable users.** A user without `active`, or with an empty `userName` or id,
+//!   is returned in [`OrgSnapshot::unusable_users`], as by the REST source.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -30,13 +36,14 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use scim_client::model::COREWEAVE_USER_SCHEMA;
 use scim_client::{Endpoint, RequestEvent, RequestObserver, ScimClient};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::client::ActivateClient;
 use crate::error::{ActivateError, ConfigError, SnapshotError, SnapshotPart};
 use crate::keys::{SshKeySource, parse_key_lines};
-use crate::model::{Group, GroupInfo, User, non_empty};
+use crate::model::{Group, GroupInfo, UnusableUser, User, non_empty};
 use crate::path::encode_segment;
 use crate::snapshot::{
     OrgSnapshot, Parts, RequestStats, Scope, Selection, assemble, select_groups,
@@ -54,6 +61,7 @@ pub struct ScimSource {
     client: ActivateClient,
     token: SecretString,
     page_size: NonZeroU32,
+    base_url: Option<url::Url>,
 }
 
 impl fmt::Debug for ScimSource {
@@ -62,6 +70,7 @@ impl fmt::Debug for ScimSource {
             .field("client", &self.client)
             .field("token", &"[redacted]")
             .field("page_size", &self.page_size)
+            .field("base_url", &self.base_url.as_ref().map(url::Url::as_str))
             .finish()
     }
 }
@@ -78,7 +87,17 @@ impl ScimSource {
             client,
             token: SecretString::from(trimmed.to_owned()),
             page_size: NonZeroU32::new(MAX_SCIM_PAGE_SIZE).unwrap_or(NonZeroU32::MIN),
+            base_url: None,
         })
+    }
+
+    /// Reads from `url` (the SCIM base, e.g. `https://host/api/organizations/acme/scim/v2`)
+    /// instead of `<ACTIVATE base URL>/api/organizations/<org>/scim/v2`. The URL is
+    /// checked against the transport policy (plain `http://` only to loopback hosts).
+    pub fn with_base_url(mut self, url: &str) -> Result<Self, ConfigError> {
+        let url = crate::credentials::normalise_base_url(url)?;
+        self.base_url = Some(url);
+        Ok(self)
     }
 
     /// Sets the SCIM page size (`count`), at most 200.
@@ -105,13 +124,16 @@ impl ScimSource {
             what: "could not set up the SCIM client".to_owned(),
             source,
         };
-        let base = config
-            .base_url
-            .join(&format!(
-                "api/organizations/{}/scim/v2",
-                encode_segment(org)
-            ))
-            .map_err(|e| setup(Box::new(e)))?;
+        let base = match &self.base_url {
+            Some(url) => url.clone(),
+            None => config
+                .base_url
+                .join(&format!(
+                    "api/organizations/{}/scim/v2",
+                    encode_segment(org)
+                ))
+                .map_err(|e| setup(Box::new(e)))?,
+        };
         let sink = Arc::clone(counts);
         let observer: RequestObserver = Arc::new(move |event: &RequestEvent| sink.record(event));
         let mut builder = ScimClient::builder(base, self.token.clone())
@@ -161,7 +183,11 @@ impl ScimSource {
         stats.scim_group_pages = counts.groups.load(Ordering::Relaxed);
 
         let request = format!("GET {users_path}");
-        let (users, keys) = map_users(scim_users, &request)
+        let MappedUsers {
+            users,
+            unusable,
+            keys,
+        } = map_users(scim_users, &request)
             .map_err(|e| SnapshotError::new(SnapshotPart::Users, e))?;
 
         let request = format!("GET {groups_path}");
@@ -195,7 +221,7 @@ impl ScimSource {
         let parts = Parts {
             org,
             users,
-            unusable: Vec::new(),
+            unusable,
             groups,
             unknown_groups: unknown,
             stats,
@@ -233,29 +259,66 @@ fn scim_error(path: &str, error: scim_client::ScimError) -> ActivateError {
     }
 }
 
-/// SCIM users as snapshot users, and their keys by username.
+/// SCIM users as snapshot users, the ones that cannot be used, and the keys by
+/// username.
+struct MappedUsers {
+    users: Vec<User>,
+    unusable: Vec<UnusableUser>,
+    keys: KeysByUsername,
+}
+
+/// Whether the user carries the CoreWeave extension: it lists the extension's schema,
+/// or has keys in it.
+fn carries_extension(user: &scim_client::User) -> bool {
+    user.schemas.iter().any(|s| s == COREWEAVE_USER_SCHEMA) || !user.sunk_ssh_keys().is_empty()
+}
+
+/// Maps the listing. A user without `active` or with an empty `userName` (or id) is
+/// unusable (held); a repeated `userName`, and a listing of users of which none
+/// carries the CoreWeave extension (the keys were not returned, which is not "nobody
+/// has keys"), fail the snapshot.
 fn map_users(
     scim_users: Vec<scim_client::User>,
     request: &str,
-) -> Result<(Vec<User>, KeysByUsername), ActivateError> {
+) -> Result<MappedUsers, ActivateError> {
+    let invalid = |problem: String| ActivateError::InvalidEntry {
+        request: request.to_owned(),
+        problem,
+    };
+    if !scim_users.is_empty() && !scim_users.iter().any(carries_extension) {
+        return Err(invalid(format!(
+            "none of the {} users carries the CoreWeave user extension ({COREWEAVE_USER_SCHEMA}), \
+             so their SSH keys were not returned; the listing is incomplete",
+            scim_users.len()
+        )));
+    }
     let mut keys: HashMap<String, Vec<String>> = HashMap::new();
     let mut users = Vec::with_capacity(scim_users.len());
+    let mut unusable = Vec::new();
     for u in scim_users {
-        let invalid = |problem: String| ActivateError::InvalidEntry {
-            request: request.to_owned(),
-            problem,
+        let id = non_empty(Some(u.id.clone()));
+        let username = non_empty(Some(u.user_name.clone()));
+        let problem = match (&id, &username, u.active) {
+            (None, _, _) => Some("the id is empty"),
+            (_, None, _) => Some("the userName is empty"),
+            (_, _, None) => Some("it has no `active` attribute"),
+            _ => None,
         };
-        let Some(active) = u.active else {
-            return Err(invalid(format!(
-                "SCIM user {:?} has no `active` attribute",
-                u.id
-            )));
-        };
-        if u.id.trim().is_empty() || u.user_name.trim().is_empty() {
-            return Err(invalid(
-                "a SCIM user has an empty id or userName".to_owned(),
-            ));
+        if let Some(problem) = problem {
+            tracing::warn!(
+                id = id.as_deref().unwrap_or("(none)"),
+                username = username.as_deref().unwrap_or("(none)"),
+                reason = problem,
+                "an ACTIVATE user cannot be used; nothing is written for it"
+            );
+            unusable.push(UnusableUser {
+                id,
+                username,
+                reason: problem.to_owned(),
+            });
+            continue;
         }
+        let active = u.active.unwrap_or_default();
         let user_keys: Vec<String> = u
             .sunk_ssh_keys()
             .iter()
@@ -289,7 +352,11 @@ fn map_users(
             ssh_keys: None,
         });
     }
-    Ok((users, KeysByUsername(keys)))
+    Ok(MappedUsers {
+        users,
+        unusable,
+        keys: KeysByUsername(keys),
+    })
 }
 
 /// Keys already read with the users.

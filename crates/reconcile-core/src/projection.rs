@@ -13,7 +13,9 @@
 //!   collapsed to single spaces.
 //! - **Email**: trimmed; empty means none.
 //! - **SSH keys** (active users only): see [`crate::keys`]; invalid lines become
-//!   warnings naming the user and the line number.
+//!   warnings naming the user and the line number. A listing with lines but not one
+//!   valid key holds the user (most likely a page or a message was answered for
+//!   the listing; reading it as "no keys" would remove every key).
 //! - **Conflicts.** An empty username, or usernames equal after case folding,
 //!   hold the users involved: nothing is written for them.
 //! - **Unusable records** ([`SourceSnapshot::unusable_users`]): one with an id
@@ -63,11 +65,23 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
     }
     let complete = snapshot.complete && snapshot.unusable_users.iter().all(|u| u.id.is_some());
 
-    let users: Vec<(SourceUserId, DesiredUser)> = in_scope
-        .iter()
-        .filter(|user| !held_users.contains_key(&user.id))
-        .map(|user| (user.id.clone(), desire_user(user, &mut warnings)))
-        .collect();
+    let mut users: Vec<(SourceUserId, DesiredUser)> = Vec::with_capacity(in_scope.len());
+    for user in &in_scope {
+        if held_users.contains_key(&user.id) {
+            continue;
+        }
+        match desire_user(user, &mut warnings) {
+            Ok(desired) => users.push((user.id.clone(), desired)),
+            Err(reason) => {
+                held_users.insert(user.id.clone(), user.username.clone());
+                conflicts.push(Conflict::UnusableUser {
+                    user: Some(user.id.clone()),
+                    user_name: Some(user.username.clone()),
+                    reason,
+                });
+            }
+        }
+    }
     // Members share their user's id rather than the copy in the member list.
     let active: HashMap<&str, &SourceUserId> = users
         .iter()
@@ -266,7 +280,10 @@ fn label(user: &SourceUser) -> UserLabel {
     }
 }
 
-fn desire_user(user: &SourceUser, warnings: &mut Vec<Warning>) -> DesiredUser {
+/// The user as the target should hold it, or why it cannot be used: an active
+/// user whose key listing holds lines but not one public key (a page or a message
+/// answered for the listing, most likely) would otherwise lose every key.
+fn desire_user(user: &SourceUser, warnings: &mut Vec<Warning>) -> Result<DesiredUser, String> {
     let status = if !user.active {
         DesiredStatus::Inactive
     } else if user.license == LicenseStatus::Inactive {
@@ -288,6 +305,16 @@ fn desire_user(user: &SourceUser, warnings: &mut Vec<Warning>) -> DesiredUser {
     let ssh_keys = match (&user.ssh_keys, status.is_active()) {
         (Some(entries), true) => {
             let (keys, rejected) = parse_source_keys(entries);
+            if keys.is_empty()
+                && let Some(first) = rejected.first()
+            {
+                return Err(format!(
+                    "none of its {} SSH key lines is a public key (line {}: {}), so its keys are left as they are",
+                    rejected.len(),
+                    first.line,
+                    first.reason
+                ));
+            }
             for rejected in rejected {
                 warnings.push(Warning::InvalidSshKey {
                     user: label(user),
@@ -299,14 +326,14 @@ fn desire_user(user: &SourceUser, warnings: &mut Vec<Warning>) -> DesiredUser {
         }
         _ => None,
     };
-    DesiredUser {
+    Ok(DesiredUser {
         id: user.id.clone(),
         user_name: user.username.clone(),
         full_name: collapse_whitespace(&user.name),
         email,
         status,
         ssh_keys,
-    }
+    })
 }
 
 /// The longest login name the Linux tools accept (`useradd`, `utmp`).
@@ -374,7 +401,7 @@ mod tests {
         let parts = |name: &str| {
             let mut source = user("1", "cher1");
             source.name = name.to_owned();
-            let desired = desire_user(&source, &mut Vec::new());
+            let desired = desire_user(&source, &mut Vec::new()).unwrap();
             (
                 desired.given_name().map(str::to_owned),
                 desired.family_name().map(str::to_owned),

@@ -264,3 +264,136 @@ fn an_empty_scim_token_is_refused() {
         "the ACTIVATE SCIM token is empty or holds characters other than printable ASCII"
     );
 }
+
+/// A source with pages of 200, so that one short page ends each listing.
+fn big_pages(server: &MockServer) -> ScimSource {
+    ScimSource::new(support::client(server), &SecretString::from(TOKEN)).unwrap()
+}
+
+/// One page of users and an empty group listing at `base`.
+async fn mount_users_only(server: &MockServer, base: &str, users: &[Value]) {
+    Mock::given(method("GET"))
+        .and(path(format!("{base}/Users")))
+        .respond_with(list(users.len(), 1, users))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{base}/Groups")))
+        .respond_with(list(0, 1, &[]))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_listing_in_which_no_user_carries_the_extension_is_incomplete() {
+    let server = support::server().await;
+    let without = |id: &str, name: &str| {
+        let mut user = scim_user(id, name, true);
+        let object = user.as_object_mut().unwrap();
+        object.remove(USER_EXT);
+        object["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User"]);
+        user
+    };
+    mount_users_only(
+        &server,
+        SCIM,
+        &[without("u1", "alice"), without("u2", "bob")],
+    )
+    .await;
+    let err = big_pages(&server)
+        .fetch_snapshot(&Scope::all())
+        .await
+        .unwrap_err();
+    assert_eq!(err.part, SnapshotPart::Users);
+    assert_eq!(
+        support::chain(&err),
+        format!(
+            "could not read the organization's users: GET {SCIM}/Users: none of the 2 users carries the CoreWeave user extension ({USER_EXT}), so their SSH keys were not returned; the listing is incomplete"
+        )
+    );
+}
+
+/// An empty key list in the extension is "no keys"; so is a user without the
+/// extension in a listing where others carry it (the extension was returned).
+#[tokio::test]
+async fn users_that_carry_the_extension_without_keys_have_no_keys() {
+    let server = support::server().await;
+    let mut keyless = scim_user("u2", "bob", true);
+    keyless[USER_EXT]["sunkSshKeys"] = json!([]);
+    let mut absent = scim_user("u3", "carol", true);
+    absent.as_object_mut().unwrap().remove(USER_EXT);
+    mount_users_only(
+        &server,
+        SCIM,
+        &[scim_user("u1", "alice", true), keyless, absent],
+    )
+    .await;
+    let snapshot = big_pages(&server)
+        .fetch_snapshot(&Scope::all())
+        .await
+        .unwrap();
+    let keys: Vec<(&str, usize)> = snapshot
+        .users
+        .iter()
+        .map(|u| {
+            (
+                u.username.as_str(),
+                u.ssh_keys.as_ref().map_or(99, Vec::len),
+            )
+        })
+        .collect();
+    assert_eq!(keys, [("alice", 1), ("bob", 0), ("carol", 0)]);
+}
+
+#[tokio::test]
+async fn a_scim_user_without_username_or_active_is_held() {
+    let server = support::server().await;
+    let mut nameless = scim_user("u2", "bob", true);
+    nameless["userName"] = json!(" ");
+    let mut no_active = scim_user("u3", "carol", true);
+    no_active.as_object_mut().unwrap().remove("active");
+    mount_users_only(
+        &server,
+        SCIM,
+        &[scim_user("u1", "alice", true), nameless, no_active],
+    )
+    .await;
+    let snapshot = big_pages(&server)
+        .fetch_snapshot(&Scope::all())
+        .await
+        .unwrap();
+    assert_eq!(snapshot.users.len(), 1);
+    let held: Vec<(Option<&str>, &str)> = snapshot
+        .unusable_users
+        .iter()
+        .map(|u| (u.id.as_deref(), u.reason.as_str()))
+        .collect();
+    assert_eq!(
+        held,
+        [
+            (Some("u2"), "the userName is empty"),
+            (Some("u3"), "it has no `active` attribute")
+        ]
+    );
+    assert!(snapshot.is_complete());
+}
+
+#[tokio::test]
+async fn the_scim_url_can_be_given() {
+    let server = support::server().await;
+    mount_users_only(
+        &server,
+        "/elsewhere/scim/v2",
+        &[scim_user("u1", "alice", true)],
+    )
+    .await;
+    let snapshot = big_pages(&server)
+        .with_base_url(&format!("{}/elsewhere/scim/v2", server.uri()))
+        .unwrap()
+        .fetch_snapshot(&Scope::all())
+        .await
+        .unwrap();
+    assert_eq!(snapshot.users.len(), 1);
+    let refused = big_pages(&server).with_base_url("http://scim.example.com/scim/v2");
+    assert!(refused.is_err(), "plain http:// to a remote host");
+}

@@ -146,3 +146,35 @@ fn usernames_that_are_not_posix_login_names_are_synced_with_a_warning() {
         ]
     );
 }
+
+#[test]
+fn a_key_listing_without_one_public_key_holds_the_user_and_keeps_their_keys() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.sync();
+    let before = org.target.users();
+    // A maintenance message answered as text for Alice's keys.
+    org.user_mut("1").ssh_keys = Some(vec![
+        "Service temporarily unavailable\nPlease try again later".into(),
+    ]);
+    // Bob really has no keys any more: that is not a listing without a key.
+    org.user_mut("2").ssh_keys = Some(Vec::new());
+    let plan = org.plan();
+    assert_eq!(kinds(&plan), vec![ActionKind::UpdateUser]);
+    assert_eq!(
+        plan.conflicts,
+        vec![Conflict::UnusableUser {
+            user: Some("1".into()),
+            user_name: Some("alice".into()),
+            reason: "none of its 2 SSH key lines is a public key (line 1: Base64 encoding error: invalid Base64 encoding), so its keys are left as they are".into(),
+        }]
+    );
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    org.apply(&plan);
+    let after = org.target.users();
+    let alice = before.iter().find(|(_, u)| u.user_name == "alice").unwrap();
+    assert_eq!(&after[alice.0], alice.1, "alice keeps her record and keys");
+    let bob = after.values().find(|u| u.user_name == "bob").unwrap();
+    assert!(bob.ssh_keys.is_empty());
+}
