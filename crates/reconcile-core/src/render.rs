@@ -235,13 +235,13 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
         Action::CreateUser(c) => {
             let r = &c.record;
             let _ = writeln!(out, "{indent}+ {} {}", r.user_name, r.external_id);
-            let _ = writeln!(out, "{detail}displayName: {:?}", r.display_name);
+            let _ = writeln!(out, "{detail}displayName: {}", opt(r.display_name.as_ref()));
             let _ = writeln!(
                 out,
-                "{detail}name: given {}, family {}, formatted {:?}",
+                "{detail}name: given {}, family {}, formatted {}",
                 opt(r.given_name.as_ref()),
                 opt(r.family_name.as_ref()),
-                r.formatted_name
+                opt(r.formatted_name.as_ref())
             );
             let _ = writeln!(out, "{detail}emails: {}", opt(r.email.as_ref()));
             render_keys(

@@ -33,11 +33,11 @@ impl ScimTarget for ScimClientTarget {
             user_name: user.user_name.clone(),
             external_id: Some(user.external_id.as_str().to_owned()),
             name: Some(Name {
-                formatted: Some(user.formatted_name.clone()),
+                formatted: user.formatted_name.clone(),
                 given_name: user.given_name.clone(),
                 family_name: user.family_name.clone(),
             }),
-            display_name: Some(user.display_name.clone()),
+            display_name: user.display_name.clone(),
             emails: user.email.iter().map(Email::primary_work).collect(),
             active: user.active,
             sunk_ssh_keys: user
@@ -86,6 +86,14 @@ impl ScimTarget for ScimClientTarget {
             }
             Err(error) => Err(target_error(error)),
         }
+    }
+
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.client
+            .get_user(id.as_str())
+            .await
+            .map(|user| owned_user(&user))
+            .map_err(target_error)
     }
 
     async fn create_group(

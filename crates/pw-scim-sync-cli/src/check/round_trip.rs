@@ -51,6 +51,7 @@ pub(super) async fn probe(
         &PlanOptions {
             deactivation_limit: Some(settings.run.max_deactivations),
             override_deactivation_limit: false,
+            ..PlanOptions::default()
         },
     );
     let updates: Vec<_> = plan

@@ -2,16 +2,17 @@
 //! in the design's order, with bounded concurrency and failure isolation.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use futures::stream;
 
 use crate::apply::report::{
-    ApplyFailure, ApplyReport, ApplyWarning, OmittedMember, OwnershipNotKept,
+    ApplyFailure, ApplyReport, ApplyWarning, NotKeptAttribute, OmittedMember, OwnershipNotKept,
 };
+use crate::apply::verify::{self, Difference};
 use crate::apply::{
-    ApplyOptions, GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind, Written,
+    ApplyOptions, GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind,
 };
 use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId, fold};
 use crate::keys::KeySummary;
@@ -19,6 +20,7 @@ use crate::plan::{
     Action, ActionKind, CreateGroup, FieldChange, KeysChange, MemberRef, Operation, Plan, Subject,
     UpdateGroup, UserChange,
 };
+use crate::rules::ServerRules;
 
 /// Applies the plan's operations that are not withheld, in this order, each
 /// phase finishing before the next starts:
@@ -47,6 +49,8 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         creations_stopped: AtomicBool::new(false),
         users_proven: AtomicBool::new(false),
         groups_proven: AtomicBool::new(false),
+        rules: plan.server,
+        read_backs: AtomicUsize::new(options.read_backs),
     };
     let mut report = ApplyReport::new();
     for op in plan.withheld() {
@@ -129,6 +133,7 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         .sort_by(|a, b| (a.action, &a.subject).cmp(&(b.action, &b.subject)));
     report.omitted_members.sort();
     report.warnings.sort();
+    report.not_kept.sort();
     report
 }
 
@@ -191,6 +196,7 @@ struct Done {
     omitted: Vec<OmittedMember>,
     warning: Option<String>,
     ownership: Option<OwnershipNotKept>,
+    not_kept: Vec<Difference>,
 }
 
 /// What one executed job produced.
@@ -199,18 +205,17 @@ struct Executed {
     created: Option<Created>,
     warning: Option<String>,
     ownership: Option<OwnershipNotKept>,
+    not_kept: Vec<Difference>,
 }
 
 impl Executed {
-    fn of<R>(result: Result<Written<R>, TargetError>) -> Self {
-        match result {
-            Ok(written) => Self {
-                result: Ok(()),
-                created: None,
-                warning: written.warning,
-                ownership: None,
-            },
-            Err(error) => Self::failed(error),
+    fn applied(warning: Option<String>) -> Self {
+        Self {
+            result: Ok(()),
+            created: None,
+            warning,
+            ownership: None,
+            not_kept: Vec::new(),
         }
     }
 
@@ -220,6 +225,7 @@ impl Executed {
             created: None,
             warning: None,
             ownership: None,
+            not_kept: Vec::new(),
         }
     }
 }
@@ -235,6 +241,10 @@ struct Runner<'t, 'o> {
     users_proven: AtomicBool,
     /// Set once a group create's answer proved ownership.
     groups_proven: AtomicBool,
+    /// The rules the plan compared by; what the server kept is judged by them.
+    rules: ServerRules,
+    /// Read-backs left for this run.
+    read_backs: AtomicUsize,
 }
 
 impl Runner<'_, '_> {
@@ -278,6 +288,16 @@ impl Runner<'_, '_> {
             }
             if let Some(lost) = done.ownership {
                 report.ownership_not_kept.get_or_insert(lost);
+            }
+            for difference in done.not_kept {
+                let not_kept = NotKeptAttribute {
+                    subject: done.subject.clone(),
+                    attribute: difference.attribute.to_owned(),
+                    sent: difference.sent,
+                    kept: difference.kept,
+                };
+                tracing::warn!(subject = %not_kept.subject, attribute = %not_kept.attribute, "{not_kept}");
+                report.not_kept.push(not_kept);
             }
             match done.created {
                 Some(Created::User(user, id)) => {
@@ -333,6 +353,7 @@ impl Runner<'_, '_> {
                 omitted: Vec::new(),
                 warning: None,
                 ownership: None,
+                not_kept: Vec::new(),
             };
         }
         let omitted = std::mem::take(&mut job.omitted);
@@ -361,6 +382,7 @@ impl Runner<'_, '_> {
             omitted,
             warning: executed.warning,
             ownership: executed.ownership,
+            not_kept: executed.not_kept,
         }
     }
 
@@ -375,14 +397,14 @@ impl Runner<'_, '_> {
                     }),
                     no_keys(&d.removed_keys),
                 ];
-                Executed::of(target.patch_user(&d.scim_id, &changes).await)
+                self.patch_user(&d.scim_id, &changes).await
             }
             Action::RevokeKeys(r) => {
                 let changes = [no_keys(&r.removed_keys)];
-                Executed::of(target.patch_user(&r.scim_id, &changes).await)
+                self.patch_user(&r.scim_id, &changes).await
             }
             Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
-                Executed::of(target.patch_user(&p.scim_id, &p.changes).await)
+                self.patch_user(&p.scim_id, &p.changes).await
             }
             Action::CreateUser(c) => {
                 let written = match target.create_user(&c.record).await {
@@ -395,10 +417,13 @@ impl Runner<'_, '_> {
                     .map(|r| (&r.scim_id, &r.external_id));
                 match Self::prove(subject, &c.record.external_id, kept, &self.users_proven) {
                     Ok(id) => Executed {
-                        result: Ok(()),
                         created: Some(Created::User(c.user.clone(), id)),
-                        warning: written.warning,
-                        ownership: None,
+                        not_kept: written
+                            .record
+                            .as_ref()
+                            .map(|kept| verify::after_create(&c.record, kept, self.rules))
+                            .unwrap_or_default(),
+                        ..Executed::applied(written.warning)
                     },
                     Err(lost) => self.not_owned(lost, written.warning),
                 }
@@ -410,6 +435,39 @@ impl Runner<'_, '_> {
                 self.patch_group(&e.scim_id, None, &remove, &[]).await
             }
         }
+    }
+
+    /// Sends a user PATCH and checks what the server kept: from the answer when
+    /// it carries the record, otherwise by reading it back while read-backs
+    /// last.
+    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Executed {
+        let written = match self.target.patch_user(id, changes).await {
+            Ok(written) => written,
+            Err(error) => return Executed::failed(error),
+        };
+        let kept = match written.record {
+            Some(record) => Some(record),
+            None if self.take_read_back() => match self.target.read_user(id).await {
+                Ok(record) => Some(record),
+                Err(error) => {
+                    tracing::debug!(%id, %error, "could not read the record back");
+                    None
+                }
+            },
+            None => None,
+        };
+        Executed {
+            not_kept: kept
+                .map(|kept| verify::after_patch(changes, &kept, self.rules))
+                .unwrap_or_default(),
+            ..Executed::applied(written.warning)
+        }
+    }
+
+    fn take_read_back(&self) -> bool {
+        self.read_backs
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Checks that a create's answer names a record (a non-empty id) that
@@ -443,10 +501,9 @@ impl Runner<'_, '_> {
         self.creations_stopped.store(true, Ordering::SeqCst);
         let error = TargetError::new(TargetErrorKind::OwnershipNotKept, lost.to_string());
         Executed {
-            result: Err(error),
-            created: None,
             warning,
             ownership: Some(lost),
+            ..Executed::failed(error)
         }
     }
 
@@ -510,12 +567,7 @@ impl Runner<'_, '_> {
                 }
             }
         }
-        Executed {
-            result: Ok(()),
-            created: None,
-            warning,
-            ownership: None,
-        }
+        Executed::applied(warning)
     }
 }
 

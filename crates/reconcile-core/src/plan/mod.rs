@@ -17,6 +17,7 @@ use crate::guards::{DeactivationLimit, GuardStatus};
 use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId};
 use crate::keys::{KeySummary, SshKey};
 use crate::notes::{Conflict, Warning};
+use crate::rules::ServerRules;
 
 /// The version of the plan's JSON form ([`Plan::to_json`]). Bumped on any
 /// incompatible change to the JSON layout.
@@ -31,6 +32,8 @@ pub struct PlanOptions {
     /// Lift the deactivation limit (recorded in the plan). Never lifts the
     /// incomplete- or empty-source guard.
     pub override_deactivation_limit: bool,
+    /// How the target compares and keeps attributes (default: RFC 7643).
+    pub server: ServerRules,
 }
 
 /// The difference between desired and observed state, after the safety guards.
@@ -46,6 +49,10 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
     /// What the safety guards found and did.
     pub guards: GuardStatus,
+    /// The rules the plan was computed with; [`crate::apply()`] checks what the
+    /// server kept by the same rules.
+    #[serde(skip)]
+    pub server: ServerRules,
 }
 
 impl Plan {
@@ -511,10 +518,10 @@ pub struct NewUserRecord {
     pub given_name: Option<String>,
     /// `name.familyName`.
     pub family_name: Option<String>,
-    /// `name.formatted`.
-    pub formatted_name: String,
-    /// `displayName`.
-    pub display_name: String,
+    /// `name.formatted` (`None` when the server does not keep it).
+    pub formatted_name: Option<String>,
+    /// `displayName` (`None` when the server does not keep it).
+    pub display_name: Option<String>,
     /// The primary work email.
     pub email: Option<String>,
     /// `active` (always `true`: inactive users are never created).

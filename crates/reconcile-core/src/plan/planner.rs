@@ -32,7 +32,7 @@
 //! or removed.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser};
 use crate::guards;
@@ -47,13 +47,14 @@ use crate::plan::{
     PLAN_FORMAT_VERSION, Plan, PlanOptions, RevokeKeys, UpdateGroup, UserChange, UserPatch,
     sort_operations,
 };
+use crate::rules::ServerRules;
 
 /// Computes the plan that turns `observed` into `desired`, then evaluates the
 /// safety guards (see [`crate::guards`]).
 ///
 /// Pure and deterministic: the same inputs give an identical plan.
 pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Plan {
-    let mut planner = Planner::new(desired, observed);
+    let mut planner = Planner::new(desired, observed, options.server);
     planner.classify_users();
     planner.assign_rekeys();
     planner.resolve_names();
@@ -61,6 +62,7 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Pl
     planner.plan_groups();
 
     let owned_active = planner.records.iter().filter(|r| r.active).count();
+    planner.note_rules(options.server);
     let Planner {
         mut operations,
         mut conflicts,
@@ -81,6 +83,7 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Pl
         conflicts,
         warnings,
         guards,
+        server: options.server,
     }
 }
 
@@ -120,6 +123,10 @@ struct NameRequests<'a> {
 struct Planner<'a> {
     desired: &'a Desired,
     observed: &'a Observed,
+    server: ServerRules,
+    /// Per attribute: how many records differ from the desired value only by
+    /// case (not a change, see [`ServerRules`]), and the first such pair.
+    case_only: BTreeMap<&'static str, (usize, String, String)>,
     /// Desired users in id order.
     users: Vec<&'a DesiredUser>,
     /// ACTIVATE id → slot.
@@ -141,7 +148,7 @@ struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    fn new(desired: &'a Desired, observed: &'a Observed) -> Self {
+    fn new(desired: &'a Desired, observed: &'a Observed, server: ServerRules) -> Self {
         let mut warnings = Vec::new();
         let mut foreign: HashSet<String> = observed
             .foreign_user_names
@@ -178,6 +185,8 @@ impl<'a> Planner<'a> {
         Self {
             desired,
             observed,
+            server,
+            case_only: BTreeMap::new(),
             record_of: vec![None; users.len()],
             blocked: vec![false; users.len()],
             users,
@@ -436,7 +445,7 @@ impl<'a> Planner<'a> {
                 if user.status.is_active() {
                     self.push(Action::CreateUser(CreateUser {
                         user: user.id.clone(),
-                        record: new_record(user),
+                        record: new_record(user, self.server),
                     }));
                 }
                 continue;
@@ -451,7 +460,7 @@ impl<'a> Planner<'a> {
                 }));
             }
             if user.status.is_active() {
-                changes.extend(diff_user(user, record));
+                changes.extend(self.diff_user(user, record));
             } else {
                 self.retire(
                     record,
@@ -706,6 +715,122 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// The warnings that follow from the server's rules: attributes not kept,
+    /// and differences in case only (one line per attribute).
+    fn note_rules(&mut self, server: ServerRules) {
+        let not_kept = server.not_kept.paths();
+        if !not_kept.is_empty() {
+            self.warnings.push(Warning::AttributesNotKept {
+                attributes: not_kept.into_iter().map(str::to_owned).collect(),
+            });
+        }
+        for (attribute, (records, desired, stored)) in std::mem::take(&mut self.case_only) {
+            self.warnings.push(Warning::CaseOnlyDifference {
+                attribute: attribute.to_owned(),
+                records,
+                desired,
+                stored,
+            });
+        }
+    }
+
+    fn case_only(&mut self, attribute: &'static str, desired: &str, stored: &str) {
+        let entry = self
+            .case_only
+            .entry(attribute)
+            .or_insert_with(|| (0, desired.to_owned(), stored.to_owned()));
+        entry.0 += 1;
+    }
+
+    /// The attribute changes that make `record` match the active desired
+    /// `user`, compared by the server's rules.
+    fn diff_user(&mut self, user: &DesiredUser, record: &OwnedUser) -> Vec<UserChange> {
+        fn text(
+            changes: &mut Vec<UserChange>,
+            not_kept: bool,
+            old: Option<&String>,
+            new: Option<&str>,
+            make: fn(FieldChange<Option<String>>) -> UserChange,
+        ) {
+            if !not_kept && old.map(String::as_str) != new {
+                changes.push(make(FieldChange {
+                    old: old.cloned(),
+                    new: new.map(str::to_owned),
+                }));
+            }
+        }
+        let server = self.server;
+        let not_kept = server.not_kept;
+        let mut changes = Vec::new();
+        if record.user_name != user.user_name {
+            if server.same_user_name(&record.user_name, &user.user_name) {
+                self.case_only("userName", &user.user_name, &record.user_name);
+            } else {
+                changes.push(UserChange::UserName(FieldChange {
+                    old: record.user_name.clone(),
+                    new: user.user_name.clone(),
+                }));
+            }
+        }
+        text(
+            &mut changes,
+            not_kept.given_name,
+            record.given_name.as_ref(),
+            user.given_name(),
+            UserChange::GivenName,
+        );
+        text(
+            &mut changes,
+            not_kept.family_name,
+            record.family_name.as_ref(),
+            user.family_name(),
+            UserChange::FamilyName,
+        );
+        text(
+            &mut changes,
+            not_kept.formatted_name,
+            record.formatted_name.as_ref(),
+            Some(user.formatted_name()),
+            UserChange::FormattedName,
+        );
+        text(
+            &mut changes,
+            not_kept.display_name,
+            record.display_name.as_ref(),
+            Some(user.formatted_name()),
+            UserChange::DisplayName,
+        );
+        if !not_kept.emails && record.email.as_deref() != user.email.as_deref() {
+            if server.same_email(record.email.as_deref(), user.email.as_deref()) {
+                self.case_only(
+                    "emails",
+                    user.email.as_deref().unwrap_or_default(),
+                    record.email.as_deref().unwrap_or_default(),
+                );
+            } else {
+                changes.push(UserChange::Email(FieldChange {
+                    old: record.email.clone(),
+                    new: user.email.clone(),
+                }));
+            }
+        }
+        if let Some(keys) = &user.ssh_keys
+            && !same_key_set(keys, &record.ssh_keys)
+        {
+            changes.push(UserChange::SshKeys(KeysChange {
+                old: observed_key_summaries(&record.ssh_keys),
+                new: keys.clone(),
+            }));
+        }
+        if !record.active {
+            changes.push(UserChange::Active(FieldChange {
+                old: false,
+                new: true,
+            }));
+        }
+        changes
+    }
+
     fn push(&mut self, action: Action) {
         self.operations.push(Operation {
             action,
@@ -823,87 +948,21 @@ impl<'r, 'a> Members<'r, 'a> {
     }
 }
 
-fn new_record(user: &DesiredUser) -> NewUserRecord {
+/// The record to create for `user`, without the attributes the server does not keep.
+fn new_record(user: &DesiredUser, server: ServerRules) -> NewUserRecord {
+    let kept = |not_kept: bool, value: Option<&str>| value.filter(|_| !not_kept).map(str::to_owned);
+    let not_kept = server.not_kept;
     NewUserRecord {
         external_id: user.external_id(),
         user_name: user.user_name.clone(),
-        given_name: user.given_name().map(str::to_owned),
-        family_name: user.family_name().map(str::to_owned),
-        formatted_name: user.formatted_name().to_owned(),
-        display_name: user.formatted_name().to_owned(),
-        email: user.email.clone(),
+        given_name: kept(not_kept.given_name, user.given_name()),
+        family_name: kept(not_kept.family_name, user.family_name()),
+        formatted_name: kept(not_kept.formatted_name, Some(user.formatted_name())),
+        display_name: kept(not_kept.display_name, Some(user.formatted_name())),
+        email: kept(not_kept.emails, user.email.as_deref()),
         active: true,
         ssh_keys: user.ssh_keys.clone().unwrap_or_default(),
     }
-}
-
-/// The attribute changes that make `record` match the active desired `user`.
-fn diff_user(user: &DesiredUser, record: &OwnedUser) -> Vec<UserChange> {
-    fn text(
-        changes: &mut Vec<UserChange>,
-        old: Option<&String>,
-        new: Option<&str>,
-        make: fn(FieldChange<Option<String>>) -> UserChange,
-    ) {
-        if old.map(String::as_str) != new {
-            changes.push(make(FieldChange {
-                old: old.cloned(),
-                new: new.map(str::to_owned),
-            }));
-        }
-    }
-    let mut changes = Vec::new();
-    if record.user_name != user.user_name {
-        changes.push(UserChange::UserName(FieldChange {
-            old: record.user_name.clone(),
-            new: user.user_name.clone(),
-        }));
-    }
-    text(
-        &mut changes,
-        record.given_name.as_ref(),
-        user.given_name(),
-        UserChange::GivenName,
-    );
-    text(
-        &mut changes,
-        record.family_name.as_ref(),
-        user.family_name(),
-        UserChange::FamilyName,
-    );
-    text(
-        &mut changes,
-        record.formatted_name.as_ref(),
-        Some(user.formatted_name()),
-        UserChange::FormattedName,
-    );
-    text(
-        &mut changes,
-        record.display_name.as_ref(),
-        Some(user.formatted_name()),
-        UserChange::DisplayName,
-    );
-    text(
-        &mut changes,
-        record.email.as_ref(),
-        user.email.as_deref(),
-        UserChange::Email,
-    );
-    if let Some(keys) = &user.ssh_keys
-        && !same_key_set(keys, &record.ssh_keys)
-    {
-        changes.push(UserChange::SshKeys(KeysChange {
-            old: observed_key_summaries(&record.ssh_keys),
-            new: keys.clone(),
-        }));
-    }
-    if !record.active {
-        changes.push(UserChange::Active(FieldChange {
-            old: false,
-            new: true,
-        }));
-    }
-    changes
 }
 
 #[cfg(test)]

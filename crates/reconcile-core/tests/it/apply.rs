@@ -179,6 +179,9 @@ impl ScimTarget for Ticking<'_> {
         self.tick();
         self.inner.patch_group(id, changes).await
     }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.inner.read_user(id).await
+    }
 }
 
 #[test]
@@ -283,7 +286,7 @@ fn group_member_changes_are_sent_in_chunks() {
     let options = ApplyOptions {
         concurrency: 1,
         member_chunk_size: 2,
-        deadline: None,
+        ..ApplyOptions::default()
     };
     let report = run(&org, &org.target, &options);
     assert!(report.is_complete());
@@ -401,6 +404,9 @@ impl ScimTarget for Reversing<'_> {
         self.delay().await;
         self.inner.patch_group(id, changes).await
     }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.inner.read_user(id).await
+    }
 }
 
 #[test]
@@ -509,6 +515,9 @@ impl ScimTarget for Logging<'_> {
     ) -> Result<Written<OwnedGroup>, TargetError> {
         self.inner.patch_group(id, changes).await
     }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.inner.read_user(id).await
+    }
 }
 
 #[test]
@@ -604,4 +613,96 @@ fn a_server_that_drops_the_ownership_mark_costs_one_record_and_no_duplicate() {
         2,
         "one more record per run at most"
     );
+}
+
+/// Answers every PATCH with `204 No Content`, so what was kept must be read back.
+struct NoContent<'a> {
+    inner: &'a InMemoryTarget,
+    reads: AtomicUsize,
+}
+
+#[async_trait]
+impl ScimTarget for NoContent<'_> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
+        self.inner.create_user(user).await
+    }
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
+        self.inner
+            .patch_user(id, changes)
+            .await
+            .map(|_| Written::empty())
+    }
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.inner.create_group(group).await
+    }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.read_user(id).await
+    }
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.inner.patch_group(id, changes).await
+    }
+}
+
+#[test]
+fn an_attribute_the_server_does_not_keep_is_reported_and_the_writes_do_not_grow() {
+    let mut org = Org::new();
+    for id in 1..=4 {
+        org.user(
+            &id.to_string(),
+            &format!("user{id}"),
+            &format!("User Number{id}"),
+        );
+    }
+    org.target.drop_formatted_names();
+    // Creations: the answer carries the record, so each is checked from it.
+    let report = run(&org, &org.target, &sequential());
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(report.not_kept.len(), 4);
+    let first = &report.not_kept[0];
+    assert_eq!(first.attribute, "name.formatted");
+    assert_eq!(first.sent, "\"User Number1\"");
+    assert_eq!(first.kept, "(none)");
+    assert!(
+        first
+            .to_string()
+            .ends_with("this will be sent again on every run"),
+        "{first}"
+    );
+
+    // Later runs PATCH it again, the same number of writes each time; answered
+    // 204, the records are read back, at most `read_backs` of them.
+    let target = NoContent {
+        inner: &org.target,
+        reads: AtomicUsize::new(0),
+    };
+    let options = ApplyOptions {
+        read_backs: 3,
+        ..sequential()
+    };
+    let mut writes = Vec::new();
+    for _ in 0..3 {
+        let calls = org.target.calls().len();
+        let report = run(&org, &target, &options);
+        assert!(report.is_complete(), "{report:#?}");
+        assert_eq!(
+            report.not_kept.len(),
+            3,
+            "three read back, the fourth not checked"
+        );
+        writes.push(org.target.calls().len() - calls);
+    }
+    assert_eq!(writes, vec![4, 4, 4]);
+    assert_eq!(target.reads.load(Ordering::SeqCst), 9);
 }

@@ -3,8 +3,8 @@
 
 use insta::assert_snapshot;
 use reconcile_core::{
-    Action, ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, LicenseStatus, Plan,
-    Scope, TargetCall, TargetGroup, TargetUser, UserChange, Warning,
+    Action, ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, LicenseStatus, NotKept,
+    Plan, Scope, ServerRules, TargetCall, TargetGroup, TargetUser, UserChange, Warning,
 };
 
 use crate::support::{Org, key, rendered};
@@ -672,5 +672,48 @@ fn a_group_name_held_by_a_group_we_do_not_own_is_a_conflict() {
             .count(),
         1,
         "no second admin group"
+    );
+}
+
+#[test]
+fn attributes_the_server_does_not_keep_are_neither_sent_nor_compared() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice Smith");
+    org.sync();
+    org.user("2", "bob", "Bob Stone");
+    org.user_mut("1").name = "Alice Jones".into();
+    org.options.server = ServerRules {
+        not_kept: NotKept {
+            formatted_name: true,
+            display_name: true,
+            ..NotKept::default()
+        },
+        ..ServerRules::default()
+    };
+    let plan = org.plan();
+    let Some(Action::UpdateUser(update)) = plan
+        .applicable()
+        .map(|op| &op.action)
+        .find(|a| matches!(a, Action::UpdateUser(_)))
+    else {
+        panic!("alice is updated:\n{}", plan.to_text());
+    };
+    let attributes: Vec<&str> = update.changes.iter().map(UserChange::attribute).collect();
+    assert_eq!(attributes, vec!["name.familyName"]);
+    let Some(Action::CreateUser(create)) = plan
+        .applicable()
+        .map(|op| &op.action)
+        .find(|a| matches!(a, Action::CreateUser(_)))
+    else {
+        panic!("bob is created:\n{}", plan.to_text());
+    };
+    assert_eq!(create.record.formatted_name, None);
+    assert_eq!(create.record.display_name, None);
+    assert_eq!(create.record.given_name.as_deref(), Some("Bob"));
+    assert_eq!(
+        plan.warnings,
+        vec![Warning::AttributesNotKept {
+            attributes: vec!["name.formatted".into(), "displayName".into()]
+        }]
     );
 }
