@@ -1,6 +1,6 @@
 //! The planner: desired + observed → plan. Pure, deterministic, near-linear.
 //!
-//! Rules (DESIGN.md "Reconcile rules"), per owned user record:
+//! Rules (`docs/design.md`, "Reconcile rules"), per owned user record:
 //! - its key names a desired user → that user's record (if several records
 //!   share the key, one is kept, see [`Warning::DuplicateExternalId`]);
 //! - its key names a held (conflicted) user → left exactly as it is;

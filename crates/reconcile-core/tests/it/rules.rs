@@ -1,4 +1,4 @@
-//! One small scenario per row of DESIGN.md's reconcile rule table (and the
+//! One small scenario per row of `docs/design.md`'s reconcile rule table (and the
 //! guards), each snapshotted as text and JSON, then applied and re-planned.
 
 use insta::assert_snapshot;
