@@ -21,6 +21,14 @@
 //!   [`crate::PlanOptions::override_deactivation_limit`] lifts this guard; the
 //!   plan records that it did.
 //!
+//! - **Re-key limit.** When more owned records would be re-keyed than
+//!   [`crate::PlanOptions::rekey_limit`] allows (a percentage is of all owned
+//!   user records), every re-key is withheld, and so are the group memberships
+//!   those records would gain. A mass re-key means the source's ids changed
+//!   (a switch between ACTIVATE's REST and SCIM sources whose ids differ) or a
+//!   migration from an earlier key scheme: either needs a person to confirm.
+//!   [`crate::PlanOptions::override_rekey_limit`] lifts it.
+//!
 //! The plan says which guard tripped ([`GuardStatus`]) and marks every
 //! withheld operation ([`crate::Operation::withheld`]).
 
@@ -32,7 +40,7 @@ use serde::{Serialize, Serializer};
 
 use crate::desired::Desired;
 use crate::ids::ScimId;
-use crate::plan::{Action, GuardKind, Operation, PlanOptions, UpdateGroup};
+use crate::plan::{Action, GuardKind, MemberRef, Operation, PlanOptions, UpdateGroup};
 
 /// The most deactivations one run may apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +120,16 @@ pub struct GuardStatus {
     pub deactivations_allowed: Option<usize>,
     /// `true` when the limit was exceeded but the override lifted it.
     pub limit_overridden: bool,
+    /// Owned user records (active or not).
+    pub owned_users: usize,
+    /// Re-keys in the plan (withheld or not).
+    pub rekeys_planned: usize,
+    /// The configured re-key limit, if any.
+    pub rekey_limit: Option<DeactivationLimit>,
+    /// What the re-key limit allows for `owned_users`, if a limit is set.
+    pub rekeys_allowed: Option<usize>,
+    /// `true` when the re-key limit was exceeded but the override lifted it.
+    pub rekey_limit_overridden: bool,
     /// The guards that withheld operations, sorted.
     pub tripped: Vec<GuardKind>,
 }
@@ -120,12 +138,17 @@ pub struct GuardStatus {
 pub(crate) fn evaluate(
     operations: &mut Vec<Operation>,
     desired: &Desired,
-    owned_active_users: usize,
+    owned: Owned,
     options: &PlanOptions,
 ) -> GuardStatus {
+    let owned_active_users = owned.active;
     let deactivations_planned = operations
         .iter()
         .filter(|op| matches!(op.action, Action::Deactivate(_)))
+        .count();
+    let rekeys_planned = operations
+        .iter()
+        .filter(|op| matches!(op.action, Action::ReKey(_)))
         .count();
     let mut status = GuardStatus {
         source_complete: desired.source.complete,
@@ -137,8 +160,26 @@ pub(crate) fn evaluate(
             .deactivation_limit
             .map(|limit| limit.allowed(owned_active_users)),
         limit_overridden: false,
+        owned_users: owned.all,
+        rekeys_planned,
+        rekey_limit: options.rekey_limit,
+        rekeys_allowed: options.rekey_limit.map(|limit| limit.allowed(owned.all)),
+        rekey_limit_overridden: false,
         tripped: Vec::new(),
     };
+
+    // Re-keys first: they are not access removals, so the source guard does
+    // not end this guard's evaluation.
+    if let Some(allowed) = status.rekeys_allowed
+        && rekeys_planned > allowed
+    {
+        if options.override_rekey_limit {
+            status.rekey_limit_overridden = true;
+        } else {
+            withhold_rekeys(operations);
+            status.tripped.push(GuardKind::ReKeyLimit);
+        }
+    }
 
     let source_guard = if !desired.source.complete {
         Some(GuardKind::IncompleteSource)
@@ -152,6 +193,7 @@ pub(crate) fn evaluate(
         let withheld = withhold_access_removals(operations, kind);
         if withheld {
             status.tripped.push(kind);
+            status.tripped.sort();
         }
         return status;
     }
@@ -164,9 +206,64 @@ pub(crate) fn evaluate(
         } else {
             withhold_deactivations(operations);
             status.tripped.push(GuardKind::DeactivationLimit);
+            status.tripped.sort();
         }
     }
     status
+}
+
+/// How many owned user records the target holds, for the limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Owned {
+    /// All of them.
+    pub(crate) all: usize,
+    /// The active ones.
+    pub(crate) active: usize,
+}
+
+/// Withholds every re-key, and the group memberships the re-keyed records
+/// would gain: until a person confirms that the records are the same people,
+/// they gain no access. (A group being created leaves them out; the next run
+/// adds them once the re-keys are applied.)
+fn withhold_rekeys(operations: &mut Vec<Operation>) {
+    let kind = GuardKind::ReKeyLimit;
+    let mut records: HashSet<ScimId> = HashSet::new();
+    for op in operations.iter_mut() {
+        if let Action::ReKey(patch) = &op.action {
+            records.insert(patch.scim_id.clone());
+            op.withheld = Some(kind);
+        }
+    }
+    let rekeyed = |member: &MemberRef| match member {
+        MemberRef::Existing(existing) => records.contains(&existing.scim_id),
+        MemberRef::Created(_) => false,
+    };
+    let mut split = Vec::new();
+    for op in operations.iter_mut() {
+        match &mut op.action {
+            Action::CreateGroup(create) => create.members.retain(|m| !rekeyed(m)),
+            Action::UpdateGroup(update) if update.add.iter().any(rekeyed) => {
+                let (held, kept): (Vec<MemberRef>, Vec<MemberRef>) =
+                    std::mem::take(&mut update.add)
+                        .into_iter()
+                        .partition(rekeyed);
+                update.add = kept;
+                split.push(Operation {
+                    action: Action::UpdateGroup(UpdateGroup {
+                        scim_id: update.scim_id.clone(),
+                        external_id: update.external_id.clone(),
+                        display_name: update.display_name.clone(),
+                        rename: None,
+                        add: held,
+                        remove: Vec::new(),
+                    }),
+                    withheld: Some(kind),
+                });
+            }
+            _ => {}
+        }
+    }
+    finish_split(operations, split);
 }
 
 /// Withholds deactivations, group emptying and member removals.

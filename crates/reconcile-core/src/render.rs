@@ -15,7 +15,10 @@
 //!   "guards": { "source_complete": true, "desired_users": 0, "owned_active_users": 0,
 //!               "deactivations_planned": 0, "deactivation_limit": "10%" | "25" | null,
 //!               "deactivations_allowed": 0 | null, "limit_overridden": false,
-//!               "tripped": ["incomplete_source" | "empty_source" | "deactivation_limit"] },
+//!               "owned_users": 0, "rekeys_planned": 0, "rekey_limit": "25" | null,
+//!               "rekeys_allowed": 0 | null, "rekey_limit_overridden": false,
+//!               "tripped": ["incomplete_source" | "empty_source" | "deactivation_limit"
+//!                           | "rekey_limit"] },
 //!   "operations": [ { "op": "<kind>", ...fields..., "withheld": null | "<guard>" } ],
 //!   "conflicts": [ { "kind": "<kind>", ... } ],
 //!   "warnings": [ { "kind": "<kind>", ... } ]
@@ -157,7 +160,7 @@ fn summary_line(s: &Summary) -> String {
 fn render_guards(out: &mut String, plan: &Plan) {
     let g = &plan.guards;
     let withheld: Vec<&Operation> = plan.withheld().collect();
-    if withheld.is_empty() && !g.limit_overridden {
+    if withheld.is_empty() && !g.limit_overridden && !g.rekey_limit_overridden {
         return;
     }
     let limit = g
@@ -174,6 +177,15 @@ fn render_guards(out: &mut String, plan: &Plan) {
             GuardKind::EmptySource => "the source has no users in scope: deactivations, group \
                  emptying and member removals are withheld"
                 .to_owned(),
+            GuardKind::ReKeyLimit => format!(
+                "{} re-keys planned, the limit {} allows {} (of {} owned users): the source's \
+                 ids changed (a switch of ACTIVATE source?) or records come from an earlier key \
+                 scheme; re-keys and the group memberships those records would gain are withheld",
+                g.rekeys_planned,
+                g.rekey_limit.map(|l| l.to_string()).unwrap_or_default(),
+                g.rekeys_allowed.unwrap_or_default(),
+                g.owned_users
+            ),
             GuardKind::DeactivationLimit => format!(
                 "{} deactivations planned, the limit {limit} allows {allowed} (of {} owned active \
                  users): deactivations and those users' group removals are withheld",
@@ -188,6 +200,17 @@ fn render_guards(out: &mut String, plan: &Plan) {
             "  ! {} deactivations planned, the limit {limit} allows {allowed} (of {} owned active \
              users): applied anyway because the limit is overridden",
             g.deactivations_planned, g.owned_active_users
+        );
+    }
+    if g.rekey_limit_overridden {
+        let _ = writeln!(
+            out,
+            "  ! {} re-keys planned, the limit {} allows {} (of {} owned users): applied anyway \
+             because the limit is overridden",
+            g.rekeys_planned,
+            g.rekey_limit.map(|l| l.to_string()).unwrap_or_default(),
+            g.rekeys_allowed.unwrap_or_default(),
+            g.owned_users
         );
     }
     if withheld.is_empty() {

@@ -32,6 +32,11 @@ pub struct PlanOptions {
     /// Lift the deactivation limit (recorded in the plan). Never lifts the
     /// incomplete- or empty-source guard.
     pub override_deactivation_limit: bool,
+    /// Withhold all re-keys when more than this many are planned (a
+    /// percentage is of all owned user records). `None`: no limit.
+    pub rekey_limit: Option<DeactivationLimit>,
+    /// Lift the re-key limit (recorded in the plan).
+    pub override_rekey_limit: bool,
     /// How the target compares and keeps attributes (default: RFC 7643).
     pub server: ServerRules,
 }
@@ -155,6 +160,9 @@ pub enum GuardKind {
     EmptySource,
     /// More deactivations than the limit allows.
     DeactivationLimit,
+    /// More re-keys than the limit allows.
+    #[serde(rename = "rekey_limit")]
+    ReKeyLimit,
 }
 
 impl fmt::Display for GuardKind {
@@ -163,6 +171,7 @@ impl fmt::Display for GuardKind {
             Self::IncompleteSource => "incomplete source",
             Self::EmptySource => "empty source",
             Self::DeactivationLimit => "deactivation limit",
+            Self::ReKeyLimit => "re-key limit",
         })
     }
 }

@@ -61,7 +61,10 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Pl
     planner.plan_users();
     planner.plan_groups();
 
-    let owned_active = planner.records.iter().filter(|r| r.active).count();
+    let owned = guards::Owned {
+        all: planner.records.len(),
+        active: planner.records.iter().filter(|r| r.active).count(),
+    };
     planner.note_rules(options.server);
     let Planner {
         mut operations,
@@ -69,7 +72,7 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Pl
         mut warnings,
         ..
     } = planner;
-    let guards = guards::evaluate(&mut operations, desired, owned_active, options);
+    let guards = guards::evaluate(&mut operations, desired, owned, options);
     sort_operations(&mut operations);
     conflicts.extend(desired.conflicts.iter().cloned());
     conflicts.sort();

@@ -717,3 +717,64 @@ fn attributes_the_server_does_not_keep_are_neither_sent_nor_compared() {
         }]
     );
 }
+
+#[test]
+fn a_mass_rekey_is_withheld_with_the_memberships_it_would_grant_until_the_override() {
+    let mut org = Org::new();
+    for n in 1..=4 {
+        org.user(&format!("s{n}"), &format!("user{n}"), "");
+        // The same people, keyed by another source's ids.
+        org.target
+            .insert_user(TargetUser {
+                external_id: Some(ExternalId::new(format!("pw-activate:user:r{n}"))),
+                user_name: format!("user{n}"),
+                active: true,
+                ..TargetUser::default()
+            })
+            .expect("seeded");
+    }
+    org.group("g1", "gpu", &["s1", "s2"]);
+    org.options.rekey_limit = Some(DeactivationLimit::Percent(50));
+    let plan = org.plan();
+    assert_eq!(plan.guards.tripped, vec![GuardKind::ReKeyLimit]);
+    assert_eq!(
+        (plan.guards.rekeys_planned, plan.guards.rekeys_allowed),
+        (4, Some(2))
+    );
+    assert_eq!(
+        plan.withheld()
+            .filter(|op| op.action.kind() == ActionKind::ReKey)
+            .count(),
+        4
+    );
+    let Some(Action::CreateGroup(gpu)) = plan.applicable().map(|op| &op.action).next() else {
+        panic!("the group is created:\n{}", plan.to_text());
+    };
+    assert!(
+        gpu.members.is_empty(),
+        "no membership for an unconfirmed record"
+    );
+    assert!(plan.to_text().contains("re-keys and the group memberships"));
+    let report = org.apply(&plan);
+    assert!(report.is_complete(), "{report:#?}");
+    assert!(
+        org.target.users().values().all(|u| u
+            .external_id
+            .as_ref()
+            .is_some_and(|e| e.as_str().contains(":r"))),
+        "no record re-keyed"
+    );
+
+    org.options.override_rekey_limit = true;
+    let plan = org.plan();
+    assert!(plan.guards.rekey_limit_overridden);
+    assert!(plan.guards.tripped.is_empty());
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::ReKey; 4]
+            .into_iter()
+            .chain([ActionKind::UpdateGroup])
+            .collect::<Vec<_>>()
+    );
+    converges(&org, &plan);
+}
