@@ -13,6 +13,7 @@ mod large;
 mod observability;
 mod ownership;
 mod scenarios;
+mod scim_source;
 mod scope;
 mod secrets;
 mod unusable;

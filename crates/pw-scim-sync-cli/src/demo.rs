@@ -14,7 +14,7 @@ use url::Url;
 use crate::cli::KeysSource;
 use crate::exit::Exit;
 use crate::run::{self, Mode};
-use crate::settings::{ActivateSettings, RunSettings, ScimSettings, Settings};
+use crate::settings::{ActivateSettings, RunSettings, ScimSettings, Settings, SourceSettings};
 
 /// Runs the demo: first sync, a second one with nothing to do, a change in the
 /// organization (someone leaves, a key rotates, someone joins), and a last sync.
@@ -30,6 +30,7 @@ pub async fn demo(run_settings: RunSettings) -> Result<Exit> {
             credential: SecretString::from(activate.api_key().to_owned()),
             api_url: Some(Url::parse(activate.base_url())?),
             org_name: None,
+            source: SourceSettings::Rest,
             keys_source: KeysSource::Api,
             pw_cli_path: "pw".into(),
         },
