@@ -1,52 +1,19 @@
 //! `ACTIVATE_SOURCE=scim`: users, keys, groups and members read from ACTIVATE's own
 //! read-only SCIM server (played by a second SCIM emulator) in a few pages.
 
-use serde_json::{Value, json};
 use testkit::activate::Fixture;
-use testkit::scim::{CW_USER_EXT, ScimEmulator, ScimOptions};
+use testkit::scim::{ScimEmulator, ScimOptions};
 
-use crate::expected::{assert_records, initial_state, is_active};
+use crate::expected::{assert_records, initial_state};
 use crate::harness::{World, writes};
 
-/// ACTIVATE's SCIM server holding `fixture`: ids as in REST, the license folded into
-/// `active`, keys in the CoreWeave extension (left out when `with_extension` is false).
+/// ACTIVATE's SCIM server holding `fixture` (see `Fixture::scim_view`).
 async fn activate_scim(fixture: &Fixture, with_extension: bool) -> ScimEmulator {
     let scim = ScimEmulator::start(ScimOptions::default())
         .await
         .expect("the SCIM emulator starts");
-    for user in &fixture.users {
-        let mut record = json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "id": user.id,
-            "userName": user.username,
-            "active": is_active(user),
-            "name": {"formatted": user.name},
-            "displayName": user.name,
-            "emails": [{"value": user.email, "primary": true, "type": "work"}],
-        });
-        if with_extension {
-            record["schemas"]
-                .as_array_mut()
-                .unwrap()
-                .push(json!(CW_USER_EXT));
-            record[CW_USER_EXT] = json!({"sunkSshKeys": user.ssh_keys});
-        }
-        scim.seed_user(record).expect("seed a user");
-    }
-    for group in &fixture.groups {
-        let members: Vec<Value> = group
-            .members
-            .iter()
-            .map(|name| json!({"value": fixture.user(name).unwrap().id}))
-            .collect();
-        scim.seed_group(json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "id": group.id,
-            "displayName": group.name,
-            "members": members,
-        }))
-        .expect("seed a group");
-    }
+    scim.seed_snapshot(&fixture.scim_view(with_extension))
+        .expect("seed the organization");
     scim
 }
 
