@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Container image of pw-activate-scim-sync, run by k8s/cronjob.yaml.
+# Container image of pw-activate-scim-sync, run by k8s/base/cronjob.yaml.
 #
 #   docker build -t ghcr.io/parallelworks/pw-activate-scim-sync:0.1.0 \
 #     --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" .
@@ -9,9 +9,16 @@
 # The script explains the choice of glibc over a static musl build. The builder's Debian 12
 # glibc matches the runtime image's. Both stages are linux/amd64 because the target is
 # x86_64; pin the base images by digest for reproducible production builds.
+#
+# The base images are build arguments so that a machine with no image registry can build
+# from local stand-ins: scripts/image-bases makes them from Debian 12 packages, and
+# scripts/image-test builds and runs the image with them (see its header for the build
+# command, which mounts a Rust toolchain and the host's CA bundle into the build).
+ARG BUILDER_IMAGE=docker.io/library/rust:1.95.0-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
 # hadolint ignore=DL3029
-FROM --platform=linux/amd64 docker.io/library/rust:1.95.0-bookworm AS build
+FROM --platform=linux/amd64 ${BUILDER_IMAGE} AS build
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
@@ -21,7 +28,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # distroless/cc: glibc, libgcc, CA certificates (/etc/ssl/certs/ca-certificates.crt, which
 # the tool's TLS stack reads) and the nonroot user 65532; no shell, no package manager.
 # hadolint ignore=DL3029
-FROM --platform=linux/amd64 gcr.io/distroless/cc-debian12:nonroot
+FROM --platform=linux/amd64 ${RUNTIME_IMAGE}
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="pw-activate-scim-sync" \

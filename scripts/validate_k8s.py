@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
 """Offline checks of the Kubernetes manifests in k8s/ (run through scripts/validate-k8s).
 
-1. Schema: every object in k8s/*.yaml, and everything `kubectl kustomize k8s` renders, is
-   validated against the Kubernetes OpenAPI schemas bundled in kubernetes-validate, in
-   strict mode (unknown or misplaced fields are errors), for every Kubernetes minor version
-   from MIN_KUBERNETES to the newest the validator bundles. A kind the validator has no
-   schema for is an error too (a wrong apiVersion or kind). YAML with duplicate keys is
-   rejected.
-2. kustomization.yaml (not a Kubernetes API object, so it has no schema): its resources
-   exist, every manifest in k8s/ is either listed or named in NOT_RESOURCES, its image
-   override names the CronJob's image, and the rendered CronJob runs the overridden image.
-3. Policy: the CronJob's security and scheduling properties, and its agreement with the
-   ConfigMap and Secret examples and with the environment variables the CLI reads.
+1. Schema: every object in k8s/base/*.yaml, and everything `kubectl kustomize` renders
+   from each kustomization under k8s/ (the base, monitoring/, each overlay), is validated
+   against the Kubernetes OpenAPI schemas bundled in kubernetes-validate, in strict mode
+   (unknown or misplaced fields are errors), for every Kubernetes minor version from
+   MIN_KUBERNETES to the newest the validator bundles. A kind the validator has no schema
+   for is an error too (a wrong apiVersion or kind), except the custom resources in
+   CUSTOM_RESOURCES, which have their own check (the PrometheusRule must hold exactly the
+   groups of k8s/monitoring/alerts.rules.yaml, which promtool checks and tests). YAML with
+   duplicate keys is rejected.
+2. kustomization.yaml (not a Kubernetes API object, so it has no schema): the base's
+   resources exist, every manifest in k8s/base/ is either listed or named in
+   NOT_RESOURCES, its image override names the CronJob's image; every rendered CronJob
+   runs exactly the image the `images:` overrides give (base, then overlay), and an image
+   digest, where one is set, is a well-formed sha256 digest.
+3. Policy: the CronJob's security and scheduling properties (in the base's files and in
+   every rendering), its agreement with the ConfigMap and Secret examples, and the
+   rendered ConfigMaps' keys against the environment variables the CLI reads.
 4. Negative tests: each k8s/tests/*.yaml must be rejected by the schema check with the
    error its `# expect-rejected:` line names, and mutated copies of the real CronJob must
    be rejected by the check that guards the mutated property. A check that cannot fail
@@ -38,7 +44,12 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s"
+BASE = K8S / "base"
 NEGATIVE_TESTS = K8S / "tests"
+ALERT_RULES = K8S / "monitoring" / "alerts.rules.yaml"
+# Custom resources (no schema in kubernetes-validate): apiVersion, and their own check.
+CUSTOM_RESOURCES = {"PrometheusRule": "monitoring.coreos.com/v1"}
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 CLI_SOURCES = ROOT / "crates" / "pw-scim-sync-cli" / "src"
 
 # The oldest Kubernetes minor version the manifests must be valid for.
@@ -315,18 +326,85 @@ def cli_env_vars() -> set[str]:
 # --- kustomize ----------------------------------------------------------------------------
 
 
-def render_kustomization() -> str:
+def kustomization_dirs() -> list[Path]:
+    """Every directory under k8s/ with a kustomization.yaml, the base first."""
+    found = sorted(p.parent for p in K8S.rglob("kustomization.yaml"))
+    return sorted(found, key=lambda d: d != BASE)
+
+
+def render_kustomization(directory: Path) -> str:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         raise ManifestError("kubectl (for `kubectl kustomize`) is not installed")
     result = subprocess.run(
-        [kubectl, "kustomize", str(K8S)], capture_output=True, text=True, check=False
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         raise ManifestError(
-            f"`kubectl kustomize k8s` exited with {result.returncode}: {result.stderr.strip()}"
+            f"`kubectl kustomize {directory.relative_to(ROOT)}` exited with "
+            f"{result.returncode}: {result.stderr.strip()}"
         )
     return result.stdout
+
+
+def custom_resource_problems(doc: Doc) -> list[str]:
+    """The check of a custom resource that has no schema in kubernetes-validate."""
+    kind = doc["kind"]
+    if doc.get("apiVersion") != CUSTOM_RESOURCES[kind]:
+        return [f"{kind}: apiVersion {doc.get('apiVersion')!r}, not {CUSTOM_RESOURCES[kind]!r}"]
+    unknown = sorted(set(doc) - {"apiVersion", "kind", "metadata", "spec"})
+    problems = [f"{kind}: unexpected top-level fields {unknown}"] if unknown else []
+    if not dig(doc, "metadata", "name"):
+        problems.append(f"{kind}: no metadata.name")
+    rules = yaml.load(ALERT_RULES.read_text(encoding="utf-8"), Loader=StrictLoader) or {}
+    if dig(doc, "spec", "groups") != rules.get("groups"):
+        problems.append(
+            f"{kind}: spec.groups differ from {ALERT_RULES.relative_to(ROOT)}'s groups"
+        )
+    return problems
+
+
+def object_problems(doc: Doc, versions: list[str]) -> list[str]:
+    """Schema problems of a rendered object (custom resources: their own check)."""
+    if doc["kind"] in CUSTOM_RESOURCES:
+        return custom_resource_problems(doc)
+    return schema_problems(doc, versions)
+
+
+def configmap_key_problems(configmap: Doc, cli_vars: set[str]) -> list[str]:
+    """Keys of a (rendered) ConfigMap that the CLI does not read, or that are credentials."""
+    data = configmap.get("data") or {}
+    problems = [
+        f"ConfigMap key {key} is not an environment variable the CLI reads"
+        for key in sorted(set(data) - cli_vars)
+    ]
+    problems += [
+        f"ConfigMap holds {key}: credentials belong in the Secret"
+        for key in sorted(set(data) & (SECRET_VARS | {v + "_FILE" for v in SECRET_VARS}))
+    ]
+    return problems
+
+
+def image_chain(directory: Path) -> list[Doc]:
+    """The kustomizations whose `images:` apply to `directory`'s CronJob, base first."""
+    own = load_docs(directory / "kustomization.yaml")[0]
+    if directory == BASE:
+        return [own]
+    bases = [
+        (directory / r).resolve() for r in own.get("resources") or [] if not r.endswith(".yaml")
+    ]
+    if BASE.resolve() not in bases:
+        return [own]
+    return [load_docs(BASE / "kustomization.yaml")[0], own]
+
+
+def digest_problems(chain: list[Doc]) -> list[str]:
+    return [
+        f"images: {i.get('name')}: digest {i['digest']!r} is not sha256:<64 hex digits>"
+        for k in chain
+        for i in k.get("images") or []
+        if "digest" in i and not DIGEST.match(str(i["digest"]))
+    ]
 
 
 def kustomization_problems(kustomization: Doc, cronjob: Doc, manifests: list[str]) -> list[str]:
@@ -337,11 +415,13 @@ def kustomization_problems(kustomization: Doc, cronjob: Doc, manifests: list[str
         problems.append(f"unexpected kind {kustomization.get('kind')!r}")
     resources = kustomization.get("resources") or []
     for resource in resources:
-        if not (K8S / resource).is_file():
-            problems.append(f"resource {resource} does not exist in k8s/")
+        if not (BASE / resource).is_file():
+            problems.append(f"resource {resource} does not exist in k8s/base/")
     for manifest in manifests:
         if manifest not in resources and manifest not in NOT_RESOURCES:
-            problems.append(f"k8s/{manifest} is neither a resource nor listed in NOT_RESOURCES")
+            problems.append(
+                f"k8s/base/{manifest} is neither a resource nor listed in NOT_RESOURCES"
+            )
     for manifest, reason in NOT_RESOURCES.items():
         if manifest in resources:
             problems.append(f"{manifest} must not be a resource: {reason}")
@@ -554,62 +634,73 @@ def main() -> int:
         f"kubernetes-validate {kv.__version__}, strict, Kubernetes {versions[0]} to {versions[-1]}"
     )
 
-    manifests = sorted(p.name for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+    manifests = sorted(p.name for p in BASE.glob("*.yaml") if p.name != "kustomization.yaml")
     docs: dict[str, list[Doc]] = {}
     for manifest in manifests:
         try:
-            docs[manifest] = load_docs(K8S / manifest)
+            docs[manifest] = load_docs(BASE / manifest)
         except ManifestError as e:
-            report.check(f"k8s/{manifest}", [str(e)])
+            report.check(f"k8s/base/{manifest}", [str(e)])
             continue
         for doc in docs[manifest]:
-            report.check(f"k8s/{manifest} {name_of(doc)}: schema", schema_problems(doc, versions))
+            report.check(
+                f"k8s/base/{manifest} {name_of(doc)}: schema", schema_problems(doc, versions)
+            )
 
     found = {
         kind: [d for ds in docs.values() for d in ds if d["kind"] == kind]
         for kind in ("CronJob", "ConfigMap", "Secret")
     }
     wrong = [f"{kind}: {len(ds)}" for kind, ds in found.items() if len(ds) != 1]
-    report.check("k8s/*.yaml holds one CronJob, one ConfigMap and one Secret", wrong)
+    report.check("k8s/base/*.yaml holds one CronJob, one ConfigMap and one Secret", wrong)
     if wrong:
         return finish(report)
     cronjob, configmap, secret = (found[k][0] for k in ("CronJob", "ConfigMap", "Secret"))
     report.check(
         "CronJob: scheduling and security policy", cronjob_policy_problems(cronjob, configmap)
     )
+    cli_vars = cli_env_vars()
     report.check(
         "CronJob, ConfigMap, Secret and CLI agree",
-        wiring_problems(cronjob, configmap, secret, cli_env_vars()),
+        wiring_problems(cronjob, configmap, secret, cli_vars),
     )
 
-    kustomization = load_docs(K8S / "kustomization.yaml")[0]
+    kustomization = load_docs(BASE / "kustomization.yaml")[0]
     report.check(
-        "k8s/kustomization.yaml: structure",
+        "k8s/base/kustomization.yaml: structure",
         kustomization_problems(kustomization, cronjob, manifests),
     )
 
-    def rendered() -> list[str]:
-        out = parse_docs(render_kustomization(), "kubectl kustomize k8s")
-        problems = [f"{name_of(d)}: {p}" for d in out for p in schema_problems(d, versions)]
+    def rendered(directory: Path) -> list[str]:
+        where = str(directory.relative_to(ROOT))
+        out = parse_docs(render_kustomization(directory), f"kubectl kustomize {where}")
+        if not out:
+            return ["renders no object"]
+        problems = [f"{name_of(d)}: {p}" for d in out for p in object_problems(d, versions)]
         cronjobs = [d for d in out if d["kind"] == "CronJob"]
-        if len(cronjobs) != 1:
-            return [*problems, f"rendered {len(cronjobs)} CronJobs"]
         configmaps = [d for d in out if d["kind"] == "ConfigMap"]
-        if len(configmaps) != 1:
-            return [*problems, f"rendered {len(configmaps)} ConfigMaps"]
+        for configmap in configmaps:
+            problems += configmap_key_problems(configmap, cli_vars)
+        if not cronjobs:
+            return problems
+        if len(cronjobs) != 1 or len(configmaps) != 1:
+            return [*problems, f"rendered {len(cronjobs)} CronJobs, {len(configmaps)} ConfigMaps"]
         problems += cronjob_policy_problems(cronjobs[0], configmaps[0])
+        chain = image_chain(directory)
+        problems += digest_problems(chain)
+        expected = str(container_image(cronjob))
+        for k in chain:
+            expected = expected_image(k, expected)
         image = container_image(cronjobs[0])
-        expected = expected_image(kustomization, str(container_image(cronjob)))
         if image != expected:
             problems.append(f"rendered image {image!r}, expected {expected!r}")
         return problems
 
-    # kubectl is not part of every CI image; without it the rendering check is skipped
-    # (loudly) and the structure check above still holds the kustomization to account.
-    if shutil.which("kubectl") is None:
-        print("SKIP kubectl kustomize k8s: kubectl is not installed")
-    else:
-        report.guarded("kubectl kustomize k8s: renders; schema, policy and image", rendered)
+    for directory in kustomization_dirs():
+        report.guarded(
+            f"kubectl kustomize {directory.relative_to(ROOT)}: renders; schema, policy, image",
+            lambda directory=directory: rendered(directory),
+        )
 
     negative_files = sorted(NEGATIVE_TESTS.glob("*.yaml"))
     if not negative_files:
@@ -619,6 +710,30 @@ def main() -> int:
             f"{path.relative_to(ROOT)} is rejected",
             lambda path=path: negative_file_rejected(path, versions),
         )
+    def prometheusrule_changes_rejected() -> list[str]:
+        out = parse_docs(render_kustomization(K8S / "monitoring"), "kubectl kustomize")
+        [rule] = [d for d in out if d["kind"] == "PrometheusRule"]
+        problems = []
+        changed = copy.deepcopy(rule)
+        changed["spec"]["groups"][0]["rules"][0]["expr"] += " * 2"
+        if not custom_resource_problems(changed):
+            problems.append("a PrometheusRule with a changed expression was accepted")
+        wrong_version = {**copy.deepcopy(rule), "apiVersion": "monitoring.coreos.com/v1beta1"}
+        if not custom_resource_problems(wrong_version):
+            problems.append("a PrometheusRule with apiVersion v1beta1 was accepted")
+        return problems
+
+    report.guarded(
+        "PrometheusRule differing from alerts.rules.yaml is rejected",
+        prometheusrule_changes_rejected,
+    )
+    report.check(
+        "image digest that is not sha256:<64 hex> is rejected",
+        []
+        if digest_problems([{"images": [{"name": "x", "digest": "sha256:abc"}]}])
+        and not digest_problems([{"images": [{"name": "x", "digest": "sha256:" + "a" * 64}]}])
+        else ["the digest check accepts sha256:abc or rejects a well-formed digest"],
+    )
     for what, mutate, checker in MUTATIONS:
         report.check(
             f"CronJob with {what} is rejected by the {checker} check",

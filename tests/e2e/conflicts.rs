@@ -3,8 +3,12 @@
 
 use serde_json::json;
 
+use testkit::activate::ActivateOptions;
+use testkit::request_log::Method;
+use testkit::scim::{Quirks, ScimOptions};
+
 use crate::expected::user_key;
-use crate::harness::World;
+use crate::harness::{LogExt, Target, TargetKind, World};
 
 /// Two records this tool does not own, holding desired user names (one with another
 /// system's key, one with none). Returns their ids.
@@ -128,4 +132,141 @@ async fn a_foreign_record_holding_a_desired_user_name_is_a_conflict() {
     assert_eq!(scim.log().writes(), writes);
     assert_eq!(scim.user(&foreign_alice).unwrap(), alice_before);
     assert_eq!(scim.user(&foreign_bob).unwrap(), bob_before);
+}
+
+/// Creates a group that this tool does not own, through the target's own API.
+async fn seed_foreign_group(world: &World, display_name: &str) -> String {
+    match &world.target {
+        Target::Emulator(scim) => scim
+            .seed_group(json!({"displayName": display_name, "externalId": "okta:grp-1"}))
+            .unwrap(),
+        Target::Peer { server, http } => {
+            let response = http
+                .post(format!("{}/Groups", server.base_url()))
+                .bearer_auth(server.token())
+                .header("Content-Type", "application/scim+json")
+                .json(&json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": display_name,
+                    "externalId": "okta:grp-1",
+                }))
+                .send()
+                .await
+                .expect("POST /Groups");
+            assert_eq!(response.status().as_u16(), 201);
+            let body: serde_json::Value = response.json().await.expect("the created group");
+            body["id"].as_str().expect("an id").to_owned()
+        }
+    }
+}
+
+/// A group that CoreWeave already has under the name of an ACTIVATE group (like the
+/// built-in `admin`) is a conflict: the ACTIVATE group is not created (no second group
+/// of that name), the other one is not touched, and the run exits 3, run after run.
+async fn a_foreign_group_holding_an_activate_group_name_is_a_conflict(kind: TargetKind) {
+    let Some(world) = World::start_on(kind).await else {
+        return;
+    };
+    let foreign = seed_foreign_group(&world, "ADMINS").await;
+    let output = world.run(&[], &[]).await;
+    output.expect_code(3);
+    let line = format!(
+        "  ! group \"admins\" (ACTIVATE id {}): displayName is held by group \"ADMINS\" (SCIM id {foreign}), which pw-activate does not own; not created or renamed. Fix: rename the group in ACTIVATE, or rename or delete the CoreWeave group (older organizations have built-in groups admin, metrics, read, write and billing_viewer that clash this way)",
+        world
+            .activate
+            .fixture()
+            .groups
+            .iter()
+            .find(|g| g.name == "admins")
+            .map(|g| g.id.clone())
+            .unwrap()
+    );
+    assert!(output.stdout.contains(&line), "{output}");
+    let groups = world.target.groups().await;
+    let named = |name: &str| {
+        groups
+            .iter()
+            .filter(|g| {
+                g["displayName"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .count()
+    };
+    assert_eq!(named("admins"), 1, "no second group of that name");
+    assert_eq!(named("gpu-users"), 1, "the other groups are created");
+    let foreign_now = groups
+        .iter()
+        .find(|g| g["id"].as_str() == Some(foreign.as_str()))
+        .expect("the foreign group is still there");
+    assert_eq!(foreign_now["displayName"], "ADMINS");
+    assert_eq!(foreign_now["externalId"], "okta:grp-1");
+    assert!(
+        foreign_now["members"].as_array().is_none_or(Vec::is_empty),
+        "nobody was added to it: {foreign_now}"
+    );
+
+    // The next run says the same and creates nothing.
+    let output = world.run(&["--output", "json"], &[]).await;
+    output.expect_code(3);
+    let document = output.json();
+    assert_eq!(document["plan"]["summary"]["create_groups"], 0);
+    assert_eq!(
+        document["plan"]["conflicts"][0]["kind"],
+        "foreign_group_name"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_group_holding_an_activate_group_name_is_a_conflict_on_the_emulator() {
+    a_foreign_group_holding_an_activate_group_name_is_a_conflict(TargetKind::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_group_holding_an_activate_group_name_is_a_conflict_on_scim2_server() {
+    a_foreign_group_holding_an_activate_group_name_is_a_conflict(TargetKind::Peer).await;
+}
+
+/// A server that does not keep `externalId` costs one record per run, never a batch
+/// and never a second copy of anyone: the run stops creating and exits 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_drops_the_ownership_mark_stops_creating() {
+    let world = World::with(
+        ActivateOptions::default(),
+        ScimOptions {
+            quirks: Quirks {
+                drop_external_id: true,
+                ..Quirks::default()
+            },
+            ..ScimOptions::default()
+        },
+    )
+    .await;
+    for run in 1..=2 {
+        let from = world.scim().log().records().len();
+        let output = world.run(&[], &[]).await;
+        output.expect_code(1);
+        assert!(
+            output.stderr.contains("did not keep the ownership mark")
+                && output.stdout.contains("creation stopped for this run"),
+            "run {run}\n{output}"
+        );
+        let posts = world
+            .scim()
+            .since(from)
+            .iter()
+            .filter(|r| r.method == Method::Post)
+            .count();
+        assert_eq!(posts, 1, "run {run}: one POST, then none");
+        let users = world.scim().users();
+        assert_eq!(users.len(), run, "one record per run");
+        let mut names: Vec<String> = users
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap().to_lowercase())
+            .collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), run, "nobody twice");
+        assert!(world.scim().groups().is_empty(), "no group created");
+    }
 }

@@ -78,7 +78,7 @@ async fn dry_runs_only_read_and_print_the_plan_the_next_run_applies() {
         plans[0]["summary"],
         json!({
             "create_users": 1, "update_users": 1, "reactivate_users": 0, "rekey_users": 0,
-            "deactivate_users": 2, "create_groups": 0, "update_groups": 4, "empty_groups": 0,
+            "deactivate_users": 2, "revoke_keys": 0, "create_groups": 0, "update_groups": 4, "empty_groups": 0,
             "withheld": 0, "conflicts": 0, "warnings": 0
         })
     );
@@ -168,7 +168,7 @@ async fn json_output_is_exactly_one_document() {
         document["plan"]["summary"],
         json!({
             "create_users": 9, "update_users": 0, "reactivate_users": 0, "rekey_users": 0,
-            "deactivate_users": 0, "create_groups": 5, "update_groups": 0, "empty_groups": 0,
+            "deactivate_users": 0, "revoke_keys": 0, "create_groups": 5, "update_groups": 0, "empty_groups": 0,
             "withheld": 0, "conflicts": 0, "warnings": 1
         })
     );

@@ -92,7 +92,9 @@ async fn too_many_deactivations_are_withheld_until_the_override() {
     );
     let mut expected = before.clone();
     for name in leavers {
-        expected.users.get_mut(name).unwrap().active = false;
+        let user = expected.users.get_mut(name).unwrap();
+        user.active = false;
+        user.ssh_keys.clear();
         for group in expected.groups.values_mut() {
             group.members.remove(name);
         }

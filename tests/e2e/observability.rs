@@ -73,12 +73,29 @@ async fn run_metrics_are_pushed_after_every_run() {
         .await
         .expect_code(1);
 
-    let pushes = gateway.requests();
-    assert_eq!(pushes.len(), 3, "{pushes:?}");
-    for push in &pushes {
-        assert_eq!(push.method, "POST");
-        assert_eq!(push.target, "/metrics/job/pw_activate_scim_sync");
-    }
+    // The successful run replaces its run group and the success group; the others
+    // replace only their run group.
+    let mut pushes = gateway.requests();
+    let targets: Vec<(&str, &str)> = pushes
+        .iter()
+        .map(|p| (p.method.as_str(), p.target.as_str()))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("PUT", "/metrics/job/pw_activate_scim_sync"),
+            ("PUT", "/metrics/job/pw_activate_scim_sync/result/success"),
+            ("PUT", "/metrics/job/pw_activate_scim_sync"),
+            ("PUT", "/metrics/job/pw_activate_scim_sync"),
+        ]
+    );
+    let success = pushes.remove(1);
+    assert!(
+        success.body.lines().all(|l| l.starts_with('#')
+            || l.starts_with("pw_activate_scim_sync_last_success_timestamp_seconds ")),
+        "{}",
+        success.body
+    );
     let line = |body: &str, name: &str| -> Option<String> {
         body.lines()
             .find(|l| l.starts_with(&format!("pw_activate_scim_sync_{name} ")))
@@ -88,7 +105,8 @@ async fn run_metrics_are_pushed_after_every_run() {
         line(&pushes[0].body, "exit_code").as_deref(),
         Some("pw_activate_scim_sync_exit_code 0")
     );
-    assert!(line(&pushes[0].body, "last_success_timestamp_seconds").is_some());
+    assert!(line(&success.body, "last_success_timestamp_seconds").is_some());
+    assert!(line(&pushes[0].body, "last_success_timestamp_seconds").is_none());
     assert!(
         pushes[0]
             .body

@@ -1,7 +1,7 @@
 //! The main scenarios, run against both SCIM targets: the project's emulator (state
 //! and request log) and the independent `scim2-server` (state only).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 use testkit::request_log::Method;
@@ -211,8 +211,9 @@ pub async fn second_run_writes_nothing(kind: TargetKind) {
     assert_converged(&world, &state).await;
 }
 
-/// Leaving (removed, set inactive, license inactive) deactivates in place and drops
-/// group memberships; coming back reactivates the same records.
+/// Leaving (removed, set inactive, license inactive) deactivates in place, empties the
+/// keys in the same PATCH and drops group memberships; coming back reactivates the same
+/// records with their keys.
 pub async fn leave_and_return(kind: TargetKind) {
     let Some(world) = World::start_on(kind).await else {
         return;
@@ -239,7 +240,9 @@ pub async fn leave_and_return(kind: TargetKind) {
     let left = world.target.state().await;
     let mut expected = before.clone();
     for name in ["carmen.ruiz", "alice.nguyen", "bob.okafor"] {
-        expected.users.get_mut(name).unwrap().active = false;
+        // nsscache does not read `active`: the keys go in the same PATCH.
+        let user = expected.users.get_mut(name).unwrap();
+        (user.active, user.ssh_keys) = (false, BTreeSet::new());
         for group in expected.groups.values_mut() {
             group.members.remove(name);
         }

@@ -10,12 +10,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use testkit::activate::{Fixture, FixtureUser, LicenseStatus};
-use testkit::scim::{Faults as ScimFaults, ScimOptions};
+use testkit::scim::{Faults as ScimFaults, Quirks, ScimOptions};
 use testkit::synthetic::ed25519_key_line;
 
 use crate::support::proxy::{Action, Rule, respond_json, rewrite_json};
@@ -963,6 +964,83 @@ pub fn scim_cases() -> Vec<Case> {
                     ),
                 ),
             ));
+        }),
+        Case::new(
+            "SCIM PATCH answered 200 with an HTML page",
+            0,
+            &["the server accepted the write but its answer could not be read"],
+        )
+        .synced()
+        .setup(|w, _| {
+            w.activate.set_user_active("bob.okafor", false).expect("change");
+            w.scim_proxy.add_rule(Rule::always(
+                Some("PATCH"),
+                "/Users/",
+                Action::Rewrite(Arc::new(|_, _| {
+                    (200, b"<html><body>Saved.</body></html>".to_vec())
+                })),
+            ));
+        })
+        .check(|w, out| {
+            let bob = w.scim.user_by_user_name("bob.okafor").ok_or("bob is gone")?;
+            let warnings = out.json().ok_or("no JSON output")?["result"]["warnings"]
+                .as_array()
+                .map_or(0, Vec::len);
+            if bob["active"] == json!(false) && warnings == 1 {
+                Ok(())
+            } else {
+                Err(format!("bob: {bob}; {warnings} warnings"))
+            }
+        }),
+        Case::new(
+            "SCIM POST answered 201 with a body that does not decode",
+            0,
+            &["the server accepted the write but its answer could not be read"],
+        )
+        .setup(|w, _| {
+            w.scim_proxy.add_rule(Rule::always(
+                Some("POST"),
+                SCIM_USERS,
+                Action::Rewrite(Arc::new(|status, _| (status, b"{\"id\": 7".to_vec()))),
+            ));
+        })
+        .check(|w, _| {
+            // Each record was found by its externalId, ownership proven: all 9
+            // created once, and in their groups.
+            let users = w.scim.users();
+            let members: usize = w
+                .scim
+                .groups()
+                .iter()
+                .map(|g| g["members"].as_array().map_or(0, Vec::len))
+                .sum();
+            if users.len() == 9 && members > 0 {
+                Ok(())
+            } else {
+                Err(format!("{} users, {members} memberships", users.len()))
+            }
+        }),
+        Case::new(
+            "SCIM server that does not keep externalId",
+            1,
+            &["did not keep the ownership mark", "creation stopped for this run"],
+        )
+        .writes(Writes::Allowed)
+        .setup(|w, _| {
+            w.scim.set_quirks(Quirks {
+                drop_external_id: true,
+                ..Quirks::default()
+            });
+        })
+        .check(|w, _| {
+            // One POST, then none; nothing else written.
+            let n = w.scim.users().len();
+            let groups = w.scim.groups().len();
+            if n == 1 && groups == 0 {
+                Ok(())
+            } else {
+                Err(format!("{n} users and {groups} groups created"))
+            }
         }),
         Case::new(
             "SCIM HTML error page on the listing",

@@ -222,10 +222,12 @@ fn seed_foreign(world: &World, users: usize) -> BTreeMap<String, String> {
     }
     let member = |n: usize| json!({"value": seeded[n].1, "type": "User"});
     let groups = [
-        // The name of one of ours, and a legacy CoreWeave default group.
-        json!({"displayName": "admins", "externalId": "okta:grp-admins", "members": [member(0), member(1)]}),
+        // Another IdP's group, a legacy CoreWeave default group, and a key that only
+        // looks like ours. (A foreign group holding one of our names is a conflict
+        // that holds that group: see the e2e conflict tests.)
+        json!({"displayName": "okta-admins", "externalId": "okta:grp-admins", "members": [member(0), member(1)]}),
         json!({"displayName": "metrics"}),
-        json!({"displayName": "all-users", "externalId": "PW-ACTIVATE:group:7000000000000000000000001",
+        json!({"displayName": "legacy-all-users", "externalId": "PW-ACTIVATE:group:7000000000000000000000001",
                "members": [member(2)]}),
     ];
     for group in groups {
@@ -672,7 +674,11 @@ async fn soak(spec: &Spec) -> Value {
                 trace.lines().last().unwrap_or_default()
             );
             if result.planned == Some(0) {
-                assert_eq!(out.code, 0, "a run that planned nothing exits 0");
+                assert_eq!(
+                    out.code, 0,
+                    "a run that planned nothing exits 0\n{}",
+                    out.stdout
+                );
                 converged_after = Some(run - 1);
                 break;
             }

@@ -22,7 +22,8 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 const ACCEPT_JSON: &str = "application/json, application/problem+json";
-const ACCEPT_JSON_OR_TEXT: &str = "application/json, text/plain;q=0.9, application/problem+json";
+pub(crate) const ACCEPT_JSON_OR_TEXT: &str =
+    "application/json, text/plain;q=0.9, application/problem+json";
 
 /// Settings of an [`ActivateClient`].
 ///
@@ -89,7 +90,7 @@ pub(crate) struct Inner {
 
 /// How a 404 of a request is reported.
 #[derive(Clone, Copy)]
-enum NotFound<'a> {
+pub(crate) enum NotFound<'a> {
     Generic,
     Org(&'a str),
 }
@@ -108,9 +109,9 @@ enum AttemptError {
     TooLarge,
 }
 
-struct Fetched {
-    body: Vec<u8>,
-    media: body::MediaType,
+pub(crate) struct Fetched {
+    pub(crate) body: Vec<u8>,
+    pub(crate) media: body::MediaType,
 }
 
 impl Fetched {
@@ -415,7 +416,7 @@ impl ActivateClient {
 
     /// One GET with retries. Returns the request's name (`GET /path?query`) and the
     /// successful response.
-    async fn get(
+    pub(crate) async fn get(
         &self,
         relative: &str,
         accept: &'static str,
@@ -590,7 +591,7 @@ fn read_user(value: &serde_json::Value, id: Option<&String>) -> Result<User, (Un
     Ok(User::from(user))
 }
 
-fn segment(what: &'static str, name: &str) -> Result<String, ActivateError> {
+pub(crate) fn segment(what: &'static str, name: &str) -> Result<String, ActivateError> {
     if is_addressable(name) {
         Ok(encode_segment(name))
     } else {

@@ -54,6 +54,7 @@ pub mod error;
 pub mod keys;
 pub mod model;
 pub mod path;
+pub mod probe;
 pub mod scim_source;
 pub mod snapshot;
 

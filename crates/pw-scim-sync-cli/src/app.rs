@@ -38,6 +38,11 @@ async fn execute(cli: Cli) -> Result<Exit> {
             let run = crate::settings::RunSettings::from_args(&cli.sync)?;
             return crate::demo::demo(run).await;
         }
+        #[cfg(not(feature = "demo"))]
+        Some(Command::Demo) => {
+            eprintln!("error: {}", crate::cli::DEMO_LEFT_OUT);
+            return Ok(Exit::Usage);
+        }
     };
     let settings = Settings::from_args(&cli.sync)?;
     sync(&settings, mode).await
@@ -64,8 +69,8 @@ async fn sync(settings: &Settings, mode: Mode) -> Result<Exit> {
         }
     };
     if let Some(url) = &settings.run.pushgateway_url {
-        let body = metrics::render(&run_metrics(result.as_ref().ok(), exit, started));
-        if let Err(error) = metrics::push(&plain, url, body).await {
+        let m = run_metrics(result.as_ref().ok(), exit, started);
+        if let Err(error) = metrics::push(&plain, url, &m).await {
             tracing::warn!("{error:#}");
         }
     }

@@ -49,9 +49,17 @@ pub enum Command {
     /// Read-only preflight: can both APIs be reached with these settings?
     Check,
     /// Run a real sync against bundled local emulators: no credentials needed.
-    #[cfg(feature = "demo")]
+    ///
+    /// Builds without the `demo` feature (release builds, the container image) keep the
+    /// name, hidden, to say that it is left out rather than that it does not exist.
+    #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo,
 }
+
+/// What `demo` says in a build without it.
+pub const DEMO_LEFT_OUT: &str = "`demo` is not in this build: release builds and the \
+    container image leave out the emulators it runs. Run it from a source checkout: \
+    `cargo run -- demo`";
 
 /// Output format of the plan and the summary on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

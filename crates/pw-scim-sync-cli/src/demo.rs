@@ -93,6 +93,8 @@ pub async fn demo(run_settings: RunSettings) -> Result<Exit> {
     );
     sync(&settings, &scim).await?;
 
+    show_no_access(&scim, "carmen.ruiz")?;
+
     step(5, "fourth sync: converged again");
     let writes = sync(&settings, &scim).await?;
     if writes != 0 {
@@ -153,6 +155,32 @@ async fn bulk_source_pass(
             "the sync through ACTIVATE's SCIM server wrote {writes} times; both sources should agree"
         );
     }
+    Ok(())
+}
+
+/// Checks and says that a departed user's record is kept but gives no access:
+/// inactive, no SSH keys, in no group (removal must not depend on the cluster's
+/// nsscache reading `active`).
+fn show_no_access(scim: &ScimEmulator, user_name: &str) -> Result<()> {
+    let user = scim
+        .user_by_user_name(user_name)
+        .with_context(|| format!("{user_name}'s record is gone; it should have been kept"))?;
+    let keys = user[scim_client::model::COREWEAVE_USER_SCHEMA]["sunkSshKeys"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let id = user["id"].as_str().unwrap_or("?");
+    let groups = scim
+        .groups()
+        .iter()
+        .filter(|g| g["members"].to_string().contains(id))
+        .count();
+    if user["active"] != serde_json::json!(false) || keys != 0 || groups != 0 {
+        bail!("{user_name} left but keeps access: {keys} keys, {groups} groups");
+    }
+    println!(
+        "\n{user_name}'s record is kept, inactive, with no SSH keys and in no group: \
+         no access, whatever the cluster's nsscache filter."
+    );
     Ok(())
 }
 

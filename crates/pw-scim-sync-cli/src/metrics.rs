@@ -1,5 +1,11 @@
 //! Run metrics for Prometheus, pushed to a Pushgateway after each run (the batch-job
 //! pattern: a CronJob is gone before anything could scrape it).
+//!
+//! Two groups: every run replaces (`PUT`) the group `job="pw_activate_scim_sync"` with
+//! its own figures, so no series of an earlier run is left behind (an operation kind or
+//! HTTP status this run did not have, or any count after a run that stopped early); a
+//! successful run also replaces the group `job="pw_activate_scim_sync",result="success"`,
+//! which holds only `last_success_timestamp_seconds` and so keeps it through failed runs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,6 +16,9 @@ use url::Url;
 
 /// The Pushgateway job name.
 pub const JOB: &str = "pw_activate_scim_sync";
+
+/// The grouping key of the success group under [`JOB`]: `result="success"`.
+const SUCCESS_GROUP: [&str; 2] = ["result", "success"];
 
 /// What one run reports.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -33,11 +42,8 @@ pub struct RunMetrics {
     pub http_requests: BTreeMap<(String, String), u64>,
 }
 
-/// Renders the metrics in the Prometheus text format.
-///
-/// `last_success_timestamp_seconds` is only present after a successful run; pushed with
-/// `POST`, the Pushgateway keeps the previous value when a run fails, which is what an
-/// alert on "no success for an hour" needs.
+/// Renders the run's group in the Prometheus text format: everything but
+/// `last_success_timestamp_seconds` (see [`render_success`]).
 pub fn render(m: &RunMetrics) -> String {
     let mut out = String::new();
     gauge(
@@ -52,14 +58,6 @@ pub fn render(m: &RunMetrics) -> String {
         "When the last run ended.",
         &[(vec![], m.finished_at)],
     );
-    if m.success {
-        gauge(
-            &mut out,
-            "last_success_timestamp_seconds",
-            "When the last successful run ended.",
-            &[(vec![], m.finished_at)],
-        );
-    }
     gauge(
         &mut out,
         "exit_code",
@@ -113,6 +111,22 @@ pub fn render(m: &RunMetrics) -> String {
     out
 }
 
+/// Renders the success group, `last_success_timestamp_seconds`, after a successful
+/// run; `None` after any other, so that the value pushed by the last successful run
+/// stays, which is what an alert on "no success for an hour" needs.
+pub fn render_success(m: &RunMetrics) -> Option<String> {
+    m.success.then(|| {
+        let mut out = String::new();
+        gauge(
+            &mut out,
+            "last_success_timestamp_seconds",
+            "When the last successful run ended.",
+            &[(vec![], m.finished_at)],
+        );
+        out
+    })
+}
+
 #[allow(clippy::cast_precision_loss)]
 fn count(n: u64) -> f64 {
     n as f64
@@ -141,15 +155,27 @@ fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Pushes `body` to `{base}/metrics/job/pw_activate_scim_sync` with `POST`.
-pub async fn push(client: &reqwest::Client, base: &Url, body: String) -> Result<()> {
+/// Pushes the run's metrics: [`render`] replaces the group
+/// `{base}/metrics/job/pw_activate_scim_sync`, then, after a successful run,
+/// [`render_success`] replaces `{base}/metrics/job/pw_activate_scim_sync/result/success`.
+pub async fn push(client: &reqwest::Client, base: &Url, m: &RunMetrics) -> Result<()> {
+    put(client, base, &[], render(m)).await?;
+    if let Some(body) = render_success(m) {
+        put(client, base, &SUCCESS_GROUP, body).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the group `job/pw_activate_scim_sync[/label/value]` with `body`.
+async fn put(client: &reqwest::Client, base: &Url, group: &[&str], body: String) -> Result<()> {
     let mut url = base.clone();
     url.path_segments_mut()
         .map_err(|()| anyhow::anyhow!("PUSHGATEWAY_URL cannot be a base URL"))?
         .pop_if_empty()
-        .extend(["metrics", "job", JOB]);
+        .extend(["metrics", "job", JOB])
+        .extend(group);
     client
-        .post(url)
+        .put(url)
         .header("content-type", "text/plain; version=0.0.4")
         .timeout(Duration::from_secs(10))
         .body(body)
@@ -182,7 +208,15 @@ mod tests {
             text.contains("pw_activate_scim_sync_run_duration_seconds 1.5\n"),
             "{text}"
         );
-        assert!(text.contains("pw_activate_scim_sync_last_success_timestamp_seconds 1700000000\n"));
+        assert!(!text.contains("last_success_timestamp_seconds"), "{text}");
+        assert_eq!(
+            render_success(&m).as_deref(),
+            Some(
+                "# HELP pw_activate_scim_sync_last_success_timestamp_seconds When the last \
+                 successful run ended.\n# TYPE pw_activate_scim_sync_last_success_timestamp_seconds \
+                 gauge\npw_activate_scim_sync_last_success_timestamp_seconds 1700000000\n"
+            )
+        );
         assert!(text.contains(
             "pw_activate_scim_sync_operations{kind=\"create_user\",outcome=\"applied\"} 3\n"
         ));
@@ -192,12 +226,13 @@ mod tests {
             )
         );
         assert!(text.contains("# TYPE pw_activate_scim_sync_guard_tripped gauge\npw_activate_scim_sync_guard_tripped 0\n"));
-        let failed = render(&RunMetrics {
+        assert!(text.contains("pw_activate_scim_sync_exit_code 0\n"));
+        let failed = RunMetrics {
             success: false,
             exit_code: 1,
             ..m
-        });
-        assert!(!failed.contains("last_success_timestamp_seconds"));
-        assert!(failed.contains("pw_activate_scim_sync_exit_code 1\n"));
+        };
+        assert!(render(&failed).contains("pw_activate_scim_sync_exit_code 1\n"));
+        assert_eq!(render_success(&failed), None);
     }
 }

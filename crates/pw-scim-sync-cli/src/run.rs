@@ -160,6 +160,9 @@ pub async fn sync(
             Some(apply(&plan, &ScimClientTarget::new(scim.clone()), &options).await)
         }
     };
+    if let Some(lost) = applied.as_ref().and_then(|r| r.ownership_not_kept.as_ref()) {
+        tracing::error!(subject = %lost.subject, "{lost}");
+    }
     if let Some(limits) = scim.limits().filter(|l| l.overloads > 0) {
         tracing::info!(
             overloads = limits.overloads,
@@ -171,6 +174,7 @@ pub async fn sync(
 
     let exit = match &applied {
         None => Exit::Success,
+        Some(report) if report.ownership_not_kept.is_some() => Exit::Fatal,
         Some(report) => Exit::of_run(
             plan.has_withheld(),
             !report.is_complete() || !plan.conflicts.is_empty(),
@@ -264,7 +268,7 @@ pub fn render_report(report: &ApplyReport) -> String {
         }
         let _ = writeln!(
             out,
-            "  {kind}: {} applied, {} failed, {} skipped at the deadline, {} skipped after an authorization failure, {} withheld",
+            "  {kind}: {} applied, {} failed, {} skipped at the deadline, {} not started after a fatal target problem, {} withheld",
             counts.applied,
             counts.failed,
             counts.skipped_deadline,
@@ -278,6 +282,16 @@ pub fn render_report(report: &ApplyReport) -> String {
             "  failed {} {}: {}",
             failure.action, failure.subject, failure.error
         );
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(
+            out,
+            "  warning {} {}: {}",
+            warning.action, warning.subject, warning.message
+        );
+    }
+    if let Some(lost) = &report.ownership_not_kept {
+        let _ = writeln!(out, "  FATAL: {lost}");
     }
     for omitted in &report.omitted_members {
         let _ = writeln!(

@@ -2,9 +2,9 @@
 //!
 //! - **Source guard.** When the snapshot is incomplete, or the projection has
 //!   no users at all (an empty snapshot, or a scope that selects nobody), every
-//!   operation that *takes access away* is withheld: deactivations, group
-//!   emptying, and member removals (split out of group updates into withheld
-//!   operations of their own). A missing page, member list or key list looks
+//!   operation that *takes access away* is withheld: deactivations, key
+//!   revocations of inactive records, group emptying, and member removals
+//!   (split out of group updates into withheld operations of their own). A missing page, member list or key list looks
 //!   exactly like a departure, and in POSIX/Slurm terms losing a group is
 //!   losing access, so all three are treated alike. Creations, attribute
 //!   updates, reactivations, re-keys, renames and member additions still apply.
@@ -15,8 +15,11 @@
 //!   deactivation is an anomaly; applying an arbitrary part of it would not be
 //!   safer), together with the removal of those users from groups, so a
 //!   withheld deactivation leaves the user exactly as they are. Group emptying
-//!   still applies. [`crate::PlanOptions::override_deactivation_limit`] lifts
-//!   this guard; the plan records that it did.
+//!   still applies, and so do key revocations of records that are already
+//!   inactive (their deactivation was decided in an earlier run; they count
+//!   neither toward nor against the limit).
+//!   [`crate::PlanOptions::override_deactivation_limit`] lifts this guard; the
+//!   plan records that it did.
 //!
 //! The plan says which guard tripped ([`GuardStatus`]) and marks every
 //! withheld operation ([`crate::Operation::withheld`]).
@@ -172,7 +175,7 @@ fn withhold_access_removals(operations: &mut Vec<Operation>, kind: GuardKind) ->
     let mut any = false;
     for op in operations.iter_mut() {
         match &mut op.action {
-            Action::Deactivate(_) | Action::EmptyGroup(_) => {
+            Action::Deactivate(_) | Action::RevokeKeys(_) | Action::EmptyGroup(_) => {
                 op.withheld = Some(kind);
                 any = true;
             }

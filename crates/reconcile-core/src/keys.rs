@@ -7,12 +7,22 @@
 //! change; but reordering lines, extra blanks, tabs or trailing whitespace are
 //! not. Two lines with the same key data are one key (the first line's comment
 //! wins).
+//!
+//! Source keys must also be strong enough: RSA keys with a modulus under
+//! [`MIN_RSA_BITS`] are rejected like unparsable lines. Keys already stored in
+//! the target are read without that check, so a weak stored key is still shown
+//! by its fingerprint (and removed, since no desired key matches it).
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
 use serde::{Serialize, Serializer};
-use ssh_key::{HashAlg, PublicKey};
+use ssh_key::public::KeyData;
+use ssh_key::{HashAlg, Mpint, PublicKey};
+
+/// The smallest RSA modulus accepted from the source, in bits (NIST SP 800-131A
+/// retired RSA keys below 2048 bits).
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// A valid SSH public key in normal form.
 ///
@@ -30,8 +40,23 @@ pub struct SshKey {
 }
 
 impl SshKey {
-    /// Parses one OpenSSH public key line (`algorithm base64 [comment]`).
+    /// Parses one OpenSSH public key line (`algorithm base64 [comment]`) and
+    /// rejects RSA keys shorter than [`MIN_RSA_BITS`].
     pub fn parse(line: &str) -> Result<Self, InvalidKey> {
+        let (key, parsed) = Self::parse_any_strength(line)?;
+        if let KeyData::Rsa(rsa) = parsed.key_data() {
+            let bits = modulus_bits(&rsa.n);
+            if bits < MIN_RSA_BITS {
+                return Err(InvalidKey(format!(
+                    "RSA key of {bits} bits is too weak (at least {MIN_RSA_BITS} are required)"
+                )));
+            }
+        }
+        Ok(key)
+    }
+
+    /// Parses a key line without the strength check (for values already stored).
+    fn parse_any_strength(line: &str) -> Result<(Self, PublicKey), InvalidKey> {
         let line = line.trim();
         let collapsed;
         let line = if line.contains(['\t', '\n', '\r', '\u{b}', '\u{c}']) || line.contains("  ") {
@@ -46,11 +71,12 @@ impl SshKey {
         let data_end = openssh[algorithm_end + 1..]
             .find(' ')
             .map_or(openssh.len(), |i| algorithm_end + 1 + i);
-        Ok(Self {
+        let parsed = Self {
             openssh,
             algorithm_end,
             data_end,
-        })
+        };
+        Ok((parsed, key))
     }
 
     /// The full key in normal form, for the SCIM request body.
@@ -103,6 +129,15 @@ impl fmt::Debug for SshKey {
 impl Serialize for SshKey {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.summary().serialize(serializer)
+    }
+}
+
+/// The size in bits of an RSA modulus (its positive big-endian value).
+fn modulus_bits(n: &Mpint) -> usize {
+    let bytes = n.as_positive_bytes().unwrap_or_default();
+    match bytes.iter().position(|&b| b != 0) {
+        Some(first) => (bytes.len() - first) * 8 - bytes[first].leading_zeros() as usize,
+        None => 0,
     }
 }
 
@@ -225,8 +260,8 @@ fn observed_key_set(stored: &[String]) -> BTreeSet<String> {
     stored
         .iter()
         .filter(|value| !value.trim().is_empty())
-        .map(|value| match SshKey::parse(value) {
-            Ok(key) => key.openssh,
+        .map(|value| match SshKey::parse_any_strength(value) {
+            Ok((key, _)) => key.openssh,
             Err(_) => value.split_whitespace().collect::<Vec<_>>().join(" "),
         })
         .collect()
@@ -237,8 +272,8 @@ pub(crate) fn observed_key_summaries(stored: &[String]) -> Vec<KeySummary> {
     let set: BTreeSet<KeySummary> = stored
         .iter()
         .filter(|value| !value.trim().is_empty())
-        .map(|value| match SshKey::parse(value) {
-            Ok(key) => key.summary(),
+        .map(|value| match SshKey::parse_any_strength(value) {
+            Ok((key, _)) => key.summary(),
             Err(_) => KeySummary::Invalid {
                 invalid_length: value.trim().chars().count(),
             },
@@ -253,6 +288,54 @@ mod tests {
 
     const ED: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILM+rvN+ot98qgEN796jTiQfZfG1KaT0PtFDJ/XFSqti";
+
+    /// `ssh-keygen -t rsa -b 1024`.
+    const RSA_1024: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC6no78XxQu0GbZzXXXg3xgt5DsbYUsLNnxDv8oJGwbCaKc8sdiJBpERhBANBGLNqmpRfTIN+DNBoUq7e14R8tf5aVl+0jNubBOcmqOWH/sij2cmfjSTETQb7M1ACCHMMn3JsjiowCDkTRoI8Bbfw1IcodB/xXRCTfLa4u7R0uASQ== weak";
+    /// `ssh-keygen -t rsa -b 2048`.
+    const RSA_2048: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCs0PmU+nDi3LJ2GEyNQO9lG+c4UPfCvhpxBiMvVsbanZTBVJiaT8e0FqBcdkgjqkhWWVCAOsKBz5Gefo509FgNbIY3kOy8oU0YCiduyiE+Fc4O+5C1zbft/QnIb6YYQPiYhxpe+hF5fvDaL+xzcgo8Z9PPhRZ1eIANR118bfkgbT50FbwNukQ9zt+XfCMSRWZ5LDQHUnZ3s+uNLy4frM4ixHfSgTfWwRzY33a4LCMILA8HP71ipwDCAQlqWMSvIWyQdFqyv7YS/MWz0XSohmUpkYTvIbKeE5y1ZqdNhDQab1Ar7+THQLpwmDkFtxGdh00A1fFkr2/fuIWcYR4sm3Df ok";
+
+    #[test]
+    fn rsa_keys_parse_and_fingerprint_and_weak_ones_are_rejected() {
+        let key = SshKey::parse(RSA_2048).unwrap();
+        assert_eq!(key.algorithm(), "ssh-rsa");
+        assert_eq!(key.comment(), "ok");
+        // `ssh-keygen -l` prints the same fingerprint.
+        assert_eq!(
+            key.fingerprint(),
+            "SHA256:A8U0IlhdZjzs8B1Gq6aa1Ei3p45yK8ezJ1rnbf1CqzA"
+        );
+        let weak = SshKey::parse(RSA_1024).unwrap_err();
+        assert_eq!(
+            weak.to_string(),
+            "not a valid OpenSSH public key: RSA key of 1024 bits is too weak \
+             (at least 2048 are required)"
+        );
+        let (keys, rejected) = parse_source_keys(&[format!("{RSA_1024}\n{RSA_2048}")]);
+        assert_eq!(keys, vec![key]);
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].line, 1);
+        assert!(rejected[0].reason.contains("1024 bits"));
+        // A weak key already stored is shown by its fingerprint, and is not a desired key.
+        assert_eq!(
+            observed_key_summaries(&[RSA_1024.to_owned()]),
+            vec![KeySummary::Valid {
+                algorithm: "ssh-rsa".into(),
+                fingerprint: "SHA256:xojW4+5Lm2VIMdJtFA0iZNC++V/EP0Qh7LmRVSPowDw".into(),
+                comment: "weak".into(),
+            }]
+        );
+        assert!(!same_key_set(&[], &[RSA_1024.to_owned()]));
+    }
+
+    #[test]
+    fn modulus_bits_counts_from_the_highest_set_bit() {
+        let bits = |bytes: &[u8]| modulus_bits(&Mpint::from_positive_bytes(bytes).unwrap());
+        assert_eq!(bits(&[0x01]), 1);
+        assert_eq!(bits(&[0x80, 0x00]), 16);
+        assert_eq!(bits(&[0x7f, 0xff, 0xff]), 23);
+        assert_eq!(bits(&[0x00, 0x00, 0x01, 0x00]), 9);
+        assert_eq!(bits(&[]), 0);
+    }
 
     #[test]
     fn whitespace_is_normalized_and_comment_kept() {

@@ -92,8 +92,9 @@
 //! assert_eq!(first.summary().create_users, 1);
 //! assert_eq!(first.summary().create_groups, 1);
 //! assert!(first.to_text().ends_with(
-//!     "Plan: 1 to create, 0 to update, 0 to reactivate, 0 to re-key, 0 to deactivate; \
-//!      groups: 1 to create, 0 to update, 0 to empty; 0 withheld, 0 conflicts, 0 warnings.\n"
+//!     "Plan: 1 to create, 0 to update, 0 to reactivate, 0 to re-key, 0 to deactivate, \
+//!      0 to revoke keys; groups: 1 to create, 0 to update, 0 to empty; 0 withheld, \
+//!      0 conflicts, 0 warnings.\n"
 //! ));
 //!
 //! let report = futures::executor::block_on(apply(&first, &target, &ApplyOptions::default()));
@@ -128,8 +129,9 @@ pub mod render;
 pub mod source;
 
 pub use apply::{
-    ApplyFailure, ApplyOptions, ApplyReport, Clock, Deadline, GroupChange, ManualClock,
-    NewGroupRecord, OmittedMember, OutcomeCounts, ScimTarget, TargetError, TargetErrorKind, apply,
+    ApplyFailure, ApplyOptions, ApplyReport, ApplyWarning, Clock, Deadline, GroupChange,
+    ManualClock, NewGroupRecord, OmittedMember, OutcomeCounts, OwnershipNotKept, ScimTarget,
+    TargetError, TargetErrorKind, Written, apply,
 };
 pub use desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
 pub use guards::{DeactivationLimit, GuardStatus, InvalidLimit};
@@ -137,12 +139,12 @@ pub use ids::{ExternalId, OWNED_PREFIX, OwnedKey, ScimId, SourceGroupId, SourceU
 pub use keys::{InvalidKey, KeySummary, SshKey};
 pub use memory::{FailOn, InMemoryTarget, TargetCall, TargetGroup, TargetUser};
 pub use notes::{Conflict, UserLabel, Warning};
-pub use observed::{Observed, OwnedGroup, OwnedUser};
+pub use observed::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
 pub use plan::{
     Action, ActionKind, CreateGroup, CreateUser, CreatedMember, Deactivate, DeactivationReason,
     EmptyGroup, EmptyReason, ExistingMember, FieldChange, GuardKind, KeysChange, MemberRef,
-    NewUserRecord, Operation, PLAN_FORMAT_VERSION, Plan, PlanOptions, Subject, SubjectKind,
-    Summary, UpdateGroup, UserChange, UserPatch, plan,
+    NewUserRecord, Operation, PLAN_FORMAT_VERSION, Plan, PlanOptions, RevokeKeys, Subject,
+    SubjectKind, Summary, UpdateGroup, UserChange, UserPatch, plan,
 };
 pub use projection::project;
 pub use source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser, UnusableUser};

@@ -13,9 +13,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::apply::{GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind};
+use crate::apply::{
+    GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind, Written,
+};
 use crate::ids::{ExternalId, ScimId, fold};
-use crate::observed::{Observed, OwnedGroup, OwnedUser};
+use crate::observed::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
 use crate::plan::{NewUserRecord, UserChange};
 
 /// A user record as the in-memory server stores it.
@@ -99,6 +101,8 @@ struct State {
     next_id: u64,
     calls: Vec<TargetCall>,
     failures: Vec<(FailOn, TargetError)>,
+    /// Creates store no `externalId` (a server that does not keep it).
+    drop_external_ids: bool,
 }
 
 impl State {
@@ -188,6 +192,12 @@ impl InMemoryTarget {
         self.state().insert_group(group)
     }
 
+    /// Makes later creates store no `externalId` and answer without one, like
+    /// a server that does not keep the attribute.
+    pub fn drop_external_ids_on_create(&self) {
+        self.state().drop_external_ids = true;
+    }
+
     /// Makes every later call matching `on` fail with `error` (the call is still recorded).
     pub fn fail(&self, on: FailOn, error: TargetError) {
         self.state().failures.push((on, error));
@@ -209,34 +219,25 @@ impl InMemoryTarget {
     }
 
     /// The state as the CLI adapter would read it: owned records (prefixed
-    /// `externalId`) and the `userName`s of all other user records.
+    /// `externalId`), the `userName`s of all other user records, and all
+    /// other group records.
     pub fn observed(&self) -> Observed {
         let state = self.state();
         let mut observed = Observed::default();
         for (id, user) in &state.users {
-            match &user.external_id {
-                Some(external_id) if external_id.is_owned() => observed.users.push(OwnedUser {
-                    scim_id: id.clone(),
-                    external_id: external_id.clone(),
-                    user_name: user.user_name.clone(),
-                    given_name: user.given_name.clone(),
-                    family_name: user.family_name.clone(),
-                    formatted_name: user.formatted_name.clone(),
-                    display_name: user.display_name.clone(),
-                    email: user.email.clone(),
-                    active: user.active,
-                    ssh_keys: user.ssh_keys.clone(),
-                }),
-                _ => observed.foreign_user_names.push(user.user_name.clone()),
+            if user.external_id.as_ref().is_some_and(ExternalId::is_owned) {
+                observed.users.push(user.observed(id));
+            } else {
+                observed.foreign_user_names.push(user.user_name.clone());
             }
         }
         for (id, group) in &state.groups {
-            if let Some(external_id) = group.external_id.as_ref().filter(|e| e.is_owned()) {
-                observed.groups.push(OwnedGroup {
+            if group.external_id.as_ref().is_some_and(ExternalId::is_owned) {
+                observed.groups.push(group.observed(id));
+            } else {
+                observed.foreign_groups.push(ForeignGroup {
                     scim_id: id.clone(),
-                    external_id: external_id.clone(),
                     display_name: group.display_name.clone(),
-                    members: group.members.iter().cloned().collect(),
                 });
             }
         }
@@ -244,13 +245,49 @@ impl InMemoryTarget {
     }
 }
 
+impl TargetUser {
+    /// The record as a reader sees it (an absent `externalId` reads as empty).
+    fn observed(&self, id: &ScimId) -> OwnedUser {
+        OwnedUser {
+            scim_id: id.clone(),
+            external_id: self
+                .external_id
+                .clone()
+                .unwrap_or_else(|| ExternalId::new("")),
+            user_name: self.user_name.clone(),
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            formatted_name: self.formatted_name.clone(),
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            active: self.active,
+            ssh_keys: self.ssh_keys.clone(),
+        }
+    }
+}
+
+impl TargetGroup {
+    /// The record as a reader sees it.
+    fn observed(&self, id: &ScimId) -> OwnedGroup {
+        OwnedGroup {
+            scim_id: id.clone(),
+            external_id: self
+                .external_id
+                .clone()
+                .unwrap_or_else(|| ExternalId::new("")),
+            display_name: self.display_name.clone(),
+            members: self.members.iter().cloned().collect(),
+        }
+    }
+}
+
 #[async_trait]
 impl ScimTarget for InMemoryTarget {
-    async fn create_user(&self, user: &NewUserRecord) -> Result<ScimId, TargetError> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
         let mut state = self.state();
         state.call(TargetCall::CreateUser(user.user_name.clone()))?;
-        state.insert_user(TargetUser {
-            external_id: Some(user.external_id.clone()),
+        let stored = TargetUser {
+            external_id: Some(user.external_id.clone()).filter(|_| !state.drop_external_ids),
             user_name: user.user_name.clone(),
             given_name: user.given_name.clone(),
             family_name: user.family_name.clone(),
@@ -263,10 +300,16 @@ impl ScimTarget for InMemoryTarget {
                 .iter()
                 .map(|k| k.as_openssh().to_owned())
                 .collect(),
-        })
+        };
+        let id = state.insert_user(stored.clone())?;
+        Ok(Written::record(stored.observed(&id)))
     }
 
-    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Result<(), TargetError> {
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
         let mut state = self.state();
         state.call(TargetCall::PatchUser(id.clone()))?;
         let Some(mut user) = state.users.get(id).cloned() else {
@@ -303,21 +346,31 @@ impl ScimTarget for InMemoryTarget {
         state
             .names
             .insert(fold(&user.user_name).into_owned(), id.clone());
+        let answer = user.observed(id);
         state.users.insert(id.clone(), user);
-        Ok(())
+        Ok(Written::record(answer))
     }
 
-    async fn create_group(&self, group: &NewGroupRecord) -> Result<ScimId, TargetError> {
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError> {
         let mut state = self.state();
         state.call(TargetCall::CreateGroup(group.display_name.clone()))?;
-        state.insert_group(TargetGroup {
-            external_id: Some(group.external_id.clone()),
+        let stored = TargetGroup {
+            external_id: Some(group.external_id.clone()).filter(|_| !state.drop_external_ids),
             display_name: group.display_name.clone(),
             members: group.members.iter().cloned().collect(),
-        })
+        };
+        let id = state.insert_group(stored.clone())?;
+        Ok(Written::record(stored.observed(&id)))
     }
 
-    async fn patch_group(&self, id: &ScimId, changes: &[GroupChange]) -> Result<(), TargetError> {
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
         let mut state = self.state();
         state.call(TargetCall::PatchGroup(id.clone()))?;
         let Some(mut group) = state.groups.get(id).cloned() else {
@@ -340,7 +393,8 @@ impl ScimTarget for InMemoryTarget {
                 }
             }
         }
+        let answer = group.observed(id);
         state.groups.insert(id.clone(), group);
-        Ok(())
+        Ok(Written::record(answer))
     }
 }

@@ -62,6 +62,19 @@ pub enum Conflict {
         /// That record's `externalId`.
         holder_external_id: ExternalId,
     },
+    /// The desired group `displayName` is held (case-insensitively) by a group
+    /// record we do not own: the group is not created, or not renamed and
+    /// given no new members (members who lost access still leave it).
+    ForeignGroupName {
+        /// The ACTIVATE group.
+        group: SourceGroupId,
+        /// Its name (the desired `displayName`).
+        name: String,
+        /// The record holding the name.
+        holder: ScimId,
+        /// That record's `displayName`.
+        holder_name: String,
+    },
     /// The user's rename is part of a cycle of renames (A takes B's name while
     /// B takes A's); SCIM cannot express the swap without a temporary name.
     RenameCycle {
@@ -120,6 +133,19 @@ impl fmt::Display for Conflict {
             } => write!(
                 f,
                 "userName of {user} is held by owned record {holder} ({holder_external_id}); not written"
+            ),
+            Self::ForeignGroupName {
+                group,
+                name,
+                holder,
+                holder_name,
+            } => write!(
+                f,
+                "group {name:?} (ACTIVATE id {group}): displayName is held by group {holder_name:?} \
+                 (SCIM id {holder}), which pw-activate does not own; not created or renamed. Fix: rename the \
+                 group in ACTIVATE, or rename or delete the CoreWeave group (older organizations \
+                 have built-in groups admin, metrics, read, write and billing_viewer that clash \
+                 this way)"
             ),
             Self::RenameCycle { user } => {
                 write!(

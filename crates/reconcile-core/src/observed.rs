@@ -20,6 +20,19 @@ pub struct Observed {
     pub groups: Vec<OwnedGroup>,
     /// `userName`s of user records we do not own (used only for conflict detection).
     pub foreign_user_names: Vec<String>,
+    /// Group records we do not own whose `displayName` a group about to be
+    /// created or renamed may clash with (used only for conflict detection;
+    /// the adapter may look up only those names).
+    pub foreign_groups: Vec<ForeignGroup>,
+}
+
+/// A group record we do not own, named in a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ForeignGroup {
+    /// The SCIM id.
+    pub scim_id: ScimId,
+    /// `displayName`.
+    pub display_name: String,
 }
 
 /// An owned user record.
@@ -109,6 +122,7 @@ mod tests {
                 members: vec![ScimId::new("b"), ScimId::new("foreign"), ScimId::new("a")],
             }],
             foreign_user_names: Vec::new(),
+            foreign_groups: Vec::new(),
         };
         let before = observed.clone();
         assert_ne!(

@@ -1,14 +1,15 @@
 //! Plan rendering: human-readable text (like `terraform plan`) and JSON.
 //!
-//! # JSON form (version 1)
+//! # JSON form (version 2)
 //!
 //! [`Plan::to_json`] prints one object:
 //!
 //! ```text
 //! {
-//!   "version": 1,
+//!   "version": 2,
 //!   "summary": { "create_users": 0, "update_users": 0, "reactivate_users": 0,
-//!                "rekey_users": 0, "deactivate_users": 0, "create_groups": 0,
+//!                "rekey_users": 0, "deactivate_users": 0, "revoke_keys": 0,
+//!                "create_groups": 0,
 //!                "update_groups": 0, "empty_groups": 0, "withheld": 0,
 //!                "conflicts": 0, "warnings": 0 },
 //!   "guards": { "source_complete": true, "desired_users": 0, "owned_active_users": 0,
@@ -21,9 +22,11 @@
 //! }
 //! ```
 //!
-//! Operation kinds (`op`), in apply order: `deactivate`, `rekey`, `reactivate`,
+//! Operation kinds (`op`), in apply order: `deactivate`, `revoke_keys`, `rekey`,
+//! `reactivate`,
 //! `update_user`, `create_user`, `create_group`, `update_group`, `empty_group`;
 //! their fields are those of the Rust types ([`crate::plan::Deactivate`],
+//! [`crate::plan::RevokeKeys`],
 //! [`crate::plan::UserPatch`], [`crate::plan::CreateUser`], ...), in snake case.
 //! User attribute changes are `{ "attribute": "<name>", "old": ..., "new": ... }`.
 //! Group members are `{ "kind": "existing", "user_name", "scim_id" }` or
@@ -31,6 +34,8 @@
 //! `{ "algorithm", "fingerprint", "comment" }` (or `{ "invalid_length" }` for a
 //! stored value that does not parse). All lists are sorted; the same plan
 //! always prints the same bytes. Fields are only ever added within a version.
+//! Version 2 added `revoke_keys` (operation and summary count) and the
+//! `removed_keys` of a deactivation.
 
 use std::fmt::Write as _;
 
@@ -40,7 +45,8 @@ use crate::guards::GuardStatus;
 use crate::keys::KeySummary;
 use crate::notes::{Conflict, Warning};
 use crate::plan::{
-    Action, ActionKind, ExistingMember, GuardKind, MemberRef, Operation, Plan, Summary, UserChange,
+    Action, ActionKind, ExistingMember, GuardKind, MemberRef, Operation, Plan, RevokeKeys, Summary,
+    UserChange,
 };
 
 #[derive(Serialize)]
@@ -85,6 +91,10 @@ impl Plan {
             (ActionKind::CreateUser, "Users to create"),
             (ActionKind::UpdateUser, "Users to update"),
             (ActionKind::Deactivate, "Users to deactivate"),
+            (
+                ActionKind::RevokeKeys,
+                "Inactive users whose keys are removed",
+            ),
             (ActionKind::Reactivate, "Users to reactivate"),
             (ActionKind::ReKey, "Users to re-key"),
             (ActionKind::CreateGroup, "Groups to create"),
@@ -124,13 +134,15 @@ impl Plan {
 
 fn summary_line(s: &Summary) -> String {
     format!(
-        "Plan: {} to create, {} to update, {} to reactivate, {} to re-key, {} to deactivate; \
-         groups: {} to create, {} to update, {} to empty; {} withheld, {} conflict{}, {} warning{}.",
+        "Plan: {} to create, {} to update, {} to reactivate, {} to re-key, {} to deactivate, \
+         {} to revoke keys; groups: {} to create, {} to update, {} to empty; {} withheld, \
+         {} conflict{}, {} warning{}.",
         s.create_users,
         s.update_users,
         s.reactivate_users,
         s.rekey_users,
         s.deactivate_users,
+        s.revoke_keys,
         s.create_groups,
         s.update_groups,
         s.empty_groups,
@@ -206,7 +218,10 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
                 "{indent}- {} [{}] {}: {}",
                 d.user_name, d.scim_id, d.external_id, d.reason
             );
+            let _ = writeln!(out, "{detail}active: true → false");
+            render_keys(out, &detail, &[], &d.removed_keys);
         }
+        Action::RevokeKeys(r) => render_revocation(out, r, indent),
         Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
             let _ = writeln!(
                 out,
@@ -292,6 +307,15 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
             );
         }
     }
+}
+
+fn render_revocation(out: &mut String, r: &RevokeKeys, indent: &str) {
+    let _ = writeln!(
+        out,
+        "{indent}- {} [{}] {}: {}, inactive but still carrying keys",
+        r.user_name, r.scim_id, r.external_id, r.reason
+    );
+    render_keys(out, &format!("{indent}    "), &[], &r.removed_keys);
 }
 
 fn render_change(out: &mut String, change: &UserChange, detail: &str) {

@@ -284,7 +284,7 @@ impl ScimError {
     /// Whether the server refused a filter: `400` with `scimType` `invalidFilter`,
     /// `501 Not Implemented`, or a `400` without `scimType` whose message names the
     /// filter.
-    pub(crate) fn is_filter_rejection(&self) -> bool {
+    pub fn is_filter_rejection(&self) -> bool {
         let Self::Http {
             status,
             scim,

@@ -68,12 +68,13 @@ pub mod model;
 mod observe;
 mod paging;
 
-pub use client::{ListingMode, PrefixListing, ScimClient, ScimClientBuilder};
+pub use client::{ListingMode, PageProbe, PageStart, PrefixListing, ScimClient, ScimClientBuilder};
 pub use error::ScimError;
 pub use filter::Filter;
 pub use model::{
-    CoreWeaveUser, Email, Group, ListResponse, Member, Name, NameComponent, NewGroup, NewUser,
-    PatchKind, PatchOp, PatchOperation, ScimErrorBody, ScimType, ServiceProviderConfig, User,
+    AttributeDefinition, CoreWeaveUser, Email, Group, ListResponse, Member, Name, NameComponent,
+    NewGroup, NewUser, PaginationConfig, PatchKind, PatchOp, PatchOperation,
+    ResourceTypeDefinition, SchemaDefinition, ScimErrorBody, ScimType, ServiceProviderConfig, User,
 };
 pub use observe::{Endpoint, Method, RequestEvent, RequestObserver, RequestOutcome};
 

@@ -43,15 +43,22 @@ pub enum Endpoint {
     Groups,
     /// `/ServiceProviderConfig`.
     ServiceProviderConfig,
+    /// `/Schemas`.
+    Schemas,
+    /// `/ResourceTypes`.
+    ResourceTypes,
 }
 
 impl Endpoint {
-    /// The endpoint's path segment: `Users`, `Groups` or `ServiceProviderConfig`.
+    /// The endpoint's path segment: `Users`, `Groups`, `ServiceProviderConfig`,
+    /// `Schemas` or `ResourceTypes`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Users => "Users",
             Self::Groups => "Groups",
             Self::ServiceProviderConfig => "ServiceProviderConfig",
+            Self::Schemas => "Schemas",
+            Self::ResourceTypes => "ResourceTypes",
         }
     }
 }

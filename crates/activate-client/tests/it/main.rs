@@ -4,6 +4,7 @@ mod auth;
 mod errors;
 mod groups;
 mod keys;
+mod probe;
 #[cfg(unix)]
 mod pw_cli;
 mod scim;

@@ -1,9 +1,9 @@
 //! What the SCIM target holds, as the planner needs it.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
-use reconcile_core::{Desired, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser};
+use reconcile_core::{Desired, ForeignGroup, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser};
 use scim_client::{Filter, Group, ListingMode, ScimClient, ScimError, User};
 
 /// Above this many creation candidates, one unfiltered listing is cheaper than one
@@ -35,11 +35,12 @@ pub enum ForeignNameSource {
 }
 
 /// Reads the owned users and groups (complete listings or an error: a failed listing is
-/// never taken for "no records"), and the user names that records this tool does not
-/// own hold among the users the plan would create.
+/// never taken for "no records"), the user names that records this tool does not
+/// own hold among the users the plan would create, and the groups this tool does not
+/// own that hold the name of a group the plan would create or rename.
 ///
-/// In steady state nothing is to be created, and the reads are exactly the pages of the
-/// two owned listings.
+/// In steady state nothing is to be created or renamed, and the reads are exactly the
+/// pages of the two owned listings.
 pub async fn observe(
     client: &ScimClient,
     desired: &Desired,
@@ -75,10 +76,27 @@ pub async fn observe(
             ForeignNameSource::FullListing,
         )
     };
+    let group_candidates = group_name_candidates(desired, &owned_groups);
+    let foreign_groups = if group_candidates.is_empty() {
+        Vec::new()
+    } else if group_candidates.len() <= MAX_NAME_LOOKUPS {
+        let found: Vec<Vec<Group>> =
+            futures::stream::iter(group_candidates.iter().map(|name| {
+                client.list_all_groups(Some(Filter::eq("displayName", name.as_str())))
+            }))
+            .buffer_unordered(concurrency.max(1))
+            .try_collect()
+            .await?;
+        foreign_groups_of(found.iter().flatten(), &group_candidates)
+    } else {
+        let everyone = client.list_all_groups(None).await?;
+        foreign_groups_of(everyone.iter(), &group_candidates)
+    };
     let mut observed = Observed {
         users: owned_users,
         groups: owned_groups,
         foreign_user_names: foreign_user_names.into_iter().collect(),
+        foreign_groups,
     };
     observed.share_member_ids();
     Ok(ObservedTarget {
@@ -104,6 +122,45 @@ fn creation_candidates(desired: &Desired, owned: &[OwnedUser]) -> BTreeSet<Strin
         .collect()
 }
 
+/// Case-folded names of desired groups that are about to be created (no owned
+/// record has their key) or renamed (their record has another name): the only
+/// names a group we do not own can clash with.
+fn group_name_candidates(desired: &Desired, owned: &[OwnedGroup]) -> BTreeSet<String> {
+    let names: HashMap<&str, &str> = owned
+        .iter()
+        .map(|g| (g.external_id.as_str(), g.display_name.as_str()))
+        .collect();
+    desired
+        .groups
+        .values()
+        .filter(|g| names.get(g.external_id().as_str()) != Some(&g.display_name.as_str()))
+        .map(|g| g.display_name.to_lowercase())
+        .collect()
+}
+
+/// Groups we do not own whose name equals a candidate, case-insensitively
+/// (a server that ignores the filter may answer with more).
+fn foreign_groups_of<'a>(
+    groups: impl Iterator<Item = &'a Group>,
+    candidates: &BTreeSet<String>,
+) -> Vec<ForeignGroup> {
+    let mut found: Vec<ForeignGroup> = groups
+        .filter(|g| {
+            !g.external_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with(OWNED_PREFIX))
+        })
+        .filter(|g| candidates.contains(&g.display_name.to_lowercase()))
+        .map(|g| ForeignGroup {
+            scim_id: g.id.as_str().into(),
+            display_name: g.display_name.clone(),
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
 fn foreign_names_of<'a>(users: impl Iterator<Item = &'a User>) -> BTreeSet<String> {
     users
         .filter(|u| {
@@ -115,7 +172,8 @@ fn foreign_names_of<'a>(users: impl Iterator<Item = &'a User>) -> BTreeSet<Strin
         .collect()
 }
 
-fn owned_user(user: &User) -> OwnedUser {
+/// A user record as the planner reads it.
+pub(crate) fn owned_user(user: &User) -> OwnedUser {
     let name = user.name.clone().unwrap_or_default();
     let email = user
         .emails
@@ -137,7 +195,8 @@ fn owned_user(user: &User) -> OwnedUser {
     }
 }
 
-fn owned_group(group: &Group) -> OwnedGroup {
+/// A group record as the planner reads it.
+pub(crate) fn owned_group(group: &Group) -> OwnedGroup {
     OwnedGroup {
         scim_id: group.id.as_str().into(),
         external_id: group.external_id.clone().unwrap_or_default().into(),

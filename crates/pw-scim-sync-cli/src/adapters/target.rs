@@ -2,12 +2,15 @@
 
 use async_trait::async_trait;
 use reconcile_core::{
-    GroupChange, NewGroupRecord, NewUserRecord, ScimId, ScimTarget, TargetError, TargetErrorKind,
-    UserChange,
+    GroupChange, NewGroupRecord, NewUserRecord, OwnedGroup, OwnedUser, ScimId, ScimTarget,
+    TargetError, TargetErrorKind, UserChange, Written,
 };
 use scim_client::{
-    Email, Name, NameComponent, NewGroup, NewUser, PatchOp, PatchOperation, ScimClient, ScimError,
+    Email, Filter, Name, NameComponent, NewGroup, NewUser, PatchOp, PatchOperation, ScimClient,
+    ScimError,
 };
+
+use crate::adapters::observe::{owned_group, owned_user};
 
 /// Writes through a [`ScimClient`]. Retries of transient failures happen inside the
 /// client; what reaches the core is final for this run.
@@ -25,7 +28,7 @@ impl ScimClientTarget {
 
 #[async_trait]
 impl ScimTarget for ScimClientTarget {
-    async fn create_user(&self, user: &NewUserRecord) -> Result<ScimId, TargetError> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
         let body = NewUser {
             user_name: user.user_name.clone(),
             external_id: Some(user.external_id.as_str().to_owned()),
@@ -43,20 +46,52 @@ impl ScimTarget for ScimClientTarget {
                 .map(|k| k.as_openssh().to_owned())
                 .collect(),
         };
-        let created = self.client.create_user(&body).await.map_err(target_error)?;
-        Ok(created.id.into())
+        match self.client.create_user(&body).await {
+            Ok(created) => Ok(Written::record(owned_user(&created))),
+            Err(error) if unreadable_success(&error) => {
+                // Created, but the answer names no record: find it by the mark sent.
+                let warning = odd_answer(&error);
+                let found = self
+                    .client
+                    .list_all_users(Some(Filter::eq("externalId", user.external_id.as_str())))
+                    .await
+                    .map_err(target_error)?;
+                let record = found
+                    .iter()
+                    .find(|u| u.external_id.as_deref() == Some(user.external_id.as_str()))
+                    .map(owned_user);
+                Ok(Written {
+                    record,
+                    ..Written::empty()
+                }
+                .with_warning(warning))
+            }
+            Err(error) => Err(target_error(error)),
+        }
     }
 
-    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Result<(), TargetError> {
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
         let patch: PatchOp = changes.iter().map(user_operation).collect();
-        self.client
-            .patch_user(id.as_str(), &patch)
-            .await
-            .map(drop)
-            .map_err(target_error)
+        match self.client.patch_user(id.as_str(), &patch).await {
+            Ok(answer) => Ok(Written {
+                record: answer.as_ref().map(owned_user),
+                ..Written::empty()
+            }),
+            Err(error) if unreadable_success(&error) => {
+                Ok(Written::empty().with_warning(odd_answer(&error)))
+            }
+            Err(error) => Err(target_error(error)),
+        }
     }
 
-    async fn create_group(&self, group: &NewGroupRecord) -> Result<ScimId, TargetError> {
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError> {
         let body = NewGroup {
             display_name: group.display_name.clone(),
             external_id: Some(group.external_id.as_str().to_owned()),
@@ -66,15 +101,34 @@ impl ScimTarget for ScimClientTarget {
                 .map(|m| m.as_str().to_owned())
                 .collect(),
         };
-        let created = self
-            .client
-            .create_group(&body)
-            .await
-            .map_err(target_error)?;
-        Ok(created.id.into())
+        match self.client.create_group(&body).await {
+            Ok(created) => Ok(Written::record(owned_group(&created))),
+            Err(error) if unreadable_success(&error) => {
+                let warning = odd_answer(&error);
+                let found = self
+                    .client
+                    .list_all_groups(Some(Filter::eq("externalId", group.external_id.as_str())))
+                    .await
+                    .map_err(target_error)?;
+                let record = found
+                    .iter()
+                    .find(|g| g.external_id.as_deref() == Some(group.external_id.as_str()))
+                    .map(owned_group);
+                Ok(Written {
+                    record,
+                    ..Written::empty()
+                }
+                .with_warning(warning))
+            }
+            Err(error) => Err(target_error(error)),
+        }
     }
 
-    async fn patch_group(&self, id: &ScimId, changes: &[GroupChange]) -> Result<(), TargetError> {
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
         let mut patch = PatchOp::new();
         for change in changes {
             match change {
@@ -92,12 +146,32 @@ impl ScimTarget for ScimClientTarget {
                 }
             }
         }
-        self.client
-            .patch_group(id.as_str(), &patch)
-            .await
-            .map(drop)
-            .map_err(target_error)
+        match self.client.patch_group(id.as_str(), &patch).await {
+            // The answer may list thousands of members; nothing reads them.
+            Ok(_) => Ok(Written::empty()),
+            Err(error) if unreadable_success(&error) => {
+                Ok(Written::empty().with_warning(odd_answer(&error)))
+            }
+            Err(error) => Err(target_error(error)),
+        }
     }
+}
+
+/// A write the server accepted (2xx) whose answer could not be read: the write
+/// was applied.
+fn unreadable_success(error: &ScimError) -> bool {
+    matches!(
+        error,
+        ScimError::Decode { status, .. } | ScimError::UnexpectedContentType { status, .. }
+            if (200..300).contains(status)
+    )
+}
+
+fn odd_answer(error: &ScimError) -> String {
+    format!(
+        "the server accepted the write but its answer could not be read: {}",
+        chain(error)
+    )
 }
 
 fn user_operation(change: &UserChange) -> PatchOperation {

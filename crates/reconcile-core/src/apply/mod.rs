@@ -16,29 +16,86 @@ use async_trait::async_trait;
 use serde::{Serialize, Serializer};
 
 pub use orchestrator::apply;
-pub use report::{ApplyFailure, ApplyReport, OmittedMember, OutcomeCounts};
+pub use report::{
+    ApplyFailure, ApplyReport, ApplyWarning, OmittedMember, OutcomeCounts, OwnershipNotKept,
+};
 
 use crate::ids::{ExternalId, ScimId};
+use crate::observed::{OwnedGroup, OwnedUser};
 use crate::plan::{NewUserRecord, UserChange};
 
 /// The write side of a SCIM server, as the orchestrator needs it. No DELETE.
 ///
 /// Implementations map their client's errors to [`TargetError`] and should
-/// retry transient failures themselves; the orchestrator does not retry.
+/// retry transient failures themselves; the orchestrator does not retry. A
+/// successful write returns what the server answered ([`Written`]): the
+/// orchestrator proves ownership of every created record from it.
 #[async_trait]
 pub trait ScimTarget: Send + Sync {
-    /// `POST /Users`; returns the new record's SCIM id.
-    async fn create_user(&self, user: &NewUserRecord) -> Result<ScimId, TargetError>;
+    /// `POST /Users`; returns the record as the server says it stored it.
+    ///
+    /// `record` is `None` only when the server created something but its
+    /// answer named no record that could be read (the orchestrator then
+    /// cannot prove ownership and stops creating).
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError>;
 
-    /// `PATCH /Users/{id}` with the given changes (write each change's `new` value).
-    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Result<(), TargetError>;
+    /// `PATCH /Users/{id}` with the given changes (write each change's `new`
+    /// value). `record` is the updated record when the answer carried one.
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError>;
 
-    /// `POST /Groups`; returns the new record's SCIM id.
-    async fn create_group(&self, group: &NewGroupRecord) -> Result<ScimId, TargetError>;
+    /// `POST /Groups`; as [`create_user`](Self::create_user).
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError>;
 
     /// `PATCH /Groups/{id}` with the given changes, in order. One call never
     /// carries more than [`ApplyOptions::member_chunk_size`] member values.
-    async fn patch_group(&self, id: &ScimId, changes: &[GroupChange]) -> Result<(), TargetError>;
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError>;
+}
+
+/// What the server answered to a write that succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written<R> {
+    /// The record as the server says it stored it, when the answer carried
+    /// one (a `204 No Content` answer carries none).
+    pub record: Option<R>,
+    /// Something odd about the answer that did not make the write fail, for
+    /// example a `200` whose body did not decode: the write was applied.
+    pub warning: Option<String>,
+}
+
+impl<R> Written<R> {
+    /// An answer carrying `record`.
+    pub fn record(record: R) -> Self {
+        Self {
+            record: Some(record),
+            warning: None,
+        }
+    }
+
+    /// An answer without a record (`204 No Content`).
+    pub fn empty() -> Self {
+        Self {
+            record: None,
+            warning: None,
+        }
+    }
+
+    /// Adds a warning.
+    #[must_use]
+    pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
+        self.warning = Some(warning.into());
+        self
+    }
 }
 
 /// A group record to create.
@@ -132,6 +189,10 @@ pub enum TargetErrorKind {
     Transient,
     /// The request may or may not have taken effect (timeout after sending).
     OutcomeUnknown,
+    /// A create succeeded but its answer did not carry the `externalId` that
+    /// was sent (or no readable record): the server does not keep the
+    /// ownership mark. The orchestrator starts no further creations.
+    OwnershipNotKept,
     /// Anything else.
     Other,
 }
@@ -145,6 +206,7 @@ impl fmt::Display for TargetErrorKind {
             Self::Unauthorized => "unauthorized",
             Self::Transient => "transient failure",
             Self::OutcomeUnknown => "outcome unknown",
+            Self::OwnershipNotKept => "ownership mark not kept",
             Self::Other => "failed",
         })
     }

@@ -7,20 +7,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 use futures::stream;
 
-use crate::apply::report::{ApplyFailure, ApplyReport, OmittedMember};
-use crate::apply::{
-    ApplyOptions, GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind,
+use crate::apply::report::{
+    ApplyFailure, ApplyReport, ApplyWarning, OmittedMember, OwnershipNotKept,
 };
-use crate::ids::{ScimId, SourceGroupId, SourceUserId, fold};
+use crate::apply::{
+    ApplyOptions, GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind, Written,
+};
+use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId, fold};
+use crate::keys::KeySummary;
 use crate::plan::{
-    Action, ActionKind, CreateGroup, FieldChange, MemberRef, Operation, Plan, Subject, UpdateGroup,
-    UserChange,
+    Action, ActionKind, CreateGroup, FieldChange, KeysChange, MemberRef, Operation, Plan, Subject,
+    UpdateGroup, UserChange,
 };
 
 /// Applies the plan's operations that are not withheld, in this order, each
 /// phase finishing before the next starts:
 ///
-/// 1. deactivations (least privilege, soonest);
+/// 1. deactivations and key revocations (least privilege, soonest);
 /// 2. re-keys, reactivations and updates; renames that take a name another
 ///    rename frees run in a later wave than that rename;
 /// 3. user creations;
@@ -41,6 +44,9 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         target,
         options,
         aborted: AtomicBool::new(false),
+        creations_stopped: AtomicBool::new(false),
+        users_proven: AtomicBool::new(false),
+        groups_proven: AtomicBool::new(false),
     };
     let mut report = ApplyReport::new();
     for op in plan.withheld() {
@@ -52,7 +58,7 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
             .collect()
     };
 
-    let deactivations = of_kinds(&[ActionKind::Deactivate]);
+    let deactivations = of_kinds(&[ActionKind::Deactivate, ActionKind::RevokeKeys]);
     runner.run(jobs(deactivations), &mut report).await;
 
     let patches = of_kinds(&[
@@ -65,7 +71,11 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
     }
 
     let creations = of_kinds(&[ActionKind::CreateUser]);
-    runner.run(jobs(creations), &mut report).await;
+    let mut creations = jobs(creations).into_iter();
+    runner
+        .prove_ownership(&mut creations, &runner.users_proven, &mut report)
+        .await;
+    runner.run(creations.collect(), &mut report).await;
 
     let groups = of_kinds(&[ActionKind::CreateGroup, ActionKind::UpdateGroup]);
     let mut group_jobs = Vec::with_capacity(groups.len());
@@ -97,6 +107,14 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
             omitted,
         });
     }
+    let (creates, mut group_jobs): (Vec<Job<'_>>, Vec<Job<'_>>) = group_jobs
+        .into_iter()
+        .partition(|job| matches!(job.action, Action::CreateGroup(_)));
+    let mut creates = creates.into_iter();
+    runner
+        .prove_ownership(&mut creates, &runner.groups_proven, &mut report)
+        .await;
+    group_jobs.extend(creates);
     // Longest first: a large group's chunks are sent one after another, so the
     // phase can end no sooner than its chain does; started first, it runs while
     // the small groups fill the other slots.
@@ -110,7 +128,16 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         .failures
         .sort_by(|a, b| (a.action, &a.subject).cmp(&(b.action, &b.subject)));
     report.omitted_members.sort();
+    report.warnings.sort();
     report
+}
+
+/// The change that empties a record's `sunkSshKeys`.
+fn no_keys(removed: &[KeySummary]) -> UserChange {
+    UserChange::SshKeys(KeysChange {
+        old: removed.to_vec(),
+        new: Vec::new(),
+    })
 }
 
 struct Job<'p> {
@@ -162,15 +189,73 @@ struct Done {
     outcome: Outcome,
     created: Option<Created>,
     omitted: Vec<OmittedMember>,
+    warning: Option<String>,
+    ownership: Option<OwnershipNotKept>,
+}
+
+/// What one executed job produced.
+struct Executed {
+    result: Result<(), TargetError>,
+    created: Option<Created>,
+    warning: Option<String>,
+    ownership: Option<OwnershipNotKept>,
+}
+
+impl Executed {
+    fn of<R>(result: Result<Written<R>, TargetError>) -> Self {
+        match result {
+            Ok(written) => Self {
+                result: Ok(()),
+                created: None,
+                warning: written.warning,
+                ownership: None,
+            },
+            Err(error) => Self::failed(error),
+        }
+    }
+
+    fn failed(error: TargetError) -> Self {
+        Self {
+            result: Err(error),
+            created: None,
+            warning: None,
+            ownership: None,
+        }
+    }
 }
 
 struct Runner<'t, 'o> {
     target: &'t dyn ScimTarget,
     options: &'o ApplyOptions,
+    /// Set after an authorization failure: nothing starts any more.
     aborted: AtomicBool,
+    /// Set when a create's answer did not prove ownership: no create starts any more.
+    creations_stopped: AtomicBool,
+    /// Set once a user create's answer proved ownership.
+    users_proven: AtomicBool,
+    /// Set once a group create's answer proved ownership.
+    groups_proven: AtomicBool,
 }
 
 impl Runner<'_, '_> {
+    /// Runs creations from `jobs` one at a time until one of them proves that
+    /// the server keeps the ownership mark (or creation stops, or they run
+    /// out), so that a server that drops the mark costs one record, not a
+    /// batch. The rest may then run concurrently.
+    async fn prove_ownership<'p>(
+        &self,
+        jobs: &mut impl Iterator<Item = Job<'p>>,
+        proven: &AtomicBool,
+        report: &mut ApplyReport,
+    ) {
+        while !proven.load(Ordering::SeqCst) && !self.creations_stopped.load(Ordering::SeqCst) {
+            let Some(job) = jobs.next() else {
+                return;
+            };
+            self.run(vec![job], report).await;
+        }
+    }
+
     async fn run(&self, jobs: Vec<Job<'_>>, report: &mut ApplyReport) {
         if jobs.is_empty() {
             return;
@@ -184,6 +269,16 @@ impl Runner<'_, '_> {
             .await;
         for done in done {
             report.omitted_members.extend(done.omitted);
+            if let Some(message) = done.warning {
+                report.warnings.push(ApplyWarning {
+                    action: done.kind,
+                    subject: done.subject.clone(),
+                    message,
+                });
+            }
+            if let Some(lost) = done.ownership {
+                report.ownership_not_kept.get_or_insert(lost);
+            }
             match done.created {
                 Some(Created::User(user, id)) => {
                     report.created_users.insert(user, id);
@@ -213,7 +308,10 @@ impl Runner<'_, '_> {
     async fn run_one(&self, mut job: Job<'_>) -> Done {
         let kind = job.action.kind();
         let subject = job.action.subject();
-        let skipped = if self.aborted.load(Ordering::SeqCst) {
+        let creates = matches!(job.action, Action::CreateUser(_) | Action::CreateGroup(_));
+        let skipped = if self.aborted.load(Ordering::SeqCst)
+            || (creates && self.creations_stopped.load(Ordering::SeqCst))
+        {
             Some(Outcome::SkippedAborted)
         } else if self
             .options
@@ -233,11 +331,16 @@ impl Runner<'_, '_> {
                 outcome,
                 created: None,
                 omitted: Vec::new(),
+                warning: None,
+                ownership: None,
             };
         }
         let omitted = std::mem::take(&mut job.omitted);
-        let (created, result) = self.execute(job).await;
-        let outcome = match result {
+        let executed = self.execute(job, &subject).await;
+        if let Some(warning) = &executed.warning {
+            tracing::warn!(action = %kind, subject = %subject, warning = %warning, "applied, with an odd answer");
+        }
+        let outcome = match executed.result {
             Ok(()) => {
                 tracing::info!(action = %kind, subject = %subject, "applied");
                 Outcome::Applied
@@ -254,34 +357,96 @@ impl Runner<'_, '_> {
             kind,
             subject,
             outcome,
-            created,
+            created: executed.created,
             omitted,
+            warning: executed.warning,
+            ownership: executed.ownership,
         }
     }
 
-    async fn execute(&self, job: Job<'_>) -> (Option<Created>, Result<(), TargetError>) {
+    async fn execute(&self, job: Job<'_>, subject: &Subject) -> Executed {
         let target = self.target;
         match job.action {
             Action::Deactivate(d) => {
-                let change = UserChange::Active(FieldChange {
-                    old: true,
-                    new: false,
-                });
-                (None, target.patch_user(&d.scim_id, &[change]).await)
+                let changes = [
+                    UserChange::Active(FieldChange {
+                        old: true,
+                        new: false,
+                    }),
+                    no_keys(&d.removed_keys),
+                ];
+                Executed::of(target.patch_user(&d.scim_id, &changes).await)
+            }
+            Action::RevokeKeys(r) => {
+                let changes = [no_keys(&r.removed_keys)];
+                Executed::of(target.patch_user(&r.scim_id, &changes).await)
             }
             Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
-                (None, target.patch_user(&p.scim_id, &p.changes).await)
+                Executed::of(target.patch_user(&p.scim_id, &p.changes).await)
             }
-            Action::CreateUser(c) => match target.create_user(&c.record).await {
-                Ok(id) => (Some(Created::User(c.user.clone(), id)), Ok(())),
-                Err(error) => (None, Err(error)),
-            },
-            Action::CreateGroup(c) => self.create_group(c, job.members).await,
-            Action::UpdateGroup(u) => (None, self.update_group(u, &job.members).await),
+            Action::CreateUser(c) => {
+                let written = match target.create_user(&c.record).await {
+                    Ok(written) => written,
+                    Err(error) => return Executed::failed(error),
+                };
+                let kept = written
+                    .record
+                    .as_ref()
+                    .map(|r| (&r.scim_id, &r.external_id));
+                match Self::prove(subject, &c.record.external_id, kept, &self.users_proven) {
+                    Ok(id) => Executed {
+                        result: Ok(()),
+                        created: Some(Created::User(c.user.clone(), id)),
+                        warning: written.warning,
+                        ownership: None,
+                    },
+                    Err(lost) => self.not_owned(lost, written.warning),
+                }
+            }
+            Action::CreateGroup(c) => self.create_group(c, job.members, subject).await,
+            Action::UpdateGroup(u) => self.update_group(u, &job.members).await,
             Action::EmptyGroup(e) => {
                 let remove: Vec<ScimId> = e.remove.iter().map(|m| m.scim_id.clone()).collect();
-                (None, self.patch_group(&e.scim_id, None, &remove, &[]).await)
+                self.patch_group(&e.scim_id, None, &remove, &[]).await
             }
+        }
+    }
+
+    /// Checks that a create's answer names a record (a non-empty id) that
+    /// carries the `externalId` that was sent, and returns its id.
+    fn prove(
+        subject: &Subject,
+        sent: &ExternalId,
+        kept: Option<(&ScimId, &ExternalId)>,
+        proven: &AtomicBool,
+    ) -> Result<ScimId, OwnershipNotKept> {
+        match kept {
+            Some((id, external_id)) if external_id == sent && !id.as_str().trim().is_empty() => {
+                proven.store(true, Ordering::SeqCst);
+                Ok(id.clone())
+            }
+            _ => Err(OwnershipNotKept {
+                subject: subject.clone(),
+                sent: sent.clone(),
+                kept: kept
+                    .map(|(_, e)| e.as_str().to_owned())
+                    .filter(|e| !e.is_empty()),
+                scim_id: kept
+                    .map(|(id, _)| id.clone())
+                    .filter(|id| !id.as_str().trim().is_empty()),
+            }),
+        }
+    }
+
+    /// Stops all creation: the server does not keep the ownership mark.
+    fn not_owned(&self, lost: OwnershipNotKept, warning: Option<String>) -> Executed {
+        self.creations_stopped.store(true, Ordering::SeqCst);
+        let error = TargetError::new(TargetErrorKind::OwnershipNotKept, lost.to_string());
+        Executed {
+            result: Err(error),
+            created: None,
+            warning,
+            ownership: Some(lost),
         }
     }
 
@@ -289,7 +454,8 @@ impl Runner<'_, '_> {
         &self,
         group: &CreateGroup,
         mut members: Vec<ScimId>,
-    ) -> (Option<Created>, Result<(), TargetError>) {
+        subject: &Subject,
+    ) -> Executed {
         let chunk = self.options.member_chunk_size.max(1);
         let rest = members.split_off(members.len().min(chunk));
         let record = NewGroupRecord {
@@ -297,15 +463,25 @@ impl Runner<'_, '_> {
             display_name: group.display_name.clone(),
             members,
         };
-        let id = match self.target.create_group(&record).await {
-            Ok(id) => id,
-            Err(error) => return (None, Err(error)),
+        let written = match self.target.create_group(&record).await {
+            Ok(written) => written,
+            Err(error) => return Executed::failed(error),
         };
-        let result = self.patch_group(&id, None, &[], &rest).await;
-        (Some(Created::Group(group.group.clone(), id)), result)
+        let kept = written
+            .record
+            .as_ref()
+            .map(|r| (&r.scim_id, &r.external_id));
+        let id = match Self::prove(subject, &record.external_id, kept, &self.groups_proven) {
+            Ok(id) => id,
+            Err(lost) => return self.not_owned(lost, written.warning),
+        };
+        let mut rest = self.patch_group(&id, None, &[], &rest).await;
+        rest.created = Some(Created::Group(group.group.clone(), id));
+        rest.warning = written.warning.or(rest.warning);
+        rest
     }
 
-    async fn update_group(&self, update: &UpdateGroup, add: &[ScimId]) -> Result<(), TargetError> {
+    async fn update_group(&self, update: &UpdateGroup, add: &[ScimId]) -> Executed {
         let remove: Vec<ScimId> = update.remove.iter().map(|m| m.scim_id.clone()).collect();
         let rename = update.rename.as_ref().map(|r| r.new.as_str());
         self.patch_group(&update.scim_id, rename, &remove, add)
@@ -314,18 +490,32 @@ impl Runner<'_, '_> {
 
     /// Sends a rename and member changes as PATCH calls carrying at most one
     /// chunk of member values each (removals before additions, the rename in
-    /// the first call); stops at the first failure.
+    /// the first call); stops at the first failure. Keeps the first warning.
     async fn patch_group(
         &self,
         id: &ScimId,
         rename: Option<&str>,
         remove: &[ScimId],
         add: &[ScimId],
-    ) -> Result<(), TargetError> {
+    ) -> Executed {
+        let mut warning = None;
         for call in group_calls(rename, remove, add, self.options.member_chunk_size.max(1)) {
-            self.target.patch_group(id, &call).await?;
+            match self.target.patch_group(id, &call).await {
+                Ok(written) => warning = warning.or(written.warning),
+                Err(error) => {
+                    return Executed {
+                        warning,
+                        ..Executed::failed(error)
+                    };
+                }
+            }
         }
-        Ok(())
+        Executed {
+            result: Ok(()),
+            created: None,
+            warning,
+            ownership: None,
+        }
     }
 }
 

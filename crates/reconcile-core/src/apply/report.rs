@@ -21,6 +21,12 @@ pub struct ApplyReport {
     pub created_groups: BTreeMap<SourceGroupId, ScimId>,
     /// Group members left out because their user was not created.
     pub omitted_members: Vec<OmittedMember>,
+    /// Set when a create's answer did not prove ownership: the server does not
+    /// keep the `externalId` this tool recognizes its records by. No creation
+    /// started after it; the CLI treats it as a fatal target problem.
+    pub ownership_not_kept: Option<OwnershipNotKept>,
+    /// Writes that succeeded with an odd answer, sorted.
+    pub warnings: Vec<ApplyWarning>,
 }
 
 impl ApplyReport {
@@ -34,6 +40,8 @@ impl ApplyReport {
             created_users: BTreeMap::new(),
             created_groups: BTreeMap::new(),
             omitted_members: Vec::new(),
+            ownership_not_kept: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -55,10 +63,12 @@ impl ApplyReport {
     }
 
     /// `true` when every applicable operation was applied and no member was
-    /// left out (withheld operations do not count against it).
+    /// left out (withheld operations do not count against it). Warnings do
+    /// not count against it either.
     pub fn is_complete(&self) -> bool {
         let totals = self.totals();
-        totals.failed == 0
+        self.ownership_not_kept.is_none()
+            && totals.failed == 0
             && totals.skipped_deadline == 0
             && totals.skipped_aborted == 0
             && self.omitted_members.is_empty()
@@ -74,7 +84,9 @@ pub struct OutcomeCounts {
     pub failed: usize,
     /// Not started because the deadline had passed.
     pub skipped_deadline: usize,
-    /// Not started because an earlier operation was refused as unauthorized.
+    /// Not started because of a fatal target problem: an earlier operation
+    /// was refused as unauthorized, or (creations only) the server did not
+    /// keep the ownership mark of an earlier creation.
     pub skipped_aborted: usize,
     /// Withheld by a safety guard.
     pub withheld: usize,
@@ -102,4 +114,54 @@ pub struct OmittedMember {
     pub user: SourceUserId,
     /// Its `userName`.
     pub user_name: String,
+}
+
+/// A create whose answer did not prove that the server keeps the ownership
+/// mark (see [`ApplyReport::ownership_not_kept`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnershipNotKept {
+    /// The record that was created.
+    pub subject: Subject,
+    /// The `externalId` sent.
+    pub sent: ExternalId,
+    /// The `externalId` the answer carried; `None` when it carried none, or
+    /// no readable record.
+    pub kept: Option<String>,
+    /// The SCIM id of the record the server created, when the answer named one.
+    pub scim_id: Option<ScimId>,
+}
+
+impl std::fmt::Display for OwnershipNotKept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = match &self.kept {
+            Some(kept) if kept.is_empty() => "an empty externalId".to_owned(),
+            Some(kept) => format!("externalId {kept:?}"),
+            None => "no externalId".to_owned(),
+        };
+        let created = match &self.scim_id {
+            Some(id) => format!("record {id} was created"),
+            None => "no readable record".to_owned(),
+        };
+        write!(
+            f,
+            "the SCIM server did not keep the ownership mark: {} was created with externalId {:?} \
+             and the answer carried {kept} ({created}). This tool recognizes the records it \
+             manages only by that mark, so it could neither update nor deactivate what it \
+             creates; creation stopped for this run and nothing else was created. Run \
+             `pw-activate-scim-sync check`, and remove or adopt the record by hand.",
+            self.subject,
+            self.sent.as_str()
+        )
+    }
+}
+
+/// A write that succeeded with an odd answer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ApplyWarning {
+    /// The operation kind.
+    pub action: ActionKind,
+    /// The record it addressed.
+    pub subject: Subject,
+    /// What was odd.
+    pub message: String,
 }

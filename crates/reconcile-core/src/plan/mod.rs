@@ -20,7 +20,7 @@ use crate::notes::{Conflict, Warning};
 
 /// The version of the plan's JSON form ([`Plan::to_json`]). Bumped on any
 /// incompatible change to the JSON layout.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// Options for [`plan`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,6 +84,7 @@ impl Plan {
             }
             let slot = match op.action.kind() {
                 ActionKind::Deactivate => &mut summary.deactivate_users,
+                ActionKind::RevokeKeys => &mut summary.revoke_keys,
                 ActionKind::ReKey => &mut summary.rekey_users,
                 ActionKind::Reactivate => &mut summary.reactivate_users,
                 ActionKind::UpdateUser => &mut summary.update_users,
@@ -111,6 +112,8 @@ pub struct Summary {
     pub rekey_users: usize,
     /// Users to deactivate.
     pub deactivate_users: usize,
+    /// Inactive user records whose keys are to be removed.
+    pub revoke_keys: usize,
     /// Groups to create.
     pub create_groups: usize,
     /// Groups to update.
@@ -161,8 +164,10 @@ impl fmt::Display for GuardKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Action {
-    /// PATCH `active=false`.
+    /// PATCH `active=false` and an empty `sunkSshKeys`, in one PATCH.
     Deactivate(Deactivate),
+    /// PATCH an empty `sunkSshKeys` on a record that is already inactive.
+    RevokeKeys(RevokeKeys),
     /// PATCH `externalId` (and, for a desired active user, any other changes).
     #[serde(rename = "rekey")]
     ReKey(UserPatch),
@@ -186,6 +191,8 @@ pub enum Action {
 pub enum ActionKind {
     /// [`Action::Deactivate`].
     Deactivate,
+    /// [`Action::RevokeKeys`].
+    RevokeKeys,
     /// [`Action::ReKey`].
     #[serde(rename = "rekey")]
     ReKey,
@@ -205,8 +212,9 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// All kinds, in apply order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Deactivate,
+        Self::RevokeKeys,
         Self::ReKey,
         Self::Reactivate,
         Self::UpdateUser,
@@ -221,6 +229,7 @@ impl fmt::Display for ActionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Deactivate => "deactivate",
+            Self::RevokeKeys => "revoke keys",
             Self::ReKey => "re-key",
             Self::Reactivate => "reactivate",
             Self::UpdateUser => "update user",
@@ -237,6 +246,7 @@ impl Action {
     pub fn kind(&self) -> ActionKind {
         match self {
             Self::Deactivate(_) => ActionKind::Deactivate,
+            Self::RevokeKeys(_) => ActionKind::RevokeKeys,
             Self::ReKey(_) => ActionKind::ReKey,
             Self::Reactivate(_) => ActionKind::Reactivate,
             Self::UpdateUser(_) => ActionKind::UpdateUser,
@@ -251,6 +261,7 @@ impl Action {
     pub fn subject(&self) -> Subject {
         match self {
             Self::Deactivate(d) => Subject::user(&d.user_name, &d.external_id, Some(&d.scim_id)),
+            Self::RevokeKeys(r) => Subject::user(&r.user_name, &r.external_id, Some(&r.scim_id)),
             Self::ReKey(p) | Self::Reactivate(p) | Self::UpdateUser(p) => {
                 Subject::user(&p.user_name, &p.external_id, Some(&p.scim_id))
             }
@@ -347,7 +358,11 @@ impl fmt::Display for DeactivationReason {
     }
 }
 
-/// Deactivate an owned user record.
+/// Deactivate an owned user record: `active=false` and an empty `sunkSshKeys`
+/// in one PATCH. The keys go too because the cluster's reader (nsscache) may
+/// not look at `active`; an empty key list removes SSH access whatever the
+/// cluster's filter. The empty key list is sent even when the record shows no
+/// keys (a server may not return them in listings).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Deactivate {
     /// The record.
@@ -358,6 +373,25 @@ pub struct Deactivate {
     pub user_name: String,
     /// Why.
     pub reason: DeactivationReason,
+    /// The keys the record carries now, all removed.
+    pub removed_keys: Vec<KeySummary>,
+}
+
+/// Empty the `sunkSshKeys` of an owned record that is inactive but still
+/// carries keys (for example one deactivated by an earlier version that sent
+/// only `active=false`). Nothing else of the record changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevokeKeys {
+    /// The record.
+    pub scim_id: ScimId,
+    /// Its `externalId`.
+    pub external_id: ExternalId,
+    /// Its current `userName`.
+    pub user_name: String,
+    /// Why the record is not active.
+    pub reason: DeactivationReason,
+    /// The keys removed.
+    pub removed_keys: Vec<KeySummary>,
 }
 
 /// A PATCH of an existing owned user record (update, reactivate or re-key).

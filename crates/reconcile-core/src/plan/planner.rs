@@ -11,9 +11,12 @@
 //!   deactivated if active otherwise.
 //!
 //! Per desired user: active with no record → create; active with a record →
-//! PATCH what differs (reactivate if the record is inactive); inactive with an
-//! active record → deactivate; inactive otherwise → nothing (an inactive
-//! record's other attributes are not maintained).
+//! PATCH what differs (reactivate if the record is inactive: `active=true`,
+//! the keys and any other change in one PATCH); inactive with an active record
+//! → deactivate (`active=false` and an empty key list in one PATCH); inactive
+//! with an inactive record that still carries keys → revoke the keys; inactive
+//! otherwise → nothing (an inactive record's other attributes are not
+//! maintained). Records no longer desired are retired the same way.
 //!
 //! A create or rename needs its `userName` free in the final state: a name
 //! held by a foreign record, or by an owned record that keeps it, is a
@@ -21,7 +24,10 @@
 //! orders such renames), except in a cycle. Conflicted users are not written.
 //!
 //! Groups: desired group with no record → create; otherwise PATCH the name and
-//! the member difference. Owned groups no longer desired are emptied. Members
+//! the member difference. A creation or rename into a `displayName` that a
+//! group record we do not own holds (case-insensitively) is a conflict: the
+//! group is not created, or not renamed and given no new members; members of
+//! an existing record who lost access still leave it (least privilege). Owned groups no longer desired are emptied. Members
 //! belonging to users that are not written (held or conflicted) are never added
 //! or removed.
 
@@ -33,12 +39,13 @@ use crate::guards;
 use crate::ids::{ExternalId, OwnedKey, ScimId, SourceGroupId, fold};
 use crate::keys::{observed_key_summaries, same_key_set};
 use crate::notes::{Conflict, UserLabel, Warning};
-use crate::observed::{Observed, OwnedGroup, OwnedUser};
+use crate::observed::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
 use crate::plan::id_index::IdIndex;
 use crate::plan::{
     Action, CreateGroup, CreateUser, CreatedMember, Deactivate, DeactivationReason, EmptyGroup,
     EmptyReason, ExistingMember, FieldChange, KeysChange, MemberRef, NewUserRecord, Operation,
-    PLAN_FORMAT_VERSION, Plan, PlanOptions, UpdateGroup, UserChange, UserPatch, sort_operations,
+    PLAN_FORMAT_VERSION, Plan, PlanOptions, RevokeKeys, UpdateGroup, UserChange, UserPatch,
+    sort_operations,
 };
 
 /// Computes the plan that turns `observed` into `desired`, then evaluates the
@@ -112,6 +119,7 @@ struct NameRequests<'a> {
 /// order), so the hot paths index vectors instead of searching maps.
 struct Planner<'a> {
     desired: &'a Desired,
+    observed: &'a Observed,
     /// Desired users in id order.
     users: Vec<&'a DesiredUser>,
     /// ACTIVATE id → slot.
@@ -169,6 +177,7 @@ impl<'a> Planner<'a> {
         let slot_of = IdIndex::new(desired.users.keys().map(|id| (id.addr(), id.as_str())));
         Self {
             desired,
+            observed,
             record_of: vec![None; users.len()],
             blocked: vec![false; users.len()],
             users,
@@ -443,18 +452,16 @@ impl<'a> Planner<'a> {
             }
             if user.status.is_active() {
                 changes.extend(diff_user(user, record));
-            } else if record.active {
-                self.push(Action::Deactivate(Deactivate {
-                    scim_id: record.scim_id.clone(),
-                    external_id: record.external_id.clone(),
-                    user_name: record.user_name.clone(),
-                    reason: match user.status {
+            } else {
+                self.retire(
+                    record,
+                    match user.status {
                         DesiredStatus::Unlicensed => DeactivationReason::Unlicensed,
                         DesiredStatus::Inactive | DesiredStatus::Active => {
                             DeactivationReason::Inactive
                         }
                     },
-                }));
+                );
             }
             if changes.is_empty() {
                 continue;
@@ -475,17 +482,34 @@ impl<'a> Planner<'a> {
             });
         }
         for index in 0..self.records.len() {
-            let record = self.records[index];
-            if let Fate::Retire(reason) = self.fate[index]
-                && record.active
-            {
-                self.push(Action::Deactivate(Deactivate {
-                    scim_id: record.scim_id.clone(),
-                    external_id: record.external_id.clone(),
-                    user_name: record.user_name.clone(),
-                    reason,
-                }));
+            if let Fate::Retire(reason) = self.fate[index] {
+                self.retire(self.records[index], reason);
             }
+        }
+    }
+
+    /// Takes access away from a record that is not to be active: an active
+    /// record is deactivated (with its keys emptied in the same PATCH); an
+    /// inactive one that still carries keys has them emptied; any other
+    /// inactive record is left alone.
+    fn retire(&mut self, record: &OwnedUser, reason: DeactivationReason) {
+        let removed_keys = observed_key_summaries(&record.ssh_keys);
+        if record.active {
+            self.push(Action::Deactivate(Deactivate {
+                scim_id: record.scim_id.clone(),
+                external_id: record.external_id.clone(),
+                user_name: record.user_name.clone(),
+                reason,
+                removed_keys,
+            }));
+        } else if !record.ssh_keys.is_empty() {
+            self.push(Action::RevokeKeys(RevokeKeys {
+                scim_id: record.scim_id.clone(),
+                external_id: record.external_id.clone(),
+                user_name: record.user_name.clone(),
+                reason,
+                removed_keys,
+            }));
         }
     }
 
@@ -570,14 +594,51 @@ impl<'a> Planner<'a> {
         (wanted, created)
     }
 
+    /// The conflict of a group whose creation or rename would take a
+    /// `displayName` held by a group record we do not own.
+    fn foreign_group_name(
+        foreign: &HashMap<Cow<'a, str>, &'a ForeignGroup>,
+        id: &SourceGroupId,
+        group: &DesiredGroup,
+    ) -> Option<Conflict> {
+        foreign
+            .get(fold(&group.display_name).as_ref())
+            .map(|holder| Conflict::ForeignGroupName {
+                group: id.clone(),
+                name: group.display_name.clone(),
+                holder: holder.scim_id.clone(),
+                holder_name: holder.display_name.clone(),
+            })
+    }
+
     fn plan_groups(&mut self) {
         let desired = self.desired;
         let (record_of, to_empty) = self.match_groups();
+        let mut foreign: HashMap<Cow<'a, str>, &'a ForeignGroup> = HashMap::new();
+        for group in &self.observed.foreign_groups {
+            let holder = foreign.entry(fold(&group.display_name)).or_insert(group);
+            if group.scim_id < holder.scim_id {
+                *holder = group;
+            }
+        }
         let mut members = Members::new(&self.records, &self.fate);
         let mut operations = Vec::new();
         for (id, group) in &desired.groups {
+            let renamed = record_of
+                .get(id)
+                .is_none_or(|record| record.display_name != group.display_name);
+            let clash = renamed
+                .then(|| Self::foreign_group_name(&foreign, id, group))
+                .flatten();
+            let blocked = clash.is_some();
+            if let Some(conflict) = clash {
+                self.conflicts.push(conflict);
+            }
             let (wanted, created) = self.desired_members(group);
             let Some(&record) = record_of.get(id) else {
+                if blocked {
+                    continue;
+                }
                 let mut all: Vec<MemberRef> = wanted
                     .iter()
                     .map(|&i| members.existing(i))
@@ -594,22 +655,33 @@ impl<'a> Planner<'a> {
             };
             let (current, other) = members.current(record);
             let (added, stale) = members.difference(&wanted, &current);
-            let mut add: Vec<MemberRef> = added
-                .into_iter()
-                .map(|i| members.existing(i))
-                .chain(created)
-                .collect();
-            add.sort();
             let remove = members.removal(&stale, &other);
-            let rename = (record.display_name != group.display_name).then(|| FieldChange {
-                old: record.display_name.clone(),
-                new: group.display_name.clone(),
-            });
+            // A blocked rename keeps the old name and gains nobody; members
+            // who lost access still leave (least privilege).
+            let mut add: Vec<MemberRef> = if blocked {
+                Vec::new()
+            } else {
+                added
+                    .into_iter()
+                    .map(|i| members.existing(i))
+                    .chain(created)
+                    .collect()
+            };
+            add.sort();
+            let rename =
+                (!blocked && record.display_name != group.display_name).then(|| FieldChange {
+                    old: record.display_name.clone(),
+                    new: group.display_name.clone(),
+                });
             if rename.is_some() || !add.is_empty() || !remove.is_empty() {
                 operations.push(Action::UpdateGroup(UpdateGroup {
                     scim_id: record.scim_id.clone(),
                     external_id: record.external_id.clone(),
-                    display_name: group.display_name.clone(),
+                    display_name: if blocked {
+                        record.display_name.clone()
+                    } else {
+                        group.display_name.clone()
+                    },
                     rename,
                     add,
                     remove,

@@ -8,10 +8,13 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use std::sync::Mutex;
+
 use reconcile_core::{
-    ActionKind, ApplyOptions, Clock, DeactivationLimit, Deadline, FailOn, GroupChange,
-    InMemoryTarget, ManualClock, NewGroupRecord, NewUserRecord, OutcomeCounts, ScimId, ScimTarget,
-    TargetCall, TargetError, TargetErrorKind, UserChange, apply,
+    ActionKind, ApplyOptions, Clock, Conflict, DeactivationLimit, Deadline, FailOn, GroupChange,
+    InMemoryTarget, ManualClock, NewGroupRecord, NewUserRecord, OutcomeCounts, OwnedGroup,
+    OwnedUser, ScimId, ScimTarget, TargetCall, TargetError, TargetErrorKind, UserChange, Written,
+    apply,
 };
 
 use crate::support::Org;
@@ -87,10 +90,11 @@ fn phases_run_in_the_designed_order() {
             TargetCall::PatchUser(id_of(t, "bob")),
             TargetCall::PatchUser(id_of(t, "alice")),
             TargetCall::CreateUser("dan".into()),
-            // gpu loses bob and gains dan (two member values), tpu gets alice
-            // (one): the larger goes first.
-            TargetCall::PatchGroup(group_id(t, "gpu")),
+            // The first group creation goes out alone (it must prove that the
+            // server keeps the ownership mark); then gpu, which loses bob and
+            // gains dan.
             TargetCall::CreateGroup("tpu".into()),
+            TargetCall::PatchGroup(group_id(t, "gpu")),
             TargetCall::PatchGroup(group_id(t, "cpu")),
         ]
     );
@@ -148,19 +152,30 @@ impl Ticking<'_> {
 
 #[async_trait]
 impl ScimTarget for Ticking<'_> {
-    async fn create_user(&self, user: &NewUserRecord) -> Result<ScimId, TargetError> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
         self.tick();
         self.inner.create_user(user).await
     }
-    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Result<(), TargetError> {
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
         self.tick();
         self.inner.patch_user(id, changes).await
     }
-    async fn create_group(&self, group: &NewGroupRecord) -> Result<ScimId, TargetError> {
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError> {
         self.tick();
         self.inner.create_group(group).await
     }
-    async fn patch_group(&self, id: &ScimId, changes: &[GroupChange]) -> Result<(), TargetError> {
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
         self.tick();
         self.inner.patch_group(id, changes).await
     }
@@ -359,19 +374,30 @@ impl Reversing<'_> {
 
 #[async_trait]
 impl ScimTarget for Reversing<'_> {
-    async fn create_user(&self, user: &NewUserRecord) -> Result<ScimId, TargetError> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
         self.delay().await;
         self.inner.create_user(user).await
     }
-    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Result<(), TargetError> {
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
         self.delay().await;
         self.inner.patch_user(id, changes).await
     }
-    async fn create_group(&self, group: &NewGroupRecord) -> Result<ScimId, TargetError> {
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError> {
         self.delay().await;
         self.inner.create_group(group).await
     }
-    async fn patch_group(&self, id: &ScimId, changes: &[GroupChange]) -> Result<(), TargetError> {
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
         self.delay().await;
         self.inner.patch_group(id, changes).await
     }
@@ -435,4 +461,147 @@ async fn apply_runs_under_a_multi_threaded_runtime() {
     assert_eq!(report.created_users.len(), 40);
     let again = reconcile_core::plan(&org.desired(), &observed, &org.options);
     assert!(again.is_converged());
+}
+
+/// Logs when each create starts and ends, yielding in between so that
+/// concurrent operations interleave.
+struct Logging<'a> {
+    inner: &'a InMemoryTarget,
+    log: Mutex<Vec<String>>,
+}
+
+impl Logging<'_> {
+    fn note(&self, event: String) {
+        self.log.lock().expect("not poisoned").push(event);
+    }
+}
+
+#[async_trait]
+impl ScimTarget for Logging<'_> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
+        self.note(format!("start {}", user.user_name));
+        for _ in 0..4 {
+            YieldOnce(false).await;
+        }
+        self.note(format!("end {}", user.user_name));
+        self.inner.create_user(user).await
+    }
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
+        self.inner.patch_user(id, changes).await
+    }
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.note(format!("start group {}", group.display_name));
+        YieldOnce(false).await;
+        self.note(format!("end group {}", group.display_name));
+        self.inner.create_group(group).await
+    }
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.inner.patch_group(id, changes).await
+    }
+}
+
+#[test]
+fn the_first_create_goes_out_alone_and_the_rest_run_concurrently_once_it_proved_ownership() {
+    let mut org = Org::new();
+    for id in 1..=5 {
+        org.user(&id.to_string(), &format!("user{id}"), "");
+    }
+    org.group("g1", "gpu", &["1"]);
+    org.group("g2", "cpu", &["2"]);
+    org.group("g3", "tpu", &["3"]);
+    let target = Logging {
+        inner: &org.target,
+        log: Mutex::new(Vec::new()),
+    };
+    let options = ApplyOptions {
+        concurrency: 4,
+        ..ApplyOptions::default()
+    };
+    let report = run(&org, &target, &options);
+    assert!(report.is_complete(), "{report:#?}");
+    let log = target.log.into_inner().expect("not poisoned");
+    assert_eq!(log[..2], ["start user1", "end user1"], "{log:#?}");
+    // Then the other four overlap.
+    assert_eq!(
+        log[2..6],
+        ["start user2", "start user3", "start user4", "start user5"],
+        "{log:#?}"
+    );
+    // Groups prove ownership once more, on their own first create.
+    let groups: Vec<&String> = log.iter().filter(|e| e.contains("group")).collect();
+    assert_eq!(groups[0], "start group cpu", "{log:#?}");
+    assert_eq!(groups[1], "end group cpu", "{log:#?}");
+    assert!(org.plan().is_converged());
+}
+
+#[test]
+fn a_server_that_drops_the_ownership_mark_costs_one_record_and_no_duplicate() {
+    let mut org = Org::new();
+    for id in 1..=4 {
+        org.user(&id.to_string(), &format!("user{id}"), "");
+    }
+    org.group("g1", "gpu", &["1", "2"]);
+    org.target.drop_external_ids_on_create();
+    let report = run(&org, &org.target, &sequential());
+    let lost = report
+        .ownership_not_kept
+        .as_ref()
+        .expect("ownership not proven");
+    assert_eq!(lost.subject.name, "user1");
+    assert_eq!(lost.sent.as_str(), "pw-activate:user:1");
+    assert_eq!(lost.kept, None);
+    assert!(lost.scim_id.is_some());
+    assert!(
+        lost.to_string().contains("did not keep the ownership mark"),
+        "{lost}"
+    );
+    assert!(!report.is_complete());
+    assert_eq!(report.counts[&ActionKind::CreateUser], counts(0, 1, 0, 3));
+    assert_eq!(report.counts[&ActionKind::CreateGroup], counts(0, 0, 0, 1));
+    assert_eq!(
+        report.failures[0].error.kind,
+        TargetErrorKind::OwnershipNotKept
+    );
+    assert!(
+        report.created_users.is_empty(),
+        "an unowned record is never used"
+    );
+    assert_eq!(
+        org.target.calls(),
+        vec![TargetCall::CreateUser("user1".into())],
+        "one POST, then none"
+    );
+    // The next run sees user1's record as someone else's: a conflict, not a second copy.
+    let again = org.plan();
+    assert!(
+        again
+            .conflicts
+            .iter()
+            .any(|c| matches!(c, Conflict::ForeignUserName { user } if user.user_name == "user1"))
+    );
+    let report = run(&org, &org.target, &sequential());
+    assert!(report.ownership_not_kept.is_some());
+    let user1_records = org
+        .target
+        .users()
+        .values()
+        .filter(|u| u.user_name == "user1")
+        .count();
+    assert_eq!(user1_records, 1);
+    assert_eq!(
+        org.target.users().len(),
+        2,
+        "one more record per run at most"
+    );
 }

@@ -7,9 +7,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::Config;
 use reconcile_core::{
-    Action, ApplyOptions, ApplyReport, DesiredStatus, ExternalId, GuardKind, InMemoryTarget,
-    Observed, Plan, PlanOptions, ScimId, Scope, TargetCall, TargetGroup, TargetUser, UnusableUser,
-    apply, plan, project,
+    Action, ApplyOptions, ApplyReport, Conflict, DesiredStatus, ExternalId, GuardKind,
+    InMemoryTarget, Observed, Plan, PlanOptions, ScimId, Scope, TargetCall, TargetGroup,
+    TargetUser, UnusableUser, apply, plan, project,
 };
 
 use crate::strategies::{Case, case, limit, prepare};
@@ -224,7 +224,7 @@ proptest! {
         let plan = plan_case(&case, &target, &options);
         for op in plan.applicable() {
             let removes = match &op.action {
-                Action::Deactivate(_) | Action::EmptyGroup(_) => true,
+                Action::Deactivate(_) | Action::RevokeKeys(_) | Action::EmptyGroup(_) => true,
                 Action::UpdateGroup(u) => !u.remove.is_empty(),
                 _ => false,
             };
@@ -237,6 +237,64 @@ proptest! {
         for (id, group) in groups_before {
             let after = &target.groups()[&id];
             prop_assert!(group.members.is_subset(&after.members), "group {} lost members", id);
+        }
+    }
+
+    /// With a complete source and no limit, one apply leaves no owned record
+    /// that is inactive (deactivated, out of scope, gone from the source)
+    /// with SSH keys or with a membership in an owned group: access removal
+    /// does not depend on the cluster reading `active`. Records frozen by a
+    /// conflict are left as they were and are not judged; a plan a guard
+    /// tripped on is not judged either.
+    #[test]
+    fn inactive_records_keep_no_keys_and_no_memberships(case in case()) {
+        let mut case = case;
+        case.after.complete = true;
+        let target = prepare(&case);
+        let desired = project(&case.after, &case.scope);
+        let options = PlanOptions { deactivation_limit: None, override_deactivation_limit: false };
+        let plan = plan(&desired, &target.observed(), &options);
+        if !plan.guards.tripped.is_empty() {
+            // An empty source (see `a_broken_source_never_takes_access_away`).
+            return Ok(());
+        }
+        let report = run(&plan, &target);
+        prop_assert!(report.is_complete(), "{:#?}", report);
+        let mut frozen_users: HashSet<String> =
+            desired.held_users.keys().map(ToString::to_string).collect();
+        let mut frozen_names: HashSet<String> =
+            desired.held_users.values().map(|n| n.to_lowercase()).collect();
+        for conflict in &plan.conflicts {
+            let labels = match conflict {
+                Conflict::UserNameCaseCollision { users, .. } => users.clone(),
+                Conflict::ForeignUserName { user }
+                | Conflict::UserNameHeld { user, .. }
+                | Conflict::RenameCycle { user } => vec![user.clone()],
+                _ => Vec::new(),
+            };
+            for label in labels {
+                frozen_users.insert(label.id.to_string());
+                frozen_names.insert(label.user_name.to_lowercase());
+            }
+        }
+        let observed = target.observed();
+        for record in observed.users.iter().filter(|u| !u.active) {
+            let key_user = match record.external_id.owned_key() {
+                Some(reconcile_core::OwnedKey::User(id)) => Some(id.to_string()),
+                _ => None,
+            };
+            if key_user.is_some_and(|id| frozen_users.contains(&id))
+                || frozen_names.contains(&record.user_name.to_lowercase())
+            {
+                continue;
+            }
+            prop_assert!(record.ssh_keys.is_empty(), "inactive {} keeps keys\n{}", record.user_name, plan.to_text());
+            for group in &observed.groups {
+                prop_assert!(
+                    !group.members.contains(&record.scim_id),
+                    "inactive {} stays in {}\n{}", record.user_name, group.display_name, plan.to_text()
+                );
+            }
         }
     }
 

@@ -3,8 +3,8 @@
 
 use insta::assert_snapshot;
 use reconcile_core::{
-    ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, LicenseStatus, Plan, Scope,
-    TargetUser, Warning,
+    Action, ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, LicenseStatus, Plan,
+    Scope, TargetCall, TargetGroup, TargetUser, UserChange, Warning,
 };
 
 use crate::support::{Org, key, rendered};
@@ -90,6 +90,114 @@ fn inactive_and_unlicensed_users_are_deactivated_and_leave_groups() {
     );
     assert_snapshot!("deactivate_inactive_and_unlicensed", rendered(&plan));
     converges(&org, &plan);
+}
+
+#[test]
+fn a_deactivation_empties_the_keys_in_the_same_patch() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.sync();
+    org.user_mut("2").active = false;
+    let plan = org.plan();
+    let Some(Action::Deactivate(deactivate)) = plan.applicable().next().map(|op| &op.action) else {
+        panic!("expected a deactivation first:\n{}", plan.to_text());
+    };
+    assert_eq!(deactivate.user_name, "bob");
+    assert_eq!(deactivate.removed_keys.len(), 1, "shown by fingerprint");
+    let calls_before = org.target.calls().len();
+    converges(&org, &plan);
+    let bob_id = plan
+        .applicable()
+        .next()
+        .and_then(|op| op.action.subject().scim_id);
+    let bob = &org.target.users()[bob_id.as_ref().expect("an existing record")];
+    assert!(!bob.active);
+    assert!(bob.ssh_keys.is_empty(), "keys left: {:?}", bob.ssh_keys);
+    let patches_of_bob = org.target.calls()[calls_before..]
+        .iter()
+        .filter(|call| matches!(call, TargetCall::PatchUser(id) if Some(id) == bob_id.as_ref()))
+        .count();
+    assert_eq!(patches_of_bob, 1, "active and keys go in one PATCH");
+    let gpu = org.target.groups().into_values().next().expect("the group");
+    assert_eq!(gpu.members.len(), 1, "bob left the group in the same run");
+}
+
+#[test]
+fn inactive_records_still_carrying_keys_have_them_revoked() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob").active = false;
+    org.user("3", "carol", "Carol");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.group("g2", "cpu", &["3"]);
+    org.scope = Scope::Groups(["gpu".to_owned()].into());
+    // Records left by an earlier version, which deactivated with `active=false` only.
+    for (id, name, seed) in [("2", "bob", 12), ("3", "carol", 13), ("9", "gone", 19)] {
+        org.target
+            .insert_user(TargetUser {
+                external_id: Some(ExternalId::new(format!("pw-activate:user:{id}"))),
+                user_name: name.into(),
+                active: false,
+                ssh_keys: vec![key(seed, &format!("{name}@old"))],
+                ..TargetUser::default()
+            })
+            .expect("seeded");
+    }
+    // An inactive record without keys stays as it is.
+    org.target
+        .insert_user(TargetUser {
+            external_id: Some(ExternalId::new("pw-activate:user:8")),
+            user_name: "keyless".into(),
+            active: false,
+            ..TargetUser::default()
+        })
+        .expect("seeded");
+    // Revocations of records already inactive are not deactivations: no limit applies.
+    org.options.deactivation_limit = Some(DeactivationLimit::Absolute(0));
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            ActionKind::RevokeKeys,
+            ActionKind::RevokeKeys,
+            ActionKind::RevokeKeys,
+            ActionKind::CreateUser,
+            ActionKind::CreateGroup
+        ]
+    );
+    assert!(plan.guards.tripped.is_empty());
+    assert_snapshot!("revoke_keys_of_inactive_records", rendered(&plan));
+    converges(&org, &plan);
+    let with_keys: Vec<String> = org
+        .target
+        .users()
+        .into_values()
+        .filter(|u| !u.ssh_keys.is_empty())
+        .map(|u| u.user_name)
+        .collect();
+    assert_eq!(with_keys, vec!["alice".to_owned()]);
+}
+
+#[test]
+fn reactivation_restores_the_keys_with_active_in_one_patch() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.sync();
+    org.user_mut("1").active = false;
+    org.sync();
+    org.user_mut("1").active = true;
+    let plan = org.plan();
+    let Some(Action::Reactivate(patch)) = plan.applicable().next().map(|op| &op.action) else {
+        panic!("expected a reactivation:\n{}", plan.to_text());
+    };
+    let attributes: Vec<&str> = patch.changes.iter().map(UserChange::attribute).collect();
+    assert_eq!(attributes, vec!["sunkSshKeys", "active"]);
+    converges(&org, &plan);
+    let alice = org.target.users().into_values().next().expect("alice");
+    assert!(alice.active);
+    assert_eq!(alice.ssh_keys.len(), 1);
 }
 
 #[test]
@@ -464,6 +572,28 @@ fn an_incomplete_source_withholds_all_access_removals() {
         "the deactivation and the group removal"
     );
     assert_snapshot!("guard_incomplete_source", rendered(&plan));
+
+    // A key revocation is an access removal too.
+    org.target
+        .insert_user(TargetUser {
+            external_id: Some(ExternalId::new("pw-activate:user:99")),
+            user_name: "departed".into(),
+            active: false,
+            ssh_keys: vec![key(99, "departed@old")],
+            ..TargetUser::default()
+        })
+        .expect("seeded");
+    let plan = org.plan();
+    assert_eq!(
+        plan.withheld()
+            .filter(|op| op.action.kind() == ActionKind::RevokeKeys)
+            .count(),
+        1
+    );
+    assert!(
+        plan.applicable()
+            .all(|op| op.action.kind() != ActionKind::RevokeKeys)
+    );
 }
 
 #[test]
@@ -476,4 +606,71 @@ fn an_empty_source_withholds_all_access_removals() {
     assert!(plan.is_converged());
     assert_eq!(plan.withheld().count(), 6);
     assert_snapshot!("guard_empty_source", rendered(&plan));
+}
+
+#[test]
+fn a_group_name_held_by_a_group_we_do_not_own_is_a_conflict() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.group("g2", "cpu", &["1"]);
+    org.sync();
+    for name in ["Admin", "read", "cpu"] {
+        org.target
+            .insert_group(TargetGroup {
+                external_id: None,
+                display_name: name.into(),
+                ..TargetGroup::default()
+            })
+            .expect("seeded");
+    }
+    // Steady state: an owned group keeping its name is not judged by name.
+    assert!(org.plan().is_converged());
+    org.group("g3", "admin", &["1"]);
+    org.group("g4", "tpu", &["2"]);
+    // gpu is renamed into a name another group holds, and bob departs.
+    org.group_mut("g1").name = "READ".into();
+    org.user("3", "carol", "Carol");
+    org.group_mut("g1").members.push("3".into());
+    org.user_mut("2").active = false;
+    let plan = org.plan();
+    assert_eq!(
+        kinds(&plan),
+        vec![
+            ActionKind::Deactivate,
+            ActionKind::CreateUser,
+            ActionKind::CreateGroup,
+            ActionKind::UpdateGroup,
+        ]
+    );
+    let names: Vec<(&str, &str)> = plan
+        .conflicts
+        .iter()
+        .filter_map(|c| match c {
+            Conflict::ForeignGroupName {
+                name, holder_name, ..
+            } => Some((name.as_str(), holder_name.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, vec![("READ", "read"), ("admin", "Admin")]);
+    assert!(plan.conflicts[0].to_string().contains("billing_viewer"));
+    assert_snapshot!("foreign_group_name_conflict", rendered(&plan));
+    let report = org.apply(&plan);
+    assert!(report.is_complete(), "{report:#?}");
+    let groups = org.target.groups();
+    let gpu = groups
+        .values()
+        .find(|g| g.display_name == "gpu")
+        .expect("gpu keeps its name");
+    assert_eq!(gpu.members.len(), 1, "bob left, carol was not added");
+    assert_eq!(
+        groups
+            .values()
+            .filter(|g| g.display_name.eq_ignore_ascii_case("admin"))
+            .count(),
+        1,
+        "no second admin group"
+    );
 }

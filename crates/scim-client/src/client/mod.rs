@@ -1,7 +1,9 @@
 //! The async SCIM client.
 
 mod builder;
+mod discovery;
 mod prefix;
+mod probe;
 mod transport;
 
 use std::collections::VecDeque;
@@ -21,6 +23,7 @@ use url::Url;
 
 pub use builder::ScimClientBuilder;
 pub use prefix::{ListingMode, PrefixListing};
+pub use probe::{PageProbe, PageStart};
 
 use crate::error::ScimError;
 use crate::filter::Filter;
@@ -139,6 +142,12 @@ impl ScimClient {
     /// The `count` asked for per page.
     pub fn page_size(&self) -> u32 {
         self.inner.page_size.load(Ordering::Relaxed)
+    }
+
+    /// The most pages one listing may take before it fails with
+    /// [`ScimError::PageCapExceeded`].
+    pub fn max_pages(&self) -> u32 {
+        self.inner.max_pages
     }
 
     /// Reads `GET /ServiceProviderConfig` and lowers the page size to the server's

@@ -18,15 +18,28 @@ pub enum ListingMode {
     ServerFilter,
     /// The server refused that filter; everything was listed and selected here.
     ClientFilter,
+    /// The server accepted that filter but answered with no record, while an
+    /// unfiltered listing holds records with the prefix: it ignores or does not
+    /// support `sw` without saying so. Everything was listed and selected here.
+    ClientFilterAfterEmptyAnswer,
 }
 
 impl ListingMode {
-    /// `server filter` or `client-side filter`, for logs.
+    /// `server filter`, `client-side filter`, or `client-side filter (the server's
+    /// filter answered nothing)`, for logs.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ServerFilter => "server filter",
             Self::ClientFilter => "client-side filter",
+            Self::ClientFilterAfterEmptyAnswer => {
+                "client-side filter (the server's filter answered nothing)"
+            }
         }
+    }
+
+    /// Whether the records were selected here rather than by the server.
+    pub fn is_client_side(self) -> bool {
+        !matches!(self, Self::ServerFilter)
     }
 }
 
@@ -52,9 +65,17 @@ impl ScimClient {
     ///
     /// Asks the server with `externalId sw "<prefix>"`; if it rejects the filter
     /// (`400 invalidFilter`, `501`, or a `400` naming the filter), lists all users and
-    /// selects here, logging that once at `warn`. The prefix is checked here in both
-    /// modes, so a server that ignores the filter cannot hand out records that are
+    /// selects here, logging that once at `warn`. The prefix is checked here in every
+    /// mode, so a server that ignores the filter cannot hand out records that are
     /// not ours.
+    ///
+    /// An empty filtered answer is never believed blindly: a server that ignores an
+    /// operator it does not support may answer `200` with nothing, and believing it
+    /// would make every run create duplicates (or fail on conflicts). So when the
+    /// filtered listing holds no record with the prefix, an unfiltered listing
+    /// confirms it; if that one does hold such records, they are the result, the mode
+    /// is [`ListingMode::ClientFilterAfterEmptyAnswer`], and a `warn` says so. The
+    /// price is one unfiltered listing while nothing is owned yet.
     pub async fn list_users_with_prefix(
         &self,
         prefix: &str,
@@ -76,7 +97,7 @@ impl ScimClient {
         prefix: &str,
     ) -> Result<PrefixListing<T>, ScimError> {
         let filter = Filter::sw("externalId", prefix);
-        let (records, mode) = match self.list::<T>(Some(filter)).try_collect::<Vec<T>>().await {
+        let (records, mut mode) = match self.list::<T>(Some(filter)).try_collect::<Vec<T>>().await {
             Ok(records) => (records, ListingMode::ServerFilter),
             Err(error) if error.is_filter_rejection() => {
                 tracing::warn!(
@@ -90,10 +111,7 @@ impl ScimClient {
             Err(error) => return Err(error),
         };
         let listed = records.len();
-        let records: Vec<T> = records
-            .into_iter()
-            .filter(|r| r.external_id().is_some_and(|x| x.starts_with(prefix)))
-            .collect();
+        let mut records = select(records, prefix);
         if mode == ListingMode::ServerFilter && records.len() < listed {
             tracing::warn!(
                 endpoint = T::ENDPOINT.as_str(),
@@ -101,6 +119,26 @@ impl ScimClient {
                 "the server returned records outside the externalId filter; they were ignored"
             );
         }
+        if mode == ListingMode::ServerFilter && records.is_empty() {
+            let all = select(self.list::<T>(None).try_collect::<Vec<T>>().await?, prefix);
+            if !all.is_empty() {
+                tracing::warn!(
+                    endpoint = T::ENDPOINT.as_str(),
+                    owned = all.len(),
+                    "the server answered the externalId filter with nothing, but an unfiltered listing holds owned records: it ignores the filter; selecting by prefix here for this run"
+                );
+                records = all;
+                mode = ListingMode::ClientFilterAfterEmptyAnswer;
+            }
+        }
         Ok(PrefixListing { records, mode })
     }
+}
+
+/// The records whose `externalId` starts with `prefix` (exactly: it is caseExact).
+fn select<T: Resource>(records: Vec<T>, prefix: &str) -> Vec<T> {
+    records
+        .into_iter()
+        .filter(|r| r.external_id().is_some_and(|x| x.starts_with(prefix)))
+        .collect()
 }

@@ -54,6 +54,8 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) content_type: Option<String>,
     pub(crate) body: Vec<u8>,
+    /// Rate-limit headers (`RateLimit-*`, `X-RateLimit-*`, `Retry-After`), as sent.
+    pub(crate) limit_headers: Vec<(String, String)>,
 }
 
 /// Why one attempt failed.
@@ -147,6 +149,7 @@ impl ScimClient {
                 .and_then(|v| parse_retry_after(&v, SystemTime::now()));
             let content_type = header(headers, CONTENT_TYPE.as_str());
             let location = header(headers, LOCATION.as_str());
+            let limit_headers = limit_headers(headers);
             let mut body = response.bytes().await.map_err(transport_error)?.to_vec();
             // A server may echo the token; mask it before anything reads the body.
             redact_in(&mut body, self.inner.token.expose_secret().as_bytes());
@@ -154,6 +157,7 @@ impl ScimClient {
                 status,
                 content_type,
                 body,
+                limit_headers,
             };
             if (200..300).contains(&status) {
                 Ok(reply)
@@ -323,6 +327,26 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// The headers that tell of a rate limit, lowercased names in the server's order.
+fn limit_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            name == RETRY_AFTER.as_str()
+                || name.starts_with("ratelimit")
+                || name.starts_with("x-ratelimit")
+                || name.starts_with("x-rate-limit")
+        })
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// `application/scim+json`, `application/json`, or another `+json` type, with any

@@ -14,6 +14,7 @@ pub mod error;
 pub mod group;
 pub mod list;
 pub mod patch;
+pub mod schema;
 pub mod spc;
 pub mod user;
 
@@ -23,7 +24,8 @@ pub use error::{ScimErrorBody, ScimType};
 pub use group::{Group, Member, NewGroup};
 pub use list::ListResponse;
 pub use patch::{NameComponent, PatchKind, PatchOp, PatchOperation};
-pub use spc::{BulkConfig, FilterConfig, ServiceProviderConfig, Supported};
+pub use schema::{AttributeDefinition, ResourceTypeDefinition, SchemaDefinition, SchemaExtension};
+pub use spc::{BulkConfig, FilterConfig, PaginationConfig, ServiceProviderConfig, Supported};
 pub use user::{CoreWeaveUser, Email, Name, NewUser, User};
 
 /// Schema URN of the core User resource (RFC 7643 §4.1).

@@ -29,6 +29,49 @@ pub struct ServiceProviderConfig {
     /// `ETag` support.
     #[serde(default, deserialize_with = "de::null_as_default")]
     pub etag: Supported,
+    /// Paging methods (RFC 9865); absent on servers that predate it.
+    #[serde(default, deserialize_with = "de::null_as_default")]
+    pub pagination: PaginationConfig,
+}
+
+/// The paging methods a server offers (RFC 9865 §4); all unset when not advertised.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct PaginationConfig {
+    /// Cursor paging (`cursor` query parameter, `nextCursor` in answers).
+    #[serde(default, deserialize_with = "de::lenient_flag")]
+    pub cursor: bool,
+    /// Index paging (`startIndex`).
+    #[serde(
+        default,
+        deserialize_with = "lenient_opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub index: Option<bool>,
+    /// `cursor` or `index`: what a request naming neither gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_pagination_method: Option<String>,
+    /// The page size when `count` is not given.
+    #[serde(
+        default,
+        deserialize_with = "lenient_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_page_size: Option<u64>,
+    /// The largest page.
+    #[serde(
+        default,
+        deserialize_with = "lenient_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_page_size: Option<u64>,
+}
+
+fn lenient_opt_bool<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<bool>, D::Error> {
+    de::lenient_bool(deserializer)
 }
 
 /// A feature flag: `{"supported": true}`.
@@ -107,6 +150,15 @@ mod tests {
         assert_eq!(spc.bulk.max_operations, Some(0));
         assert!(!spc.sort.supported);
         assert!(!spc.etag.supported);
+        assert_eq!(spc.pagination, PaginationConfig::default());
+        let with_cursors: ServiceProviderConfig = serde_json::from_value(json!({
+            "pagination": {"cursor": true, "index": true, "defaultPaginationMethod": "index",
+                           "defaultPageSize": 50, "maxPageSize": "200", "cursorTimeout": 3600}
+        }))
+        .unwrap();
+        assert!(with_cursors.pagination.cursor);
+        assert_eq!(with_cursors.pagination.index, Some(true));
+        assert_eq!(with_cursors.pagination.max_page_size, Some(200));
         assert_eq!(
             serde_json::from_value::<ServiceProviderConfig>(json!({})).unwrap(),
             ServiceProviderConfig::default()

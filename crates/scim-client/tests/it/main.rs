@@ -2,6 +2,7 @@
 
 mod bodies;
 mod config;
+mod diagnostics;
 mod errors;
 mod limiter;
 mod paging;

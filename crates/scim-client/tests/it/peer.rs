@@ -305,3 +305,59 @@ async fn a_user_name_differing_only_in_case_conflicts() {
     let error = client.get_user("no-such-id").await.unwrap_err();
     assert!(error.is_not_found(), "{error:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_peer_describes_the_coreweave_extension_and_pages_by_two() {
+    let Some(peer) = tokio::task::spawn_blocking(start).await.unwrap() else {
+        return;
+    };
+    let (client, _) = client_for(&peer);
+    let schemas = client.schemas().await.unwrap();
+    let extension = schemas
+        .iter()
+        .find(|s| s.id == scim_client::model::COREWEAVE_USER_SCHEMA)
+        .expect("the CoreWeave extension is described");
+    let keys = extension.attribute("sunkSshKeys").unwrap();
+    assert!(keys.multi_valued);
+    assert_eq!(keys.mutability, "readWrite");
+    let user = schemas
+        .iter()
+        .find(|s| s.id == scim_client::model::USER_SCHEMA)
+        .unwrap();
+    assert!(user.attribute("userName").unwrap().required);
+    assert!(!user.attribute("userName").unwrap().case_exact);
+    assert!(user.attribute("name.formatted").is_some());
+    let types = client.resource_types().await.unwrap();
+    let user_type = types.iter().find(|t| t.name == "User").unwrap();
+    assert!(
+        user_type
+            .schema_extensions
+            .iter()
+            .any(|e| e.schema == scim_client::model::COREWEAVE_USER_SCHEMA)
+    );
+
+    for n in 0..3 {
+        client
+            .create_user(&owned_user(n, &format!("pager{n}"), "Page Er", &[]))
+            .await
+            .unwrap();
+    }
+    let page = client
+        .probe_page(
+            Endpoint::Users,
+            None,
+            &scim_client::PageStart::Index(1),
+            Some(100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            page.total_results,
+            page.items_per_page,
+            page.resources.len()
+        ),
+        (Some(3), Some(2), 2)
+    );
+    assert!(page.next_cursor.is_none());
+}

@@ -132,3 +132,88 @@ async fn other_errors_do_not_fall_back() {
         .unwrap_err();
     assert_eq!(error.status(), Some(403));
 }
+
+/// A server that answers `sw` with `200` and nothing, whatever it holds.
+async fn sw_answers_nothing(server: &MockServer, resource: &str) {
+    Mock::given(method("GET"))
+        .and(path(format!("/scim/org-1/{resource}")))
+        .and(query_param("filter", "externalId sw \"pw-activate:\""))
+        .respond_with(scim(
+            200,
+            &json!({"totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []}),
+        ))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn an_empty_filtered_answer_is_confirmed_and_owned_records_are_selected_here() {
+    let server = MockServer::start().await;
+    sw_answers_nothing(&server, "Users").await;
+    Mock::given(method("GET"))
+        .and(path("/scim/org-1/Users"))
+        .and(query_param_is_missing("filter"))
+        .respond_with(scim(
+            200,
+            &json!({"totalResults": 3, "startIndex": 1, "Resources": [
+                with_external_id(1, "okta:1"), user(2), user(3)
+            ]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let listing = client(&server)
+        .list_users_with_prefix("pw-activate:")
+        .await
+        .unwrap();
+    assert_eq!(listing.mode, ListingMode::ClientFilterAfterEmptyAnswer);
+    assert!(listing.mode.is_client_side());
+    assert_eq!(
+        listing.mode.to_string(),
+        "client-side filter (the server's filter answered nothing)"
+    );
+    assert_eq!(ids(&listing.records, user_id), ["u2", "u3"]);
+}
+
+#[tokio::test]
+async fn an_empty_filtered_answer_confirmed_by_the_full_listing_stays_a_server_filter() {
+    let server = MockServer::start().await;
+    sw_answers_nothing(&server, "Groups").await;
+    Mock::given(method("GET"))
+        .and(path("/scim/org-1/Groups"))
+        .and(query_param_is_missing("filter"))
+        .respond_with(scim(
+            200,
+            &json!({"totalResults": 1, "Resources": [
+                {"id": "g2", "displayName": "admin"}
+            ]}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let listing = client(&server)
+        .list_groups_with_prefix("pw-activate:")
+        .await
+        .unwrap();
+    assert_eq!(listing.mode, ListingMode::ServerFilter);
+    assert!(!listing.mode.is_client_side());
+    assert!(listing.records.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_confirmation_fails_the_listing() {
+    let server = MockServer::start().await;
+    sw_answers_nothing(&server, "Users").await;
+    Mock::given(method("GET"))
+        .and(path("/scim/org-1/Users"))
+        .and(query_param_is_missing("filter"))
+        .respond_with(scim_error(403, None, "Forbidden"))
+        .mount(&server)
+        .await;
+    let error = client(&server)
+        .list_users_with_prefix("pw-activate:")
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(403));
+}

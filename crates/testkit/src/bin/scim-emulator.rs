@@ -9,14 +9,15 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use testkit::scim::{Faults, PatchResponse, ScimEmulator, ScimOptions};
+use testkit::scim::{Faults, PatchResponse, Quirks, ScimEmulator, ScimOptions};
 
 /// A strict, in-memory CoreWeave-like SCIM 2.0 server with fault injection.
 ///
 /// Serves `/Users`, `/Groups` (list with eq/sw filters and capped paging, get,
 /// POST, PATCH), `/ServiceProviderConfig`, `/Schemas` and `/ResourceTypes` under
 /// `http://<bind>/scim/<tenant>`. Strict by default. DELETE is refused (405) and
-/// logged.
+/// logged. Faults make requests fail; quirks (all off by default) are consistent
+/// departures of a real server that answer successfully but keep or report less.
 // Each bool is one command-line switch.
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Parser)]
@@ -68,6 +69,25 @@ struct Cli {
     /// Probability (0–1) that a successful POST is applied but its response is lost (connection reset).
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = common::probability, help_heading = "SCIM faults")]
     lost_create_probability: f64,
+
+    /// Answer filters using `sw` with 200 and zero results (as a server that ignores the operator).
+    #[arg(long, help_heading = "SCIM quirks")]
+    sw_matches_nothing: bool,
+    /// Offer cursor paging (RFC 9865): advertised in `ServiceProviderConfig`, `cursor` parameter, `nextCursor` in answers.
+    #[arg(long, help_heading = "SCIM quirks")]
+    cursor_paging: bool,
+    /// Leave the CoreWeave user extension out of `/Schemas` and `/ResourceTypes`.
+    #[arg(long, help_heading = "SCIM quirks")]
+    no_extension_schema: bool,
+    /// Store userName and email values lowercased.
+    #[arg(long, help_heading = "SCIM quirks")]
+    lowercase_names: bool,
+    /// Do not store name.formatted.
+    #[arg(long, help_heading = "SCIM quirks")]
+    drop_name_formatted: bool,
+    /// Do not store externalId at all (POST answers and listings come without it).
+    #[arg(long, help_heading = "SCIM quirks")]
+    drop_external_id: bool,
 }
 
 #[tokio::main]
@@ -91,6 +111,14 @@ async fn main() -> anyhow::Result<()> {
             ignore_start_index: cli.ignore_start_index,
             reject_sw: cli.reject_sw,
             lost_create_probability: cli.lost_create_probability,
+        },
+        quirks: Quirks {
+            sw_matches_nothing: cli.sw_matches_nothing,
+            cursor_paging: cli.cursor_paging,
+            no_extension_schema: cli.no_extension_schema,
+            lowercase_names: cli.lowercase_names,
+            drop_name_formatted: cli.drop_name_formatted,
+            drop_external_id: cli.drop_external_id,
         },
         seed: cli.http.seed,
         max_body_bytes: cli.max_body_bytes,

@@ -12,9 +12,14 @@ const SCHEMAS_JSON: &str = include_str!("../../peer/coreweave-schemas.json");
 const RESOURCE_TYPES_JSON: &str = include_str!("../../peer/coreweave-resource-types.json");
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-/// The service provider configuration; `maxResults` is the page cap.
-pub(crate) fn service_provider_config(base_url: &str, page_cap: usize) -> Value {
-    json!({
+/// The service provider configuration; `maxResults` is the page cap, and cursor
+/// paging (RFC 9865 `pagination`) is advertised when `cursor_paging`.
+pub(crate) fn service_provider_config(
+    base_url: &str,
+    page_cap: usize,
+    cursor_paging: bool,
+) -> Value {
+    let mut config = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
@@ -32,23 +37,41 @@ pub(crate) fn service_provider_config(base_url: &str, page_cap: usize) -> Value 
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base_url}/ServiceProviderConfig")
         }
-    })
+    });
+    if cursor_paging {
+        config["pagination"] = json!({
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": page_cap,
+            "maxPageSize": page_cap,
+            "cursorTimeout": 3600
+        });
+    }
+    config
 }
 
-/// Every schema the emulator implements.
-pub(crate) fn schemas() -> Vec<Value> {
+/// Every schema the emulator implements (the CoreWeave extension only when
+/// `with_extension`).
+pub(crate) fn schemas(with_extension: bool) -> Vec<Value> {
     let all: Vec<Value> = serde_json::from_str(SCHEMAS_JSON).unwrap_or_default();
     all.into_iter()
-        .filter(|s| s.get("id").and_then(Value::as_str) != Some(ENTERPRISE))
+        .filter(|s| {
+            let id = s.get("id").and_then(Value::as_str);
+            id != Some(ENTERPRISE) && (with_extension || id != Some(CW_USER_EXT))
+        })
         .collect()
 }
 
-/// The `User` and `Group` resource types (`User` with the CoreWeave extension).
-pub(crate) fn resource_types() -> Vec<Value> {
+/// The `User` and `Group` resource types (`User` with the CoreWeave extension when
+/// `with_extension`).
+pub(crate) fn resource_types(with_extension: bool) -> Vec<Value> {
     let mut all: Vec<Value> = serde_json::from_str(RESOURCE_TYPES_JSON).unwrap_or_default();
     for resource_type in &mut all {
         if let Some(Value::Array(extensions)) = resource_type.get_mut("schemaExtensions") {
-            extensions.retain(|e| e.get("schema").and_then(Value::as_str) == Some(CW_USER_EXT));
+            extensions.retain(|e| {
+                with_extension && e.get("schema").and_then(Value::as_str) == Some(CW_USER_EXT)
+            });
         }
     }
     all
@@ -71,7 +94,7 @@ mod tests {
 
     #[test]
     fn bundled_discovery_documents_parse() {
-        let ids: Vec<_> = schemas()
+        let ids: Vec<_> = schemas(true)
             .iter()
             .map(|s| s["id"].as_str().unwrap_or_default().to_owned())
             .collect();
@@ -83,11 +106,17 @@ mod tests {
                 CW_USER_EXT
             ]
         );
-        let types = resource_types();
+        let types = resource_types(true);
         assert_eq!(types.len(), 2);
         assert_eq!(
             types[0]["schemaExtensions"],
             json!([{"schema": CW_USER_EXT, "required": false}])
+        );
+        assert_eq!(schemas(false).len(), 2);
+        assert!(
+            resource_types(false)
+                .iter()
+                .all(|t| t["schemaExtensions"].as_array().is_none_or(Vec::is_empty))
         );
     }
 }

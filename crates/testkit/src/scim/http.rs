@@ -12,6 +12,7 @@ use axum::routing::get;
 use serde_json::{Map, Value, json};
 
 use super::filter::{self, Op};
+use super::quirks::{self, Quirks};
 use super::rejection::Rejection;
 use super::schema::{Kind, LIST_RESPONSE};
 use super::store::{Origin, Store};
@@ -30,6 +31,7 @@ pub(crate) struct Settings {
     pub(crate) page_cap: usize,
     pub(crate) patch_response: PatchResponse,
     pub(crate) faults: Faults,
+    pub(crate) quirks: Quirks,
 }
 
 /// Everything the handlers share.
@@ -272,25 +274,40 @@ fn list(app: &App, kind: Kind, uri: &Uri) -> Result<Response, Rejection> {
     let filter = param(&params, "filter")
         .map(|f| filter::parse(kind, f).map_err(|e| Rejection::bad("invalidFilter", e)))
         .transpose()?;
-    if settings.faults.reject_sw && filter.as_ref().is_some_and(|f| f.op == Op::Sw) {
+    let is_sw = filter.as_ref().is_some_and(|f| f.op == Op::Sw);
+    if settings.faults.reject_sw && is_sw {
         return Err(Rejection::bad(
             "invalidFilter",
             "the sw operator is not supported",
         ));
     }
-    let start_index = int_param(&params, "startIndex")?.unwrap_or(1).max(1);
     let cap = settings.page_cap;
     let count = int_param(&params, "count")?.map_or(cap, |c| {
         usize::try_from(c.max(0)).unwrap_or(usize::MAX).min(cap)
     });
-    let skip = if settings.faults.ignore_start_index {
-        0
-    } else {
-        usize::try_from(start_index - 1).unwrap_or(usize::MAX)
+    // RFC 9865: a `cursor` parameter (empty for the first page) asks for cursor
+    // paging; a server without it ignores the parameter.
+    let cursor = param(&params, "cursor").filter(|_| settings.quirks.cursor_paging);
+    let start_index = int_param(&params, "startIndex")?.unwrap_or(1).max(1);
+    let skip = match cursor {
+        Some("") => 0,
+        Some(cursor) => quirks::cursor_offset(cursor).ok_or_else(|| {
+            Rejection::bad(
+                "invalidCursor",
+                format!("the cursor {cursor:?} was not issued by this server"),
+            )
+        })?,
+        None if settings.faults.ignore_start_index => 0,
+        None => usize::try_from(start_index - 1).unwrap_or(usize::MAX),
     };
     let store = app.store();
-    let matched = store.select(kind, filter.as_ref());
-    let total = i64::try_from(matched.len()).unwrap_or(i64::MAX);
+    let matched = if settings.quirks.sw_matches_nothing && is_sw {
+        Vec::new()
+    } else {
+        store.select(kind, filter.as_ref())
+    };
+    let matched_len = matched.len();
+    let total = i64::try_from(matched_len).unwrap_or(i64::MAX);
     let page: Vec<Value> = matched
         .into_iter()
         .skip(skip)
@@ -298,13 +315,20 @@ fn list(app: &App, kind: Kind, uri: &Uri) -> Result<Response, Rejection> {
         .map(|r| Value::Object(r.clone()))
         .collect();
     drop(store);
-    let body = json!({
+    let mut body = json!({
         "schemas": [LIST_RESPONSE],
         "totalResults": total.saturating_add(settings.faults.total_results_offset).max(0),
-        "startIndex": start_index,
         "itemsPerPage": page.len(),
-        "Resources": page,
     });
+    if cursor.is_some() {
+        let next = skip.saturating_add(page.len());
+        if next < matched_len && !page.is_empty() {
+            body["nextCursor"] = Value::String(quirks::cursor_at(next));
+        }
+    } else {
+        body["startIndex"] = json!(start_index);
+    }
+    body["Resources"] = Value::Array(page);
     Ok(scim_json(StatusCode::OK, &body))
 }
 
@@ -345,8 +369,13 @@ async fn create(
     body: Body,
 ) -> Result<Response, Rejection> {
     let body = read_json(app, headers, body).await?;
-    let strict = app.settings().strict;
-    let created = app.store().create(kind, body, Origin::Request { strict })?;
+    let (strict, quirks) = {
+        let settings = app.settings();
+        (settings.strict, settings.quirks)
+    };
+    let created = app
+        .store()
+        .create(kind, body, Origin::Request { strict, quirks })?;
     Ok(resource_response(StatusCode::CREATED, &created, true))
 }
 
@@ -384,16 +413,16 @@ async fn patch(
 ) -> Result<Response, Rejection> {
     let params = query_params(uri)?;
     let body = read_json(app, headers, body).await?;
-    let (strict, patch_response) = {
+    let (strict, quirks, patch_response) = {
         let settings = app.settings();
-        (settings.strict, settings.patch_response)
+        (settings.strict, settings.quirks, settings.patch_response)
     };
     let if_match = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok());
     let wants_body = patch_response == PatchResponse::Resource
         || param(&params, "attributes").is_some()
         || param(&params, "excludedAttributes").is_some();
     let mut store = app.store();
-    let updated = store.patch(kind, id, &body, strict, if_match)?;
+    let updated = store.patch(kind, id, &body, strict, quirks, if_match)?;
     if wants_body {
         Ok(resource_response(StatusCode::OK, updated, false))
     } else {
@@ -463,30 +492,40 @@ async fn not_found(uri: Uri) -> Response {
 }
 
 async fn service_provider_config(State(app): State<Arc<App>>) -> Response {
-    let cap = app.settings().page_cap;
+    let (cap, quirks) = {
+        let settings = app.settings();
+        (settings.page_cap, settings.quirks)
+    };
     scim_json(
         StatusCode::OK,
-        &discovery::service_provider_config(&app.base_url, cap),
+        &discovery::service_provider_config(&app.base_url, cap, quirks.cursor_paging),
     )
 }
 
-async fn resource_types() -> Response {
+fn extension_listed(app: &App) -> bool {
+    !app.settings().quirks.no_extension_schema
+}
+
+async fn resource_types(State(app): State<Arc<App>>) -> Response {
     scim_json(
         StatusCode::OK,
-        &discovery::list(&discovery::resource_types()),
+        &discovery::list(&discovery::resource_types(extension_listed(&app))),
     )
 }
 
-async fn resource_type(Path(id): Path<String>) -> Response {
-    find_by_id(discovery::resource_types(), &id)
+async fn resource_type(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    find_by_id(discovery::resource_types(extension_listed(&app)), &id)
 }
 
-async fn schemas() -> Response {
-    scim_json(StatusCode::OK, &discovery::list(&discovery::schemas()))
+async fn schemas(State(app): State<Arc<App>>) -> Response {
+    scim_json(
+        StatusCode::OK,
+        &discovery::list(&discovery::schemas(extension_listed(&app))),
+    )
 }
 
-async fn schema(Path(id): Path<String>) -> Response {
-    find_by_id(discovery::schemas(), &id)
+async fn schema(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    find_by_id(discovery::schemas(extension_listed(&app)), &id)
 }
 
 fn find_by_id(items: Vec<Value>, id: &str) -> Response {

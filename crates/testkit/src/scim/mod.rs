@@ -33,6 +33,13 @@
 //! them like `scim2-server` does (string booleans are converted, read-only and unknown
 //! attributes ignored, the extension URN added).
 //!
+//! Quirks ([`Quirks`], all off by default) are consistent departures a real server
+//! may show without an error: `sw` answered with nothing, cursor paging (RFC 9865),
+//! discovery without the CoreWeave extension, `userName` and emails lowercased,
+//! `name.formatted` or `externalId` not stored. Pages capped whatever `count` says
+//! are [`ScimOptions::page_cap`]. Change them at runtime with
+//! [`ScimEmulator::set_quirks`].
+//!
 //! Faults ([`Faults`]) are changed at runtime with [`ScimEmulator::set_faults`]. The
 //! request log ([`ScimEmulator::log`]) records every request, including the ones that
 //! got no answer.
@@ -60,6 +67,7 @@ mod filter;
 mod http;
 mod members;
 mod patch;
+mod quirks;
 mod rejection;
 mod schema;
 mod store;
@@ -71,6 +79,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+pub use quirks::Quirks;
 pub use rejection::Rejection;
 pub use schema::{CW_USER_EXT, ERROR, GROUP_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA};
 
@@ -142,6 +151,8 @@ pub struct ScimOptions {
     pub patch_response: PatchResponse,
     /// Initial faults; default none.
     pub faults: Faults,
+    /// Initial quirks; default none (see [`Quirks`]).
+    pub quirks: Quirks,
     /// Seed for fault draws and generated ids.
     pub seed: u64,
     /// Largest accepted request body (larger: `413`); default 4 MiB.
@@ -158,6 +169,7 @@ impl Default for ScimOptions {
             strict: true,
             patch_response: PatchResponse::NoContent,
             faults: Faults::default(),
+            quirks: Quirks::default(),
             seed: 0,
             max_body_bytes: 4 * 1024 * 1024,
         }
@@ -174,6 +186,7 @@ impl fmt::Debug for ScimOptions {
             .field("strict", &self.strict)
             .field("patch_response", &self.patch_response)
             .field("faults", &self.faults)
+            .field("quirks", &self.quirks)
             .field("seed", &self.seed)
             .field("max_body_bytes", &self.max_body_bytes)
             .finish()
@@ -237,6 +250,7 @@ impl ScimEmulator {
                 page_cap: options.page_cap,
                 patch_response: options.patch_response,
                 faults: options.faults,
+                quirks: options.quirks,
             }),
             engine: FaultEngine::new(options.seed),
             log: RequestLog::default(),
@@ -278,6 +292,17 @@ impl ScimEmulator {
     pub fn set_faults(&self, faults: Faults) {
         self.app.settings().faults = faults;
         self.app.engine.reset_rate_limit();
+    }
+
+    /// The current quirks.
+    pub fn quirks(&self) -> Quirks {
+        self.app.settings().quirks
+    }
+
+    /// Replaces the quirks; they apply to requests from now on (stored records are
+    /// not rewritten).
+    pub fn set_quirks(&self, quirks: Quirks) {
+        self.app.settings().quirks = quirks;
     }
 
     /// Turns strict mode on or off.

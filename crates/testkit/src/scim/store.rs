@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use super::filter::Filter;
 use super::members::{MemberEdits, member_id};
 use super::patch;
+use super::quirks::Quirks;
 use super::rejection::Rejection;
 use super::schema::{CW_USER_EXT, Kind, canonical};
 use super::values::{coerce, coerce_extension};
@@ -28,8 +29,9 @@ use crate::clock::now_rfc3339;
 /// Who is writing: a client request (strict or lenient) or a test seeding state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Origin {
-    /// An HTTP request; `strict` applies the strict-mode checks.
-    Request { strict: bool },
+    /// An HTTP request; `strict` applies the strict-mode checks, and the server keeps
+    /// what `quirks` let it keep.
+    Request { strict: bool, quirks: Quirks },
     /// Direct seeding: `id` and `meta` may be given; no strict-mode checks.
     Seed,
 }
@@ -122,7 +124,7 @@ impl Store {
                 "the body must be a JSON object",
             ));
         };
-        let strict = matches!(origin, Origin::Request { strict: true });
+        let strict = matches!(origin, Origin::Request { strict: true, .. });
         if strict {
             check_schemas(kind, &body)?;
         }
@@ -132,13 +134,13 @@ impl Store {
         for (key, value) in body {
             if let Some(read_only) = canonical(kind.read_only().iter().copied(), &key) {
                 match origin {
-                    Origin::Request { strict: true } => {
+                    Origin::Request { strict: true, .. } => {
                         return Err(Rejection::bad(
                             "mutability",
                             format!("{read_only} is read-only and must not be sent"),
                         ));
                     }
-                    Origin::Request { strict: false } => {}
+                    Origin::Request { strict: false, .. } => {}
                     Origin::Seed => match read_only {
                         "id" => given_id = Some(value),
                         "meta" => given_meta = Some(value),
@@ -149,20 +151,23 @@ impl Store {
             }
             if !set_attribute(kind, &mut resource, &key, &value, strict)? {
                 match origin {
-                    Origin::Request { strict: true } => {
+                    Origin::Request { strict: true, .. } => {
                         return Err(Rejection::bad(
                             "invalidValue",
                             format!("{} has no attribute {key:?}", kind.resource_type()),
                         ));
                     }
                     // A lenient server ignores attributes it does not know.
-                    Origin::Request { strict: false } => {}
+                    Origin::Request { strict: false, .. } => {}
                     // Seeded records are stored as given.
                     Origin::Seed => {
                         resource.insert(key, value);
                     }
                 }
             }
+        }
+        if let Origin::Request { quirks, .. } = origin {
+            quirks.keep(kind, &mut resource);
         }
         self.normalise(kind, &mut resource);
         self.check(kind, &resource, None)?;
@@ -217,6 +222,7 @@ impl Store {
         id: &str,
         body: &Value,
         strict: bool,
+        quirks: Quirks,
         if_match: Option<&str>,
     ) -> Result<&Map<String, Value>, Rejection> {
         let current = self.found(kind, id)?;
@@ -252,6 +258,7 @@ impl Store {
         let mut updated = before.clone();
         patch::apply(kind, &mut updated, &mut edits, body, strict)?;
         let members = edits.finish();
+        quirks.keep_patched(kind, &mut updated, &before);
         self.normalise(kind, &mut updated);
         self.check(kind, &updated, Some(id))?;
         self.check_members(members.appended().iter().map(String::as_str), Some(id))?;

@@ -7,5 +7,6 @@ mod activate;
 mod conformance;
 mod scim;
 mod scim_faults;
+mod scim_quirks;
 mod support;
 mod synthetic;
