@@ -24,7 +24,7 @@ use crate::adapters::target::chain;
 use crate::cli::{KeysSource, Output};
 use crate::clients::{self, RequestCounts};
 use crate::exit::Exit;
-use crate::settings::Settings;
+use crate::settings::{Settings, SourceSettings};
 
 /// What the run does after planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,9 +246,14 @@ async fn read_source(
     settings: &Settings,
     scope: &activate_client::Scope,
 ) -> Result<OrgSnapshot> {
-    let snapshot = match settings.activate.keys_source {
-        KeysSource::Api => activate.fetch_snapshot(scope).await,
-        KeysSource::PwCli => {
+    let snapshot = match (&settings.activate.source, settings.activate.keys_source) {
+        (SourceSettings::Scim { token, url }, _) => {
+            clients::scim_source(activate.clone(), token, url.as_ref())?
+                .fetch_snapshot(scope)
+                .await
+        }
+        (SourceSettings::Rest, KeysSource::Api) => activate.fetch_snapshot(scope).await,
+        (SourceSettings::Rest, KeysSource::PwCli) => {
             let keys = PwCliKeys {
                 program: settings.activate.pw_cli_path.clone(),
                 ..PwCliKeys::default()

@@ -10,7 +10,7 @@ use reconcile_core::DeactivationLimit;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::cli::{KeysSource, LogFormat, Output, SyncArgs};
+use crate::cli::{ActivateSource, KeysSource, LogFormat, Output, SyncArgs};
 use crate::env_vars as env;
 
 /// CoreWeave's SCIM endpoint, to which the org segment is appended.
@@ -25,10 +25,26 @@ pub struct ActivateSettings {
     pub api_url: Option<Url>,
     /// Explicit organization name.
     pub org_name: Option<String>,
-    /// Where SSH keys come from.
+    /// Where users, groups and keys are read.
+    pub source: SourceSettings,
+    /// Where SSH keys come from (REST source).
     pub keys_source: KeysSource,
     /// The `pw` program for [`KeysSource::PwCli`].
     pub pw_cli_path: PathBuf,
+}
+
+/// Where users, groups and keys are read.
+#[derive(Debug)]
+pub enum SourceSettings {
+    /// The REST API.
+    Rest,
+    /// ACTIVATE's read-only SCIM server.
+    Scim {
+        /// The SCIM bearer token.
+        token: SecretString,
+        /// Explicit SCIM base URL; default `<base URL>/api/organizations/<org>/scim/v2`.
+        url: Option<Url>,
+    },
 }
 
 /// Settings for writing CoreWeave SCIM.
@@ -94,6 +110,7 @@ impl Settings {
             .map(|raw| parse_url(raw, env::ACTIVATE_API_URL))
             .transpose()?;
         let org_name = non_empty(args.activate_org_name.as_deref());
+        let source = source(args)?;
         let token = secret(
             args.cw_scim_bearer_token.as_ref(),
             args.cw_scim_bearer_token_file.as_deref(),
@@ -110,6 +127,7 @@ impl Settings {
                 credential,
                 api_url,
                 org_name,
+                source,
                 keys_source: args.activate_ssh_keys_source,
                 pw_cli_path: args.pw_cli_path.clone(),
             },
@@ -149,6 +167,36 @@ impl RunSettings {
                 .map(load_ca_bundle)
                 .transpose()?,
         })
+    }
+}
+
+/// The source settings: the SCIM token is required for (and the pw program does not
+/// apply to) the SCIM source.
+fn source(args: &SyncArgs) -> Result<SourceSettings> {
+    match args.activate_source {
+        ActivateSource::Rest => Ok(SourceSettings::Rest),
+        ActivateSource::Scim => {
+            if args.activate_ssh_keys_source == KeysSource::PwCli {
+                bail!(
+                    "{}=pw-cli applies to {}=rest only: the SCIM source reads the keys with the users",
+                    env::ACTIVATE_SSH_KEYS_SOURCE,
+                    env::ACTIVATE_SOURCE
+                );
+            }
+            let token = secret(
+                args.activate_scim_token.as_ref(),
+                args.activate_scim_token_file.as_deref(),
+                [env::ACTIVATE_SCIM_TOKEN, env::ACTIVATE_SCIM_TOKEN_FILE],
+                &args.blank_env,
+            )
+            .with_context(|| format!("{}=scim needs a SCIM token", env::ACTIVATE_SOURCE))?;
+            let url = args
+                .activate_scim_url
+                .as_deref()
+                .map(|raw| parse_url(raw, env::ACTIVATE_SCIM_URL))
+                .transpose()?;
+            Ok(SourceSettings::Scim { token, url })
+        }
     }
 }
 
