@@ -103,6 +103,8 @@ impl World {
                 scope: None,
                 max_deactivations: "10%".parse()?,
                 allow_mass_deactivation: false,
+                max_rekeys: reconcile_core::DeactivationLimit::Absolute(25),
+                allow_mass_rekey: false,
                 dry_run: false,
                 output: Output::Text,
                 concurrency,

@@ -174,6 +174,19 @@ pub struct SyncArgs {
           num_args = 0..=1, default_missing_value = "true", global = true)]
     pub allow_mass_deactivation: bool,
 
+    /// Most owned user records one run may re-key (give a new externalId): a number
+    /// (25) or a share of the owned users from 0% to 100%. A mass re-key means the
+    /// source's ids changed (a switch of ACTIVATE_SOURCE?); when more are planned, all
+    /// re-keys are withheld and the run exits with 4.
+    #[arg(long, env = env::MAX_REKEYS, default_value = "25",
+          value_parser = crate::settings::parse_max_rekeys, global = true)]
+    pub max_rekeys: DeactivationLimit,
+
+    /// Apply re-keys beyond --max-rekeys for this run (logged).
+    #[arg(long, env = env::ALLOW_MASS_REKEY, value_parser = boolish(), default_value = "false",
+          num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub allow_mass_rekey: bool,
+
     /// Print the plan and write nothing.
     #[arg(long, env = env::DRY_RUN, value_parser = boolish(), default_value = "false",
           num_args = 0..=1, default_missing_value = "true", global = true)]

@@ -38,6 +38,10 @@ pub const CW_SCIM_BEARER_TOKEN_FILE: &str = "CW_SCIM_BEARER_TOKEN_FILE";
 pub const MAX_DEACTIVATIONS: &str = "MAX_DEACTIVATIONS";
 /// Lift the deactivation guard for this run.
 pub const ALLOW_MASS_DEACTIVATION: &str = "ALLOW_MASS_DEACTIVATION";
+/// Re-key guard: an absolute number (`25`) or a percentage (`10%`) of the owned users.
+pub const MAX_REKEYS: &str = "MAX_REKEYS";
+/// Lift the re-key guard for this run.
+pub const ALLOW_MASS_REKEY: &str = "ALLOW_MASS_REKEY";
 /// `true`: print the plan and write nothing.
 pub const DRY_RUN: &str = "DRY_RUN";
 /// `text` or `json` output on stdout.

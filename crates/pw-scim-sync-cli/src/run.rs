@@ -179,6 +179,8 @@ pub async fn sync(
     let options = PlanOptions {
         deactivation_limit: Some(run.max_deactivations),
         override_deactivation_limit: run.allow_mass_deactivation,
+        rekey_limit: Some(run.max_rekeys),
+        override_rekey_limit: run.allow_mass_rekey,
         server: ServerRules::default(),
     };
     let plan = plan_by_server_rules(&scim, &desired, &target.observed, options).await;
@@ -187,6 +189,13 @@ pub async fn sync(
             planned = plan.guards.deactivations_planned,
             allowed = ?plan.guards.deactivations_allowed,
             "--allow-mass-deactivation: applying deactivations beyond MAX_DEACTIVATIONS"
+        );
+    }
+    if plan.guards.rekey_limit_overridden {
+        tracing::warn!(
+            planned = plan.guards.rekeys_planned,
+            allowed = ?plan.guards.rekeys_allowed,
+            "--allow-mass-rekey: applying re-keys beyond MAX_REKEYS"
         );
     }
     for guard in &plan.guards.tripped {

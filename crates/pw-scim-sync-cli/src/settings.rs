@@ -65,6 +65,10 @@ pub struct RunSettings {
     pub max_deactivations: DeactivationLimit,
     /// Lift the guard for this run.
     pub allow_mass_deactivation: bool,
+    /// Re-key guard.
+    pub max_rekeys: DeactivationLimit,
+    /// Lift the re-key guard for this run.
+    pub allow_mass_rekey: bool,
     /// Plan only.
     pub dry_run: bool,
     /// stdout format.
@@ -144,6 +148,8 @@ impl RunSettings {
             scope: scope(args.activate_sync_groups.as_deref())?,
             max_deactivations: args.max_deactivations,
             allow_mass_deactivation: args.allow_mass_deactivation,
+            max_rekeys: args.max_rekeys,
+            allow_mass_rekey: args.allow_mass_rekey,
             dry_run: args.dry_run,
             output: args.output,
             concurrency: usize::from(args.concurrency),
@@ -370,19 +376,25 @@ fn scope(raw: Option<&str>) -> Result<Option<BTreeSet<String>>> {
     Ok(Some(names))
 }
 
-/// Parses `25` or `10%` (the core's syntax; a percentage at most 100%), naming the
-/// variable on error. Used as the argument's value parser, so a bad value is a usage
-/// error.
+/// Parses `MAX_DEACTIVATIONS`: `25` or `10%` (the core's syntax; a percentage at most
+/// 100%), naming the variable on error. Used as the argument's value parser, so a bad
+/// value is a usage error.
 pub fn parse_max_deactivations(raw: &str) -> Result<DeactivationLimit> {
-    let limit = raw
-        .parse()
-        .map_err(|e| anyhow!("{}: {e}", env::MAX_DEACTIVATIONS))?;
+    parse_limit(env::MAX_DEACTIVATIONS, "owned active users", raw)
+}
+
+/// Parses `MAX_REKEYS`, like [`parse_max_deactivations`].
+pub fn parse_max_rekeys(raw: &str) -> Result<DeactivationLimit> {
+    parse_limit(env::MAX_REKEYS, "owned users", raw)
+}
+
+fn parse_limit(name: &str, share_of: &str, raw: &str) -> Result<DeactivationLimit> {
+    let limit = raw.parse().map_err(|e| anyhow!("{name}: {e}"))?;
     if let DeactivationLimit::Percent(p) = limit
         && p > 100
     {
         bail!(
-            "{}: {p}% is more than 100%; give a share of the owned active users from 0% to 100%, or an absolute number",
-            env::MAX_DEACTIVATIONS
+            "{name}: {p}% is more than 100%; give a share of the {share_of} from 0% to 100%, or an absolute number"
         );
     }
     Ok(limit)

@@ -54,6 +54,8 @@ pub(super) async fn probe(
         &PlanOptions {
             deactivation_limit: Some(settings.run.max_deactivations),
             override_deactivation_limit: false,
+            rekey_limit: None,
+            override_rekey_limit: false,
             server,
         },
     );
