@@ -264,8 +264,12 @@ def main() -> int:
             }
             options, args = pod_run_args(cronjob, configmap, secret_dir, overrides)
             shown = [o for o in options if not o.startswith("--env=")]
-            print("podman run " + " ".join(shown) + f" <{sum(o.startswith('--env=') for o in options)} env> {image} {' '.join(args)}")
-            print("  test overrides of the ConfigMap: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+            env_count = len(options) - len(shown)
+            print(f"podman run {' '.join(shown)} <{env_count} --env> {image} {' '.join(args)}")
+            print(
+                "  test overrides of the ConfigMap: "
+                + ", ".join(f"{k}={v}" for k, v in overrides.items())
+            )
 
             first = run(image, options, args)
             report.check("first run exits 0", first.returncode == 0,
