@@ -131,6 +131,9 @@ async fn a_source_switch_with_other_ids_is_a_mass_rekey_withheld_until_the_overr
     for user in &mut fixture.users {
         user.id = format!("scim-{}", user.id);
     }
+    for group in &mut fixture.groups {
+        group.id = format!("scim-{}", group.id);
+    }
     let source = activate_scim(&fixture, true).await;
     let env = [
         ("ACTIVATE_SOURCE", "scim"),
@@ -147,12 +150,25 @@ async fn a_source_switch_with_other_ids_is_a_mass_rekey_withheld_until_the_overr
         serde_json::json!(["rekey_limit"]),
         "{output}"
     );
-    assert_eq!(plan["guards"]["rekeys_planned"], 9, "{output}");
+    // 9 users and 5 groups, adopted by name under their new keys.
+    assert_eq!(plan["guards"]["rekeys_planned"], 14, "{output}");
+    assert_eq!(plan["summary"]["create_groups"], 0, "{output}");
+    assert_eq!(plan["summary"]["empty_groups"], 0, "{output}");
     assert_eq!(world.scim().snapshot(), before, "nothing written");
 
     let from = world.scim().log().records().len();
+    let before = world.target.state().await;
     let output = world.run(&["--allow-mass-rekey"], &env).await;
     output.expect_code(0);
+    let after = world.target.state().await;
+    assert_eq!(after.user_ids, before.user_ids, "the same user records");
+    assert_eq!(after.group_ids, before.group_ids, "the same group records");
+    for (name, group) in &after.groups {
+        assert_eq!(
+            group.members, before.groups[name].members,
+            "{name} keeps its members"
+        );
+    }
     assert!(
         output.stderr.contains("--allow-mass-rekey"),
         "the override is logged\n{output}"

@@ -21,10 +21,11 @@
 //!   [`crate::PlanOptions::override_deactivation_limit`] lifts this guard; the
 //!   plan records that it did.
 //!
-//! - **Re-key limit.** When more owned records would be re-keyed than
-//!   [`crate::PlanOptions::rekey_limit`] allows (a percentage is of all owned
-//!   user records), every re-key is withheld, and so are the group memberships
-//!   those records would gain. A mass re-key means the source's ids changed
+//! - **Re-key limit.** When more owned records (users and groups) would be
+//!   re-keyed than [`crate::PlanOptions::rekey_limit`] allows (a percentage is
+//!   of all owned user records), every re-key is withheld (a group's whole
+//!   update with it), and so are the group memberships re-keyed users would
+//!   gain. A mass re-key means the source's ids changed
 //!   (a switch between ACTIVATE's REST and SCIM sources whose ids differ) or a
 //!   migration from an earlier key scheme: either needs a person to confirm.
 //!   [`crate::PlanOptions::override_rekey_limit`] lifts it.
@@ -146,10 +147,7 @@ pub(crate) fn evaluate(
         .iter()
         .filter(|op| matches!(op.action, Action::Deactivate(_)))
         .count();
-    let rekeys_planned = operations
-        .iter()
-        .filter(|op| matches!(op.action, Action::ReKey(_)))
-        .count();
+    let rekeys_planned = operations.iter().filter(|op| is_rekey(&op.action)).count();
     let mut status = GuardStatus {
         source_complete: desired.source.complete,
         desired_users: desired.users.len(),
@@ -212,6 +210,15 @@ pub(crate) fn evaluate(
     status
 }
 
+/// A user re-key, or a group update that re-keys its record.
+fn is_rekey(action: &Action) -> bool {
+    match action {
+        Action::ReKey(_) => true,
+        Action::UpdateGroup(update) => update.rekey.is_some(),
+        _ => false,
+    }
+}
+
 /// How many owned user records the target holds, for the limits.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Owned {
@@ -231,6 +238,8 @@ fn withhold_rekeys(operations: &mut Vec<Operation>) {
     for op in operations.iter_mut() {
         if let Action::ReKey(patch) = &op.action {
             records.insert(patch.scim_id.clone());
+        }
+        if is_rekey(&op.action) {
             op.withheld = Some(kind);
         }
     }
@@ -242,7 +251,9 @@ fn withhold_rekeys(operations: &mut Vec<Operation>) {
     for op in operations.iter_mut() {
         match &mut op.action {
             Action::CreateGroup(create) => create.members.retain(|m| !rekeyed(m)),
-            Action::UpdateGroup(update) if update.add.iter().any(rekeyed) => {
+            Action::UpdateGroup(update)
+                if update.rekey.is_none() && update.add.iter().any(rekeyed) =>
+            {
                 let (held, kept): (Vec<MemberRef>, Vec<MemberRef>) =
                     std::mem::take(&mut update.add)
                         .into_iter()
@@ -253,6 +264,7 @@ fn withhold_rekeys(operations: &mut Vec<Operation>) {
                         scim_id: update.scim_id.clone(),
                         external_id: update.external_id.clone(),
                         display_name: update.display_name.clone(),
+                        rekey: None,
                         rename: None,
                         add: held,
                         remove: Vec::new(),
@@ -323,6 +335,7 @@ fn withheld_removal(
             scim_id: update.scim_id.clone(),
             external_id: update.external_id.clone(),
             display_name: update.display_name.clone(),
+            rekey: None,
             rename: None,
             add: Vec::new(),
             remove,

@@ -404,6 +404,7 @@ impl ScimTarget for InMemoryTarget {
         };
         for change in changes {
             match change {
+                GroupChange::ExternalId(key) => group.external_id = Some(key.clone()),
                 GroupChange::DisplayName(name) => group.display_name.clone_from(name),
                 GroupChange::AddMembers(members) => {
                     state.check_members(members)?;

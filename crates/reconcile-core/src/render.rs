@@ -292,6 +292,14 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
                 "{indent}~ {} [{}] {}",
                 u.display_name, u.scim_id, u.external_id
             );
+            if let Some(rekey) = &u.rekey {
+                let _ = writeln!(
+                    out,
+                    "{detail}externalId: {:?} → {:?}",
+                    rekey.old.as_str(),
+                    rekey.new.as_str()
+                );
+            }
             if let Some(rename) = &u.rename {
                 let _ = writeln!(
                     out,

@@ -140,6 +140,9 @@ impl ScimTarget for ScimClientTarget {
         let mut patch = PatchOp::new();
         for change in changes {
             match change {
+                GroupChange::ExternalId(key) => {
+                    patch.push(PatchOperation::replace_external_id(key.as_str()));
+                }
                 GroupChange::DisplayName(name) => {
                     patch.push(PatchOperation::replace_display_name(name.clone()));
                 }

@@ -121,6 +121,8 @@ pub struct NewGroupRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", content = "value", rename_all = "snake_case")]
 pub enum GroupChange {
+    /// Replace `externalId` (a re-key).
+    ExternalId(ExternalId),
     /// Replace `displayName`.
     DisplayName(String),
     /// Add these members.

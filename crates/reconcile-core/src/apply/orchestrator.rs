@@ -432,7 +432,7 @@ impl Runner<'_, '_> {
             Action::UpdateGroup(u) => self.update_group(u, &job.members).await,
             Action::EmptyGroup(e) => {
                 let remove: Vec<ScimId> = e.remove.iter().map(|m| m.scim_id.clone()).collect();
-                self.patch_group(&e.scim_id, None, &remove, &[]).await
+                self.patch_group(&e.scim_id, Vec::new(), &remove, &[]).await
             }
         }
     }
@@ -532,7 +532,7 @@ impl Runner<'_, '_> {
             Ok(id) => id,
             Err(lost) => return self.not_owned(lost, written.warning),
         };
-        let mut rest = self.patch_group(&id, None, &[], &rest).await;
+        let mut rest = self.patch_group(&id, Vec::new(), &[], &rest).await;
         rest.created = Some(Created::Group(group.group.clone(), id));
         rest.warning = written.warning.or(rest.warning);
         rest
@@ -540,23 +540,28 @@ impl Runner<'_, '_> {
 
     async fn update_group(&self, update: &UpdateGroup, add: &[ScimId]) -> Executed {
         let remove: Vec<ScimId> = update.remove.iter().map(|m| m.scim_id.clone()).collect();
-        let rename = update.rename.as_ref().map(|r| r.new.as_str());
-        self.patch_group(&update.scim_id, rename, &remove, add)
-            .await
+        let mut head = Vec::new();
+        if let Some(rekey) = &update.rekey {
+            head.push(GroupChange::ExternalId(rekey.new.clone()));
+        }
+        if let Some(rename) = &update.rename {
+            head.push(GroupChange::DisplayName(rename.new.clone()));
+        }
+        self.patch_group(&update.scim_id, head, &remove, add).await
     }
 
-    /// Sends a rename and member changes as PATCH calls carrying at most one
-    /// chunk of member values each (removals before additions, the rename in
-    /// the first call); stops at the first failure. Keeps the first warning.
+    /// Sends a re-key, a rename and member changes as PATCH calls carrying at
+    /// most one chunk of member values each (removals before additions, the
+    /// `head` changes in the first call); stops at the first failure. Keeps the first warning.
     async fn patch_group(
         &self,
         id: &ScimId,
-        rename: Option<&str>,
+        head: Vec<GroupChange>,
         remove: &[ScimId],
         add: &[ScimId],
     ) -> Executed {
         let mut warning = None;
-        for call in group_calls(rename, remove, add, self.options.member_chunk_size.max(1)) {
+        for call in group_calls(head, remove, add, self.options.member_chunk_size.max(1)) {
             match self.target.patch_group(id, &call).await {
                 Ok(written) => warning = warning.or(written.warning),
                 Err(error) => {
@@ -571,10 +576,10 @@ impl Runner<'_, '_> {
     }
 }
 
-/// Packs a rename and member changes into PATCH calls of at most `chunk`
-/// member values each.
+/// Packs the `head` changes (re-key, rename) and member changes into PATCH
+/// calls of at most `chunk` member values each, `head` first.
 fn group_calls(
-    rename: Option<&str>,
+    head: Vec<GroupChange>,
     remove: &[ScimId],
     add: &[ScimId],
     chunk: usize,
@@ -599,11 +604,12 @@ fn group_calls(
             (_, false) => call.push(GroupChange::AddMembers(vec![id.clone()])),
         }
     }
-    if let Some(name) = rename {
-        let change = GroupChange::DisplayName(name.to_owned());
+    if !head.is_empty() {
         match calls.first_mut() {
-            Some(first) => first.insert(0, change),
-            None => calls.push(vec![change]),
+            Some(first) => {
+                first.splice(0..0, head);
+            }
+            None => calls.push(head),
         }
     }
     calls
@@ -679,7 +685,7 @@ mod tests {
     #[test]
     fn group_calls_pack_chunks_removals_first() {
         let calls = group_calls(
-            Some("new"),
+            vec![GroupChange::DisplayName("new".into())],
             &ids(&["r1", "r2", "r3"]),
             &ids(&["a1", "a2"]),
             2,
@@ -699,12 +705,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            group_calls(Some("x"), &[], &[], 100),
+            group_calls(vec![GroupChange::DisplayName("x".into())], &[], &[], 100),
             vec![vec![GroupChange::DisplayName("x".into())]]
         );
-        assert!(group_calls(None, &[], &[], 100).is_empty());
+        assert!(group_calls(Vec::new(), &[], &[], 100).is_empty());
         assert_eq!(
-            group_calls(None, &ids(&["r"]), &ids(&["a"]), 100),
+            group_calls(Vec::new(), &ids(&["r"]), &ids(&["a"]), 100),
             vec![vec![
                 GroupChange::RemoveMembers(ids(&["r"])),
                 GroupChange::AddMembers(ids(&["a"])),

@@ -599,6 +599,9 @@ pub struct UpdateGroup {
     pub external_id: ExternalId,
     /// The desired `displayName`.
     pub display_name: String,
+    /// An `externalId` change (a re-key: the record is adopted by its name from
+    /// an earlier key, for example another ACTIVATE source's group id), if any.
+    pub rekey: Option<FieldChange<ExternalId>>,
     /// A `displayName` change, if any.
     pub rename: Option<FieldChange<String>>,
     /// Members to add, sorted.

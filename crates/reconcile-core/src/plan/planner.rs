@@ -23,8 +23,9 @@
 //! conflict; a name freed by another rename in the same plan is fine (apply
 //! orders such renames), except in a cycle. Conflicted users are not written.
 //!
-//! Groups: desired group with no record → create; otherwise PATCH the name and
-//! the member difference. A creation or rename into a `displayName` that a
+//! Groups: desired group with no record → create, unless an owned record whose
+//! key names no ACTIVATE group holds its name (it is re-keyed instead);
+//! otherwise PATCH the name and the member difference. A creation or rename into a `displayName` that a
 //! group record we do not own holds (case-insensitively) is a conflict: the
 //! group is not created, or not renamed and given no new members; members of
 //! an existing record who lost access still leave it (least privilege). Owned groups no longer desired are emptied. Members
@@ -145,6 +146,8 @@ struct Planner<'a> {
     /// Case-folded `userName`s of foreign records.
     foreign: HashSet<String>,
     owned_groups: Vec<&'a OwnedGroup>,
+    /// Owned group records adopted by name under a new key.
+    rekeyed_groups: HashSet<&'a ScimId>,
     operations: Vec<Operation>,
     conflicts: Vec<Conflict>,
     warnings: Vec<Warning>,
@@ -198,6 +201,7 @@ impl<'a> Planner<'a> {
             records,
             foreign,
             owned_groups,
+            rekeyed_groups: HashSet::new(),
             operations: Vec::new(),
             conflicts: Vec::new(),
             warnings,
@@ -580,7 +584,45 @@ impl<'a> Planner<'a> {
             }
             record_of.insert(id, kept);
         }
+        self.rekey_groups(&mut record_of, &mut to_empty);
         (record_of, to_empty)
+    }
+
+    /// Owned group records whose key names no ACTIVATE group (an earlier key,
+    /// or another source's id) are re-keyed to the desired group without a
+    /// record whose name they hold (case-insensitively), instead of being
+    /// emptied while a new group of the same name is created.
+    fn rekey_groups(
+        &mut self,
+        record_of: &mut HashMap<&'a SourceGroupId, &'a OwnedGroup>,
+        to_empty: &mut Vec<(&'a OwnedGroup, EmptyReason)>,
+    ) {
+        let desired = self.desired;
+        let mut without_record: HashMap<Cow<'a, str>, &'a SourceGroupId> = HashMap::new();
+        for (id, group) in &desired.groups {
+            if !record_of.contains_key(id) {
+                without_record
+                    .entry(fold(&group.display_name))
+                    .or_insert(id);
+            }
+        }
+        if without_record.is_empty() {
+            return;
+        }
+        to_empty.sort_by(|a, b| a.0.scim_id.cmp(&b.0.scim_id));
+        to_empty.retain(|&(record, reason)| {
+            if reason != EmptyReason::NotInSource {
+                return true;
+            }
+            match without_record.remove(fold(&record.display_name).as_ref()) {
+                Some(id) => {
+                    record_of.insert(id, record);
+                    self.rekeyed_groups.insert(&record.scim_id);
+                    false
+                }
+                None => true,
+            }
+        });
     }
 
     /// Desired members of a group: existing records by index (each once, in
@@ -685,10 +727,18 @@ impl<'a> Planner<'a> {
                     old: record.display_name.clone(),
                     new: group.display_name.clone(),
                 });
-            if rename.is_some() || !add.is_empty() || !remove.is_empty() {
+            let rekey = self
+                .rekeyed_groups
+                .contains(&record.scim_id)
+                .then(|| FieldChange {
+                    old: record.external_id.clone(),
+                    new: group.external_id(),
+                });
+            if rekey.is_some() || rename.is_some() || !add.is_empty() || !remove.is_empty() {
                 operations.push(Action::UpdateGroup(UpdateGroup {
                     scim_id: record.scim_id.clone(),
                     external_id: record.external_id.clone(),
+                    rekey,
                     display_name: if blocked {
                         record.display_name.clone()
                     } else {

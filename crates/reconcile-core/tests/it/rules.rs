@@ -778,3 +778,29 @@ fn a_mass_rekey_is_withheld_with_the_memberships_it_would_grant_until_the_overri
     );
     converges(&org, &plan);
 }
+
+#[test]
+fn a_group_record_under_an_earlier_key_is_rekeyed_by_name_not_emptied_and_duplicated() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.sync();
+    // The group's ACTIVATE id changes (another source's ids), and bob leaves it.
+    let group = org.group_mut("g1");
+    group.id = "scim-g1".into();
+    group.members.retain(|m| m.as_str() != "2");
+    let plan = org.plan();
+    assert_eq!(kinds(&plan), vec![ActionKind::UpdateGroup]);
+    let Some(Action::UpdateGroup(update)) = plan.applicable().next().map(|op| &op.action) else {
+        panic!("{}", plan.to_text());
+    };
+    let rekey = update.rekey.as_ref().expect("a re-key");
+    assert_eq!(rekey.old.as_str(), "pw-activate:group:g1");
+    assert_eq!(rekey.new.as_str(), "pw-activate:group:scim-g1");
+    assert_eq!(update.remove.len(), 1);
+    assert_eq!(plan.guards.rekeys_planned, 1);
+    assert_snapshot!("rekey_group", rendered(&plan));
+    converges(&org, &plan);
+    assert_eq!(org.target.groups().len(), 1, "no second group");
+}
