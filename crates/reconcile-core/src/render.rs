@@ -49,7 +49,7 @@ use crate::keys::KeySummary;
 use crate::notes::{Conflict, Warning};
 use crate::plan::{
     Action, ActionKind, ExistingMember, GuardKind, MemberRef, Operation, Plan, RevokeKeys, Summary,
-    UserChange,
+    UpdateGroup, UserChange,
 };
 
 #[derive(Serialize)]
@@ -286,44 +286,7 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
                 members(&c.members)
             );
         }
-        Action::UpdateGroup(u) => {
-            let _ = writeln!(
-                out,
-                "{indent}~ {} [{}] {}",
-                u.display_name, u.scim_id, u.external_id
-            );
-            if let Some(rekey) = &u.rekey {
-                let _ = writeln!(
-                    out,
-                    "{detail}externalId: {:?} → {:?}",
-                    rekey.old.as_str(),
-                    rekey.new.as_str()
-                );
-            }
-            if let Some(rename) = &u.rename {
-                let _ = writeln!(
-                    out,
-                    "{detail}displayName: {:?} → {:?}",
-                    rename.old, rename.new
-                );
-            }
-            if !u.add.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "{detail}+ members ({}): {}",
-                    u.add.len(),
-                    members(&u.add)
-                );
-            }
-            if !u.remove.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "{detail}- members ({}): {}",
-                    u.remove.len(),
-                    removed(&u.remove)
-                );
-            }
-        }
+        Action::UpdateGroup(u) => render_group_update(out, u, indent),
         Action::EmptyGroup(e) => {
             let _ = writeln!(
                 out,
@@ -337,6 +300,46 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
                 removed(&e.remove)
             );
         }
+    }
+}
+
+fn render_group_update(out: &mut String, u: &UpdateGroup, indent: &str) {
+    let detail = format!("{indent}    ");
+    let _ = writeln!(
+        out,
+        "{indent}~ {} [{}] {}",
+        u.display_name, u.scim_id, u.external_id
+    );
+    if let Some(rekey) = &u.rekey {
+        let _ = writeln!(
+            out,
+            "{detail}externalId: {:?} → {:?}",
+            rekey.old.as_str(),
+            rekey.new.as_str()
+        );
+    }
+    if let Some(rename) = &u.rename {
+        let _ = writeln!(
+            out,
+            "{detail}displayName: {:?} → {:?}",
+            rename.old, rename.new
+        );
+    }
+    if !u.add.is_empty() {
+        let _ = writeln!(
+            out,
+            "{detail}+ members ({}): {}",
+            u.add.len(),
+            members(&u.add)
+        );
+    }
+    if !u.remove.is_empty() {
+        let _ = writeln!(
+            out,
+            "{detail}- members ({}): {}",
+            u.remove.len(),
+            removed(&u.remove)
+        );
     }
 }
 
