@@ -168,12 +168,14 @@ pub(crate) fn evaluate(
 
     // Re-keys first: they are not access removals, so the source guard does
     // not end this guard's evaluation.
-    if let Some(allowed) = status.rekeys_allowed
-        && rekeys_planned > allowed
-    {
-        if options.override_rekey_limit {
-            status.rekey_limit_overridden = true;
-        } else {
+    match judge(
+        rekeys_planned,
+        status.rekeys_allowed,
+        options.override_rekey_limit,
+    ) {
+        Limit::Within => {}
+        Limit::Overridden => status.rekey_limit_overridden = true,
+        Limit::Tripped => {
             withhold_rekeys(operations);
             status.tripped.push(GuardKind::ReKeyLimit);
         }
@@ -196,18 +198,38 @@ pub(crate) fn evaluate(
         return status;
     }
 
-    if let Some(allowed) = status.deactivations_allowed
-        && deactivations_planned > allowed
-    {
-        if options.override_deactivation_limit {
-            status.limit_overridden = true;
-        } else {
+    match judge(
+        deactivations_planned,
+        status.deactivations_allowed,
+        options.override_deactivation_limit,
+    ) {
+        Limit::Within => {}
+        Limit::Overridden => status.limit_overridden = true,
+        Limit::Tripped => {
             withhold_deactivations(operations);
             status.tripped.push(GuardKind::DeactivationLimit);
             status.tripped.sort();
         }
     }
     status
+}
+
+/// What a limit says of the operations planned.
+enum Limit {
+    /// No limit, or not more than it allows.
+    Within,
+    /// More than it allows, lifted by the override.
+    Overridden,
+    /// More than it allows: withhold them.
+    Tripped,
+}
+
+fn judge(planned: usize, allowed: Option<usize>, overridden: bool) -> Limit {
+    match allowed {
+        Some(allowed) if planned > allowed && overridden => Limit::Overridden,
+        Some(allowed) if planned > allowed => Limit::Tripped,
+        _ => Limit::Within,
+    }
 }
 
 /// A user re-key, or a group update that re-keys its record.
