@@ -23,9 +23,9 @@
 //!
 //! - **Re-key limit.** When more owned records (users and groups) would be
 //!   re-keyed than [`crate::PlanOptions::rekey_limit`] allows (a percentage is
-//!   of all owned user records), every re-key is withheld (a group's whole
-//!   update with it), and so are the group memberships re-keyed users would
-//!   gain. A mass re-key means the source's ids changed
+//!   of all owned user records), every re-key is withheld (with a group's
+//!   rename and additions; its member removals still apply), and so are the
+//!   group memberships re-keyed users would gain. A mass re-key means the source's ids changed
 //!   (a switch between ACTIVATE's REST and SCIM sources whose ids differ) or a
 //!   migration from an earlier key scheme: either needs a person to confirm.
 //!   [`crate::PlanOptions::override_rekey_limit`] lifts it.
@@ -273,6 +273,26 @@ fn withhold_rekeys(operations: &mut Vec<Operation>) {
     for op in operations.iter_mut() {
         match &mut op.action {
             Action::CreateGroup(create) => create.members.retain(|m| !rekeyed(m)),
+            // A withheld group re-key keeps its rename and additions back, but
+            // its removals take access away and do not wait for the confirmation
+            // (the guards after this one still judge them).
+            Action::UpdateGroup(update) if update.rekey.is_some() && !update.remove.is_empty() => {
+                split.push(Operation {
+                    action: Action::UpdateGroup(UpdateGroup {
+                        scim_id: update.scim_id.clone(),
+                        external_id: update.external_id.clone(),
+                        display_name: update
+                            .rename
+                            .as_ref()
+                            .map_or_else(|| update.display_name.clone(), |r| r.old.clone()),
+                        rekey: None,
+                        rename: None,
+                        add: Vec::new(),
+                        remove: std::mem::take(&mut update.remove),
+                    }),
+                    withheld: None,
+                });
+            }
             Action::UpdateGroup(update)
                 if update.rekey.is_none() && update.add.iter().any(rekeyed) =>
             {
@@ -373,7 +393,11 @@ fn finish_split(operations: &mut Vec<Operation>, split: Vec<Operation>) {
     }
     operations.retain(|op| match &op.action {
         Action::UpdateGroup(u) => {
-            op.withheld.is_some() || u.rename.is_some() || !u.add.is_empty() || !u.remove.is_empty()
+            op.withheld.is_some()
+                || u.rekey.is_some()
+                || u.rename.is_some()
+                || !u.add.is_empty()
+                || !u.remove.is_empty()
         }
         _ => true,
     });

@@ -14,7 +14,12 @@ pub async fn read(client: &ScimClient) -> Result<ServerRules, ScimError> {
 /// The rules a set of schema definitions implies. Without a User schema, the
 /// RFC 7643 defaults.
 pub fn from_schemas(schemas: &[SchemaDefinition]) -> ServerRules {
-    let Some(user) = schemas.iter().find(|s| s.id == USER_SCHEMA) else {
+    // Absence means "not kept" only in a schema that visibly describes the core
+    // attributes; a sparse one says nothing.
+    let Some(user) = schemas
+        .iter()
+        .find(|s| s.id == USER_SCHEMA && s.attribute("userName").is_some())
+    else {
         return ServerRules::default();
     };
     let kept = |path: &str| user.attribute(path).is_some_and(is_returned);
@@ -50,8 +55,12 @@ mod tests {
     }
 
     #[test]
-    fn rfc_defaults_without_a_user_schema() {
+    fn rfc_defaults_without_a_user_schema_that_describes_userName() {
         assert_eq!(from_schemas(&[]), ServerRules::default());
+        assert_eq!(
+            from_schemas(&user_schema(&serde_json::json!([]))),
+            ServerRules::default()
+        );
     }
 
     #[test]

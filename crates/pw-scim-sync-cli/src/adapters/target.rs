@@ -6,8 +6,8 @@ use reconcile_core::{
     TargetError, TargetErrorKind, UserChange, Written,
 };
 use scim_client::{
-    Email, Filter, Name, NameComponent, NewGroup, NewUser, PatchOp, PatchOperation, ScimClient,
-    ScimError,
+    Email, Filter, Group, Name, NameComponent, NewGroup, NewUser, PatchOp, PatchOperation,
+    ScimClient, ScimError, User,
 };
 
 use crate::adapters::observe::{owned_group, owned_user};
@@ -51,15 +51,22 @@ impl ScimTarget for ScimClientTarget {
             Err(error) if unreadable_success(&error) => {
                 // Created, but the answer names no record: find it by the mark sent.
                 let warning = odd_answer(&error);
-                let found = self
+                let key = user.external_id.as_str();
+                let carries = |u: &User| u.external_id.as_deref() == Some(key);
+                let mut found = self
                     .client
-                    .list_all_users(Some(Filter::eq("externalId", user.external_id.as_str())))
+                    .list_all_users(Some(Filter::eq("externalId", key)))
                     .await
                     .map_err(target_error)?;
-                let record = found
-                    .iter()
-                    .find(|u| u.external_id.as_deref() == Some(user.external_id.as_str()))
-                    .map(owned_user);
+                if !found.iter().any(carries) {
+                    // A server may answer a filter it does not support with nothing.
+                    found = self
+                        .client
+                        .list_all_users(None)
+                        .await
+                        .map_err(target_error)?;
+                }
+                let record = found.iter().find(|u| carries(u)).map(owned_user);
                 Ok(Written {
                     record,
                     ..Written::empty()
@@ -113,15 +120,22 @@ impl ScimTarget for ScimClientTarget {
             Ok(created) => Ok(Written::record(owned_group(&created))),
             Err(error) if unreadable_success(&error) => {
                 let warning = odd_answer(&error);
-                let found = self
+                let key = group.external_id.as_str();
+                let carries = |g: &Group| g.external_id.as_deref() == Some(key);
+                let mut found = self
                     .client
-                    .list_all_groups(Some(Filter::eq("externalId", group.external_id.as_str())))
+                    .list_all_groups(Some(Filter::eq("externalId", key)))
                     .await
                     .map_err(target_error)?;
-                let record = found
-                    .iter()
-                    .find(|g| g.external_id.as_deref() == Some(group.external_id.as_str()))
-                    .map(owned_group);
+                if !found.iter().any(carries) {
+                    // A server may answer a filter it does not support with nothing.
+                    found = self
+                        .client
+                        .list_all_groups(None)
+                        .await
+                        .map_err(target_error)?;
+                }
+                let record = found.iter().find(|g| carries(g)).map(owned_group);
                 Ok(Written {
                     record,
                     ..Written::empty()

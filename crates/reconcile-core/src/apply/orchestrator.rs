@@ -17,8 +17,8 @@ use crate::apply::{
 use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId, fold};
 use crate::keys::KeySummary;
 use crate::plan::{
-    Action, ActionKind, CreateGroup, FieldChange, KeysChange, MemberRef, Operation, Plan, Subject,
-    UpdateGroup, UserChange,
+    Action, ActionKind, CreateGroup, CreateUser, FieldChange, KeysChange, MemberRef, Operation,
+    Plan, Subject, UpdateGroup, UserChange,
 };
 use crate::rules::ServerRules;
 
@@ -387,7 +387,6 @@ impl Runner<'_, '_> {
     }
 
     async fn execute(&self, job: Job<'_>, subject: &Subject) -> Executed {
-        let target = self.target;
         match job.action {
             Action::Deactivate(d) => {
                 let changes = [
@@ -406,28 +405,7 @@ impl Runner<'_, '_> {
             Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
                 self.patch_user(&p.scim_id, &p.changes).await
             }
-            Action::CreateUser(c) => {
-                let written = match target.create_user(&c.record).await {
-                    Ok(written) => written,
-                    Err(error) => return Executed::failed(error),
-                };
-                let kept = written
-                    .record
-                    .as_ref()
-                    .map(|r| (&r.scim_id, &r.external_id));
-                match Self::prove(subject, &c.record.external_id, kept, &self.users_proven) {
-                    Ok(id) => Executed {
-                        created: Some(Created::User(c.user.clone(), id)),
-                        not_kept: written
-                            .record
-                            .as_ref()
-                            .map(|kept| verify::after_create(&c.record, kept, self.rules))
-                            .unwrap_or_default(),
-                        ..Executed::applied(written.warning)
-                    },
-                    Err(lost) => self.not_owned(lost, written.warning),
-                }
-            }
+            Action::CreateUser(c) => self.create_user(c, subject).await,
             Action::CreateGroup(c) => self.create_group(c, job.members, subject).await,
             Action::UpdateGroup(u) => self.update_group(u, &job.members).await,
             Action::EmptyGroup(e) => {
@@ -441,25 +419,54 @@ impl Runner<'_, '_> {
     /// it carries the record, otherwise by reading it back while read-backs
     /// last.
     async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Executed {
+        // An access removal is always checked; other writes while read-backs last.
+        let removes_access = changes.iter().any(|change| match change {
+            UserChange::Active(c) => !c.new,
+            UserChange::SshKeys(c) => c.new.is_empty(),
+            _ => false,
+        });
         let written = match self.target.patch_user(id, changes).await {
             Ok(written) => written,
             Err(error) => return Executed::failed(error),
         };
         let kept = match written.record {
             Some(record) => Some(record),
-            None if self.take_read_back() => match self.target.read_user(id).await {
-                Ok(record) => Some(record),
-                Err(error) => {
-                    tracing::debug!(%id, %error, "could not read the record back");
-                    None
+            None if removes_access || self.take_read_back() => {
+                match self.target.read_user(id).await {
+                    Ok(record) => Some(record),
+                    Err(error) => {
+                        tracing::debug!(%id, %error, "could not read the record back");
+                        None
+                    }
                 }
-            },
+            }
             None => None,
         };
+        let not_kept = kept
+            .map(|kept| verify::after_patch(changes, &kept, self.rules))
+            .unwrap_or_default();
+        let access_kept: Vec<&Difference> = not_kept
+            .iter()
+            .filter(|d| removes_access && matches!(d.attribute, "active" | "sunkSshKeys"))
+            .collect();
+        let result = if access_kept.is_empty() {
+            Ok(())
+        } else {
+            let what: Vec<String> = access_kept
+                .iter()
+                .map(|d| format!("{} sent {}, kept {}", d.attribute, d.sent, d.kept))
+                .collect();
+            Err(TargetError::new(
+                TargetErrorKind::Other,
+                format!(
+                    "the server accepted the write but did not take the access away ({})",
+                    what.join("; ")
+                ),
+            ))
+        };
         Executed {
-            not_kept: kept
-                .map(|kept| verify::after_patch(changes, &kept, self.rules))
-                .unwrap_or_default(),
+            result,
+            not_kept,
             ..Executed::applied(written.warning)
         }
     }
@@ -468,6 +475,59 @@ impl Runner<'_, '_> {
         self.read_backs
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
+    }
+
+    /// Creates a user. Until a create has proven that the server keeps the
+    /// ownership mark, the record goes out disarmed (inactive, without keys)
+    /// and is armed by a PATCH once proven: a record the tool cannot manage
+    /// never grants access.
+    async fn create_user(&self, create: &CreateUser, subject: &Subject) -> Executed {
+        let proving = !self.users_proven.load(Ordering::SeqCst);
+        let mut record = create.record.clone();
+        if proving {
+            record.active = false;
+            record.ssh_keys = Vec::new();
+        }
+        let written = match self.target.create_user(&record).await {
+            Ok(written) => written,
+            Err(error) => return Executed::failed(error),
+        };
+        let kept = written
+            .record
+            .as_ref()
+            .map(|r| (&r.scim_id, &r.external_id));
+        let id = match Self::prove(subject, &record.external_id, kept, &self.users_proven) {
+            Ok(id) => id,
+            Err(lost) => return self.not_owned(lost, written.warning),
+        };
+        let mut not_kept = written
+            .record
+            .as_ref()
+            .map(|kept| verify::after_create(&record, kept, self.rules))
+            .unwrap_or_default();
+        let mut executed = if proving {
+            let mut arm = Vec::with_capacity(2);
+            if !create.record.ssh_keys.is_empty() {
+                arm.push(UserChange::SshKeys(KeysChange {
+                    old: Vec::new(),
+                    new: create.record.ssh_keys.clone(),
+                }));
+            }
+            arm.push(UserChange::Active(FieldChange {
+                old: false,
+                new: create.record.active,
+            }));
+            self.patch_user(&id, &arm).await
+        } else {
+            Executed::applied(None)
+        };
+        not_kept.append(&mut executed.not_kept);
+        Executed {
+            created: Some(Created::User(create.user.clone(), id)),
+            not_kept,
+            warning: written.warning.or(executed.warning),
+            ..executed
+        }
     }
 
     /// Checks that a create's answer names a record (a non-empty id) that
@@ -513,7 +573,13 @@ impl Runner<'_, '_> {
         mut members: Vec<ScimId>,
         subject: &Subject,
     ) -> Executed {
-        let chunk = self.options.member_chunk_size.max(1);
+        // Until a group create has proven ownership, members are added only
+        // after the proof: a group the tool cannot manage never grants access.
+        let chunk = if self.groups_proven.load(Ordering::SeqCst) {
+            self.options.member_chunk_size.max(1)
+        } else {
+            0
+        };
         let rest = members.split_off(members.len().min(chunk));
         let record = NewGroupRecord {
             external_id: group.external_id.clone(),

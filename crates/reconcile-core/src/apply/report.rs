@@ -143,7 +143,7 @@ impl std::fmt::Display for OwnershipNotKept {
             None => "no externalId".to_owned(),
         };
         let created = match &self.scim_id {
-            Some(id) => format!("record {id} was created"),
+            Some(id) => format!("record {id} was created, inactive and without keys or members"),
             None => "no readable record".to_owned(),
         };
         write!(
@@ -151,7 +151,7 @@ impl std::fmt::Display for OwnershipNotKept {
             "the SCIM server did not keep the ownership mark: {} was created with externalId {:?} \
              and the answer carried {kept} ({created}). This tool recognizes the records it \
              manages only by that mark, so it could neither update nor deactivate what it \
-             creates; creation stopped for this run and nothing else was created. Run \
+             creates; creation stopped for this run. Run \
              `pw-activate-scim-sync check`, and remove or adopt the record by hand.",
             self.subject,
             self.sent.as_str()

@@ -7,7 +7,8 @@
 //! - its key names an out-of-scope user → deactivated if active;
 //! - otherwise (no such ACTIVATE user, or an earlier key scheme) → re-keyed to
 //!   the desired user whose `userName` it holds (case-insensitively) if that
-//!   user has no record; left alone if it holds a held user's name;
+//!   user has no record; left alone if it holds a held user's name, or while a
+//!   held user has no username at all (it could be that user's record);
 //!   deactivated if active otherwise.
 //!
 //! Per desired user: active with no record → create; active with a record →
@@ -297,6 +298,20 @@ impl<'a> Planner<'a> {
             if let Some(&index) = orphan_by_name.get(fold(&self.users[slot].user_name).as_ref()) {
                 self.fate[index] = Fate::ReKey(slot);
                 self.record_of[slot] = Some(index);
+            }
+        }
+        // A held user without a username could be the owner of any orphan (its
+        // id may have changed too): no orphan is retired while one is held.
+        if self
+            .desired
+            .held_users
+            .values()
+            .any(|name| name.trim().is_empty())
+        {
+            for fate in &mut self.fate {
+                if *fate == orphan {
+                    *fate = Fate::Frozen;
+                }
             }
         }
     }

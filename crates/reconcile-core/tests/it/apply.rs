@@ -89,11 +89,14 @@ fn phases_run_in_the_designed_order() {
         vec![
             TargetCall::PatchUser(id_of(t, "bob")),
             TargetCall::PatchUser(id_of(t, "alice")),
+            // The first creation of each kind goes out alone and disarmed
+            // (inactive, no keys; no members) until its answer proves that the
+            // server keeps the ownership mark, then a PATCH arms it.
             TargetCall::CreateUser("dan".into()),
-            // The first group creation goes out alone (it must prove that the
-            // server keeps the ownership mark); then gpu, which loses bob and
-            // gains dan.
+            TargetCall::PatchUser(id_of(t, "dan")),
             TargetCall::CreateGroup("tpu".into()),
+            TargetCall::PatchGroup(group_id(t, "tpu")),
+            // Then gpu, which loses bob and gains dan.
             TargetCall::PatchGroup(group_id(t, "gpu")),
             TargetCall::PatchGroup(group_id(t, "cpu")),
         ]
@@ -210,11 +213,12 @@ fn no_operation_starts_after_the_deadline() {
         ..ApplyOptions::default()
     };
     let report = run(&org, &target, &options);
-    // Started at t=0s, 1s and 2s; at 3s the deadline has passed.
-    assert_eq!(report.counts[&ActionKind::CreateUser], counts(3, 0, 3, 0));
+    // The first create (POST, then the PATCH that arms it once ownership is
+    // proven) starts at t=0s, the second at 2s; at 3s the deadline has passed.
+    assert_eq!(report.counts[&ActionKind::CreateUser], counts(2, 0, 4, 0));
     assert_eq!(report.counts[&ActionKind::CreateGroup], counts(0, 0, 1, 0));
     assert_eq!(org.target.calls().len(), 3);
-    assert_eq!(org.target.users().len(), 3);
+    assert_eq!(org.target.users().len(), 2);
     assert!(report.omitted_members.is_empty(), "the group job never ran");
     assert!(!report.is_complete());
     assert_eq!(clock.now(), Duration::from_secs(3));
@@ -291,11 +295,15 @@ fn group_member_changes_are_sent_in_chunks() {
     let report = run(&org, &org.target, &options);
     assert!(report.is_complete());
     let gpu = report.created_groups["g1"].clone();
-    let group_calls: Vec<TargetCall> = org.target.calls()[5..].to_vec();
+    // 5 user POSTs and the PATCH that arms the first once it proved ownership.
+    let group_calls: Vec<TargetCall> = org.target.calls()[6..].to_vec();
+    // The first group create goes out without members (it proves ownership
+    // first); the 5 members follow in chunks of 2.
     assert_eq!(
         group_calls,
         vec![
             TargetCall::CreateGroup("gpu".into()),
+            TargetCall::PatchGroup(gpu.clone()),
             TargetCall::PatchGroup(gpu.clone()),
             TargetCall::PatchGroup(gpu.clone()),
         ]
@@ -313,8 +321,8 @@ fn group_member_changes_are_sent_in_chunks() {
     assert!(report.is_complete());
     assert_eq!(
         org.target.calls().len() - before,
-        3,
-        "1 create + 2 group calls"
+        4,
+        "1 create (POST and arming PATCH) + 2 group calls"
     );
     assert_eq!(org.target.groups()[&gpu].display_name, "gpu-users");
     assert_eq!(org.target.groups()[&gpu].members.len(), 3);

@@ -187,7 +187,10 @@ proptest! {
         prop_assert!(report.is_complete(), "{:#?}", report);
         for call in &target.calls()[calls_before..] {
             match call {
-                TargetCall::PatchUser(id) => prop_assert!(owned_users.contains(id), "{:?}", call),
+                TargetCall::PatchUser(id) => prop_assert!(
+                    owned_users.contains(id) || report.created_users.values().any(|u| u == id),
+                    "{:?}", call
+                ),
                 TargetCall::PatchGroup(id) => prop_assert!(
                     owned_groups.contains(id) || report.created_groups.values().any(|g| g == id),
                     "{:?}", call
