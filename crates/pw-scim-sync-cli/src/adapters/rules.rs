@@ -55,7 +55,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc_defaults_without_a_user_schema_that_describes_userName() {
+    fn rfc_defaults_without_a_user_schema_that_describes_user_name() {
         assert_eq!(from_schemas(&[]), ServerRules::default());
         assert_eq!(
             from_schemas(&user_schema(&serde_json::json!([]))),
