@@ -6,16 +6,16 @@
 //! sends only `GET` requests. The exit status is 0 when nothing is blocking, 1
 //! otherwise; `--output json` prints the report as one JSON document.
 //!
-//! - [`activate`]: ACTIVATE access, organization, the complete snapshot, and the
+//! - `activate`: ACTIVATE access, organization, the complete snapshot, and the
 //!   shape of one SSH-key lookup;
-//! - [`scim`]: SCIM access (with every cause of a `401`/`403`), ownership and
+//! - `scim`: SCIM access (with every cause of a `401`/`403`), ownership and
 //!   rate-limit headers; it runs the other SCIM probes:
-//! - [`sw`]: the `sw` filter against an unfiltered listing selected here;
-//! - [`paging`]: real page sizes, `startIndex`, cursor paging, pages per listing;
-//! - [`schemas`]: `/Schemas` and `/ResourceTypes` against the attributes the sync
+//! - `sw`: the `sw` filter against an unfiltered listing selected here;
+//! - `paging`: real page sizes, `startIndex`, cursor paging, pages per listing;
+//! - `schemas`: `/Schemas` and `/ResourceTypes` against the attributes the sync
 //!   writes;
-//! - [`names`]: records this tool does not own that hold a desired name;
-//! - [`round_trip`]: what the next run would PATCH on owned users.
+//! - `names`: records this tool does not own that hold a desired name;
+//! - `round_trip`: what the next run would PATCH on owned users.
 
 mod activate;
 mod names;
