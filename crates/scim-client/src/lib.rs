@@ -68,7 +68,9 @@ pub mod model;
 mod observe;
 mod paging;
 
-pub use client::{ListingMode, PageProbe, PageStart, PrefixListing, ScimClient, ScimClientBuilder};
+pub use client::{
+    ListingMode, PageProbe, PageStart, Paging, PrefixListing, ScimClient, ScimClientBuilder,
+};
 pub use error::ScimError;
 pub use filter::Filter;
 pub use model::{
