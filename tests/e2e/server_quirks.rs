@@ -106,7 +106,9 @@ async fn a_server_restarting_past_the_end_syncs_owned_records_in_full_pages() {
         .iter()
         .filter(|r| {
             r.resource == testkit::scim::Resource::Groups
-                && r.query.as_deref().is_some_and(|q| q.contains("startIndex=101"))
+                && r.query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("startIndex=101"))
         })
         .collect();
     assert_eq!(
@@ -160,11 +162,16 @@ async fn a_server_offering_cursors_is_listed_by_cursor() {
     // the previous one gave; none by startIndex.
     assert_eq!(group_pages.len(), 4, "{group_pages:#?}");
     assert!(
-        group_pages.iter().all(|q| q.contains("cursor=") && !q.contains("startIndex")),
+        group_pages
+            .iter()
+            .all(|q| q.contains("cursor=") && !q.contains("startIndex")),
         "{group_pages:#?}"
     );
     assert_eq!(
-        group_pages.iter().filter(|q| q.contains("cursor=&")).count(),
+        group_pages
+            .iter()
+            .filter(|q| q.contains("cursor=&"))
+            .count(),
         1,
         "one first page: {group_pages:#?}"
     );

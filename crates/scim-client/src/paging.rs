@@ -397,7 +397,8 @@ mod tests {
 
     impl Server {
         fn page(&self, req: PageRequest) -> ListResponse<String> {
-            let start = if self.ignore_start || (self.restart_past_end && req.start_index > self.n) {
+            let start = if self.ignore_start || (self.restart_past_end && req.start_index > self.n)
+            {
                 1
             } else {
                 req.start_index
@@ -681,7 +682,13 @@ mod tests {
         // a page, and is bounded by the configured maximum.
         let error = outcome.unwrap_err();
         assert!(
-            matches!(error, ScimError::PageCapExceeded { max_pages: 100_000, .. }),
+            matches!(
+                error,
+                ScimError::PageCapExceeded {
+                    max_pages: 100_000,
+                    ..
+                }
+            ),
             "{error:?}"
         );
         let bounded = Pager::new("/Users", 10, 100_000);
@@ -712,10 +719,7 @@ mod tests {
         let mut made = Vec::new();
         while let Ok(Some(req)) = pager.next_request() {
             made.push(req);
-            if pager
-                .accept(req, server.page(req), String::as_str)
-                .is_err()
-            {
+            if pager.accept(req, server.page(req), String::as_str).is_err() {
                 break;
             }
         }
@@ -780,7 +784,10 @@ mod tests {
         let first = pager.next_request().unwrap().unwrap();
         assert_eq!((first.cursor.as_str(), first.count), ("", 2));
         let got = pager
-            .accept(cursor_page(&["a", "b"], Some(3), Some("c1")), String::as_str)
+            .accept(
+                cursor_page(&["a", "b"], Some(3), Some("c1")),
+                String::as_str,
+            )
             .unwrap();
         assert_eq!(got, ["a", "b"]);
         assert_eq!(pager.next_request().unwrap().unwrap().cursor, "c1");
@@ -796,7 +803,10 @@ mod tests {
     fn a_cursor_listing_ending_short_of_its_total_is_incomplete() {
         let mut pager = CursorPager::new("/Users", 2, 10);
         pager
-            .accept(cursor_page(&["a", "b"], Some(5), Some("c1")), String::as_str)
+            .accept(
+                cursor_page(&["a", "b"], Some(5), Some("c1")),
+                String::as_str,
+            )
             .unwrap();
         pager
             .accept(cursor_page(&["c"], Some(5), None), String::as_str)
@@ -811,10 +821,16 @@ mod tests {
     fn a_cursor_page_without_new_records_that_names_a_next_page_is_an_error() {
         let mut pager = CursorPager::new("/Users", 2, 10);
         pager
-            .accept(cursor_page(&["a", "b"], Some(4), Some("c1")), String::as_str)
+            .accept(
+                cursor_page(&["a", "b"], Some(4), Some("c1")),
+                String::as_str,
+            )
             .unwrap();
         let error = pager
-            .accept(cursor_page(&["a", "b"], Some(4), Some("c1")), String::as_str)
+            .accept(
+                cursor_page(&["a", "b"], Some(4), Some("c1")),
+                String::as_str,
+            )
             .unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -832,22 +848,29 @@ mod tests {
     #[test]
     fn a_cursor_listing_is_held_to_its_page_cap() {
         let mut pager = CursorPager::new("/Users", 1, 100);
-        let mut pages = 0;
+        let mut read = 0;
         let error = loop {
             match pager.next_request() {
                 Ok(Some(_)) => {}
                 Ok(None) => panic!("the listing never ends"),
                 Err(e) => break e,
             }
-            pages += 1;
-            let id = format!("r{pages}");
+            read += 1;
+            let id = format!("r{read}");
             pager
                 .accept(cursor_page(&[&id], Some(10), Some("more")), String::as_str)
                 .unwrap();
         };
         // The total is soon distrusted (more than 10 arrive): the maximum applies.
         assert!(
-            matches!(error, ScimError::PageCapExceeded { max_pages: 100, collected: 100, .. }),
+            matches!(
+                error,
+                ScimError::PageCapExceeded {
+                    max_pages: 100,
+                    collected: 100,
+                    ..
+                }
+            ),
             "{error:?}"
         );
     }

@@ -106,7 +106,10 @@ pub async fn observe(
         let mut found = client
             .list_groups(None)
             .try_fold(Vec::new(), |mut found, group| {
-                found.extend(foreign_groups_of(std::iter::once(&group), &group_candidates));
+                found.extend(foreign_groups_of(
+                    std::iter::once(&group),
+                    &group_candidates,
+                ));
                 async move { Ok(found) }
             })
             .await?;

@@ -118,9 +118,7 @@ impl ScimClient {
     }
 
     /// `GET /ServiceProviderConfig`, decoded.
-    pub(crate) async fn service_provider_config(
-        &self,
-    ) -> Result<ServiceProviderConfig, ScimError> {
+    pub(crate) async fn service_provider_config(&self) -> Result<ServiceProviderConfig, ScimError> {
         let call = Call {
             method: Method::Get,
             endpoint: Endpoint::ServiceProviderConfig,
@@ -158,11 +156,7 @@ impl ScimClient {
                             ahead_requests: VecDeque::new(),
                         })),
                         Paging::Cursor => Listing::Cursor(Box::new(CursorListing {
-                            pager: CursorPager::new(
-                                path,
-                                client.page_size(),
-                                client.max_pages(),
-                            ),
+                            pager: CursorPager::new(path, client.page_size(), client.max_pages()),
                             client,
                             query,
                         })),

@@ -131,7 +131,9 @@ impl ScimClient {
                     %error,
                     "the server rejected the externalId filter; listing everything and selecting by prefix here"
                 );
-                let all = self.select_pages::<T, O>(None, prefix, &mut convert).await?;
+                let all = self
+                    .select_pages::<T, O>(None, prefix, &mut convert)
+                    .await?;
                 (all, ListingMode::ClientFilter)
             }
             Err(error) => return Err(error),

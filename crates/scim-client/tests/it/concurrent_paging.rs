@@ -106,6 +106,14 @@ impl Respond for Delayed {
     }
 }
 
+struct Via(Arc<Delayed>);
+
+impl Respond for Via {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.0.respond(request)
+    }
+}
+
 #[tokio::test]
 async fn pages_after_the_first_are_fetched_concurrently_within_the_limiter() {
     let delayed = Arc::new(Delayed {
@@ -115,12 +123,6 @@ async fn pages_after_the_first_are_fetched_concurrently_within_the_limiter() {
         arrivals: Mutex::default(),
         slow_answered_at: Mutex::default(),
     });
-    struct Via(Arc<Delayed>);
-    impl Respond for Via {
-        fn respond(&self, request: &Request) -> ResponseTemplate {
-            self.0.respond(request)
-        }
-    }
     let server = serve(Via(Arc::clone(&delayed))).await;
     let client = concurrent(&server, 2, 4);
 
@@ -161,12 +163,6 @@ async fn a_delayed_page_does_not_hold_back_the_pages_after_it() {
         arrivals: Mutex::default(),
         slow_answered_at: Mutex::default(),
     });
-    struct Via(Arc<Delayed>);
-    impl Respond for Via {
-        fn respond(&self, request: &Request) -> ResponseTemplate {
-            self.0.respond(request)
-        }
-    }
     let server = serve(Via(Arc::clone(&delayed))).await;
     let client = concurrent(&server, 2, 4);
     let listed = client.list_all_users(None).await.unwrap();
@@ -206,8 +202,16 @@ async fn a_total_too_high_is_still_an_incomplete_listing() {
     let server = serve(Shared(Arc::clone(&paged))).await;
     let client = concurrent(&server, 2, 4);
     let results: Vec<Result<User, ScimError>> = client.list_users(None).collect().await;
-    let records: Vec<User> = results.iter().filter_map(|r| r.as_ref().ok()).cloned().collect();
-    assert_eq!(ids(&records, user_id), expected(1..=5), "in order before the error");
+    let records: Vec<User> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .cloned()
+        .collect();
+    assert_eq!(
+        ids(&records, user_id),
+        expected(1..=5),
+        "in order before the error"
+    );
     let error = results.into_iter().find_map(Result::err).unwrap();
     assert!(
         matches!(
@@ -460,7 +464,9 @@ async fn a_server_advertising_cursors_is_listed_by_cursor() {
     assert_eq!(queries.len(), 4, "{queries:?}");
     assert!(queries[0].starts_with("cursor=&count=100"), "{queries:?}");
     assert!(
-        queries[1..].iter().all(|q| q.starts_with("cursor=cur") && !q.contains("startIndex")),
+        queries[1..]
+            .iter()
+            .all(|q| q.starts_with("cursor=cur") && !q.contains("startIndex")),
         "{queries:?}"
     );
 
@@ -503,11 +509,14 @@ async fn the_first_page_again_past_the_end_against_the_emulator() {
         },
     )
     .await;
-    let client = ScimClient::builder(client.base_url().clone(), SecretString::from(emulator.token().to_owned()))
-        .page_size(nz(3))
-        .limiter(Arc::new(AdaptiveLimiter::new(LimiterConfig::new(4))))
-        .build()
-        .unwrap();
+    let client = ScimClient::builder(
+        client.base_url().clone(),
+        SecretString::from(emulator.token().to_owned()),
+    )
+    .page_size(nz(3))
+    .limiter(Arc::new(AdaptiveLimiter::new(LimiterConfig::new(4))))
+    .build()
+    .unwrap();
     let owned = client.list_users_with_prefix("pw-activate:").await.unwrap();
     assert_eq!(owned.records.len(), 6);
 }
