@@ -80,10 +80,6 @@ struct CursorListing {
 }
 
 enum Listing<T> {
-    Start {
-        client: ScimClient,
-        query: Option<Arc<str>>,
-    },
     Index(Box<IndexListing<T>>),
     Cursor(Box<CursorListing>),
 }
@@ -136,36 +132,29 @@ impl ScimClient {
         &self,
         filter: Option<Filter>,
     ) -> impl Stream<Item = Result<Vec<T>, ScimError>> + Send + 'static {
-        let start = Listing::<T>::Start {
-            client: self.clone(),
-            query: filter.map(|f| Arc::from(format!("filter={}", f.to_query_value()))),
+        let client = self.clone();
+        let query: Option<Arc<str>> =
+            filter.map(|f| Arc::from(format!("filter={}", f.to_query_value())));
+        let path = format!("/{}", T::ENDPOINT.as_str());
+        let listing = match self.paging() {
+            Paging::Index => Listing::Index(Box::new(IndexListing {
+                pager: Pager::new(path, self.page_size(), self.max_pages()),
+                window: self.page_window(),
+                client,
+                query,
+                plan: None,
+                first: true,
+                ahead: FuturesOrdered::new(),
+                ahead_requests: VecDeque::new(),
+            })),
+            Paging::Cursor => Listing::Cursor(Box::new(CursorListing {
+                pager: CursorPager::new(path, self.page_size(), self.max_pages()),
+                client,
+                query,
+            })),
         };
-        futures::stream::try_unfold(start, |listing| async move {
-            let mut listing = match listing {
-                Listing::Start { client, query } => {
-                    let path = format!("/{}", T::ENDPOINT.as_str());
-                    match client.paging() {
-                        Paging::Index => Listing::Index(Box::new(IndexListing {
-                            pager: Pager::new(path, client.page_size(), client.max_pages()),
-                            window: client.page_window(),
-                            client,
-                            query,
-                            plan: None,
-                            first: true,
-                            ahead: FuturesOrdered::new(),
-                            ahead_requests: VecDeque::new(),
-                        })),
-                        Paging::Cursor => Listing::Cursor(Box::new(CursorListing {
-                            pager: CursorPager::new(path, client.page_size(), client.max_pages()),
-                            client,
-                            query,
-                        })),
-                    }
-                }
-                other => other,
-            };
+        futures::stream::try_unfold(listing, |mut listing| async move {
             let page = match &mut listing {
-                Listing::Start { .. } => None,
                 Listing::Index(index) => index.next_page().await?,
                 Listing::Cursor(cursor) => cursor.next_page().await?,
             };
