@@ -11,9 +11,9 @@
 //! the first, another `startIndex`) cancels the pages fetched ahead and the listing
 //! goes on one page after another.
 //!
-//! The paging method is learnt from the `ServiceProviderConfig`, when the caller asks
-//! for it ([`ScimClient::discover`] or [`ScimClient::learn_paging`]: one request);
-//! until then, and when that read fails, listings page by `startIndex`.
+//! The paging method is learnt from the `ServiceProviderConfig` when the caller asks
+//! for it ([`ScimClient::learn_paging`]: one request); until then, and when that read
+//! fails, listings page by `startIndex`.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -85,9 +85,8 @@ enum Listing<T> {
 }
 
 impl ScimClient {
-    /// How listings page: by cursor once [`discover`](Self::discover) or
-    /// [`learn_paging`](Self::learn_paging) found the server advertising it, by
-    /// `startIndex` otherwise.
+    /// How listings page: by cursor once [`learn_paging`](Self::learn_paging) found
+    /// the server advertising it, by `startIndex` otherwise.
     pub fn paging(&self) -> Paging {
         if self.inner.cursor_paging.load(Ordering::Relaxed) {
             Paging::Cursor
@@ -105,7 +104,7 @@ impl ScimClient {
         Ok(self.take_paging(&config))
     }
 
-    pub(crate) fn take_paging(&self, config: &ServiceProviderConfig) -> Paging {
+    fn take_paging(&self, config: &ServiceProviderConfig) -> Paging {
         let paging = Paging::of(config);
         self.inner
             .cursor_paging

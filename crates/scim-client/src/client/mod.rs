@@ -147,8 +147,8 @@ impl ScimClient {
     }
 
     /// Reads `GET /ServiceProviderConfig`, lowers the page size to the server's
-    /// `filter.maxResults` when that is smaller, and pages by cursor from then on
-    /// where `pagination.cursor` is advertised (see [`paging`](Self::paging)).
+    /// `filter.maxResults` when that is smaller. It leaves the paging method as it
+    /// is: [`learn_paging`](Self::learn_paging) takes that from the same document.
     ///
     /// Discovery is only a hint: on error the client keeps its settings and stays fully
     /// usable (paging copes with servers that cap pages silently). Log the error and go
@@ -169,7 +169,6 @@ impl ScimClient {
                 );
             }
         }
-        self.take_paging(&config);
         Ok(config)
     }
 
