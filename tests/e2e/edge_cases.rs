@@ -109,13 +109,13 @@ async fn a_server_without_sw_is_listed_whole_and_selected_here() {
             (Method::Get, Resource::Users, Some(200), false),
             (Method::Get, Resource::Users, Some(400), true),
             (Method::Get, Resource::Groups, Some(200), false),
+            (Method::Get, Resource::Groups, Some(400), true),
             (
                 Method::Get,
                 Resource::ServiceProviderConfig,
                 Some(200),
                 false
             ),
-            (Method::Get, Resource::Groups, Some(400), true),
         ]
     );
 }
