@@ -3,8 +3,9 @@
 
 Usage: image_test.py IMAGE RENDERED_MANIFESTS EMULATOR_DIR
 
-The pod's settings are read from the CronJob and ConfigMap that `kubectl kustomize k8s/base`
-rendered (RENDERED_MANIFESTS), never repeated here: user and groups (runAsUser,
+IMAGE (name@sha256:digest) must be the image the rendered CronJob runs. The pod's
+settings are read from the CronJob and ConfigMap that `kubectl kustomize` rendered
+(RENDERED_MANIFESTS), never repeated here: user and groups (runAsUser,
 runAsGroup, fsGroup), read-only root filesystem (no tmpfs either), capabilities dropped,
 no new privileges, the memory and CPU limits, the ConfigMap's variables (envFrom) and the
 container's env, the Secret's files (mode 0440, group fsGroup, as the kubelet makes them)
@@ -241,6 +242,13 @@ def main() -> int:
     [cronjob] = [d for d in docs if d["kind"] == "CronJob"]
     [configmap] = [d for d in docs if d["kind"] == "ConfigMap"]
     report = Report()
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    rendered_image = pod["containers"][0]["image"]
+    report.check(
+        f"the rendered CronJob runs the image pinned by digest: {rendered_image}",
+        rendered_image == image and "@sha256:" in image,
+        f"expected {image}",
+    )
 
     activate, activate_env = start_emulator(emulator_dir / "activate-emulator")
     scim, scim_env = start_emulator(emulator_dir / "scim-emulator")
@@ -264,8 +272,12 @@ def main() -> int:
             }
             options, args = pod_run_args(cronjob, configmap, secret_dir, overrides)
             shown = [o for o in options if not o.startswith("--env=")]
-            print("podman run " + " ".join(shown) + f" <{sum(o.startswith('--env=') for o in options)} env> {image} {' '.join(args)}")
-            print("  test overrides of the ConfigMap: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+            env_count = len(options) - len(shown)
+            print(f"podman run {' '.join(shown)} <{env_count} --env> {image} {' '.join(args)}")
+            print(
+                "  test overrides of the ConfigMap: "
+                + ", ".join(f"{k}={v}" for k, v in overrides.items())
+            )
 
             first = run(image, options, args)
             report.check("first run exits 0", first.returncode == 0,

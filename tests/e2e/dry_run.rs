@@ -149,7 +149,15 @@ async fn json_output_is_exactly_one_document() {
         let keys: Vec<&String> = document.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["exit_code", "mode", "plan", "requests", "result", "version"],
+            [
+                "attributes_not_kept",
+                "exit_code",
+                "mode",
+                "plan",
+                "requests",
+                "result",
+                "version"
+            ],
             "{output}"
         );
         assert_eq!(document["version"], 1);

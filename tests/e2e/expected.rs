@@ -1,5 +1,5 @@
 //! What the target must hold, derived from an ACTIVATE fixture by the reconcile rules
-//! of DESIGN.md, written out independently of the code under test.
+//! of `docs/design.md`, written out independently of the code under test.
 
 use std::collections::{BTreeMap, BTreeSet};
 

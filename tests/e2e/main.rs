@@ -15,6 +15,7 @@ mod monitoring;
 mod observability;
 mod ownership;
 mod scenarios;
+mod scim_source;
 mod scope;
 mod secrets;
 mod server_quirks;

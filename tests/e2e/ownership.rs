@@ -182,5 +182,13 @@ async fn activate_user_names_differing_only_by_case_are_both_conflicts() {
             .cloned()
             .collect::<Vec<_>>(),
     );
-    assert_eq!(written, count_map(&[("Post Users", 8), ("Post Groups", 5)]));
+    assert_eq!(
+        written,
+        count_map(&[
+            ("Post Users", 8),
+            ("Patch Users", 1),
+            ("Post Groups", 5),
+            ("Patch Groups", 1)
+        ])
+    );
 }

@@ -174,5 +174,78 @@ async fn a_server_offering_cursors_is_listed_by_cursor() {
             .count(),
         1,
         "one first page: {group_pages:#?}"
+
+fn quirky(quirks: Quirks) -> ScimOptions {
+    ScimOptions {
+        quirks,
+        ..ScimOptions::default()
+    }
+}
+
+/// A server that stores `userName` and emails lowercased: compared by RFC 7643's
+/// `caseExact: false`, the second run makes zero writes and says in one line per
+/// attribute that the differences are only of case.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_lowercases_user_names_and_emails_converges() {
+    let world = World::with(
+        ActivateOptions::default(),
+        quirky(Quirks {
+            lowercase_names: true,
+            ..Quirks::default()
+        }),
+    )
+    .await;
+    let output = world.run(&["--output", "json"], &[]).await;
+    output.expect_code(0);
+    assert_eq!(output.json()["attributes_not_kept"], 0, "{output}");
+    for _ in 0..2 {
+        let from = world.scim().log().records().len();
+        let output = world.run(&["--output", "json"], &[]).await;
+        output.expect_code(0);
+        assert!(writes(&world.scim().since(from)).is_empty(), "{output}");
+        let warnings = output.json()["plan"]["warnings"].to_string();
+        assert!(
+            warnings.contains("case_only_difference") && warnings.contains("\"userName\""),
+            "{warnings}"
+        );
+    }
+}
+
+/// A server that does not keep `name.formatted`: every run says which attribute of
+/// which user was not kept, exits 0, and sends the same writes, never more.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attribute_the_server_drops_is_reported_and_the_writes_do_not_grow() {
+    let world = World::with(
+        ActivateOptions::default(),
+        quirky(Quirks {
+            drop_name_formatted: true,
+            ..Quirks::default()
+        }),
+    )
+    .await;
+    let mut per_run = Vec::new();
+    for run in 0..3 {
+        let from = world.scim().log().records().len();
+        let output = world.run(&["--output", "json"], &[]).await;
+        output.expect_code(0);
+        let document = output.json();
+        let not_kept = document["attributes_not_kept"].as_u64().unwrap();
+        assert!(not_kept > 0, "run {run}\n{output}");
+        let first = &document["result"]["not_kept"][0];
+        assert_eq!(first["attribute"], "name.formatted", "{output}");
+        assert_eq!(first["kept"], "(none)");
+        assert!(
+            output
+                .stderr
+                .contains("this will be sent again on every run"),
+            "{output}"
+        );
+        if run > 0 {
+            per_run.push(writes(&world.scim().since(from)).len());
+        }
+    }
+    assert_eq!(
+        per_run[0], per_run[1],
+        "the writes do not grow: {per_run:?}"
     );
 }

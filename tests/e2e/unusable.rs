@@ -2,11 +2,13 @@
 //! an entry that does not decode, a keys endpoint answering a sign-in page. Nothing is
 //! written for that user, everyone else is synced, and the run exits 3.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 use testkit::activate::{Faults, UserQuirk};
 
 use crate::expected::user_key;
-use crate::harness::World;
+use crate::harness::{TargetKind, World};
 
 const CARMEN: (&str, &str) = ("65a1f3c2e4b0a1b2c3d4e003", "carmen.ruiz");
 const HANA: (&str, &str) = ("65a1f3c2e4b0a1b2c3d4e008", "hana.sato");
@@ -208,4 +210,104 @@ async fn a_user_entry_without_an_id_makes_the_source_incomplete_and_removes_no_a
     );
     assert_eq!(record_and_groups(&world, CARMEN.1), carmen);
     assert_eq!(record_and_groups(&world, BOB.1), bob);
+}
+
+/// The users a target holds by `userName`, and the sorted member names of each group.
+async fn target_view(world: &World) -> (BTreeMap<String, Value>, BTreeMap<String, Vec<String>>) {
+    let users: BTreeMap<String, Value> = world
+        .target
+        .users()
+        .await
+        .into_iter()
+        .map(|mut u| {
+            // What a server may recompute on a read; the attributes this tool writes stay.
+            if let Some(object) = u.as_object_mut() {
+                object.remove("meta");
+            }
+            (u["userName"].as_str().unwrap_or_default().to_owned(), u)
+        })
+        .collect();
+    let name_of: BTreeMap<String, String> = users
+        .iter()
+        .map(|(name, u)| {
+            (
+                u["id"].as_str().unwrap_or_default().to_owned(),
+                name.clone(),
+            )
+        })
+        .collect();
+    let groups = world
+        .target
+        .groups()
+        .await
+        .into_iter()
+        .map(|g| {
+            let mut members: Vec<String> = g["members"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| name_of.get(m["value"].as_str()?).cloned())
+                .collect();
+            members.sort();
+            (
+                g["displayName"].as_str().unwrap_or_default().to_owned(),
+                members,
+            )
+        })
+        .collect();
+    (users, groups)
+}
+
+/// On either target: Hana's keys answer a sign-in page and Carmen's entry has an
+/// empty username, while Bob leaves. Hana and Carmen are left exactly as they were
+/// (records and memberships); Bob is deactivated and leaves his groups.
+async fn held_users_are_left_as_they_were(kind: TargetKind) {
+    let Some(world) = World::start_on(kind).await else {
+        return; // scim2-server is not installed.
+    };
+    world.sync().await;
+    let (users, groups) = target_view(&world).await;
+    world.activate.set_faults(quirks(&[
+        (HANA.1, UserQuirk::KeysLoginPage),
+        (CARMEN.1, UserQuirk::EmptyUsername),
+    ]));
+    world.activate.set_user_active(BOB.1, false).unwrap();
+    let output = world.run(&["--output", "json"], &[]).await;
+    output.expect_code(3);
+    let document = output.json();
+    let held: Vec<&str> = document["plan"]["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["user"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(held, [CARMEN.0, HANA.0], "{output}");
+
+    let (users_after, groups_after) = target_view(&world).await;
+    for name in [HANA.1, CARMEN.1] {
+        assert_eq!(users_after[name], users[name], "{name}'s record");
+        for (group, members) in &groups {
+            assert_eq!(
+                members.contains(&name.to_owned()),
+                groups_after[group].contains(&name.to_owned()),
+                "{name} in {group}"
+            );
+        }
+    }
+    assert_eq!(users_after[BOB.1]["active"], false);
+    assert!(
+        groups_after
+            .values()
+            .all(|m| !m.contains(&BOB.1.to_owned()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn held_users_are_left_as_they_were_on_the_emulator() {
+    held_users_are_left_as_they_were(TargetKind::Emulator).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn held_users_are_left_as_they_were_on_scim2_server() {
+    held_users_are_left_as_they_were(TargetKind::Peer).await;
 }

@@ -9,7 +9,13 @@
 //!   retries of transient failures through [`http_policy::retry`];
 //! - [`ActivateClient::fetch_snapshot`]: one call returning an [`OrgSnapshot`]: every
 //!   user, the groups in [`Scope`] with their members, and the SSH keys of the users
-//!   who will be active; or a [`SnapshotError`] naming the part that could not be read;
+//!   who will be active; or a [`SnapshotError`] naming the part that could not be read.
+//!   A single user record that cannot be used (it does not decode, its username is
+//!   empty, its keys cannot be read) is set aside as an [`UnusableUser`] instead of
+//!   failing the snapshot, unless so many fail that the cause is not single users
+//!   ([`snapshot::is_systematic`]);
+//! - every answer is checked against its `Content-Type`: an HTML page (a sign-in or
+//!   maintenance page, even with status 200) is an error, never data;
 //! - [`keys::SshKeySource`]: the REST key lookup, or the `pw ssh-public-keys` command
 //!   ([`PwCliKeys`]);
 //! - [`ScimSource`]: an optional bulk source reading the same snapshot from

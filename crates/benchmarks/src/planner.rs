@@ -184,6 +184,7 @@ pub fn child(snapshot_path: &Path, observed_path: &Path, iterations: usize) -> R
     let options = PlanOptions {
         deactivation_limit: Some("10%".parse()?),
         override_deactivation_limit: false,
+        ..PlanOptions::default()
     };
     let snapshot: SourceSnapshot = read_json(snapshot_path)?;
     let users = snapshot.users.len();

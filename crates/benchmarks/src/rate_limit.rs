@@ -312,6 +312,7 @@ async fn without_limiter(world: &World, concurrency: usize) -> Result<(Duration,
         &PlanOptions {
             deactivation_limit: Some(settings.run.max_deactivations),
             override_deactivation_limit: false,
+            ..PlanOptions::default()
         },
     );
     let report = apply(

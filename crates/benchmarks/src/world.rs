@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use pw_scim_sync_cli::cli::{KeysSource, Output};
 use pw_scim_sync_cli::run::{self, Mode, RunReport};
-use pw_scim_sync_cli::settings::{ActivateSettings, RunSettings, ScimSettings, Settings};
+use pw_scim_sync_cli::settings::{
+    ActivateSettings, RunSettings, ScimSettings, Settings, SourceSettings,
+};
 use secrecy::SecretString;
 use testkit::activate::{ActivateEmulator, ActivateOptions, Fixture};
 use testkit::faults::{HttpFaults, Latency};
@@ -89,6 +91,7 @@ impl World {
                 credential: SecretString::from(self.activate.api_key().to_owned()),
                 api_url: Some(Url::parse(self.activate.base_url())?),
                 org_name: Some(self.activate.organization()),
+                source: SourceSettings::Rest,
                 keys_source: KeysSource::Api,
                 pw_cli_path: "pw".into(),
             },
@@ -100,6 +103,8 @@ impl World {
                 scope: None,
                 max_deactivations: "10%".parse()?,
                 allow_mass_deactivation: false,
+                max_rekeys: reconcile_core::DeactivationLimit::Absolute(25),
+                allow_mass_rekey: false,
                 dry_run: false,
                 output: Output::Text,
                 concurrency,

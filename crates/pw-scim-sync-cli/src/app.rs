@@ -171,6 +171,7 @@ fn run_metrics(report: Option<&RunReport>, exit: Exit, started: Instant) -> RunM
     m.conflicts = report.plan.conflicts.len() as u64;
     m.guard_tripped = !report.plan.guards.tripped.is_empty();
     if let Some(applied) = &report.applied {
+        m.attributes_not_kept = applied.not_kept.len() as u64;
         for (kind, counts) in &applied.counts {
             for (outcome, n) in [
                 ("applied", counts.applied),

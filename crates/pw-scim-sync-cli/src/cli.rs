@@ -88,6 +88,16 @@ pub enum KeysSource {
     PwCli,
 }
 
+/// Where users, groups and SSH keys are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActivateSource {
+    /// The REST API: users paged, one member list per group, one key lookup per user.
+    Rest,
+    /// ACTIVATE's read-only SCIM server: users with their keys, and groups with their
+    /// members, in a few pages (needs ACTIVATE_SCIM_TOKEN).
+    Scim,
+}
+
 /// Every setting of a sync.
 #[derive(Debug, Args)]
 #[allow(clippy::struct_excessive_bools)]
@@ -112,7 +122,23 @@ pub struct SyncArgs {
     #[arg(long, env = env::ACTIVATE_SYNC_GROUPS, global = true)]
     pub activate_sync_groups: Option<String>,
 
-    /// Where SSH public keys come from.
+    /// Where users, groups and keys are read.
+    #[arg(long, env = env::ACTIVATE_SOURCE, value_enum, default_value = "rest", global = true)]
+    pub activate_source: ActivateSource,
+
+    /// ACTIVATE SCIM bearer token (for --activate-source scim).
+    #[arg(long, env = env::ACTIVATE_SCIM_TOKEN, hide_env_values = true, global = true)]
+    pub activate_scim_token: Option<SecretString>,
+
+    /// File holding the ACTIVATE SCIM bearer token (re-read on every run).
+    #[arg(long, env = env::ACTIVATE_SCIM_TOKEN_FILE, global = true)]
+    pub activate_scim_token_file: Option<PathBuf>,
+
+    /// ACTIVATE's SCIM base URL [default: <ACTIVATE base URL>/api/organizations/<org>/scim/v2].
+    #[arg(long, env = env::ACTIVATE_SCIM_URL, global = true)]
+    pub activate_scim_url: Option<String>,
+
+    /// Where SSH public keys come from (for --activate-source rest).
     #[arg(long, env = env::ACTIVATE_SSH_KEYS_SOURCE, value_enum, default_value = "api", global = true)]
     pub activate_ssh_keys_source: KeysSource,
 
@@ -147,6 +173,19 @@ pub struct SyncArgs {
     #[arg(long, env = env::ALLOW_MASS_DEACTIVATION, value_parser = boolish(), default_value = "false",
           num_args = 0..=1, default_missing_value = "true", global = true)]
     pub allow_mass_deactivation: bool,
+
+    /// Most owned user records one run may re-key (give a new externalId): a number
+    /// (25) or a share of the owned users from 0% to 100%. A mass re-key means the
+    /// source's ids changed (a switch of ACTIVATE_SOURCE?); when more are planned, all
+    /// re-keys are withheld and the run exits with 4.
+    #[arg(long, env = env::MAX_REKEYS, default_value = "25",
+          value_parser = crate::settings::parse_max_rekeys, global = true)]
+    pub max_rekeys: DeactivationLimit,
+
+    /// Apply re-keys beyond --max-rekeys for this run (logged).
+    #[arg(long, env = env::ALLOW_MASS_REKEY, value_parser = boolish(), default_value = "false",
+          num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub allow_mass_rekey: bool,
 
     /// Print the plan and write nothing.
     #[arg(long, env = env::DRY_RUN, value_parser = boolish(), default_value = "false",

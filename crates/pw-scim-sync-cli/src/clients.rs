@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use activate_client::{ActivateClient, ClientConfig, Credential};
+use activate_client::{ActivateClient, ClientConfig, Credential, ScimSource};
 use anyhow::{Context, Result, anyhow};
 use scim_client::{
     AdaptiveLimiter, LimiterConfig, RequestEvent, RequestObserver, RequestOutcome, ScimClient,
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::env_vars as env;
 use crate::settings::{ActivateSettings, RunSettings, ScimSettings};
@@ -73,6 +73,23 @@ pub fn activate(settings: &ActivateSettings, run: &RunSettings) -> Result<Activa
     config.extra_root_ca_pem.clone_from(&run.ca_bundle);
     USER_AGENT.clone_into(&mut config.user_agent);
     ActivateClient::new(config).context("cannot set up the ACTIVATE client")
+}
+
+/// The reader of ACTIVATE's SCIM server, for
+/// [`SourceSettings::Scim`](crate::settings::SourceSettings::Scim).
+pub fn scim_source(
+    activate: ActivateClient,
+    token: &SecretString,
+    url: Option<&url::Url>,
+) -> Result<ScimSource> {
+    let source = ScimSource::new(activate, token)
+        .with_context(|| format!("{} cannot be used", env::ACTIVATE_SCIM_TOKEN))?;
+    match url {
+        Some(url) => source
+            .with_base_url(url.as_str())
+            .with_context(|| format!("{} cannot be used", env::ACTIVATE_SCIM_URL)),
+        None => Ok(source),
+    }
 }
 
 /// The SCIM client. At most `run.concurrency` requests are in flight; an adaptive

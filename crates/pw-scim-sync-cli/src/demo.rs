@@ -14,7 +14,7 @@ use url::Url;
 use crate::cli::KeysSource;
 use crate::exit::Exit;
 use crate::run::{self, Mode};
-use crate::settings::{ActivateSettings, RunSettings, ScimSettings, Settings};
+use crate::settings::{ActivateSettings, RunSettings, ScimSettings, Settings, SourceSettings};
 
 /// Runs the demo: first sync, a second one with nothing to do, a change in the
 /// organization (someone leaves, a key rotates, someone joins), and a last sync.
@@ -30,6 +30,7 @@ pub async fn demo(run_settings: RunSettings) -> Result<Exit> {
             credential: SecretString::from(activate.api_key().to_owned()),
             api_url: Some(Url::parse(activate.base_url())?),
             org_name: None,
+            source: SourceSettings::Rest,
             keys_source: KeysSource::Api,
             pw_cli_path: "pw".into(),
         },
@@ -99,6 +100,7 @@ pub async fn demo(run_settings: RunSettings) -> Result<Exit> {
     if writes != 0 {
         bail!("the last sync wrote {writes} times; it should have converged");
     }
+    bulk_source_pass(&settings, &activate, &scim).await?;
     let deletes = scim.log().count_method(Method::Delete);
     if deletes != 0 {
         bail!("the SCIM emulator received {deletes} DELETE requests");
@@ -109,6 +111,51 @@ pub async fn demo(run_settings: RunSettings) -> Result<Exit> {
         scim.log().total()
     );
     Ok(Exit::Success)
+}
+
+/// Step 6: a sync through ACTIVATE's read-only SCIM server (a SCIM emulator seeded
+/// with the organization as that server shows it) must find nothing to change.
+async fn bulk_source_pass(
+    settings: &Settings,
+    activate: &ActivateEmulator,
+    scim: &ScimEmulator,
+) -> Result<()> {
+    step(
+        6,
+        "the same organization read through ACTIVATE's read-only SCIM server \
+         (ACTIVATE_SOURCE=scim, a few pages instead of a key lookup per user): nothing to change",
+    );
+    let activate_scim = ScimEmulator::start(ScimOptions::default())
+        .await
+        .context("cannot start the SCIM emulator playing ACTIVATE's SCIM server")?;
+    activate_scim
+        .seed_snapshot(&activate.fixture().scim_view(true))
+        .context("cannot seed ACTIVATE's SCIM server")?;
+    let bulk = Settings {
+        activate: ActivateSettings {
+            source: SourceSettings::Scim {
+                token: SecretString::from(activate_scim.token().to_owned()),
+                url: Some(Url::parse(activate_scim.base_url())?),
+            },
+            credential: SecretString::from(activate.api_key().to_owned()),
+            api_url: settings.activate.api_url.clone(),
+            org_name: Some(activate.organization()),
+            keys_source: KeysSource::Api,
+            pw_cli_path: "pw".into(),
+        },
+        scim: ScimSettings {
+            base_url: settings.scim.base_url.clone(),
+            token: SecretString::from(scim.token().to_owned()),
+        },
+        run: settings.run.clone(),
+    };
+    let writes = sync(&bulk, scim).await?;
+    if writes != 0 {
+        bail!(
+            "the sync through ACTIVATE's SCIM server wrote {writes} times; both sources should agree"
+        );
+    }
+    Ok(())
 }
 
 /// Checks and says that a departed user's record is kept but gives no access:

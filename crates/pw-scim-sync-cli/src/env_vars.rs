@@ -15,6 +15,15 @@ pub const ACTIVATE_ORG_NAME: &str = "ACTIVATE_ORG_NAME";
 pub const ACTIVATE_SYNC_GROUPS: &str = "ACTIVATE_SYNC_GROUPS";
 /// Where SSH keys come from: `api` or `pw-cli`.
 pub const ACTIVATE_SSH_KEYS_SOURCE: &str = "ACTIVATE_SSH_KEYS_SOURCE";
+/// Where users, groups and keys are read: `rest` (the REST API) or `scim` (ACTIVATE's
+/// read-only SCIM server).
+pub const ACTIVATE_SOURCE: &str = "ACTIVATE_SOURCE";
+/// ACTIVATE SCIM bearer token, for `ACTIVATE_SOURCE=scim`.
+pub const ACTIVATE_SCIM_TOKEN: &str = "ACTIVATE_SCIM_TOKEN";
+/// A file holding the ACTIVATE SCIM bearer token (re-read on every run).
+pub const ACTIVATE_SCIM_TOKEN_FILE: &str = "ACTIVATE_SCIM_TOKEN_FILE";
+/// ACTIVATE's SCIM base URL; default `<ACTIVATE base URL>/api/organizations/<org>/scim/v2`.
+pub const ACTIVATE_SCIM_URL: &str = "ACTIVATE_SCIM_URL";
 /// The `pw` program used when the key source is `pw-cli`.
 pub const PW_CLI_PATH: &str = "PW_CLI_PATH";
 /// CoreWeave organization segment of the SCIM URL.
@@ -29,6 +38,10 @@ pub const CW_SCIM_BEARER_TOKEN_FILE: &str = "CW_SCIM_BEARER_TOKEN_FILE";
 pub const MAX_DEACTIVATIONS: &str = "MAX_DEACTIVATIONS";
 /// Lift the deactivation guard for this run.
 pub const ALLOW_MASS_DEACTIVATION: &str = "ALLOW_MASS_DEACTIVATION";
+/// Re-key guard: an absolute number (`25`) or a percentage (`10%`) of the owned users.
+pub const MAX_REKEYS: &str = "MAX_REKEYS";
+/// Lift the re-key guard for this run.
+pub const ALLOW_MASS_REKEY: &str = "ALLOW_MASS_REKEY";
 /// `true`: print the plan and write nothing.
 pub const DRY_RUN: &str = "DRY_RUN";
 /// `text` or `json` output on stdout.

@@ -35,6 +35,8 @@ pub struct RunMetrics {
     pub operations: BTreeMap<(String, String), u64>,
     /// Conflicts reported by the plan.
     pub conflicts: u64,
+    /// Attributes a write sent that the server did not keep as sent.
+    pub attributes_not_kept: u64,
     /// Whether a guard withheld operations.
     pub guard_tripped: bool,
     /// HTTP requests by (side, status): side is `activate` or `scim`, status a code
@@ -85,6 +87,12 @@ pub fn render(m: &RunMetrics) -> String {
         "conflicts",
         "Conflicts in the last run's plan.",
         &[(vec![], count(m.conflicts))],
+    );
+    gauge(
+        &mut out,
+        "attributes_not_kept",
+        "Attributes the last run wrote that the server did not keep as sent (they are sent again every run).",
+        &[(vec![], count(m.attributes_not_kept))],
     );
     gauge(
         &mut out,
@@ -200,6 +208,7 @@ mod tests {
             exit_code: 0,
             operations: BTreeMap::from([(("create_user".into(), "applied".into()), 3)]),
             conflicts: 1,
+            attributes_not_kept: 0,
             guard_tripped: false,
             http_requests: BTreeMap::from([(("scim".into(), "2\"01".into()), 3)]),
         };

@@ -10,17 +10,21 @@ use std::time::{Duration, Instant};
 use activate_client::{OrgSnapshot, PwCliKeys};
 use anyhow::{Context, Result};
 use reconcile_core::{
-    ApplyOptions, ApplyReport, Clock, Deadline, Plan, PlanOptions, apply, plan, project,
+    ActionKind, ApplyOptions, ApplyReport, Clock, Deadline, Desired, Observed, Plan, PlanOptions,
+    ServerRules, apply, plan, project,
 };
+use scim_client::ScimClient;
 use serde_json::json;
 
 use crate::adapters::observe::observe;
+use crate::adapters::rules;
 use crate::adapters::source::{scopes, to_source};
 use crate::adapters::target::ScimClientTarget;
+use crate::adapters::target::chain;
 use crate::cli::{KeysSource, Output};
 use crate::clients::{self, RequestCounts};
 use crate::exit::Exit;
-use crate::settings::Settings;
+use crate::settings::{Settings, SourceSettings};
 
 /// What the run does after planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +88,54 @@ impl Clock for RunClock {
     }
 }
 
+/// Plans by the RFC 7643 defaults; a plan that writes users is made again by the
+/// server's own rules, read from its `/Schemas` (one GET that a converged run
+/// never needs).
+async fn plan_by_server_rules(
+    scim: &ScimClient,
+    desired: &Desired,
+    observed: &Observed,
+    mut options: PlanOptions,
+) -> Plan {
+    let first = plan(desired, observed, &options);
+    if !writes_users(&first) {
+        return first;
+    }
+    match rules::read(scim).await {
+        Ok(server) if server != options.server => {
+            tracing::info!(
+                user_name_case_exact = server.user_name_case_exact,
+                email_case_exact = server.email_case_exact,
+                not_kept = ?server.not_kept.paths(),
+                "the SCIM server's schema changes how attributes compare; planning by it"
+            );
+            options.server = server;
+            plan(desired, observed, &options)
+        }
+        Ok(_) => first,
+        Err(error) => {
+            tracing::debug!(
+                error = %chain(&error),
+                "no readable /Schemas; comparing by the RFC 7643 defaults"
+            );
+            first
+        }
+    }
+}
+
+/// Whether the plan writes any user attribute (creations and `PATCH`es).
+fn writes_users(plan: &Plan) -> bool {
+    plan.applicable().any(|op| {
+        matches!(
+            op.action.kind(),
+            ActionKind::CreateUser
+                | ActionKind::UpdateUser
+                | ActionKind::Reactivate
+                | ActionKind::ReKey
+        )
+    })
+}
+
 /// Runs one sync (or plan) and writes the plan and result to `out`.
 ///
 /// Errors are fatal (exit 1): a side that cannot be read completely means nothing is
@@ -124,19 +176,26 @@ pub async fn sync(
         "read the owned SCIM records"
     );
 
-    let plan = plan(
-        &desired,
-        &target.observed,
-        &PlanOptions {
-            deactivation_limit: Some(run.max_deactivations),
-            override_deactivation_limit: run.allow_mass_deactivation,
-        },
-    );
+    let options = PlanOptions {
+        deactivation_limit: Some(run.max_deactivations),
+        override_deactivation_limit: run.allow_mass_deactivation,
+        rekey_limit: Some(run.max_rekeys),
+        override_rekey_limit: run.allow_mass_rekey,
+        server: ServerRules::default(),
+    };
+    let plan = plan_by_server_rules(&scim, &desired, &target.observed, options).await;
     if plan.guards.limit_overridden {
         tracing::warn!(
             planned = plan.guards.deactivations_planned,
             allowed = ?plan.guards.deactivations_allowed,
             "--allow-mass-deactivation: applying deactivations beyond MAX_DEACTIVATIONS"
+        );
+    }
+    if plan.guards.rekey_limit_overridden {
+        tracing::warn!(
+            planned = plan.guards.rekeys_planned,
+            allowed = ?plan.guards.rekeys_allowed,
+            "--allow-mass-rekey: applying re-keys beyond MAX_REKEYS"
         );
     }
     for guard in &plan.guards.tripped {
@@ -196,9 +255,14 @@ async fn read_source(
     settings: &Settings,
     scope: &activate_client::Scope,
 ) -> Result<OrgSnapshot> {
-    let snapshot = match settings.activate.keys_source {
-        KeysSource::Api => activate.fetch_snapshot(scope).await,
-        KeysSource::PwCli => {
+    let snapshot = match (&settings.activate.source, settings.activate.keys_source) {
+        (SourceSettings::Scim { token, url }, _) => {
+            clients::scim_source(activate.clone(), token, url.as_ref())?
+                .fetch_snapshot(scope)
+                .await
+        }
+        (SourceSettings::Rest, KeysSource::Api) => activate.fetch_snapshot(scope).await,
+        (SourceSettings::Rest, KeysSource::PwCli) => {
             let keys = PwCliKeys {
                 program: settings.activate.pw_cli_path.clone(),
                 ..PwCliKeys::default()
@@ -229,6 +293,7 @@ fn print(
                 "version": 1,
                 "mode": mode.as_str(),
                 "exit_code": report.exit.code(),
+                "attributes_not_kept": report.applied.as_ref().map_or(0, |r| r.not_kept.len()),
                 "plan": plan,
                 "result": report.applied,
                 "requests": {
@@ -284,6 +349,9 @@ pub fn render_report(report: &ApplyReport) -> String {
             "  warning {} {}: {}",
             warning.action, warning.subject, warning.message
         );
+    }
+    for not_kept in &report.not_kept {
+        let _ = writeln!(out, "  warning {not_kept}");
     }
     if let Some(lost) = &report.ownership_not_kept {
         let _ = writeln!(out, "  FATAL: {lost}");

@@ -10,7 +10,7 @@ use reconcile_core::DeactivationLimit;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::cli::{KeysSource, LogFormat, Output, SyncArgs};
+use crate::cli::{ActivateSource, KeysSource, LogFormat, Output, SyncArgs};
 use crate::env_vars as env;
 
 /// CoreWeave's SCIM endpoint, to which the org segment is appended.
@@ -25,10 +25,26 @@ pub struct ActivateSettings {
     pub api_url: Option<Url>,
     /// Explicit organization name.
     pub org_name: Option<String>,
-    /// Where SSH keys come from.
+    /// Where users, groups and keys are read.
+    pub source: SourceSettings,
+    /// Where SSH keys come from (REST source).
     pub keys_source: KeysSource,
     /// The `pw` program for [`KeysSource::PwCli`].
     pub pw_cli_path: PathBuf,
+}
+
+/// Where users, groups and keys are read.
+#[derive(Debug)]
+pub enum SourceSettings {
+    /// The REST API.
+    Rest,
+    /// ACTIVATE's read-only SCIM server.
+    Scim {
+        /// The SCIM bearer token.
+        token: SecretString,
+        /// Explicit SCIM base URL; default `<base URL>/api/organizations/<org>/scim/v2`.
+        url: Option<Url>,
+    },
 }
 
 /// Settings for writing CoreWeave SCIM.
@@ -49,6 +65,10 @@ pub struct RunSettings {
     pub max_deactivations: DeactivationLimit,
     /// Lift the guard for this run.
     pub allow_mass_deactivation: bool,
+    /// Re-key guard.
+    pub max_rekeys: DeactivationLimit,
+    /// Lift the re-key guard for this run.
+    pub allow_mass_rekey: bool,
     /// Plan only.
     pub dry_run: bool,
     /// stdout format.
@@ -94,6 +114,7 @@ impl Settings {
             .map(|raw| parse_url(raw, env::ACTIVATE_API_URL))
             .transpose()?;
         let org_name = non_empty(args.activate_org_name.as_deref());
+        let source = source(args)?;
         let token = secret(
             args.cw_scim_bearer_token.as_ref(),
             args.cw_scim_bearer_token_file.as_deref(),
@@ -110,6 +131,7 @@ impl Settings {
                 credential,
                 api_url,
                 org_name,
+                source,
                 keys_source: args.activate_ssh_keys_source,
                 pw_cli_path: args.pw_cli_path.clone(),
             },
@@ -126,6 +148,8 @@ impl RunSettings {
             scope: scope(args.activate_sync_groups.as_deref())?,
             max_deactivations: args.max_deactivations,
             allow_mass_deactivation: args.allow_mass_deactivation,
+            max_rekeys: args.max_rekeys,
+            allow_mass_rekey: args.allow_mass_rekey,
             dry_run: args.dry_run,
             output: args.output,
             concurrency: usize::from(args.concurrency),
@@ -149,6 +173,36 @@ impl RunSettings {
                 .map(load_ca_bundle)
                 .transpose()?,
         })
+    }
+}
+
+/// The source settings: the SCIM token is required for (and the pw program does not
+/// apply to) the SCIM source.
+fn source(args: &SyncArgs) -> Result<SourceSettings> {
+    match args.activate_source {
+        ActivateSource::Rest => Ok(SourceSettings::Rest),
+        ActivateSource::Scim => {
+            if args.activate_ssh_keys_source == KeysSource::PwCli {
+                bail!(
+                    "{}=pw-cli applies to {}=rest only: the SCIM source reads the keys with the users",
+                    env::ACTIVATE_SSH_KEYS_SOURCE,
+                    env::ACTIVATE_SOURCE
+                );
+            }
+            let token = secret(
+                args.activate_scim_token.as_ref(),
+                args.activate_scim_token_file.as_deref(),
+                [env::ACTIVATE_SCIM_TOKEN, env::ACTIVATE_SCIM_TOKEN_FILE],
+                &args.blank_env,
+            )
+            .with_context(|| format!("{}=scim needs a SCIM token", env::ACTIVATE_SOURCE))?;
+            let url = args
+                .activate_scim_url
+                .as_deref()
+                .map(|raw| parse_url(raw, env::ACTIVATE_SCIM_URL))
+                .transpose()?;
+            Ok(SourceSettings::Scim { token, url })
+        }
     }
 }
 
@@ -322,19 +376,25 @@ fn scope(raw: Option<&str>) -> Result<Option<BTreeSet<String>>> {
     Ok(Some(names))
 }
 
-/// Parses `25` or `10%` (the core's syntax; a percentage at most 100%), naming the
-/// variable on error. Used as the argument's value parser, so a bad value is a usage
-/// error.
+/// Parses `MAX_DEACTIVATIONS`: `25` or `10%` (the core's syntax; a percentage at most
+/// 100%), naming the variable on error. Used as the argument's value parser, so a bad
+/// value is a usage error.
 pub fn parse_max_deactivations(raw: &str) -> Result<DeactivationLimit> {
-    let limit = raw
-        .parse()
-        .map_err(|e| anyhow!("{}: {e}", env::MAX_DEACTIVATIONS))?;
+    parse_limit(env::MAX_DEACTIVATIONS, "owned active users", raw)
+}
+
+/// Parses `MAX_REKEYS`, like [`parse_max_deactivations`].
+pub fn parse_max_rekeys(raw: &str) -> Result<DeactivationLimit> {
+    parse_limit(env::MAX_REKEYS, "owned users", raw)
+}
+
+fn parse_limit(name: &str, share_of: &str, raw: &str) -> Result<DeactivationLimit> {
+    let limit = raw.parse().map_err(|e| anyhow!("{name}: {e}"))?;
     if let DeactivationLimit::Percent(p) = limit
         && p > 100
     {
         bail!(
-            "{}: {p}% is more than 100%; give a share of the owned active users from 0% to 100%, or an absolute number",
-            env::MAX_DEACTIVATIONS
+            "{name}: {p}% is more than 100%; give a share of the {share_of} from 0% to 100%, or an absolute number"
         );
     }
     Ok(limit)

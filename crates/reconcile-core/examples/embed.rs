@@ -45,6 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = PlanOptions {
         deactivation_limit: Some("25".parse()?),
         override_deactivation_limit: false,
+        ..PlanOptions::default()
     };
 
     let target = InMemoryTarget::new();

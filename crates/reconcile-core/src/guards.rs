@@ -21,6 +21,15 @@
 //!   [`crate::PlanOptions::override_deactivation_limit`] lifts this guard; the
 //!   plan records that it did.
 //!
+//! - **Re-key limit.** When more owned records (users and groups) would be
+//!   re-keyed than [`crate::PlanOptions::rekey_limit`] allows (a percentage is
+//!   of all owned user records), every re-key is withheld (with a group's
+//!   rename and additions; its member removals still apply), and so are the
+//!   group memberships re-keyed users would gain. A mass re-key means the source's ids changed
+//!   (a switch between ACTIVATE's REST and SCIM sources whose ids differ) or a
+//!   migration from an earlier key scheme: either needs a person to confirm.
+//!   [`crate::PlanOptions::override_rekey_limit`] lifts it.
+//!
 //! The plan says which guard tripped ([`GuardStatus`]) and marks every
 //! withheld operation ([`crate::Operation::withheld`]).
 
@@ -32,7 +41,7 @@ use serde::{Serialize, Serializer};
 
 use crate::desired::Desired;
 use crate::ids::ScimId;
-use crate::plan::{Action, GuardKind, Operation, PlanOptions, UpdateGroup};
+use crate::plan::{Action, GuardKind, MemberRef, Operation, PlanOptions, UpdateGroup};
 
 /// The most deactivations one run may apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +121,16 @@ pub struct GuardStatus {
     pub deactivations_allowed: Option<usize>,
     /// `true` when the limit was exceeded but the override lifted it.
     pub limit_overridden: bool,
+    /// Owned user records (active or not).
+    pub owned_users: usize,
+    /// Re-keys in the plan (withheld or not).
+    pub rekeys_planned: usize,
+    /// The configured re-key limit, if any.
+    pub rekey_limit: Option<DeactivationLimit>,
+    /// What the re-key limit allows for `owned_users`, if a limit is set.
+    pub rekeys_allowed: Option<usize>,
+    /// `true` when the re-key limit was exceeded but the override lifted it.
+    pub rekey_limit_overridden: bool,
     /// The guards that withheld operations, sorted.
     pub tripped: Vec<GuardKind>,
 }
@@ -120,13 +139,15 @@ pub struct GuardStatus {
 pub(crate) fn evaluate(
     operations: &mut Vec<Operation>,
     desired: &Desired,
-    owned_active_users: usize,
+    owned: Owned,
     options: &PlanOptions,
 ) -> GuardStatus {
+    let owned_active_users = owned.active;
     let deactivations_planned = operations
         .iter()
         .filter(|op| matches!(op.action, Action::Deactivate(_)))
         .count();
+    let rekeys_planned = operations.iter().filter(|op| is_rekey(&op.action)).count();
     let mut status = GuardStatus {
         source_complete: desired.source.complete,
         desired_users: desired.users.len(),
@@ -137,8 +158,28 @@ pub(crate) fn evaluate(
             .deactivation_limit
             .map(|limit| limit.allowed(owned_active_users)),
         limit_overridden: false,
+        owned_users: owned.all,
+        rekeys_planned,
+        rekey_limit: options.rekey_limit,
+        rekeys_allowed: options.rekey_limit.map(|limit| limit.allowed(owned.all)),
+        rekey_limit_overridden: false,
         tripped: Vec::new(),
     };
+
+    // Re-keys first: they are not access removals, so the source guard does
+    // not end this guard's evaluation.
+    match judge(
+        rekeys_planned,
+        status.rekeys_allowed,
+        options.override_rekey_limit,
+    ) {
+        Limit::Within => {}
+        Limit::Overridden => status.rekey_limit_overridden = true,
+        Limit::Tripped => {
+            withhold_rekeys(operations);
+            status.tripped.push(GuardKind::ReKeyLimit);
+        }
+    }
 
     let source_guard = if !desired.source.complete {
         Some(GuardKind::IncompleteSource)
@@ -152,21 +193,131 @@ pub(crate) fn evaluate(
         let withheld = withhold_access_removals(operations, kind);
         if withheld {
             status.tripped.push(kind);
+            status.tripped.sort();
         }
         return status;
     }
 
-    if let Some(allowed) = status.deactivations_allowed
-        && deactivations_planned > allowed
-    {
-        if options.override_deactivation_limit {
-            status.limit_overridden = true;
-        } else {
+    match judge(
+        deactivations_planned,
+        status.deactivations_allowed,
+        options.override_deactivation_limit,
+    ) {
+        Limit::Within => {}
+        Limit::Overridden => status.limit_overridden = true,
+        Limit::Tripped => {
             withhold_deactivations(operations);
             status.tripped.push(GuardKind::DeactivationLimit);
+            status.tripped.sort();
         }
     }
     status
+}
+
+/// What a limit says of the operations planned.
+enum Limit {
+    /// No limit, or not more than it allows.
+    Within,
+    /// More than it allows, lifted by the override.
+    Overridden,
+    /// More than it allows: withhold them.
+    Tripped,
+}
+
+fn judge(planned: usize, allowed: Option<usize>, overridden: bool) -> Limit {
+    match allowed {
+        Some(allowed) if planned > allowed && overridden => Limit::Overridden,
+        Some(allowed) if planned > allowed => Limit::Tripped,
+        _ => Limit::Within,
+    }
+}
+
+/// A user re-key, or a group update that re-keys its record.
+fn is_rekey(action: &Action) -> bool {
+    match action {
+        Action::ReKey(_) => true,
+        Action::UpdateGroup(update) => update.rekey.is_some(),
+        _ => false,
+    }
+}
+
+/// How many owned user records the target holds, for the limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Owned {
+    /// All of them.
+    pub(crate) all: usize,
+    /// The active ones.
+    pub(crate) active: usize,
+}
+
+/// Withholds every re-key, and the group memberships the re-keyed records
+/// would gain: until a person confirms that the records are the same people,
+/// they gain no access. (A group being created leaves them out; the next run
+/// adds them once the re-keys are applied.)
+fn withhold_rekeys(operations: &mut Vec<Operation>) {
+    let kind = GuardKind::ReKeyLimit;
+    let mut records: HashSet<ScimId> = HashSet::new();
+    for op in operations.iter_mut() {
+        if let Action::ReKey(patch) = &op.action {
+            records.insert(patch.scim_id.clone());
+        }
+        if is_rekey(&op.action) {
+            op.withheld = Some(kind);
+        }
+    }
+    let rekeyed = |member: &MemberRef| match member {
+        MemberRef::Existing(existing) => records.contains(&existing.scim_id),
+        MemberRef::Created(_) => false,
+    };
+    let mut split = Vec::new();
+    for op in operations.iter_mut() {
+        match &mut op.action {
+            Action::CreateGroup(create) => create.members.retain(|m| !rekeyed(m)),
+            // A withheld group re-key keeps its rename and additions back, but
+            // its removals take access away and do not wait for the confirmation
+            // (the guards after this one still judge them).
+            Action::UpdateGroup(update) if update.rekey.is_some() && !update.remove.is_empty() => {
+                split.push(Operation {
+                    action: Action::UpdateGroup(UpdateGroup {
+                        scim_id: update.scim_id.clone(),
+                        external_id: update.external_id.clone(),
+                        display_name: update
+                            .rename
+                            .as_ref()
+                            .map_or_else(|| update.display_name.clone(), |r| r.old.clone()),
+                        rekey: None,
+                        rename: None,
+                        add: Vec::new(),
+                        remove: std::mem::take(&mut update.remove),
+                    }),
+                    withheld: None,
+                });
+            }
+            Action::UpdateGroup(update)
+                if update.rekey.is_none() && update.add.iter().any(rekeyed) =>
+            {
+                let (held, kept): (Vec<MemberRef>, Vec<MemberRef>) =
+                    std::mem::take(&mut update.add)
+                        .into_iter()
+                        .partition(rekeyed);
+                update.add = kept;
+                split.push(Operation {
+                    action: Action::UpdateGroup(UpdateGroup {
+                        scim_id: update.scim_id.clone(),
+                        external_id: update.external_id.clone(),
+                        display_name: update.display_name.clone(),
+                        rekey: None,
+                        rename: None,
+                        add: held,
+                        remove: Vec::new(),
+                    }),
+                    withheld: Some(kind),
+                });
+            }
+            _ => {}
+        }
+    }
+    finish_split(operations, split);
 }
 
 /// Withholds deactivations, group emptying and member removals.
@@ -226,6 +377,7 @@ fn withheld_removal(
             scim_id: update.scim_id.clone(),
             external_id: update.external_id.clone(),
             display_name: update.display_name.clone(),
+            rekey: None,
             rename: None,
             add: Vec::new(),
             remove,
@@ -241,7 +393,11 @@ fn finish_split(operations: &mut Vec<Operation>, split: Vec<Operation>) {
     }
     operations.retain(|op| match &op.action {
         Action::UpdateGroup(u) => {
-            op.withheld.is_some() || u.rename.is_some() || !u.add.is_empty() || !u.remove.is_empty()
+            op.withheld.is_some()
+                || u.rekey.is_some()
+                || u.rename.is_some()
+                || !u.add.is_empty()
+                || !u.remove.is_empty()
         }
         _ => true,
     });

@@ -87,6 +87,7 @@
 //! let options = PlanOptions {
 //!     deactivation_limit: Some("10%".parse()?),
 //!     override_deactivation_limit: false,
+//!     ..PlanOptions::default()
 //! };
 //! let first = plan(&desired, &target.observed(), &options);
 //! assert_eq!(first.summary().create_users, 1);
@@ -126,12 +127,13 @@ pub mod observed;
 pub mod plan;
 pub mod projection;
 pub mod render;
+pub mod rules;
 pub mod source;
 
 pub use apply::{
     ApplyFailure, ApplyOptions, ApplyReport, ApplyWarning, Clock, Deadline, GroupChange,
-    ManualClock, NewGroupRecord, OmittedMember, OutcomeCounts, OwnershipNotKept, ScimTarget,
-    TargetError, TargetErrorKind, Written, apply,
+    ManualClock, NewGroupRecord, NotKeptAttribute, OmittedMember, OutcomeCounts, OwnershipNotKept,
+    ScimTarget, TargetError, TargetErrorKind, Written, apply,
 };
 pub use desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
 pub use guards::{DeactivationLimit, GuardStatus, InvalidLimit};
@@ -147,4 +149,5 @@ pub use plan::{
     SubjectKind, Summary, UpdateGroup, UserChange, UserPatch, plan,
 };
 pub use projection::project;
+pub use rules::{NotKept, ServerRules};
 pub use source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser, UnusableUser};

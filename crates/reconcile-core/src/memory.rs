@@ -103,6 +103,8 @@ struct State {
     failures: Vec<(FailOn, TargetError)>,
     /// Creates store no `externalId` (a server that does not keep it).
     drop_external_ids: bool,
+    /// Writes store no `name.formatted` (a server that does not keep it).
+    drop_formatted_names: bool,
 }
 
 impl State {
@@ -198,6 +200,12 @@ impl InMemoryTarget {
         self.state().drop_external_ids = true;
     }
 
+    /// Makes later writes store no `name.formatted`, like a server that does
+    /// not keep the attribute (and answers with what it kept).
+    pub fn drop_formatted_names(&self) {
+        self.state().drop_formatted_names = true;
+    }
+
     /// Makes every later call matching `on` fail with `error` (the call is still recorded).
     pub fn fail(&self, on: FailOn, error: TargetError) {
         self.state().failures.push((on, error));
@@ -291,8 +299,8 @@ impl ScimTarget for InMemoryTarget {
             user_name: user.user_name.clone(),
             given_name: user.given_name.clone(),
             family_name: user.family_name.clone(),
-            formatted_name: Some(user.formatted_name.clone()),
-            display_name: Some(user.display_name.clone()),
+            formatted_name: user.formatted_name.clone(),
+            display_name: user.display_name.clone(),
             email: user.email.clone(),
             active: user.active,
             ssh_keys: user
@@ -301,8 +309,20 @@ impl ScimTarget for InMemoryTarget {
                 .map(|k| k.as_openssh().to_owned())
                 .collect(),
         };
+        let mut stored = stored;
+        if state.drop_formatted_names {
+            stored.formatted_name = None;
+        }
         let id = state.insert_user(stored.clone())?;
         Ok(Written::record(stored.observed(&id)))
+    }
+
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.state()
+            .users
+            .get(id)
+            .map(|user| user.observed(id))
+            .ok_or_else(|| TargetError::new(TargetErrorKind::NotFound, format!("no user {id}")))
     }
 
     async fn patch_user(
@@ -346,6 +366,9 @@ impl ScimTarget for InMemoryTarget {
         state
             .names
             .insert(fold(&user.user_name).into_owned(), id.clone());
+        if state.drop_formatted_names {
+            user.formatted_name = None;
+        }
         let answer = user.observed(id);
         state.users.insert(id.clone(), user);
         Ok(Written::record(answer))
@@ -381,6 +404,7 @@ impl ScimTarget for InMemoryTarget {
         };
         for change in changes {
             match change {
+                GroupChange::ExternalId(key) => group.external_id = Some(key.clone()),
                 GroupChange::DisplayName(name) => group.display_name.clone_from(name),
                 GroupChange::AddMembers(members) => {
                     state.check_members(members)?;

@@ -215,6 +215,24 @@ pub enum Warning {
         /// Which part of the rule it breaks.
         reason: String,
     },
+    /// The server does not keep these user attributes (its `/Schemas` lacks
+    /// them or marks them `returned: never`): they are neither sent nor compared.
+    AttributesNotKept {
+        /// The SCIM paths.
+        attributes: Vec<String>,
+    },
+    /// Records whose attribute differs from the desired value only by case,
+    /// which the server compares case-insensitively: not a change.
+    CaseOnlyDifference {
+        /// `userName` or `emails`.
+        attribute: String,
+        /// How many records.
+        records: usize,
+        /// The first one's desired value.
+        desired: String,
+        /// The first one's stored value.
+        stored: String,
+    },
     /// The observed state contained a record without the ownership prefix; it
     /// is ignored (never written) and its `userName` counts as foreign.
     UnownedRecordIgnored {
@@ -266,6 +284,22 @@ impl fmt::Display for Warning {
             Self::NonPosixUserName { user, reason } => write!(
                 f,
                 "username of {user} is not a portable POSIX login name ({reason}); synced as is, but the cluster may not create it"
+            ),
+            Self::AttributesNotKept { attributes } => write!(
+                f,
+                "the SCIM server does not keep {}: not sent and not compared",
+                attributes.join(", ")
+            ),
+            Self::CaseOnlyDifference {
+                attribute,
+                records,
+                desired,
+                stored,
+            } => write!(
+                f,
+                "{attribute} differs only by case on {records} record(s) (e.g. {desired:?} is \
+                 stored as {stored:?}); the server compares it case-insensitively, so this is \
+                 not a change"
             ),
             Self::UnownedRecordIgnored {
                 scim_id,

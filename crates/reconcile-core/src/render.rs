@@ -15,7 +15,10 @@
 //!   "guards": { "source_complete": true, "desired_users": 0, "owned_active_users": 0,
 //!               "deactivations_planned": 0, "deactivation_limit": "10%" | "25" | null,
 //!               "deactivations_allowed": 0 | null, "limit_overridden": false,
-//!               "tripped": ["incomplete_source" | "empty_source" | "deactivation_limit"] },
+//!               "owned_users": 0, "rekeys_planned": 0, "rekey_limit": "25" | null,
+//!               "rekeys_allowed": 0 | null, "rekey_limit_overridden": false,
+//!               "tripped": ["incomplete_source" | "empty_source" | "deactivation_limit"
+//!                           | "rekey_limit"] },
 //!   "operations": [ { "op": "<kind>", ...fields..., "withheld": null | "<guard>" } ],
 //!   "conflicts": [ { "kind": "<kind>", ... } ],
 //!   "warnings": [ { "kind": "<kind>", ... } ]
@@ -46,7 +49,7 @@ use crate::keys::KeySummary;
 use crate::notes::{Conflict, Warning};
 use crate::plan::{
     Action, ActionKind, ExistingMember, GuardKind, MemberRef, Operation, Plan, RevokeKeys, Summary,
-    UserChange,
+    UpdateGroup, UserChange,
 };
 
 #[derive(Serialize)]
@@ -157,7 +160,7 @@ fn summary_line(s: &Summary) -> String {
 fn render_guards(out: &mut String, plan: &Plan) {
     let g = &plan.guards;
     let withheld: Vec<&Operation> = plan.withheld().collect();
-    if withheld.is_empty() && !g.limit_overridden {
+    if withheld.is_empty() && !g.limit_overridden && !g.rekey_limit_overridden {
         return;
     }
     let limit = g
@@ -174,6 +177,15 @@ fn render_guards(out: &mut String, plan: &Plan) {
             GuardKind::EmptySource => "the source has no users in scope: deactivations, group \
                  emptying and member removals are withheld"
                 .to_owned(),
+            GuardKind::ReKeyLimit => format!(
+                "{} re-keys planned, the limit {} allows {} (of {} owned users): the source's \
+                 ids changed (a switch of ACTIVATE source?) or records come from an earlier key \
+                 scheme; re-keys and the group memberships those records would gain are withheld",
+                g.rekeys_planned,
+                g.rekey_limit.map(|l| l.to_string()).unwrap_or_default(),
+                g.rekeys_allowed.unwrap_or_default(),
+                g.owned_users
+            ),
             GuardKind::DeactivationLimit => format!(
                 "{} deactivations planned, the limit {limit} allows {allowed} (of {} owned active \
                  users): deactivations and those users' group removals are withheld",
@@ -188,6 +200,17 @@ fn render_guards(out: &mut String, plan: &Plan) {
             "  ! {} deactivations planned, the limit {limit} allows {allowed} (of {} owned active \
              users): applied anyway because the limit is overridden",
             g.deactivations_planned, g.owned_active_users
+        );
+    }
+    if g.rekey_limit_overridden {
+        let _ = writeln!(
+            out,
+            "  ! {} re-keys planned, the limit {} allows {} (of {} owned users): applied anyway \
+             because the limit is overridden",
+            g.rekeys_planned,
+            g.rekey_limit.map(|l| l.to_string()).unwrap_or_default(),
+            g.rekeys_allowed.unwrap_or_default(),
+            g.owned_users
         );
     }
     if withheld.is_empty() {
@@ -235,13 +258,13 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
         Action::CreateUser(c) => {
             let r = &c.record;
             let _ = writeln!(out, "{indent}+ {} {}", r.user_name, r.external_id);
-            let _ = writeln!(out, "{detail}displayName: {:?}", r.display_name);
+            let _ = writeln!(out, "{detail}displayName: {}", opt(r.display_name.as_ref()));
             let _ = writeln!(
                 out,
-                "{detail}name: given {}, family {}, formatted {:?}",
+                "{detail}name: given {}, family {}, formatted {}",
                 opt(r.given_name.as_ref()),
                 opt(r.family_name.as_ref()),
-                r.formatted_name
+                opt(r.formatted_name.as_ref())
             );
             let _ = writeln!(out, "{detail}emails: {}", opt(r.email.as_ref()));
             render_keys(
@@ -263,36 +286,7 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
                 members(&c.members)
             );
         }
-        Action::UpdateGroup(u) => {
-            let _ = writeln!(
-                out,
-                "{indent}~ {} [{}] {}",
-                u.display_name, u.scim_id, u.external_id
-            );
-            if let Some(rename) = &u.rename {
-                let _ = writeln!(
-                    out,
-                    "{detail}displayName: {:?} → {:?}",
-                    rename.old, rename.new
-                );
-            }
-            if !u.add.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "{detail}+ members ({}): {}",
-                    u.add.len(),
-                    members(&u.add)
-                );
-            }
-            if !u.remove.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "{detail}- members ({}): {}",
-                    u.remove.len(),
-                    removed(&u.remove)
-                );
-            }
-        }
+        Action::UpdateGroup(u) => render_group_update(out, u, indent),
         Action::EmptyGroup(e) => {
             let _ = writeln!(
                 out,
@@ -306,6 +300,46 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
                 removed(&e.remove)
             );
         }
+    }
+}
+
+fn render_group_update(out: &mut String, u: &UpdateGroup, indent: &str) {
+    let detail = format!("{indent}    ");
+    let _ = writeln!(
+        out,
+        "{indent}~ {} [{}] {}",
+        u.display_name, u.scim_id, u.external_id
+    );
+    if let Some(rekey) = &u.rekey {
+        let _ = writeln!(
+            out,
+            "{detail}externalId: {:?} → {:?}",
+            rekey.old.as_str(),
+            rekey.new.as_str()
+        );
+    }
+    if let Some(rename) = &u.rename {
+        let _ = writeln!(
+            out,
+            "{detail}displayName: {:?} → {:?}",
+            rename.old, rename.new
+        );
+    }
+    if !u.add.is_empty() {
+        let _ = writeln!(
+            out,
+            "{detail}+ members ({}): {}",
+            u.add.len(),
+            members(&u.add)
+        );
+    }
+    if !u.remove.is_empty() {
+        let _ = writeln!(
+            out,
+            "{detail}- members ({}): {}",
+            u.remove.len(),
+            removed(&u.remove)
+        );
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the SCIM target holds, as the planner needs it.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use reconcile_core::{Desired, ForeignGroup, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser};
@@ -95,7 +95,7 @@ pub async fn observe(
         Vec::new()
     } else if group_candidates.len() <= MAX_NAME_LOOKUPS {
         let found: Vec<Vec<Group>> =
-            futures::stream::iter(group_candidates.iter().map(|name| {
+            futures::stream::iter(group_candidates.values().map(|name| {
                 client.list_all_groups(Some(Filter::eq("displayName", name.as_str())))
             }))
             .buffer_unordered(concurrency.max(1))
@@ -133,24 +133,35 @@ pub async fn observe(
 }
 
 /// User names of desired active users that no owned record holds, by key or by name
-/// (case-insensitively): the users the plan could create.
+/// (case-insensitively), and of those whose record is to be renamed: the names the plan
+/// could take, which a record this tool does not own may hold.
 fn creation_candidates(desired: &Desired, owned: &[OwnedUser]) -> BTreeSet<String> {
-    let keys: HashSet<&str> = owned.iter().map(|u| u.external_id.as_str()).collect();
-    let names: HashSet<String> = owned.iter().map(|u| u.user_name.to_lowercase()).collect();
+    let by_key: HashMap<&str, String> = owned
+        .iter()
+        .map(|u| (u.external_id.as_str(), u.user_name.to_lowercase()))
+        .collect();
+    let names: HashSet<&String> = by_key.values().collect();
     desired
         .users
         .values()
         .filter(|u| u.status.is_active())
-        .filter(|u| !keys.contains(u.external_id().as_str()))
-        .filter(|u| !names.contains(&u.user_name.to_lowercase()))
+        .filter(|u| {
+            let wanted = u.user_name.to_lowercase();
+            match by_key.get(u.external_id().as_str()) {
+                // A rename into a name it does not hold yet.
+                Some(held) => *held != wanted,
+                // A creation, unless an owned record holds the name (a re-key).
+                None => !names.contains(&wanted),
+            }
+        })
         .map(|u| u.user_name.clone())
         .collect()
 }
 
-/// Case-folded names of desired groups that are about to be created (no owned
-/// record has their key) or renamed (their record has another name): the only
-/// names a group we do not own can clash with.
-fn group_name_candidates(desired: &Desired, owned: &[OwnedGroup]) -> BTreeSet<String> {
+/// Names of desired groups that are about to be created (no owned record has their
+/// key) or renamed (their record has another name), by case-folded name: the only
+/// names a group we do not own can clash with. Looked up as ACTIVATE spells them.
+fn group_name_candidates(desired: &Desired, owned: &[OwnedGroup]) -> BTreeMap<String, String> {
     let names: HashMap<&str, &str> = owned
         .iter()
         .map(|g| (g.external_id.as_str(), g.display_name.as_str()))
@@ -159,7 +170,7 @@ fn group_name_candidates(desired: &Desired, owned: &[OwnedGroup]) -> BTreeSet<St
         .groups
         .values()
         .filter(|g| names.get(g.external_id().as_str()) != Some(&g.display_name.as_str()))
-        .map(|g| g.display_name.to_lowercase())
+        .map(|g| (g.display_name.to_lowercase(), g.display_name.clone()))
         .collect()
 }
 
@@ -167,7 +178,7 @@ fn group_name_candidates(desired: &Desired, owned: &[OwnedGroup]) -> BTreeSet<St
 /// (a server that ignores the filter may answer with more).
 fn foreign_groups_of<'a>(
     groups: impl Iterator<Item = &'a Group>,
-    candidates: &BTreeSet<String>,
+    candidates: &BTreeMap<String, String>,
 ) -> Vec<ForeignGroup> {
     let mut found: Vec<ForeignGroup> = groups
         .filter(|g| {
@@ -175,7 +186,7 @@ fn foreign_groups_of<'a>(
                 .as_deref()
                 .is_some_and(|id| id.starts_with(OWNED_PREFIX))
         })
-        .filter(|g| candidates.contains(&g.display_name.to_lowercase()))
+        .filter(|g| candidates.contains_key(&g.display_name.to_lowercase()))
         .map(|g| ForeignGroup {
             scim_id: g.id.as_str().into(),
             display_name: g.display_name.clone(),

@@ -6,8 +6,8 @@ use reconcile_core::{
     TargetError, TargetErrorKind, UserChange, Written,
 };
 use scim_client::{
-    Email, Filter, Name, NameComponent, NewGroup, NewUser, PatchOp, PatchOperation, ScimClient,
-    ScimError,
+    Email, Filter, Group, Name, NameComponent, NewGroup, NewUser, PatchOp, PatchOperation,
+    ScimClient, ScimError, User,
 };
 
 use crate::adapters::observe::{owned_group, owned_user};
@@ -33,11 +33,11 @@ impl ScimTarget for ScimClientTarget {
             user_name: user.user_name.clone(),
             external_id: Some(user.external_id.as_str().to_owned()),
             name: Some(Name {
-                formatted: Some(user.formatted_name.clone()),
+                formatted: user.formatted_name.clone(),
                 given_name: user.given_name.clone(),
                 family_name: user.family_name.clone(),
             }),
-            display_name: Some(user.display_name.clone()),
+            display_name: user.display_name.clone(),
             emails: user.email.iter().map(Email::primary_work).collect(),
             active: user.active,
             sunk_ssh_keys: user
@@ -51,15 +51,22 @@ impl ScimTarget for ScimClientTarget {
             Err(error) if unreadable_success(&error) => {
                 // Created, but the answer names no record: find it by the mark sent.
                 let warning = odd_answer(&error);
-                let found = self
+                let key = user.external_id.as_str();
+                let carries = |u: &User| u.external_id.as_deref() == Some(key);
+                let mut found = self
                     .client
-                    .list_all_users(Some(Filter::eq("externalId", user.external_id.as_str())))
+                    .list_all_users(Some(Filter::eq("externalId", key)))
                     .await
                     .map_err(target_error)?;
-                let record = found
-                    .iter()
-                    .find(|u| u.external_id.as_deref() == Some(user.external_id.as_str()))
-                    .map(owned_user);
+                if !found.iter().any(carries) {
+                    // A server may answer a filter it does not support with nothing.
+                    found = self
+                        .client
+                        .list_all_users(None)
+                        .await
+                        .map_err(target_error)?;
+                }
+                let record = found.iter().find(|u| carries(u)).map(owned_user);
                 Ok(Written {
                     record,
                     ..Written::empty()
@@ -88,6 +95,14 @@ impl ScimTarget for ScimClientTarget {
         }
     }
 
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.client
+            .get_user(id.as_str())
+            .await
+            .map(|user| owned_user(&user))
+            .map_err(target_error)
+    }
+
     async fn create_group(
         &self,
         group: &NewGroupRecord,
@@ -105,15 +120,22 @@ impl ScimTarget for ScimClientTarget {
             Ok(created) => Ok(Written::record(owned_group(&created))),
             Err(error) if unreadable_success(&error) => {
                 let warning = odd_answer(&error);
-                let found = self
+                let key = group.external_id.as_str();
+                let carries = |g: &Group| g.external_id.as_deref() == Some(key);
+                let mut found = self
                     .client
-                    .list_all_groups(Some(Filter::eq("externalId", group.external_id.as_str())))
+                    .list_all_groups(Some(Filter::eq("externalId", key)))
                     .await
                     .map_err(target_error)?;
-                let record = found
-                    .iter()
-                    .find(|g| g.external_id.as_deref() == Some(group.external_id.as_str()))
-                    .map(owned_group);
+                if !found.iter().any(carries) {
+                    // A server may answer a filter it does not support with nothing.
+                    found = self
+                        .client
+                        .list_all_groups(None)
+                        .await
+                        .map_err(target_error)?;
+                }
+                let record = found.iter().find(|g| carries(g)).map(owned_group);
                 Ok(Written {
                     record,
                     ..Written::empty()
@@ -132,6 +154,9 @@ impl ScimTarget for ScimClientTarget {
         let mut patch = PatchOp::new();
         for change in changes {
             match change {
+                GroupChange::ExternalId(key) => {
+                    patch.push(PatchOperation::replace_external_id(key.as_str()));
+                }
                 GroupChange::DisplayName(name) => {
                     patch.push(PatchOperation::replace_display_name(name.clone()));
                 }

@@ -10,7 +10,7 @@ use crate::adapters::target::chain;
 use crate::cli::KeysSource;
 use crate::clients;
 use crate::env_vars as env;
-use crate::settings::Settings;
+use crate::settings::{Settings, SourceSettings};
 
 /// Probes ACTIVATE and returns the desired state the sync would compute, when the
 /// organization could be read completely.
@@ -50,6 +50,11 @@ pub(super) async fn probe(settings: &Settings, report: &mut Report) -> Option<De
             return None;
         }
     };
+    if let SourceSettings::Scim { token, url } = &settings.activate.source {
+        let snapshot = scim_source(&activate, token, url.as_ref(), settings, report).await?;
+        let (_, core_scope) = scopes(settings.run.scope.as_ref());
+        return Some(project(&to_source(snapshot), &core_scope));
+    }
     let snapshot = match read(&activate, settings).await {
         Ok(snapshot) => snapshot,
         Err(error) => {
@@ -90,6 +95,82 @@ pub(super) async fn probe(settings: &Settings, report: &mut Report) -> Option<De
     }
     let (_, core_scope) = scopes(settings.run.scope.as_ref());
     Some(project(&to_source(snapshot), &core_scope))
+}
+
+/// `ACTIVATE_SOURCE=scim`: reads the organization as the sync would, through
+/// ACTIVATE's SCIM server, and says whether its users carry the CoreWeave extension
+/// (their SSH keys).
+async fn scim_source(
+    activate: &ActivateClient,
+    token: &secrecy::SecretString,
+    url: Option<&url::Url>,
+    settings: &Settings,
+    report: &mut Report,
+) -> Option<OrgSnapshot> {
+    let name = "ACTIVATE SCIM source";
+    let source = match clients::scim_source(activate.clone(), token, url) {
+        Ok(source) => source,
+        Err(error) => {
+            report.push(Probe::new(
+                name,
+                "nothing: the settings are incomplete",
+                format!("{error:#}"),
+                Verdict::Blocking,
+                format!(
+                    "the sync cannot start; check {} and {}",
+                    env::ACTIVATE_SCIM_TOKEN,
+                    env::ACTIVATE_SCIM_URL
+                ),
+            ));
+            return None;
+        }
+    };
+    let base = url.map_or_else(
+        || {
+            format!(
+                "{}api/organizations/<org>/scim/v2",
+                activate.config().base_url
+            )
+        },
+        ToString::to_string,
+    );
+    let asked = format!("GET {base}/Users and /Groups, every page");
+    let (scope, _) = scopes(settings.run.scope.as_ref());
+    match source.fetch_snapshot(&scope).await {
+        Ok(snapshot) => {
+            let with_keys = snapshot
+                .users
+                .iter()
+                .filter(|u| u.ssh_keys.is_some())
+                .count();
+            report.push(Probe::new(
+                name,
+                asked,
+                format!(
+                    "{} users (the SSH keys of the {with_keys} who will be active read from the CoreWeave extension), {} groups; complete, in {} requests",
+                    snapshot.users.len(),
+                    snapshot.groups.len(),
+                    snapshot.stats.total()
+                ),
+                Verdict::Fine,
+                "the sync reads the same on every run, in a few pages",
+            ));
+            Some(snapshot)
+        }
+        Err(error) => {
+            report.push(Probe::new(
+                name,
+                asked,
+                chain(&error),
+                Verdict::Blocking,
+                format!(
+                    "a sync stops before writing anything; a listing whose users carry no CoreWeave extension is incomplete (their keys were not returned): check the token's rights, or set {}=rest",
+                    env::ACTIVATE_SOURCE
+                ),
+            ));
+            None
+        }
+    }
 }
 
 async fn read(

@@ -7,6 +7,7 @@ use scim_client::ScimClient;
 
 use super::report::{Probe, Verdict};
 use crate::adapters::observe::observe;
+use crate::adapters::rules;
 use crate::adapters::target::chain;
 use crate::settings::Settings;
 
@@ -45,12 +46,17 @@ pub(super) async fn probe(
             "nothing to compare; run check again right after the first sync",
         );
     }
+    // By the server's own comparison rules, as a sync that writes users plans.
+    let server = rules::read(client).await.unwrap_or_default();
     let plan = plan(
         desired,
         &target.observed,
         &PlanOptions {
             deactivation_limit: Some(settings.run.max_deactivations),
             override_deactivation_limit: false,
+            rekey_limit: None,
+            override_rekey_limit: false,
+            server,
         },
     );
     let updates: Vec<_> = plan

@@ -6,6 +6,7 @@
 
 mod orchestrator;
 mod report;
+mod verify;
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use serde::{Serialize, Serializer};
 
 pub use orchestrator::apply;
 pub use report::{
-    ApplyFailure, ApplyReport, ApplyWarning, OmittedMember, OutcomeCounts, OwnershipNotKept,
+    ApplyFailure, ApplyReport, ApplyWarning, NotKeptAttribute, OmittedMember, OutcomeCounts,
+    OwnershipNotKept,
 };
 
 use crate::ids::{ExternalId, ScimId};
@@ -52,6 +54,11 @@ pub trait ScimTarget: Send + Sync {
         &self,
         group: &NewGroupRecord,
     ) -> Result<Written<OwnedGroup>, TargetError>;
+
+    /// `GET /Users/{id}`: reads a record back after a PATCH whose answer did
+    /// not carry it, to check what the server kept (at most
+    /// [`ApplyOptions::read_backs`] times per run).
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError>;
 
     /// `PATCH /Groups/{id}` with the given changes, in order. One call never
     /// carries more than [`ApplyOptions::member_chunk_size`] member values.
@@ -114,6 +121,8 @@ pub struct NewGroupRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "op", content = "value", rename_all = "snake_case")]
 pub enum GroupChange {
+    /// Replace `externalId` (a re-key).
+    ExternalId(ExternalId),
     /// Replace `displayName`.
     DisplayName(String),
     /// Add these members.
@@ -265,15 +274,20 @@ pub struct ApplyOptions {
     pub member_chunk_size: usize,
     /// No operation starts at or after this point.
     pub deadline: Option<Deadline>,
+    /// The most records read back per run after a PATCH answered without the
+    /// record (`204`), to check what the server kept; bounded so that a large
+    /// first sync does not double its requests.
+    pub read_backs: usize,
 }
 
 impl Default for ApplyOptions {
-    /// Concurrency 4, member chunks of 100, no deadline.
+    /// Concurrency 4, member chunks of 100, no deadline, 10 read-backs.
     fn default() -> Self {
         Self {
             concurrency: 4,
             member_chunk_size: 100,
             deadline: None,
+            read_backs: 10,
         }
     }
 }
@@ -284,6 +298,7 @@ impl fmt::Debug for ApplyOptions {
             .field("concurrency", &self.concurrency)
             .field("member_chunk_size", &self.member_chunk_size)
             .field("deadline", &self.deadline)
+            .field("read_backs", &self.read_backs)
             .finish()
     }
 }

@@ -2,23 +2,25 @@
 //! in the design's order, with bounded concurrency and failure isolation.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::StreamExt;
 use futures::stream;
 
 use crate::apply::report::{
-    ApplyFailure, ApplyReport, ApplyWarning, OmittedMember, OwnershipNotKept,
+    ApplyFailure, ApplyReport, ApplyWarning, NotKeptAttribute, OmittedMember, OwnershipNotKept,
 };
+use crate::apply::verify::{self, Difference};
 use crate::apply::{
-    ApplyOptions, GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind, Written,
+    ApplyOptions, GroupChange, NewGroupRecord, ScimTarget, TargetError, TargetErrorKind,
 };
 use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId, fold};
 use crate::keys::KeySummary;
 use crate::plan::{
-    Action, ActionKind, CreateGroup, FieldChange, KeysChange, MemberRef, Operation, Plan, Subject,
-    UpdateGroup, UserChange,
+    Action, ActionKind, CreateGroup, CreateUser, FieldChange, KeysChange, MemberRef, Operation,
+    Plan, Subject, UpdateGroup, UserChange,
 };
+use crate::rules::ServerRules;
 
 /// Applies the plan's operations that are not withheld, in this order, each
 /// phase finishing before the next starts:
@@ -47,6 +49,8 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         creations_stopped: AtomicBool::new(false),
         users_proven: AtomicBool::new(false),
         groups_proven: AtomicBool::new(false),
+        rules: plan.server,
+        read_backs: AtomicUsize::new(options.read_backs),
     };
     let mut report = ApplyReport::new();
     for op in plan.withheld() {
@@ -129,6 +133,7 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         .sort_by(|a, b| (a.action, &a.subject).cmp(&(b.action, &b.subject)));
     report.omitted_members.sort();
     report.warnings.sort();
+    report.not_kept.sort();
     report
 }
 
@@ -191,6 +196,7 @@ struct Done {
     omitted: Vec<OmittedMember>,
     warning: Option<String>,
     ownership: Option<OwnershipNotKept>,
+    not_kept: Vec<Difference>,
 }
 
 /// What one executed job produced.
@@ -199,18 +205,17 @@ struct Executed {
     created: Option<Created>,
     warning: Option<String>,
     ownership: Option<OwnershipNotKept>,
+    not_kept: Vec<Difference>,
 }
 
 impl Executed {
-    fn of<R>(result: Result<Written<R>, TargetError>) -> Self {
-        match result {
-            Ok(written) => Self {
-                result: Ok(()),
-                created: None,
-                warning: written.warning,
-                ownership: None,
-            },
-            Err(error) => Self::failed(error),
+    fn applied(warning: Option<String>) -> Self {
+        Self {
+            result: Ok(()),
+            created: None,
+            warning,
+            ownership: None,
+            not_kept: Vec::new(),
         }
     }
 
@@ -220,6 +225,7 @@ impl Executed {
             created: None,
             warning: None,
             ownership: None,
+            not_kept: Vec::new(),
         }
     }
 }
@@ -235,6 +241,10 @@ struct Runner<'t, 'o> {
     users_proven: AtomicBool,
     /// Set once a group create's answer proved ownership.
     groups_proven: AtomicBool,
+    /// The rules the plan compared by; what the server kept is judged by them.
+    rules: ServerRules,
+    /// Read-backs left for this run.
+    read_backs: AtomicUsize,
 }
 
 impl Runner<'_, '_> {
@@ -278,6 +288,16 @@ impl Runner<'_, '_> {
             }
             if let Some(lost) = done.ownership {
                 report.ownership_not_kept.get_or_insert(lost);
+            }
+            for difference in done.not_kept {
+                let not_kept = NotKeptAttribute {
+                    subject: done.subject.clone(),
+                    attribute: difference.attribute.to_owned(),
+                    sent: difference.sent,
+                    kept: difference.kept,
+                };
+                tracing::warn!(subject = %not_kept.subject, attribute = %not_kept.attribute, "{not_kept}");
+                report.not_kept.push(not_kept);
             }
             match done.created {
                 Some(Created::User(user, id)) => {
@@ -333,6 +353,7 @@ impl Runner<'_, '_> {
                 omitted: Vec::new(),
                 warning: None,
                 ownership: None,
+                not_kept: Vec::new(),
             };
         }
         let omitted = std::mem::take(&mut job.omitted);
@@ -361,11 +382,11 @@ impl Runner<'_, '_> {
             omitted,
             warning: executed.warning,
             ownership: executed.ownership,
+            not_kept: executed.not_kept,
         }
     }
 
     async fn execute(&self, job: Job<'_>, subject: &Subject) -> Executed {
-        let target = self.target;
         match job.action {
             Action::Deactivate(d) => {
                 let changes = [
@@ -375,40 +396,137 @@ impl Runner<'_, '_> {
                     }),
                     no_keys(&d.removed_keys),
                 ];
-                Executed::of(target.patch_user(&d.scim_id, &changes).await)
+                self.patch_user(&d.scim_id, &changes).await
             }
             Action::RevokeKeys(r) => {
                 let changes = [no_keys(&r.removed_keys)];
-                Executed::of(target.patch_user(&r.scim_id, &changes).await)
+                self.patch_user(&r.scim_id, &changes).await
             }
             Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
-                Executed::of(target.patch_user(&p.scim_id, &p.changes).await)
+                self.patch_user(&p.scim_id, &p.changes).await
             }
-            Action::CreateUser(c) => {
-                let written = match target.create_user(&c.record).await {
-                    Ok(written) => written,
-                    Err(error) => return Executed::failed(error),
-                };
-                let kept = written
-                    .record
-                    .as_ref()
-                    .map(|r| (&r.scim_id, &r.external_id));
-                match Self::prove(subject, &c.record.external_id, kept, &self.users_proven) {
-                    Ok(id) => Executed {
-                        result: Ok(()),
-                        created: Some(Created::User(c.user.clone(), id)),
-                        warning: written.warning,
-                        ownership: None,
-                    },
-                    Err(lost) => self.not_owned(lost, written.warning),
-                }
-            }
+            Action::CreateUser(c) => self.create_user(c, subject).await,
             Action::CreateGroup(c) => self.create_group(c, job.members, subject).await,
             Action::UpdateGroup(u) => self.update_group(u, &job.members).await,
             Action::EmptyGroup(e) => {
                 let remove: Vec<ScimId> = e.remove.iter().map(|m| m.scim_id.clone()).collect();
-                self.patch_group(&e.scim_id, None, &remove, &[]).await
+                self.patch_group(&e.scim_id, Vec::new(), &remove, &[]).await
             }
+        }
+    }
+
+    /// Sends a user PATCH and checks what the server kept: from the answer when
+    /// it carries the record, otherwise by reading it back while read-backs
+    /// last.
+    async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Executed {
+        // An access removal is always checked; other writes while read-backs last.
+        let removes_access = changes.iter().any(|change| match change {
+            UserChange::Active(c) => !c.new,
+            UserChange::SshKeys(c) => c.new.is_empty(),
+            _ => false,
+        });
+        let written = match self.target.patch_user(id, changes).await {
+            Ok(written) => written,
+            Err(error) => return Executed::failed(error),
+        };
+        let kept = match written.record {
+            Some(record) => Some(record),
+            None if removes_access || self.take_read_back() => {
+                match self.target.read_user(id).await {
+                    Ok(record) => Some(record),
+                    Err(error) => {
+                        tracing::debug!(%id, %error, "could not read the record back");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let not_kept = kept
+            .map(|kept| verify::after_patch(changes, &kept, self.rules))
+            .unwrap_or_default();
+        let access_kept: Vec<&Difference> = not_kept
+            .iter()
+            .filter(|d| removes_access && matches!(d.attribute, "active" | "sunkSshKeys"))
+            .collect();
+        let result = if access_kept.is_empty() {
+            Ok(())
+        } else {
+            let what: Vec<String> = access_kept
+                .iter()
+                .map(|d| format!("{} sent {}, kept {}", d.attribute, d.sent, d.kept))
+                .collect();
+            Err(TargetError::new(
+                TargetErrorKind::Other,
+                format!(
+                    "the server accepted the write but did not take the access away ({})",
+                    what.join("; ")
+                ),
+            ))
+        };
+        Executed {
+            result,
+            not_kept,
+            ..Executed::applied(written.warning)
+        }
+    }
+
+    fn take_read_back(&self) -> bool {
+        self.read_backs
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Creates a user. Until a create has proven that the server keeps the
+    /// ownership mark, the record goes out disarmed (inactive, without keys)
+    /// and is armed by a PATCH once proven: a record the tool cannot manage
+    /// never grants access.
+    async fn create_user(&self, create: &CreateUser, subject: &Subject) -> Executed {
+        let proving = !self.users_proven.load(Ordering::SeqCst);
+        let mut record = create.record.clone();
+        if proving {
+            record.active = false;
+            record.ssh_keys = Vec::new();
+        }
+        let written = match self.target.create_user(&record).await {
+            Ok(written) => written,
+            Err(error) => return Executed::failed(error),
+        };
+        let kept = written
+            .record
+            .as_ref()
+            .map(|r| (&r.scim_id, &r.external_id));
+        let id = match Self::prove(subject, &record.external_id, kept, &self.users_proven) {
+            Ok(id) => id,
+            Err(lost) => return self.not_owned(lost, written.warning),
+        };
+        let mut not_kept = written
+            .record
+            .as_ref()
+            .map(|kept| verify::after_create(&record, kept, self.rules))
+            .unwrap_or_default();
+        let mut executed = if proving {
+            let mut arm = Vec::with_capacity(2);
+            if !create.record.ssh_keys.is_empty() {
+                arm.push(UserChange::SshKeys(KeysChange {
+                    old: Vec::new(),
+                    new: create.record.ssh_keys.clone(),
+                }));
+            }
+            arm.push(UserChange::Active(FieldChange {
+                old: false,
+                new: create.record.active,
+            }));
+            self.patch_user(&id, &arm).await
+        } else {
+            Executed::applied(None)
+        };
+        not_kept.append(&mut executed.not_kept);
+        Executed {
+            created: Some(Created::User(create.user.clone(), id)),
+            not_kept,
+            warning: written.warning.or(executed.warning),
+            ..executed
         }
     }
 
@@ -443,10 +561,9 @@ impl Runner<'_, '_> {
         self.creations_stopped.store(true, Ordering::SeqCst);
         let error = TargetError::new(TargetErrorKind::OwnershipNotKept, lost.to_string());
         Executed {
-            result: Err(error),
-            created: None,
             warning,
             ownership: Some(lost),
+            ..Executed::failed(error)
         }
     }
 
@@ -456,7 +573,13 @@ impl Runner<'_, '_> {
         mut members: Vec<ScimId>,
         subject: &Subject,
     ) -> Executed {
-        let chunk = self.options.member_chunk_size.max(1);
+        // Until a group create has proven ownership, members are added only
+        // after the proof: a group the tool cannot manage never grants access.
+        let chunk = if self.groups_proven.load(Ordering::SeqCst) {
+            self.options.member_chunk_size.max(1)
+        } else {
+            0
+        };
         let rest = members.split_off(members.len().min(chunk));
         let record = NewGroupRecord {
             external_id: group.external_id.clone(),
@@ -475,7 +598,7 @@ impl Runner<'_, '_> {
             Ok(id) => id,
             Err(lost) => return self.not_owned(lost, written.warning),
         };
-        let mut rest = self.patch_group(&id, None, &[], &rest).await;
+        let mut rest = self.patch_group(&id, Vec::new(), &[], &rest).await;
         rest.created = Some(Created::Group(group.group.clone(), id));
         rest.warning = written.warning.or(rest.warning);
         rest
@@ -483,23 +606,28 @@ impl Runner<'_, '_> {
 
     async fn update_group(&self, update: &UpdateGroup, add: &[ScimId]) -> Executed {
         let remove: Vec<ScimId> = update.remove.iter().map(|m| m.scim_id.clone()).collect();
-        let rename = update.rename.as_ref().map(|r| r.new.as_str());
-        self.patch_group(&update.scim_id, rename, &remove, add)
-            .await
+        let mut head = Vec::new();
+        if let Some(rekey) = &update.rekey {
+            head.push(GroupChange::ExternalId(rekey.new.clone()));
+        }
+        if let Some(rename) = &update.rename {
+            head.push(GroupChange::DisplayName(rename.new.clone()));
+        }
+        self.patch_group(&update.scim_id, head, &remove, add).await
     }
 
-    /// Sends a rename and member changes as PATCH calls carrying at most one
-    /// chunk of member values each (removals before additions, the rename in
-    /// the first call); stops at the first failure. Keeps the first warning.
+    /// Sends a re-key, a rename and member changes as PATCH calls carrying at
+    /// most one chunk of member values each (removals before additions, the
+    /// `head` changes in the first call); stops at the first failure. Keeps the first warning.
     async fn patch_group(
         &self,
         id: &ScimId,
-        rename: Option<&str>,
+        head: Vec<GroupChange>,
         remove: &[ScimId],
         add: &[ScimId],
     ) -> Executed {
         let mut warning = None;
-        for call in group_calls(rename, remove, add, self.options.member_chunk_size.max(1)) {
+        for call in group_calls(head, remove, add, self.options.member_chunk_size.max(1)) {
             match self.target.patch_group(id, &call).await {
                 Ok(written) => warning = warning.or(written.warning),
                 Err(error) => {
@@ -510,19 +638,14 @@ impl Runner<'_, '_> {
                 }
             }
         }
-        Executed {
-            result: Ok(()),
-            created: None,
-            warning,
-            ownership: None,
-        }
+        Executed::applied(warning)
     }
 }
 
-/// Packs a rename and member changes into PATCH calls of at most `chunk`
-/// member values each.
+/// Packs the `head` changes (re-key, rename) and member changes into PATCH
+/// calls of at most `chunk` member values each, `head` first.
 fn group_calls(
-    rename: Option<&str>,
+    head: Vec<GroupChange>,
     remove: &[ScimId],
     add: &[ScimId],
     chunk: usize,
@@ -547,11 +670,12 @@ fn group_calls(
             (_, false) => call.push(GroupChange::AddMembers(vec![id.clone()])),
         }
     }
-    if let Some(name) = rename {
-        let change = GroupChange::DisplayName(name.to_owned());
+    if !head.is_empty() {
         match calls.first_mut() {
-            Some(first) => first.insert(0, change),
-            None => calls.push(vec![change]),
+            Some(first) => {
+                first.splice(0..0, head);
+            }
+            None => calls.push(head),
         }
     }
     calls
@@ -627,7 +751,7 @@ mod tests {
     #[test]
     fn group_calls_pack_chunks_removals_first() {
         let calls = group_calls(
-            Some("new"),
+            vec![GroupChange::DisplayName("new".into())],
             &ids(&["r1", "r2", "r3"]),
             &ids(&["a1", "a2"]),
             2,
@@ -647,12 +771,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            group_calls(Some("x"), &[], &[], 100),
+            group_calls(vec![GroupChange::DisplayName("x".into())], &[], &[], 100),
             vec![vec![GroupChange::DisplayName("x".into())]]
         );
-        assert!(group_calls(None, &[], &[], 100).is_empty());
+        assert!(group_calls(Vec::new(), &[], &[], 100).is_empty());
         assert_eq!(
-            group_calls(None, &ids(&["r"]), &ids(&["a"]), 100),
+            group_calls(Vec::new(), &ids(&["r"]), &ids(&["a"]), 100),
             vec![vec![
                 GroupChange::RemoveMembers(ids(&["r"])),
                 GroupChange::AddMembers(ids(&["a"])),

@@ -27,6 +27,9 @@ pub struct ApplyReport {
     pub ownership_not_kept: Option<OwnershipNotKept>,
     /// Writes that succeeded with an odd answer, sorted.
     pub warnings: Vec<ApplyWarning>,
+    /// Attributes the server did not keep as sent (by its own comparison
+    /// rules), sorted: they will be planned and sent again on every run.
+    pub not_kept: Vec<NotKeptAttribute>,
 }
 
 impl ApplyReport {
@@ -42,6 +45,7 @@ impl ApplyReport {
             omitted_members: Vec::new(),
             ownership_not_kept: None,
             warnings: Vec::new(),
+            not_kept: Vec::new(),
         }
     }
 
@@ -139,7 +143,7 @@ impl std::fmt::Display for OwnershipNotKept {
             None => "no externalId".to_owned(),
         };
         let created = match &self.scim_id {
-            Some(id) => format!("record {id} was created"),
+            Some(id) => format!("record {id} was created, inactive and without keys or members"),
             None => "no readable record".to_owned(),
         };
         write!(
@@ -147,7 +151,7 @@ impl std::fmt::Display for OwnershipNotKept {
             "the SCIM server did not keep the ownership mark: {} was created with externalId {:?} \
              and the answer carried {kept} ({created}). This tool recognizes the records it \
              manages only by that mark, so it could neither update nor deactivate what it \
-             creates; creation stopped for this run and nothing else was created. Run \
+             creates; creation stopped for this run. Run \
              `pw-activate-scim-sync check`, and remove or adopt the record by hand.",
             self.subject,
             self.sent.as_str()
@@ -164,4 +168,27 @@ pub struct ApplyWarning {
     pub subject: Subject,
     /// What was odd.
     pub message: String,
+}
+
+/// An attribute that a write sent and the server did not keep as sent.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NotKeptAttribute {
+    /// The record.
+    pub subject: Subject,
+    /// The SCIM attribute path.
+    pub attribute: String,
+    /// The value sent (SSH keys as a count).
+    pub sent: String,
+    /// The value the server kept.
+    pub kept: String,
+}
+
+impl std::fmt::Display for NotKeptAttribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: the server did not keep {}: sent {}, kept {}; this will be sent again on every run",
+            self.subject, self.attribute, self.sent, self.kept
+        )
+    }
 }

@@ -17,6 +17,7 @@ use crate::guards::{DeactivationLimit, GuardStatus};
 use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId};
 use crate::keys::{KeySummary, SshKey};
 use crate::notes::{Conflict, Warning};
+use crate::rules::ServerRules;
 
 /// The version of the plan's JSON form ([`Plan::to_json`]). Bumped on any
 /// incompatible change to the JSON layout.
@@ -31,6 +32,13 @@ pub struct PlanOptions {
     /// Lift the deactivation limit (recorded in the plan). Never lifts the
     /// incomplete- or empty-source guard.
     pub override_deactivation_limit: bool,
+    /// Withhold all re-keys when more than this many are planned (a
+    /// percentage is of all owned user records). `None`: no limit.
+    pub rekey_limit: Option<DeactivationLimit>,
+    /// Lift the re-key limit (recorded in the plan).
+    pub override_rekey_limit: bool,
+    /// How the target compares and keeps attributes (default: RFC 7643).
+    pub server: ServerRules,
 }
 
 /// The difference between desired and observed state, after the safety guards.
@@ -46,6 +54,10 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
     /// What the safety guards found and did.
     pub guards: GuardStatus,
+    /// The rules the plan was computed with; [`crate::apply()`] checks what the
+    /// server kept by the same rules.
+    #[serde(skip)]
+    pub server: ServerRules,
 }
 
 impl Plan {
@@ -148,6 +160,9 @@ pub enum GuardKind {
     EmptySource,
     /// More deactivations than the limit allows.
     DeactivationLimit,
+    /// More re-keys than the limit allows.
+    #[serde(rename = "rekey_limit")]
+    ReKeyLimit,
 }
 
 impl fmt::Display for GuardKind {
@@ -156,6 +171,7 @@ impl fmt::Display for GuardKind {
             Self::IncompleteSource => "incomplete source",
             Self::EmptySource => "empty source",
             Self::DeactivationLimit => "deactivation limit",
+            Self::ReKeyLimit => "re-key limit",
         })
     }
 }
@@ -511,10 +527,10 @@ pub struct NewUserRecord {
     pub given_name: Option<String>,
     /// `name.familyName`.
     pub family_name: Option<String>,
-    /// `name.formatted`.
-    pub formatted_name: String,
-    /// `displayName`.
-    pub display_name: String,
+    /// `name.formatted` (`None` when the server does not keep it).
+    pub formatted_name: Option<String>,
+    /// `displayName` (`None` when the server does not keep it).
+    pub display_name: Option<String>,
     /// The primary work email.
     pub email: Option<String>,
     /// `active` (always `true`: inactive users are never created).
@@ -583,6 +599,9 @@ pub struct UpdateGroup {
     pub external_id: ExternalId,
     /// The desired `displayName`.
     pub display_name: String,
+    /// An `externalId` change (a re-key: the record is adopted by its name from
+    /// an earlier key, for example another ACTIVATE source's group id), if any.
+    pub rekey: Option<FieldChange<ExternalId>>,
     /// A `displayName` change, if any.
     pub rename: Option<FieldChange<String>>,
     /// Members to add, sorted.

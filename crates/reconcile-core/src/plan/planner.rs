@@ -1,13 +1,14 @@
 //! The planner: desired + observed → plan. Pure, deterministic, near-linear.
 //!
-//! Rules (DESIGN.md "Reconcile rules"), per owned user record:
+//! Rules (`docs/design.md`, "Reconcile rules"), per owned user record:
 //! - its key names a desired user → that user's record (if several records
 //!   share the key, one is kept, see [`Warning::DuplicateExternalId`]);
 //! - its key names a held (conflicted) user → left exactly as it is;
 //! - its key names an out-of-scope user → deactivated if active;
 //! - otherwise (no such ACTIVATE user, or an earlier key scheme) → re-keyed to
 //!   the desired user whose `userName` it holds (case-insensitively) if that
-//!   user has no record; left alone if it holds a held user's name;
+//!   user has no record; left alone if it holds a held user's name, or while a
+//!   held user has no username at all (it could be that user's record);
 //!   deactivated if active otherwise.
 //!
 //! Per desired user: active with no record → create; active with a record →
@@ -23,8 +24,9 @@
 //! conflict; a name freed by another rename in the same plan is fine (apply
 //! orders such renames), except in a cycle. Conflicted users are not written.
 //!
-//! Groups: desired group with no record → create; otherwise PATCH the name and
-//! the member difference. A creation or rename into a `displayName` that a
+//! Groups: desired group with no record → create, unless an owned record whose
+//! key names no ACTIVATE group holds its name (it is re-keyed instead);
+//! otherwise PATCH the name and the member difference. A creation or rename into a `displayName` that a
 //! group record we do not own holds (case-insensitively) is a conflict: the
 //! group is not created, or not renamed and given no new members; members of
 //! an existing record who lost access still leave it (least privilege). Owned groups no longer desired are emptied. Members
@@ -32,7 +34,7 @@
 //! or removed.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser};
 use crate::guards;
@@ -47,27 +49,32 @@ use crate::plan::{
     PLAN_FORMAT_VERSION, Plan, PlanOptions, RevokeKeys, UpdateGroup, UserChange, UserPatch,
     sort_operations,
 };
+use crate::rules::ServerRules;
 
 /// Computes the plan that turns `observed` into `desired`, then evaluates the
 /// safety guards (see [`crate::guards`]).
 ///
 /// Pure and deterministic: the same inputs give an identical plan.
 pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Plan {
-    let mut planner = Planner::new(desired, observed);
+    let mut planner = Planner::new(desired, observed, options.server);
     planner.classify_users();
     planner.assign_rekeys();
     planner.resolve_names();
     planner.plan_users();
     planner.plan_groups();
 
-    let owned_active = planner.records.iter().filter(|r| r.active).count();
+    let owned = guards::Owned {
+        all: planner.records.len(),
+        active: planner.records.iter().filter(|r| r.active).count(),
+    };
+    planner.note_rules(options.server);
     let Planner {
         mut operations,
         mut conflicts,
         mut warnings,
         ..
     } = planner;
-    let guards = guards::evaluate(&mut operations, desired, owned_active, options);
+    let guards = guards::evaluate(&mut operations, desired, owned, options);
     sort_operations(&mut operations);
     conflicts.extend(desired.conflicts.iter().cloned());
     conflicts.sort();
@@ -81,6 +88,7 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Pl
         conflicts,
         warnings,
         guards,
+        server: options.server,
     }
 }
 
@@ -120,6 +128,10 @@ struct NameRequests<'a> {
 struct Planner<'a> {
     desired: &'a Desired,
     observed: &'a Observed,
+    server: ServerRules,
+    /// Per attribute: how many records differ from the desired value only by
+    /// case (not a change, see [`ServerRules`]), and the first such pair.
+    case_only: BTreeMap<&'static str, (usize, String, String)>,
     /// Desired users in id order.
     users: Vec<&'a DesiredUser>,
     /// ACTIVATE id → slot.
@@ -135,13 +147,15 @@ struct Planner<'a> {
     /// Case-folded `userName`s of foreign records.
     foreign: HashSet<String>,
     owned_groups: Vec<&'a OwnedGroup>,
+    /// Owned group records adopted by name under a new key.
+    rekeyed_groups: HashSet<&'a ScimId>,
     operations: Vec<Operation>,
     conflicts: Vec<Conflict>,
     warnings: Vec<Warning>,
 }
 
 impl<'a> Planner<'a> {
-    fn new(desired: &'a Desired, observed: &'a Observed) -> Self {
+    fn new(desired: &'a Desired, observed: &'a Observed, server: ServerRules) -> Self {
         let mut warnings = Vec::new();
         let mut foreign: HashSet<String> = observed
             .foreign_user_names
@@ -178,6 +192,8 @@ impl<'a> Planner<'a> {
         Self {
             desired,
             observed,
+            server,
+            case_only: BTreeMap::new(),
             record_of: vec![None; users.len()],
             blocked: vec![false; users.len()],
             users,
@@ -186,6 +202,7 @@ impl<'a> Planner<'a> {
             records,
             foreign,
             owned_groups,
+            rekeyed_groups: HashSet::new(),
             operations: Vec::new(),
             conflicts: Vec::new(),
             warnings,
@@ -281,6 +298,20 @@ impl<'a> Planner<'a> {
             if let Some(&index) = orphan_by_name.get(fold(&self.users[slot].user_name).as_ref()) {
                 self.fate[index] = Fate::ReKey(slot);
                 self.record_of[slot] = Some(index);
+            }
+        }
+        // A held user without a username could be the owner of any orphan (its
+        // id may have changed too): no orphan is retired while one is held.
+        if self
+            .desired
+            .held_users
+            .values()
+            .any(|name| name.trim().is_empty())
+        {
+            for fate in &mut self.fate {
+                if *fate == orphan {
+                    *fate = Fate::Frozen;
+                }
             }
         }
     }
@@ -436,7 +467,7 @@ impl<'a> Planner<'a> {
                 if user.status.is_active() {
                     self.push(Action::CreateUser(CreateUser {
                         user: user.id.clone(),
-                        record: new_record(user),
+                        record: new_record(user, self.server),
                     }));
                 }
                 continue;
@@ -451,7 +482,7 @@ impl<'a> Planner<'a> {
                 }));
             }
             if user.status.is_active() {
-                changes.extend(diff_user(user, record));
+                changes.extend(self.diff_user(user, record));
             } else {
                 self.retire(
                     record,
@@ -568,7 +599,45 @@ impl<'a> Planner<'a> {
             }
             record_of.insert(id, kept);
         }
+        self.rekey_groups(&mut record_of, &mut to_empty);
         (record_of, to_empty)
+    }
+
+    /// Owned group records whose key names no ACTIVATE group (an earlier key,
+    /// or another source's id) are re-keyed to the desired group without a
+    /// record whose name they hold (case-insensitively), instead of being
+    /// emptied while a new group of the same name is created.
+    fn rekey_groups(
+        &mut self,
+        record_of: &mut HashMap<&'a SourceGroupId, &'a OwnedGroup>,
+        to_empty: &mut Vec<(&'a OwnedGroup, EmptyReason)>,
+    ) {
+        let desired = self.desired;
+        let mut without_record: HashMap<Cow<'a, str>, &'a SourceGroupId> = HashMap::new();
+        for (id, group) in &desired.groups {
+            if !record_of.contains_key(id) {
+                without_record
+                    .entry(fold(&group.display_name))
+                    .or_insert(id);
+            }
+        }
+        if without_record.is_empty() {
+            return;
+        }
+        to_empty.sort_by(|a, b| a.0.scim_id.cmp(&b.0.scim_id));
+        to_empty.retain(|&(record, reason)| {
+            if reason != EmptyReason::NotInSource {
+                return true;
+            }
+            match without_record.remove(fold(&record.display_name).as_ref()) {
+                Some(id) => {
+                    record_of.insert(id, record);
+                    self.rekeyed_groups.insert(&record.scim_id);
+                    false
+                }
+                None => true,
+            }
+        });
     }
 
     /// Desired members of a group: existing records by index (each once, in
@@ -673,10 +742,18 @@ impl<'a> Planner<'a> {
                     old: record.display_name.clone(),
                     new: group.display_name.clone(),
                 });
-            if rename.is_some() || !add.is_empty() || !remove.is_empty() {
+            let rekey = self
+                .rekeyed_groups
+                .contains(&record.scim_id)
+                .then(|| FieldChange {
+                    old: record.external_id.clone(),
+                    new: group.external_id(),
+                });
+            if rekey.is_some() || rename.is_some() || !add.is_empty() || !remove.is_empty() {
                 operations.push(Action::UpdateGroup(UpdateGroup {
                     scim_id: record.scim_id.clone(),
                     external_id: record.external_id.clone(),
+                    rekey,
                     display_name: if blocked {
                         record.display_name.clone()
                     } else {
@@ -704,6 +781,122 @@ impl<'a> Planner<'a> {
         for action in operations {
             self.push(action);
         }
+    }
+
+    /// The warnings that follow from the server's rules: attributes not kept,
+    /// and differences in case only (one line per attribute).
+    fn note_rules(&mut self, server: ServerRules) {
+        let not_kept = server.not_kept.paths();
+        if !not_kept.is_empty() {
+            self.warnings.push(Warning::AttributesNotKept {
+                attributes: not_kept.into_iter().map(str::to_owned).collect(),
+            });
+        }
+        for (attribute, (records, desired, stored)) in std::mem::take(&mut self.case_only) {
+            self.warnings.push(Warning::CaseOnlyDifference {
+                attribute: attribute.to_owned(),
+                records,
+                desired,
+                stored,
+            });
+        }
+    }
+
+    fn case_only(&mut self, attribute: &'static str, desired: &str, stored: &str) {
+        let entry = self
+            .case_only
+            .entry(attribute)
+            .or_insert_with(|| (0, desired.to_owned(), stored.to_owned()));
+        entry.0 += 1;
+    }
+
+    /// The attribute changes that make `record` match the active desired
+    /// `user`, compared by the server's rules.
+    fn diff_user(&mut self, user: &DesiredUser, record: &OwnedUser) -> Vec<UserChange> {
+        fn text(
+            changes: &mut Vec<UserChange>,
+            not_kept: bool,
+            old: Option<&String>,
+            new: Option<&str>,
+            make: fn(FieldChange<Option<String>>) -> UserChange,
+        ) {
+            if !not_kept && old.map(String::as_str) != new {
+                changes.push(make(FieldChange {
+                    old: old.cloned(),
+                    new: new.map(str::to_owned),
+                }));
+            }
+        }
+        let server = self.server;
+        let not_kept = server.not_kept;
+        let mut changes = Vec::new();
+        if record.user_name != user.user_name {
+            if server.same_user_name(&record.user_name, &user.user_name) {
+                self.case_only("userName", &user.user_name, &record.user_name);
+            } else {
+                changes.push(UserChange::UserName(FieldChange {
+                    old: record.user_name.clone(),
+                    new: user.user_name.clone(),
+                }));
+            }
+        }
+        text(
+            &mut changes,
+            not_kept.given_name,
+            record.given_name.as_ref(),
+            user.given_name(),
+            UserChange::GivenName,
+        );
+        text(
+            &mut changes,
+            not_kept.family_name,
+            record.family_name.as_ref(),
+            user.family_name(),
+            UserChange::FamilyName,
+        );
+        text(
+            &mut changes,
+            not_kept.formatted_name,
+            record.formatted_name.as_ref(),
+            Some(user.formatted_name()),
+            UserChange::FormattedName,
+        );
+        text(
+            &mut changes,
+            not_kept.display_name,
+            record.display_name.as_ref(),
+            Some(user.formatted_name()),
+            UserChange::DisplayName,
+        );
+        if !not_kept.emails && record.email.as_deref() != user.email.as_deref() {
+            if server.same_email(record.email.as_deref(), user.email.as_deref()) {
+                self.case_only(
+                    "emails",
+                    user.email.as_deref().unwrap_or_default(),
+                    record.email.as_deref().unwrap_or_default(),
+                );
+            } else {
+                changes.push(UserChange::Email(FieldChange {
+                    old: record.email.clone(),
+                    new: user.email.clone(),
+                }));
+            }
+        }
+        if let Some(keys) = &user.ssh_keys
+            && !same_key_set(keys, &record.ssh_keys)
+        {
+            changes.push(UserChange::SshKeys(KeysChange {
+                old: observed_key_summaries(&record.ssh_keys),
+                new: keys.clone(),
+            }));
+        }
+        if !record.active {
+            changes.push(UserChange::Active(FieldChange {
+                old: false,
+                new: true,
+            }));
+        }
+        changes
     }
 
     fn push(&mut self, action: Action) {
@@ -823,87 +1016,21 @@ impl<'r, 'a> Members<'r, 'a> {
     }
 }
 
-fn new_record(user: &DesiredUser) -> NewUserRecord {
+/// The record to create for `user`, without the attributes the server does not keep.
+fn new_record(user: &DesiredUser, server: ServerRules) -> NewUserRecord {
+    let kept = |not_kept: bool, value: Option<&str>| value.filter(|_| !not_kept).map(str::to_owned);
+    let not_kept = server.not_kept;
     NewUserRecord {
         external_id: user.external_id(),
         user_name: user.user_name.clone(),
-        given_name: user.given_name().map(str::to_owned),
-        family_name: user.family_name().map(str::to_owned),
-        formatted_name: user.formatted_name().to_owned(),
-        display_name: user.formatted_name().to_owned(),
-        email: user.email.clone(),
+        given_name: kept(not_kept.given_name, user.given_name()),
+        family_name: kept(not_kept.family_name, user.family_name()),
+        formatted_name: kept(not_kept.formatted_name, Some(user.formatted_name())),
+        display_name: kept(not_kept.display_name, Some(user.formatted_name())),
+        email: kept(not_kept.emails, user.email.as_deref()),
         active: true,
         ssh_keys: user.ssh_keys.clone().unwrap_or_default(),
     }
-}
-
-/// The attribute changes that make `record` match the active desired `user`.
-fn diff_user(user: &DesiredUser, record: &OwnedUser) -> Vec<UserChange> {
-    fn text(
-        changes: &mut Vec<UserChange>,
-        old: Option<&String>,
-        new: Option<&str>,
-        make: fn(FieldChange<Option<String>>) -> UserChange,
-    ) {
-        if old.map(String::as_str) != new {
-            changes.push(make(FieldChange {
-                old: old.cloned(),
-                new: new.map(str::to_owned),
-            }));
-        }
-    }
-    let mut changes = Vec::new();
-    if record.user_name != user.user_name {
-        changes.push(UserChange::UserName(FieldChange {
-            old: record.user_name.clone(),
-            new: user.user_name.clone(),
-        }));
-    }
-    text(
-        &mut changes,
-        record.given_name.as_ref(),
-        user.given_name(),
-        UserChange::GivenName,
-    );
-    text(
-        &mut changes,
-        record.family_name.as_ref(),
-        user.family_name(),
-        UserChange::FamilyName,
-    );
-    text(
-        &mut changes,
-        record.formatted_name.as_ref(),
-        Some(user.formatted_name()),
-        UserChange::FormattedName,
-    );
-    text(
-        &mut changes,
-        record.display_name.as_ref(),
-        Some(user.formatted_name()),
-        UserChange::DisplayName,
-    );
-    text(
-        &mut changes,
-        record.email.as_ref(),
-        user.email.as_deref(),
-        UserChange::Email,
-    );
-    if let Some(keys) = &user.ssh_keys
-        && !same_key_set(keys, &record.ssh_keys)
-    {
-        changes.push(UserChange::SshKeys(KeysChange {
-            old: observed_key_summaries(&record.ssh_keys),
-            new: keys.clone(),
-        }));
-    }
-    if !record.active {
-        changes.push(UserChange::Active(FieldChange {
-            old: false,
-            new: true,
-        }));
-    }
-    changes
 }
 
 #[cfg(test)]

@@ -89,11 +89,14 @@ fn phases_run_in_the_designed_order() {
         vec![
             TargetCall::PatchUser(id_of(t, "bob")),
             TargetCall::PatchUser(id_of(t, "alice")),
+            // The first creation of each kind goes out alone and disarmed
+            // (inactive, no keys; no members) until its answer proves that the
+            // server keeps the ownership mark, then a PATCH arms it.
             TargetCall::CreateUser("dan".into()),
-            // The first group creation goes out alone (it must prove that the
-            // server keeps the ownership mark); then gpu, which loses bob and
-            // gains dan.
+            TargetCall::PatchUser(id_of(t, "dan")),
             TargetCall::CreateGroup("tpu".into()),
+            TargetCall::PatchGroup(group_id(t, "tpu")),
+            // Then gpu, which loses bob and gains dan.
             TargetCall::PatchGroup(group_id(t, "gpu")),
             TargetCall::PatchGroup(group_id(t, "cpu")),
         ]
@@ -179,6 +182,9 @@ impl ScimTarget for Ticking<'_> {
         self.tick();
         self.inner.patch_group(id, changes).await
     }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.inner.read_user(id).await
+    }
 }
 
 #[test]
@@ -207,11 +213,12 @@ fn no_operation_starts_after_the_deadline() {
         ..ApplyOptions::default()
     };
     let report = run(&org, &target, &options);
-    // Started at t=0s, 1s and 2s; at 3s the deadline has passed.
-    assert_eq!(report.counts[&ActionKind::CreateUser], counts(3, 0, 3, 0));
+    // The first create (POST, then the PATCH that arms it once ownership is
+    // proven) starts at t=0s, the second at 2s; at 3s the deadline has passed.
+    assert_eq!(report.counts[&ActionKind::CreateUser], counts(2, 0, 4, 0));
     assert_eq!(report.counts[&ActionKind::CreateGroup], counts(0, 0, 1, 0));
     assert_eq!(org.target.calls().len(), 3);
-    assert_eq!(org.target.users().len(), 3);
+    assert_eq!(org.target.users().len(), 2);
     assert!(report.omitted_members.is_empty(), "the group job never ran");
     assert!(!report.is_complete());
     assert_eq!(clock.now(), Duration::from_secs(3));
@@ -283,16 +290,20 @@ fn group_member_changes_are_sent_in_chunks() {
     let options = ApplyOptions {
         concurrency: 1,
         member_chunk_size: 2,
-        deadline: None,
+        ..ApplyOptions::default()
     };
     let report = run(&org, &org.target, &options);
     assert!(report.is_complete());
     let gpu = report.created_groups["g1"].clone();
-    let group_calls: Vec<TargetCall> = org.target.calls()[5..].to_vec();
+    // 5 user POSTs and the PATCH that arms the first once it proved ownership.
+    let group_calls: Vec<TargetCall> = org.target.calls()[6..].to_vec();
+    // The first group create goes out without members (it proves ownership
+    // first); the 5 members follow in chunks of 2.
     assert_eq!(
         group_calls,
         vec![
             TargetCall::CreateGroup("gpu".into()),
+            TargetCall::PatchGroup(gpu.clone()),
             TargetCall::PatchGroup(gpu.clone()),
             TargetCall::PatchGroup(gpu.clone()),
         ]
@@ -310,8 +321,8 @@ fn group_member_changes_are_sent_in_chunks() {
     assert!(report.is_complete());
     assert_eq!(
         org.target.calls().len() - before,
-        3,
-        "1 create + 2 group calls"
+        4,
+        "1 create (POST and arming PATCH) + 2 group calls"
     );
     assert_eq!(org.target.groups()[&gpu].display_name, "gpu-users");
     assert_eq!(org.target.groups()[&gpu].members.len(), 3);
@@ -400,6 +411,9 @@ impl ScimTarget for Reversing<'_> {
     ) -> Result<Written<OwnedGroup>, TargetError> {
         self.delay().await;
         self.inner.patch_group(id, changes).await
+    }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.inner.read_user(id).await
     }
 }
 
@@ -509,6 +523,9 @@ impl ScimTarget for Logging<'_> {
     ) -> Result<Written<OwnedGroup>, TargetError> {
         self.inner.patch_group(id, changes).await
     }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.inner.read_user(id).await
+    }
 }
 
 #[test]
@@ -604,4 +621,96 @@ fn a_server_that_drops_the_ownership_mark_costs_one_record_and_no_duplicate() {
         2,
         "one more record per run at most"
     );
+}
+
+/// Answers every PATCH with `204 No Content`, so what was kept must be read back.
+struct NoContent<'a> {
+    inner: &'a InMemoryTarget,
+    reads: AtomicUsize,
+}
+
+#[async_trait]
+impl ScimTarget for NoContent<'_> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
+        self.inner.create_user(user).await
+    }
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
+        self.inner
+            .patch_user(id, changes)
+            .await
+            .map(|_| Written::empty())
+    }
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.inner.create_group(group).await
+    }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.read_user(id).await
+    }
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.inner.patch_group(id, changes).await
+    }
+}
+
+#[test]
+fn an_attribute_the_server_does_not_keep_is_reported_and_the_writes_do_not_grow() {
+    let mut org = Org::new();
+    for id in 1..=4 {
+        org.user(
+            &id.to_string(),
+            &format!("user{id}"),
+            &format!("User Number{id}"),
+        );
+    }
+    org.target.drop_formatted_names();
+    // Creations: the answer carries the record, so each is checked from it.
+    let report = run(&org, &org.target, &sequential());
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(report.not_kept.len(), 4);
+    let first = &report.not_kept[0];
+    assert_eq!(first.attribute, "name.formatted");
+    assert_eq!(first.sent, "\"User Number1\"");
+    assert_eq!(first.kept, "(none)");
+    assert!(
+        first
+            .to_string()
+            .ends_with("this will be sent again on every run"),
+        "{first}"
+    );
+
+    // Later runs PATCH it again, the same number of writes each time; answered
+    // 204, the records are read back, at most `read_backs` of them.
+    let target = NoContent {
+        inner: &org.target,
+        reads: AtomicUsize::new(0),
+    };
+    let options = ApplyOptions {
+        read_backs: 3,
+        ..sequential()
+    };
+    let mut writes = Vec::new();
+    for _ in 0..3 {
+        let calls = org.target.calls().len();
+        let report = run(&org, &target, &options);
+        assert!(report.is_complete(), "{report:#?}");
+        assert_eq!(
+            report.not_kept.len(),
+            3,
+            "three read back, the fourth not checked"
+        );
+        writes.push(org.target.calls().len() - calls);
+    }
+    assert_eq!(writes, vec![4, 4, 4]);
+    assert_eq!(target.reads.load(Ordering::SeqCst), 9);
 }

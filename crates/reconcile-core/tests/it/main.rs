@@ -2,6 +2,7 @@
 //! (insta snapshots of text and JSON plans), the apply orchestrator, and
 //! proptest properties over generated organizations.
 
+mod access;
 mod apply;
 mod held;
 mod planner;

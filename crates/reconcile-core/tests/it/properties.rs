@@ -34,6 +34,7 @@ fn run(plan: &Plan, target: &InMemoryTarget) -> ApplyReport {
         concurrency: 3,
         member_chunk_size: 2,
         deadline: None,
+        read_backs: 10,
     };
     futures::executor::block_on(apply(plan, target, &options))
 }
@@ -131,7 +132,7 @@ proptest! {
         let mut case = case;
         case.after.complete = complete;
         let target = prepare(&case);
-        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: false };
+        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: false, ..PlanOptions::default() };
         let first = plan_case(&case, &target, &options);
         let report = run(&first, &target);
         prop_assert!(report.is_complete(), "apply failed: {:#?}\n{}", report, first.to_text());
@@ -155,7 +156,7 @@ proptest! {
         let target = prepare(&case);
         let desired = project(&case.after, &case.scope);
         let observed = target.observed();
-        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: false };
+        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: false, ..PlanOptions::default() };
         let a = plan(&desired, &observed, &options);
         let b = plan(&desired, &observed, &options);
         let c = plan(&desired, &reversed(&observed), &options);
@@ -186,7 +187,10 @@ proptest! {
         prop_assert!(report.is_complete(), "{:#?}", report);
         for call in &target.calls()[calls_before..] {
             match call {
-                TargetCall::PatchUser(id) => prop_assert!(owned_users.contains(id), "{:?}", call),
+                TargetCall::PatchUser(id) => prop_assert!(
+                    owned_users.contains(id) || report.created_users.values().any(|u| u == id),
+                    "{:?}", call
+                ),
                 TargetCall::PatchGroup(id) => prop_assert!(
                     owned_groups.contains(id) || report.created_groups.values().any(|g| g == id),
                     "{:?}", call
@@ -220,7 +224,7 @@ proptest! {
         let active_before = owned_active(&target);
         let groups_before = target.groups();
         // Even with the limit overridden.
-        let options = PlanOptions { deactivation_limit: None, override_deactivation_limit: true };
+        let options = PlanOptions { deactivation_limit: None, override_deactivation_limit: true, ..PlanOptions::default() };
         let plan = plan_case(&case, &target, &options);
         for op in plan.applicable() {
             let removes = match &op.action {
@@ -252,7 +256,7 @@ proptest! {
         case.after.complete = true;
         let target = prepare(&case);
         let desired = project(&case.after, &case.scope);
-        let options = PlanOptions { deactivation_limit: None, override_deactivation_limit: false };
+        let options = PlanOptions { deactivation_limit: None, override_deactivation_limit: false, ..PlanOptions::default() };
         let plan = plan(&desired, &target.observed(), &options);
         if !plan.guards.tripped.is_empty() {
             // An empty source (see `a_broken_source_never_takes_access_away`).
@@ -341,7 +345,7 @@ proptest! {
             .map(ExternalId::for_user)
             .collect();
         let before = records_with_memberships(&target, &held);
-        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: false };
+        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: false, ..PlanOptions::default() };
         let plan = plan(&desired, &target.observed(), &options);
         let report = run(&plan, &target);
         prop_assert!(report.is_complete(), "{:#?}", report);
@@ -354,7 +358,7 @@ proptest! {
     fn deactivations_respect_the_limit(case in case(), limit in limit(), override_limit in any::<bool>()) {
         let target = prepare(&case);
         let active_before = owned_active(&target);
-        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: override_limit };
+        let options = PlanOptions { deactivation_limit: limit, override_deactivation_limit: override_limit, ..PlanOptions::default() };
         let plan = plan_case(&case, &target, &options);
         let planned = plan.operations.iter().filter(|op| matches!(op.action, Action::Deactivate(_))).count();
         prop_assert_eq!(plan.guards.deactivations_planned, planned);

@@ -1,10 +1,10 @@
-//! One small scenario per row of DESIGN.md's reconcile rule table (and the
+//! One small scenario per row of `docs/design.md`'s reconcile rule table (and the
 //! guards), each snapshotted as text and JSON, then applied and re-planned.
 
 use insta::assert_snapshot;
 use reconcile_core::{
-    Action, ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, LicenseStatus, Plan,
-    Scope, TargetCall, TargetGroup, TargetUser, UserChange, Warning,
+    Action, ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, LicenseStatus, NotKept,
+    Plan, Scope, ServerRules, TargetCall, TargetGroup, TargetUser, UserChange, Warning,
 };
 
 use crate::support::{Org, key, rendered};
@@ -673,4 +673,134 @@ fn a_group_name_held_by_a_group_we_do_not_own_is_a_conflict() {
         1,
         "no second admin group"
     );
+}
+
+#[test]
+fn attributes_the_server_does_not_keep_are_neither_sent_nor_compared() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice Smith");
+    org.sync();
+    org.user("2", "bob", "Bob Stone");
+    org.user_mut("1").name = "Alice Jones".into();
+    org.options.server = ServerRules {
+        not_kept: NotKept {
+            formatted_name: true,
+            display_name: true,
+            ..NotKept::default()
+        },
+        ..ServerRules::default()
+    };
+    let plan = org.plan();
+    let Some(Action::UpdateUser(update)) = plan
+        .applicable()
+        .map(|op| &op.action)
+        .find(|a| matches!(a, Action::UpdateUser(_)))
+    else {
+        panic!("alice is updated:\n{}", plan.to_text());
+    };
+    let attributes: Vec<&str> = update.changes.iter().map(UserChange::attribute).collect();
+    assert_eq!(attributes, vec!["name.familyName"]);
+    let Some(Action::CreateUser(create)) = plan
+        .applicable()
+        .map(|op| &op.action)
+        .find(|a| matches!(a, Action::CreateUser(_)))
+    else {
+        panic!("bob is created:\n{}", plan.to_text());
+    };
+    assert_eq!(create.record.formatted_name, None);
+    assert_eq!(create.record.display_name, None);
+    assert_eq!(create.record.given_name.as_deref(), Some("Bob"));
+    assert_eq!(
+        plan.warnings,
+        vec![Warning::AttributesNotKept {
+            attributes: vec!["name.formatted".into(), "displayName".into()]
+        }]
+    );
+}
+
+#[test]
+fn a_mass_rekey_is_withheld_with_the_memberships_it_would_grant_until_the_override() {
+    let mut org = Org::new();
+    for n in 1..=4 {
+        org.user(&format!("s{n}"), &format!("user{n}"), "");
+        // The same people, keyed by another source's ids.
+        org.target
+            .insert_user(TargetUser {
+                external_id: Some(ExternalId::new(format!("pw-activate:user:r{n}"))),
+                user_name: format!("user{n}"),
+                active: true,
+                ..TargetUser::default()
+            })
+            .expect("seeded");
+    }
+    org.group("g1", "gpu", &["s1", "s2"]);
+    org.options.rekey_limit = Some(DeactivationLimit::Percent(50));
+    let plan = org.plan();
+    assert_eq!(plan.guards.tripped, vec![GuardKind::ReKeyLimit]);
+    assert_eq!(
+        (plan.guards.rekeys_planned, plan.guards.rekeys_allowed),
+        (4, Some(2))
+    );
+    assert_eq!(
+        plan.withheld()
+            .filter(|op| op.action.kind() == ActionKind::ReKey)
+            .count(),
+        4
+    );
+    let Some(Action::CreateGroup(gpu)) = plan.applicable().map(|op| &op.action).next() else {
+        panic!("the group is created:\n{}", plan.to_text());
+    };
+    assert!(
+        gpu.members.is_empty(),
+        "no membership for an unconfirmed record"
+    );
+    assert!(plan.to_text().contains("re-keys and the group memberships"));
+    let report = org.apply(&plan);
+    assert!(report.is_complete(), "{report:#?}");
+    assert!(
+        org.target.users().values().all(|u| u
+            .external_id
+            .as_ref()
+            .is_some_and(|e| e.as_str().contains(":r"))),
+        "no record re-keyed"
+    );
+
+    org.options.override_rekey_limit = true;
+    let plan = org.plan();
+    assert!(plan.guards.rekey_limit_overridden);
+    assert!(plan.guards.tripped.is_empty());
+    assert_eq!(
+        kinds(&plan),
+        vec![ActionKind::ReKey; 4]
+            .into_iter()
+            .chain([ActionKind::UpdateGroup])
+            .collect::<Vec<_>>()
+    );
+    converges(&org, &plan);
+}
+
+#[test]
+fn a_group_record_under_an_earlier_key_is_rekeyed_by_name_not_emptied_and_duplicated() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.sync();
+    // The group's ACTIVATE id changes (another source's ids), and bob leaves it.
+    let group = org.group_mut("g1");
+    group.id = "scim-g1".into();
+    group.members.retain(|m| m.as_str() != "2");
+    let plan = org.plan();
+    assert_eq!(kinds(&plan), vec![ActionKind::UpdateGroup]);
+    let Some(Action::UpdateGroup(update)) = plan.applicable().next().map(|op| &op.action) else {
+        panic!("{}", plan.to_text());
+    };
+    let rekey = update.rekey.as_ref().expect("a re-key");
+    assert_eq!(rekey.old.as_str(), "pw-activate:group:g1");
+    assert_eq!(rekey.new.as_str(), "pw-activate:group:scim-g1");
+    assert_eq!(update.remove.len(), 1);
+    assert_eq!(plan.guards.rekeys_planned, 1);
+    assert_snapshot!("rekey_group", rendered(&plan));
+    converges(&org, &plan);
+    assert_eq!(org.target.groups().len(), 1, "no second group");
 }

@@ -192,6 +192,57 @@ impl Fixture {
         EXAMPLE_ORG
     }
 
+    /// The organization as ACTIVATE's read-only SCIM server shows it, shaped for
+    /// [`ScimEmulator::seed_snapshot`](crate::scim::ScimEmulator::seed_snapshot):
+    /// `{"Users": [...], "Groups": [...]}` with the REST ids, `active` folding in the
+    /// license (`active` and not `inactive`), and each user's key lines in the
+    /// CoreWeave extension's `sunkSshKeys` (left out, schema and all, when
+    /// `with_keys` is false, as a server does when the extension is not asked for).
+    pub fn scim_view(&self, with_keys: bool) -> serde_json::Value {
+        use serde_json::json;
+        const EXTENSION: &str = crate::scim::CW_USER_EXT;
+        let users: Vec<serde_json::Value> = self
+            .users
+            .iter()
+            .map(|user| {
+                let mut record = json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "id": user.id,
+                    "userName": user.username,
+                    "active": user.active && user.license_status != LicenseStatus::Inactive,
+                    "name": {"formatted": user.name},
+                    "displayName": user.name,
+                    "emails": [{"value": user.email, "primary": true, "type": "work"}],
+                });
+                if with_keys {
+                    record["schemas"] =
+                        json!(["urn:ietf:params:scim:schemas:core:2.0:User", EXTENSION]);
+                    record[EXTENSION] = json!({"sunkSshKeys": user.ssh_keys});
+                }
+                record
+            })
+            .collect();
+        let groups: Vec<serde_json::Value> = self
+            .groups
+            .iter()
+            .map(|group| {
+                let members: Vec<serde_json::Value> = group
+                    .members
+                    .iter()
+                    .filter_map(|name| self.user(name))
+                    .map(|user| json!({"value": user.id}))
+                    .collect();
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "id": group.id,
+                    "displayName": group.name,
+                    "members": members,
+                })
+            })
+            .collect();
+        json!({"Users": users, "Groups": groups})
+    }
+
     /// Parses and validates a fixture.
     pub fn from_json(json: &str) -> Result<Self, FixtureError> {
         let fixture: Self = serde_json::from_str(json).map_err(FixtureError::Parse)?;

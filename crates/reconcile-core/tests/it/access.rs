@@ -1,0 +1,198 @@
+//! Access removal holds where a guard, a held user or a server's quirk could
+//! keep it back: regression tests for each way it once did not.
+
+use async_trait::async_trait;
+use reconcile_core::{
+    Action, ActionKind, DeactivationLimit, GroupChange, GuardKind, InMemoryTarget, NewGroupRecord,
+    NewUserRecord, OwnedGroup, OwnedUser, ScimId, ScimTarget, TargetError, UnusableUser,
+    UserChange, Written, apply,
+};
+
+use crate::support::Org;
+
+fn scim_id_of(org: &Org, name: &str) -> ScimId {
+    org.target
+        .users()
+        .into_iter()
+        .find(|(_, u)| u.user_name == name)
+        .map(|(id, _)| id)
+        .expect("a record")
+}
+
+fn groups_holding(org: &Org, id: &ScimId) -> Vec<String> {
+    org.target
+        .groups()
+        .values()
+        .filter(|g| g.members.contains(id))
+        .map(|g| g.display_name.clone())
+        .collect()
+}
+
+/// A withheld group re-key keeps its rename and additions back, not the
+/// removal of a member who left.
+#[test]
+fn a_withheld_group_rekey_still_removes_a_departed_member() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.sync();
+    org.group_mut("g1").id = "scim-g1".into();
+    org.remove_user("2");
+    org.options.rekey_limit = Some(DeactivationLimit::Absolute(0));
+    let plan = org.plan();
+    assert_eq!(plan.guards.tripped, vec![GuardKind::ReKeyLimit]);
+    let report = org.apply(&plan);
+    assert!(report.is_complete(), "{report:#?}");
+    let bob = scim_id_of(&org, "bob");
+    assert!(!org.target.users()[&bob].active);
+    assert_eq!(groups_holding(&org, &bob), Vec::<String>::new());
+    let gpu = org.target.groups().into_values().next().expect("gpu");
+    assert_eq!(
+        gpu.external_id.as_ref().map(|e| e.as_str().to_owned()),
+        Some("pw-activate:group:g1".to_owned()),
+        "the re-key itself waits"
+    );
+}
+
+/// When another guard splits a group re-key's removals out, the re-key stays.
+#[test]
+fn a_split_group_rekey_is_not_dropped() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.sync();
+    org.group_mut("g1").id = "scim-g1".into();
+    org.remove_user("2");
+    org.options.deactivation_limit = Some(DeactivationLimit::Absolute(0));
+    let plan = org.plan();
+    assert_eq!(plan.guards.rekeys_planned, 1);
+    assert!(
+        plan.applicable()
+            .any(|op| matches!(&op.action, Action::UpdateGroup(u) if u.rekey.is_some()))
+    );
+}
+
+/// A group whose create did not prove ownership never gets members: the
+/// tool could never remove them from a group it cannot recognize.
+#[test]
+fn an_unproven_group_create_gives_nobody_access() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.sync();
+    org.group("g1", "gpu", &["1", "2"]);
+    org.target.drop_external_ids_on_create();
+    let report = org.apply(&org.plan());
+    assert!(report.ownership_not_kept.is_some());
+    let gpu = org.target.groups().into_values().next().expect("created");
+    assert!(gpu.members.is_empty(), "{gpu:?}");
+}
+
+/// A user whose create did not prove ownership is created inactive and
+/// without keys.
+#[test]
+fn an_unproven_user_create_gives_no_access() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.target.drop_external_ids_on_create();
+    let report = org.apply(&org.plan());
+    assert!(report.ownership_not_kept.is_some());
+    let alice = org.target.users().into_values().next().expect("created");
+    assert!(!alice.active && alice.ssh_keys.is_empty(), "{alice:?}");
+}
+
+/// Ignores `replace sunkSshKeys []` and answers every user PATCH with 204.
+struct KeepsKeys<'a>(&'a InMemoryTarget);
+
+#[async_trait]
+impl ScimTarget for KeepsKeys<'_> {
+    async fn create_user(&self, u: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
+        self.0.create_user(u).await
+    }
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
+        let kept: Vec<UserChange> = changes
+            .iter()
+            .filter(|c| !matches!(c, UserChange::SshKeys(k) if k.new.is_empty()))
+            .cloned()
+            .collect();
+        self.0.patch_user(id, &kept).await?;
+        Ok(Written::empty())
+    }
+    async fn create_group(&self, g: &NewGroupRecord) -> Result<Written<OwnedGroup>, TargetError> {
+        self.0.create_group(g).await
+    }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.0.read_user(id).await
+    }
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.0.patch_group(id, changes).await
+    }
+}
+
+/// A deactivation the server did not carry out (keys kept) is a failed
+/// operation, checked by reading the record back whatever the read-back budget.
+#[test]
+fn a_key_removal_that_did_not_stick_fails_the_operation() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.sync();
+    org.remove_user("2");
+    let plan = org.plan();
+    let options = reconcile_core::ApplyOptions {
+        read_backs: 0,
+        ..reconcile_core::ApplyOptions::default()
+    };
+    let report = futures::executor::block_on(apply(&plan, &KeepsKeys(&org.target), &options));
+    assert!(
+        !org.target.users()[&scim_id_of(&org, "bob")]
+            .ssh_keys
+            .is_empty()
+    );
+    assert!(!report.not_kept.is_empty());
+    assert!(!report.is_complete());
+    let failure = &report.failures[0];
+    assert_eq!(failure.action, ActionKind::Deactivate);
+    assert!(
+        failure
+            .error
+            .message
+            .contains("did not take the access away"),
+        "{}",
+        failure.error
+    );
+}
+
+/// A held user without a username could own any record whose key matches no
+/// ACTIVATE user: no such record is retired while one is held.
+#[test]
+fn a_held_user_without_a_username_freezes_the_records_it_could_own() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("5", "carol", "Carol");
+    org.sync();
+    org.user_mut("1").id = "s1".into();
+    org.remove_user("5");
+    org.snapshot.unusable_users.push(UnusableUser {
+        id: Some("s5".into()),
+        username: None,
+        reason: "no userName".into(),
+    });
+    let plan = org.plan();
+    assert!(
+        plan.applicable()
+            .all(|op| op.action.kind() != ActionKind::Deactivate),
+        "{}",
+        plan.to_text()
+    );
+}
