@@ -174,6 +174,8 @@ async fn a_server_offering_cursors_is_listed_by_cursor() {
             .count(),
         1,
         "one first page: {group_pages:#?}"
+    );
+}
 
 fn quirky(quirks: Quirks) -> ScimOptions {
     ScimOptions {
