@@ -79,7 +79,8 @@ async fn a_server_without_sw_is_listed_whole_and_selected_here() {
     assert_records(&state, &expected);
     assert_eq!(world.scim().user(&foreign).unwrap(), foreign_before);
 
-    // Steady state: each listing is refused once with `sw`, then read whole.
+    // Steady state: the ServiceProviderConfig (for the paging method), and each listing
+    // refused once with `sw`, then read whole.
     let from = world.scim().log().records().len();
     let output = world.sync().await;
     assert!(
@@ -109,6 +110,12 @@ async fn a_server_without_sw_is_listed_whole_and_selected_here() {
             (Method::Get, Resource::Users, Some(400), true),
             (Method::Get, Resource::Groups, Some(200), false),
             (Method::Get, Resource::Groups, Some(400), true),
+            (
+                Method::Get,
+                Resource::ServiceProviderConfig,
+                Some(200),
+                false
+            ),
         ]
     );
 }

@@ -97,12 +97,14 @@ async fn a_larger_organization_syncs_exactly_around_a_conflict() {
             })
             .count()
     };
-    // The owned listings, page by page, and one name lookup for the conflicted user.
+    // The ServiceProviderConfig (for the paging method), the owned listings, page by
+    // page, and one name lookup for the conflicted user.
     assert_eq!(
         reads(Resource::Users, "externalId"),
         expected.users.len().div_ceil(100)
     );
     assert_eq!(reads(Resource::Users, "userName"), 1);
     assert_eq!(reads(Resource::Groups, "externalId"), 1);
-    assert_eq!(records.len(), expected.users.len().div_ceil(100) + 2);
+    assert_eq!(reads(Resource::ServiceProviderConfig, ""), 1);
+    assert_eq!(records.len(), expected.users.len().div_ceil(100) + 3);
 }

@@ -158,8 +158,9 @@ async fn assert_converged(world: &World, before: &State) {
             assert_eq!(value, &json!(0), "plan.summary.{key}\n{output}");
         }
     }
-    // The binary's own count of SCIM requests: the two owned listings, all 200.
-    assert_eq!(document["requests"]["scim"], json!({"200": 2}), "{output}");
+    // The binary's own count of SCIM requests: the ServiceProviderConfig (for the
+    // paging method) and the two owned listings, all 200.
+    assert_eq!(document["requests"]["scim"], json!({"200": 3}), "{output}");
     assert_eq!(&world.target.state().await, before);
     if let (Some(scim), Some(from), Some(snapshot)) = (world.target.emulator(), from, snapshot) {
         let records = scim.since(from);
@@ -187,6 +188,7 @@ async fn assert_converged(world: &World, before: &State) {
                     Resource::Groups,
                     format!("{OWNED_FILTER}&startIndex=1&count=100")
                 ),
+                (Method::Get, Resource::ServiceProviderConfig, String::new()),
             ]
         );
         assert_eq!(scim.snapshot(), snapshot, "records unchanged byte for byte");
@@ -628,8 +630,10 @@ on_both_targets!(
     group_removed_and_restored,
 );
 
-/// In steady state the reads are exactly the pages of the two owned listings, also
-/// when the server pages them (page cap 4: 9 users in 3 pages, 5 groups in 2).
+/// In steady state the reads are exactly the `ServiceProviderConfig` (for the paging
+/// method) and the pages of the two owned listings, also when the server pages them
+/// (page cap 4: 9 users in 3 pages, 5 groups in 2, the pages after the first fetched
+/// concurrently).
 #[tokio::test(flavor = "multi_thread")]
 async fn steady_state_reads_are_the_owned_listing_pages() {
     let world = World::with(
@@ -677,6 +681,7 @@ async fn steady_state_reads_are_the_owned_listing_pages() {
             page(Resource::Users, 9),
             page(Resource::Groups, 1),
             page(Resource::Groups, 5),
+            (Method::Get, Resource::ServiceProviderConfig, String::new()),
         ]
     );
 }

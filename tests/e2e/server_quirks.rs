@@ -54,6 +54,129 @@ async fn an_sw_filter_answered_with_nothing_creates_no_duplicates() {
     }
 }
 
+/// The organization of the paging tests: exactly 100 groups, the page size the
+/// binary asks for, so the owned group listing is one full page.
+fn hundred_groups() -> testkit::activate::Fixture {
+    testkit::synthetic::SyntheticOrg {
+        organization: "paged-lab".to_owned(),
+        users: 150,
+        groups: 100,
+        seed: 11,
+    }
+    .generate()
+}
+
+/// A server that answers a `startIndex` past the end with the first page again:
+/// with the owned groups an exact multiple of the page size, the page confirming
+/// the end of their listing repeats records already read, and that ends the listing
+/// (every announced record was read) instead of failing the run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_restarting_past_the_end_syncs_owned_records_in_full_pages() {
+    let fixture = hundred_groups();
+    let world = World::with(
+        ActivateOptions {
+            fixture: fixture.clone(),
+            ..ActivateOptions::default()
+        },
+        ScimOptions {
+            quirks: Quirks {
+                restart_past_end: true,
+                ..Quirks::default()
+            },
+            ..ScimOptions::default()
+        },
+    )
+    .await;
+    let expected = initial_state(&fixture, None);
+    assert_eq!(expected.groups.len(), 100, "one full page of owned groups");
+    world.sync().await;
+    assert_records(&world.target.state().await, &expected);
+
+    let from = world.scim().log().records().len();
+    let output = world.sync().await;
+    assert!(
+        output
+            .stdout
+            .starts_with("No changes: the target matches the source."),
+        "{output}"
+    );
+    let since = world.scim().since(from);
+    assert_eq!(writes(&since).len(), 0, "{since:#?}");
+    let confirming: Vec<_> = since
+        .iter()
+        .filter(|r| {
+            r.resource == testkit::scim::Resource::Groups
+                && r.query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("startIndex=101"))
+        })
+        .collect();
+    assert_eq!(
+        confirming.len(),
+        1,
+        "the page past the end was asked for once and answered with the first page\n{since:#?}"
+    );
+    assert_records(&world.target.state().await, &expected);
+}
+
+/// A server advertising cursor paging (RFC 9865) is listed by `nextCursor`, and a
+/// steady-state run against it changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_offering_cursors_is_listed_by_cursor() {
+    let fixture = hundred_groups();
+    let world = World::with(
+        ActivateOptions {
+            fixture: fixture.clone(),
+            ..ActivateOptions::default()
+        },
+        ScimOptions {
+            page_cap: 30,
+            quirks: Quirks {
+                cursor_paging: true,
+                ..Quirks::default()
+            },
+            ..ScimOptions::default()
+        },
+    )
+    .await;
+    let expected = initial_state(&fixture, None);
+    world.sync().await;
+    assert_records(&world.target.state().await, &expected);
+
+    let from = world.scim().log().records().len();
+    let output = world.sync().await;
+    assert!(
+        output
+            .stdout
+            .starts_with("No changes: the target matches the source."),
+        "{output}"
+    );
+    let since = world.scim().since(from);
+    assert_eq!(writes(&since).len(), 0, "{since:#?}");
+    let group_pages: Vec<&str> = since
+        .iter()
+        .filter(|r| r.resource == testkit::scim::Resource::Groups)
+        .filter_map(|r| r.query.as_deref())
+        .collect();
+    // 100 groups in pages of 30: four pages, each but the first naming the cursor
+    // the previous one gave; none by startIndex.
+    assert_eq!(group_pages.len(), 4, "{group_pages:#?}");
+    assert!(
+        group_pages
+            .iter()
+            .all(|q| q.contains("cursor=") && !q.contains("startIndex")),
+        "{group_pages:#?}"
+    );
+    assert_eq!(
+        group_pages
+            .iter()
+            .filter(|q| q.contains("cursor=&"))
+            .count(),
+        1,
+        "one first page: {group_pages:#?}"
+    );
+}
+
 fn quirky(quirks: Quirks) -> ScimOptions {
     ScimOptions {
         quirks,

@@ -24,7 +24,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// [`OutcomeUnknown`](Self::OutcomeUnknown)); HTTP status ([`Http`](Self::Http));
 /// decoding ([`Decode`](Self::Decode),
 /// [`UnexpectedContentType`](Self::UnexpectedContentType)); and paging
-/// ([`NoNewIds`](Self::NoNewIds), [`PageCapExceeded`](Self::PageCapExceeded),
+/// ([`NoNewIds`](Self::NoNewIds), [`CursorNoProgress`](Self::CursorNoProgress), [`PageCapExceeded`](Self::PageCapExceeded),
 /// [`IncompleteListing`](Self::IncompleteListing)). A listing that ends in any error
 /// is not a complete listing and must never be read as "no records".
 #[derive(Debug, thiserror::Error)]
@@ -164,9 +164,22 @@ pub enum ScimError {
         /// The `startIndex` requested.
         start_index: u64,
     },
-    /// More pages than the configured cap would be needed.
+    /// A cursor page (RFC 9865) brought no new records yet named a next page: the
+    /// server's cursors do not advance, and following them would loop.
     #[error(
-        "{path}: listing needs more than {max_pages} pages ({collected} records so far); raise the page cap or check the server's paging"
+        "{path}: page {page} of the cursor listing brought no new records but named a next page; the server's cursors do not advance"
+    )]
+    CursorNoProgress {
+        /// The listed path, e.g. `/Users`.
+        path: String,
+        /// The 1-based page number.
+        page: u32,
+    },
+    /// More pages would be needed than the page cap allows: the cap follows the
+    /// announced `totalResults` and the page size the server returns, within the
+    /// configured maximum.
+    #[error(
+        "{path}: listing needs more than {max_pages} pages ({collected} records so far); check the server's paging (the cap follows its totalResults and page size, within the configured maximum)"
     )]
     PageCapExceeded {
         /// The listed path.

@@ -13,7 +13,9 @@
 //! - [`filter`]: filter expressions with values quoted as JSON string literals, and
 //!   their percent-encoding in a query string.
 //! - [`ScimClient`]: an async HTTP client over `reqwest` (rustls) that pages listings
-//!   defensively (see [`ScimError::IncompleteListing`] and friends), retries through
+//!   defensively (see [`ScimError::IncompleteListing`] and friends), by `startIndex`
+//!   with the pages after the first fetched concurrently, or by RFC 9865 cursor where
+//!   the server advertises it ([`Paging`]), retries through
 //!   [`http_policy::retry`], never repeats a `POST` whose outcome is unknown, and
 //!   reports every attempt to an optional [`RequestObserver`]. An optional
 //!   [`AdaptiveLimiter`] (see [`ScimClientBuilder::limiter`]) bounds requests in
@@ -68,7 +70,9 @@ pub mod model;
 mod observe;
 mod paging;
 
-pub use client::{ListingMode, PageProbe, PageStart, PrefixListing, ScimClient, ScimClientBuilder};
+pub use client::{
+    ListingMode, PageProbe, PageStart, Paging, PrefixListing, ScimClient, ScimClientBuilder,
+};
 pub use error::ScimError;
 pub use filter::Filter;
 pub use model::{

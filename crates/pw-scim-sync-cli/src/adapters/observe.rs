@@ -35,23 +35,34 @@ pub enum ForeignNameSource {
 }
 
 /// Reads the owned users and groups (complete listings or an error: a failed listing is
-/// never taken for "no records"), the user names that records this tool does not
+/// never taken for "no records"), each page converted into the planner's records as
+/// it arrives, the user names that records this tool does not
 /// own hold among the users the plan would create, and the groups this tool does not
 /// own that hold the name of a group the plan would create or rename.
 ///
-/// In steady state nothing is to be created or renamed, and the reads are exactly the
-/// pages of the two owned listings.
+/// The server's `ServiceProviderConfig` is read first (one request) to learn whether
+/// it offers cursor paging (RFC 9865); if it does, listings follow `nextCursor`,
+/// otherwise they page by `startIndex` with the pages after the first fetched
+/// concurrently. In steady state nothing is to be created or renamed, and the reads
+/// are exactly that one and the pages of the two owned listings.
 pub async fn observe(
     client: &ScimClient,
     desired: &Desired,
     concurrency: usize,
 ) -> Result<ObservedTarget, ScimError> {
+    match client.learn_paging().await {
+        Ok(paging) => tracing::debug!(?paging, "listings page by the server's advertised method"),
+        Err(error) => tracing::debug!(
+            %error,
+            "the ServiceProviderConfig could not be read; listings page by startIndex"
+        ),
+    }
     let (users, groups) = tokio::try_join!(
-        client.list_users_with_prefix(OWNED_PREFIX),
-        client.list_groups_with_prefix(OWNED_PREFIX)
+        client.list_users_with_prefix_as(OWNED_PREFIX, |user| owned_user(&user)),
+        client.list_groups_with_prefix_as(OWNED_PREFIX, |group| owned_group(&group))
     )?;
-    let owned_users: Vec<OwnedUser> = users.records.iter().map(owned_user).collect();
-    let owned_groups: Vec<OwnedGroup> = groups.records.iter().map(owned_group).collect();
+    let owned_users: Vec<OwnedUser> = users.records;
+    let owned_groups: Vec<OwnedGroup> = groups.records;
 
     let candidates = creation_candidates(desired, &owned_users);
     let (foreign_user_names, foreign_names) = if candidates.is_empty() {
@@ -70,11 +81,14 @@ pub async fn observe(
             ForeignNameSource::Lookups(candidates.len()),
         )
     } else {
-        let everyone = client.list_all_users(None).await?;
-        (
-            foreign_names_of(everyone.iter()),
-            ForeignNameSource::FullListing,
-        )
+        let names = client
+            .list_users(None)
+            .try_fold(BTreeSet::new(), |mut names, user| {
+                names.extend(foreign_names_of(std::iter::once(&user)));
+                async move { Ok(names) }
+            })
+            .await?;
+        (names, ForeignNameSource::FullListing)
     };
     let group_candidates = group_name_candidates(desired, &owned_groups);
     let foreign_groups = if group_candidates.is_empty() {
@@ -89,8 +103,19 @@ pub async fn observe(
             .await?;
         foreign_groups_of(found.iter().flatten(), &group_candidates)
     } else {
-        let everyone = client.list_all_groups(None).await?;
-        foreign_groups_of(everyone.iter(), &group_candidates)
+        let mut found = client
+            .list_groups(None)
+            .try_fold(Vec::new(), |mut found, group| {
+                found.extend(foreign_groups_of(
+                    std::iter::once(&group),
+                    &group_candidates,
+                ));
+                async move { Ok(found) }
+            })
+            .await?;
+        found.sort();
+        found.dedup();
+        found
     };
     let mut observed = Observed {
         users: owned_users,

@@ -235,13 +235,16 @@ async fn cursor_page(
                 }
             ));
         }
-        Err(error) => found
-            .answered
-            .push(format!("a cursor page: {}", chain(&error))),
+        Err(error) => {
+            found
+                .answered
+                .push(format!("a cursor page: {}", chain(&error)));
+            found.verdict = found.verdict.max(Verdict::Blocking);
+        }
     }
-    found
-        .consequence
-        .push("the sync pages by startIndex, which the server also honours".to_owned());
+    found.consequence.push(
+        "the sync follows the advertised cursors (nextCursor), one page after another".to_owned(),
+    );
 }
 
 /// The `count` of a probe's query.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::time::Duration;
 
 use http_policy::limiter::AdaptiveLimiter;
@@ -48,7 +48,7 @@ impl ScimClientBuilder {
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             page_size: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
-            max_pages: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
+            max_pages: NonZeroU32::new(100_000).unwrap_or(NonZeroU32::MIN),
             extra_root_ca_pem: None,
             user_agent: concat!("pw-activate-scim-sync/", env!("CARGO_PKG_VERSION")).to_owned(),
             observer: None,
@@ -81,7 +81,14 @@ impl ScimClientBuilder {
         self
     }
 
-    /// The most pages one listing may take before it fails (default 1000).
+    /// The most pages any listing may take before it fails (default 100 000).
+    ///
+    /// Once a listing's first page announces `totalResults`, its cap follows that
+    /// instead: `ceil(totalResults / page size)` pages plus a tenth and two more, the
+    /// page size being what the first page held (servers may return fewer than
+    /// `count` asks), and never more than this maximum. A listing without
+    /// `totalResults`, or whose server returned more records than it announced, is
+    /// held to this maximum alone.
     pub fn max_pages(mut self, max_pages: NonZeroU32) -> Self {
         self.max_pages = max_pages;
         self
@@ -111,6 +118,10 @@ impl ScimClientBuilder {
     /// a `429` as rate limited (its `Retry-After` pauses every request sharing the
     /// limiter) and a `503` as overloaded. Without one (the default) only the callers
     /// bound concurrency.
+    ///
+    /// The limiter's `max_concurrency` is also how many pages of one `startIndex`
+    /// listing are fetched at once, once its first page announced `totalResults`;
+    /// without a limiter, pages are read one after another.
     pub fn limiter(mut self, limiter: Arc<AdaptiveLimiter>) -> Self {
         self.limiter = Some(limiter);
         self
@@ -181,6 +192,7 @@ impl ScimClientBuilder {
                 max_pages: self.max_pages.get(),
                 observer: self.observer,
                 limiter: self.limiter,
+                cursor_paging: AtomicBool::new(false),
             }),
         })
     }

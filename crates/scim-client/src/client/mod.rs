@@ -2,14 +2,14 @@
 
 mod builder;
 mod discovery;
+mod listing;
 mod prefix;
 mod probe;
 mod transport;
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use futures::{Stream, TryStreamExt};
 use http_policy::limiter::{AdaptiveLimiter, LimiterSnapshot};
@@ -22,14 +22,14 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 pub use builder::ScimClientBuilder;
+pub use listing::Paging;
 pub use prefix::{ListingMode, PrefixListing};
 pub use probe::{PageProbe, PageStart};
 
 use crate::error::ScimError;
 use crate::filter::Filter;
-use crate::model::{Group, ListResponse, NewGroup, NewUser, PatchOp, ServiceProviderConfig, User};
+use crate::model::{Group, NewGroup, NewUser, PatchOp, ServiceProviderConfig, User};
 use crate::observe::{Endpoint, Method, RequestObserver};
-use crate::paging::{PageRequest, Pager};
 use transport::Call;
 
 /// The SCIM media type, sent as `Accept` and as the `Content-Type` of bodies.
@@ -65,6 +65,8 @@ struct Inner {
     max_pages: u32,
     observer: Option<RequestObserver>,
     limiter: Option<Arc<AdaptiveLimiter>>,
+    /// Whether listings page by cursor (RFC 9865).
+    cursor_paging: AtomicBool,
 }
 
 impl fmt::Debug for ScimClient {
@@ -115,13 +117,6 @@ impl Resource for Group {
     }
 }
 
-struct ListState<T> {
-    client: ScimClient,
-    query: Option<String>,
-    pager: Pager,
-    buffer: VecDeque<T>,
-}
-
 impl ScimClient {
     /// Starts configuring a client for `base_url` (e.g.
     /// `https://api.coreweave.com/scim/<org>`) with a bearer `token`.
@@ -144,28 +139,22 @@ impl ScimClient {
         self.inner.page_size.load(Ordering::Relaxed)
     }
 
-    /// The most pages one listing may take before it fails with
-    /// [`ScimError::PageCapExceeded`].
+    /// The most pages any listing may take before it fails with
+    /// [`ScimError::PageCapExceeded`]; a listing whose server announces
+    /// `totalResults` is held to far fewer (see [`ScimClientBuilder::max_pages`]).
     pub fn max_pages(&self) -> u32 {
         self.inner.max_pages
     }
 
-    /// Reads `GET /ServiceProviderConfig` and lowers the page size to the server's
-    /// `filter.maxResults` when that is smaller.
+    /// Reads `GET /ServiceProviderConfig`, lowers the page size to the server's
+    /// `filter.maxResults` when that is smaller. It leaves the paging method as it
+    /// is: [`learn_paging`](Self::learn_paging) takes that from the same document.
     ///
     /// Discovery is only a hint: on error the client keeps its settings and stays fully
     /// usable (paging copes with servers that cap pages silently). Log the error and go
     /// on.
     pub async fn discover(&self) -> Result<ServiceProviderConfig, ScimError> {
-        let call = Call {
-            method: Method::Get,
-            endpoint: Endpoint::ServiceProviderConfig,
-            path: "/ServiceProviderConfig".to_owned(),
-            query: None,
-            body: None,
-        };
-        let reply = self.call(&call).await?;
-        let config: ServiceProviderConfig = Self::decode(&call, &reply, "ServiceProviderConfig")?;
+        let config = self.service_provider_config().await?;
         if let Some(max) = config
             .filter
             .max_results
@@ -213,56 +202,14 @@ impl ScimClient {
         self.list_groups(filter).try_collect().await
     }
 
+    /// The distinct records of a listing as a stream (see [`list_users`](Self::list_users)).
     fn list<T: Resource>(
         &self,
         filter: Option<Filter>,
     ) -> impl Stream<Item = Result<T, ScimError>> + Send + 'static {
-        let state = ListState {
-            client: self.clone(),
-            query: filter.map(|f| format!("filter={}", f.to_query_value())),
-            pager: Pager::new(
-                format!("/{}", T::ENDPOINT.as_str()),
-                self.page_size(),
-                self.inner.max_pages,
-            ),
-            buffer: VecDeque::new(),
-        };
-        futures::stream::try_unfold(state, |mut state| async move {
-            loop {
-                if let Some(item) = state.buffer.pop_front() {
-                    return Ok(Some((item, state)));
-                }
-                let Some(request) = state.pager.next_request()? else {
-                    return Ok(None);
-                };
-                let page = state
-                    .client
-                    .fetch_page::<T>(state.query.as_deref(), request)
-                    .await?;
-                let fresh = state.pager.accept(request, page, |r: &T| r.id())?;
-                state.buffer.extend(fresh);
-            }
-        })
-    }
-
-    async fn fetch_page<T: Resource>(
-        &self,
-        filter: Option<&str>,
-        request: PageRequest,
-    ) -> Result<ListResponse<T>, ScimError> {
-        let paging = format!("startIndex={}&count={}", request.start_index, request.count);
-        let call = Call {
-            method: Method::Get,
-            endpoint: T::ENDPOINT,
-            path: format!("/{}", T::ENDPOINT.as_str()),
-            query: Some(match filter {
-                Some(filter) => format!("{filter}&{paging}"),
-                None => paging,
-            }),
-            body: None,
-        };
-        let reply = self.call(&call).await?;
-        Self::decode(&call, &reply, T::LIST_WHAT)
+        self.list_pages::<T>(filter)
+            .map_ok(|page| futures::stream::iter(page.into_iter().map(Ok)))
+            .try_flatten()
     }
 
     /// Reads one user by id.

@@ -80,7 +80,19 @@ impl ScimClient {
         &self,
         prefix: &str,
     ) -> Result<PrefixListing<User>, ScimError> {
-        self.list_with_prefix(prefix).await
+        self.list_with_prefix(prefix, |user| user).await
+    }
+
+    /// Lists the users whose `externalId` starts with `prefix`, as
+    /// [`list_users_with_prefix`](Self::list_users_with_prefix) does, handing each one
+    /// to `convert` as its page arrives: only what `convert` returns is kept, never
+    /// the whole listing of full records.
+    pub async fn list_users_with_prefix_as<O>(
+        &self,
+        prefix: &str,
+        convert: impl FnMut(User) -> O,
+    ) -> Result<PrefixListing<O>, ScimError> {
+        self.list_with_prefix(prefix, convert).await
     }
 
     /// Lists the groups whose `externalId` starts with `prefix`; as
@@ -89,29 +101,47 @@ impl ScimClient {
         &self,
         prefix: &str,
     ) -> Result<PrefixListing<Group>, ScimError> {
-        self.list_with_prefix(prefix).await
+        self.list_with_prefix(prefix, |group| group).await
     }
 
-    async fn list_with_prefix<T: Resource>(
+    /// Lists the groups whose `externalId` starts with `prefix`, converting each as
+    /// its page arrives; as [`list_users_with_prefix_as`](Self::list_users_with_prefix_as).
+    pub async fn list_groups_with_prefix_as<O>(
         &self,
         prefix: &str,
-    ) -> Result<PrefixListing<T>, ScimError> {
+        convert: impl FnMut(Group) -> O,
+    ) -> Result<PrefixListing<O>, ScimError> {
+        self.list_with_prefix(prefix, convert).await
+    }
+
+    async fn list_with_prefix<T: Resource, O>(
+        &self,
+        prefix: &str,
+        mut convert: impl FnMut(T) -> O,
+    ) -> Result<PrefixListing<O>, ScimError> {
         let filter = Filter::sw("externalId", prefix);
-        let (records, mut mode) = match self.list::<T>(Some(filter)).try_collect::<Vec<T>>().await {
-            Ok(records) => (records, ListingMode::ServerFilter),
+        let (selected, mut mode) = match self
+            .select_pages::<T, O>(Some(filter), prefix, &mut convert)
+            .await
+        {
+            Ok(selected) => (selected, ListingMode::ServerFilter),
             Err(error) if error.is_filter_rejection() => {
                 tracing::warn!(
                     endpoint = T::ENDPOINT.as_str(),
                     %error,
                     "the server rejected the externalId filter; listing everything and selecting by prefix here"
                 );
-                let all = self.list::<T>(None).try_collect::<Vec<T>>().await?;
+                let all = self
+                    .select_pages::<T, O>(None, prefix, &mut convert)
+                    .await?;
                 (all, ListingMode::ClientFilter)
             }
             Err(error) => return Err(error),
         };
-        let listed = records.len();
-        let mut records = select(records, prefix);
+        let Selected {
+            mut records,
+            listed,
+        } = selected;
         if mode == ListingMode::ServerFilter && records.len() < listed {
             tracing::warn!(
                 endpoint = T::ENDPOINT.as_str(),
@@ -120,7 +150,10 @@ impl ScimClient {
             );
         }
         if mode == ListingMode::ServerFilter && records.is_empty() {
-            let all = select(self.list::<T>(None).try_collect::<Vec<T>>().await?, prefix);
+            let all = self
+                .select_pages::<T, O>(None, prefix, &mut convert)
+                .await?
+                .records;
             if !all.is_empty() {
                 tracing::warn!(
                     endpoint = T::ENDPOINT.as_str(),
@@ -133,12 +166,34 @@ impl ScimClient {
         }
         Ok(PrefixListing { records, mode })
     }
+
+    /// Lists with `filter`, keeping page by page the records whose `externalId`
+    /// starts with `prefix` (exactly: it is caseExact), converted.
+    async fn select_pages<T: Resource, O>(
+        &self,
+        filter: Option<Filter>,
+        prefix: &str,
+        convert: &mut impl FnMut(T) -> O,
+    ) -> Result<Selected<O>, ScimError> {
+        let mut selected = Selected {
+            records: Vec::new(),
+            listed: 0,
+        };
+        let mut pages = std::pin::pin!(self.list_pages::<T>(filter));
+        while let Some(page) = pages.try_next().await? {
+            selected.listed += page.len();
+            selected.records.extend(
+                page.into_iter()
+                    .filter(|r| r.external_id().is_some_and(|x| x.starts_with(prefix)))
+                    .map(&mut *convert),
+            );
+        }
+        Ok(selected)
+    }
 }
 
-/// The records whose `externalId` starts with `prefix` (exactly: it is caseExact).
-fn select<T: Resource>(records: Vec<T>, prefix: &str) -> Vec<T> {
-    records
-        .into_iter()
-        .filter(|r| r.external_id().is_some_and(|x| x.starts_with(prefix)))
-        .collect()
+/// The records of a listing kept by prefix, and how many were listed.
+struct Selected<O> {
+    records: Vec<O>,
+    listed: usize,
 }

@@ -34,6 +34,9 @@ pub struct ListResponse<T> {
     pub items_per_page: Option<u64>,
     /// The results on this page.
     pub resources: Vec<T>,
+    /// The cursor of the next page (RFC 9865), absent on the last page of a cursor
+    /// listing and on index paging. An empty string reads as absent.
+    pub next_cursor: Option<String>,
 }
 
 impl<T> ListResponse<T> {
@@ -44,13 +47,14 @@ impl<T> ListResponse<T> {
             start_index: None,
             items_per_page: None,
             resources,
+            next_cursor: None,
         }
     }
 }
 
 impl<T: Serialize> Serialize for ListResponse<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("ListResponse", 5)?;
+        let mut s = serializer.serialize_struct("ListResponse", 6)?;
         s.serialize_field("schemas", &[LIST_RESPONSE_SCHEMA])?;
         if let Some(total) = self.total_results {
             s.serialize_field("totalResults", &total)?;
@@ -62,6 +66,9 @@ impl<T: Serialize> Serialize for ListResponse<T> {
             s.serialize_field("itemsPerPage", &per_page)?;
         }
         s.serialize_field("Resources", &self.resources)?;
+        if let Some(cursor) = &self.next_cursor {
+            s.serialize_field("nextCursor", cursor)?;
+        }
         s.end()
     }
 }
@@ -90,6 +97,11 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
                 "itemsperpage" => page.items_per_page = map.next_value::<LenientU64>()?.0,
                 "resources" => {
                     page.resources = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default();
+                }
+                "nextcursor" => {
+                    page.next_cursor = map
+                        .next_value::<Option<String>>()?
+                        .filter(|cursor| !cursor.is_empty());
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -138,8 +150,19 @@ mod tests {
         assert_eq!(page.resources.len(), 1);
         let page = read(json!({"totalResults": 0}));
         assert!(page.resources.is_empty());
+        assert_eq!(page.next_cursor, None);
         let page = read(json!({"totalResults": 0, "Resources": null}));
         assert!(page.resources.is_empty());
+    }
+
+    #[test]
+    fn next_cursor_is_read_and_an_empty_one_is_absent() {
+        let page = read(json!({"Resources": [{"id": "a"}], "nextCursor": "c-2"}));
+        assert_eq!(page.next_cursor.as_deref(), Some("c-2"));
+        let page = read(json!({"Resources": [], "NEXTCURSOR": ""}));
+        assert_eq!(page.next_cursor, None);
+        let page = read(json!({"Resources": [], "nextCursor": null}));
+        assert_eq!(page.next_cursor, None);
     }
 
     #[test]

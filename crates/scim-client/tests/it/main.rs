@@ -1,6 +1,7 @@
 //! Integration tests of `scim-client`: one binary, one module per concern.
 
 mod bodies;
+mod concurrent_paging;
 mod config;
 mod diagnostics;
 mod errors;

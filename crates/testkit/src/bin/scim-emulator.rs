@@ -88,6 +88,9 @@ struct Cli {
     /// Do not store externalId at all (POST answers and listings come without it).
     #[arg(long, help_heading = "SCIM quirks")]
     drop_external_id: bool,
+    /// Answer a startIndex past the last result with the first page again.
+    #[arg(long, help_heading = "SCIM quirks")]
+    restart_past_end: bool,
 }
 
 #[tokio::main]
@@ -119,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
             lowercase_names: cli.lowercase_names,
             drop_name_formatted: cli.drop_name_formatted,
             drop_external_id: cli.drop_external_id,
+            restart_past_end: cli.restart_past_end,
         },
         seed: cli.http.seed,
         max_body_bytes: cli.max_body_bytes,

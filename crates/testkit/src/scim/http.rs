@@ -288,7 +288,7 @@ fn list(app: &App, kind: Kind, uri: &Uri) -> Result<Response, Rejection> {
     // RFC 9865: a `cursor` parameter (empty for the first page) asks for cursor
     // paging; a server without it ignores the parameter.
     let cursor = param(&params, "cursor").filter(|_| settings.quirks.cursor_paging);
-    let start_index = int_param(&params, "startIndex")?.unwrap_or(1).max(1);
+    let mut start_index = int_param(&params, "startIndex")?.unwrap_or(1).max(1);
     let skip = match cursor {
         Some("") => 0,
         Some(cursor) => quirks::cursor_offset(cursor).ok_or_else(|| {
@@ -308,6 +308,12 @@ fn list(app: &App, kind: Kind, uri: &Uri) -> Result<Response, Rejection> {
     };
     let matched_len = matched.len();
     let total = i64::try_from(matched_len).unwrap_or(i64::MAX);
+    let skip = if settings.quirks.restart_past_end && cursor.is_none() && skip >= matched_len {
+        start_index = 1;
+        0
+    } else {
+        skip
+    };
     let page: Vec<Value> = matched
         .into_iter()
         .skip(skip)

@@ -36,7 +36,8 @@
 //! Quirks ([`Quirks`], all off by default) are consistent departures a real server
 //! may show without an error: `sw` answered with nothing, cursor paging (RFC 9865),
 //! discovery without the CoreWeave extension, `userName` and emails lowercased,
-//! `name.formatted` or `externalId` not stored. Pages capped whatever `count` says
+//! `name.formatted` or `externalId` not stored, the first page again for a
+//! `startIndex` past the end. Pages capped whatever `count` says
 //! are [`ScimOptions::page_cap`]. Change them at runtime with
 //! [`ScimEmulator::set_quirks`].
 //!

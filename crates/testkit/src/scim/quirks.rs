@@ -38,6 +38,11 @@ pub struct Quirks {
     /// `externalId` is not stored at all, on users and groups: a POST is answered
     /// without it, listings never show it, and a PATCH of it changes nothing.
     pub drop_external_id: bool,
+    /// A list whose `startIndex` is past the last result is answered with the first
+    /// page again (`startIndex` 1), as one open-source SCIM library does, instead of
+    /// an empty page. A listing of exactly full pages then asks for such a page to
+    /// confirm its end.
+    pub restart_past_end: bool,
 }
 
 impl Quirks {

@@ -404,3 +404,25 @@ async fn a_pre_existing_unowned_group_is_listed_as_seeded() {
     .await;
     assert_eq!(page["Resources"][0]["externalId"], json!("okta:g2"));
 }
+
+#[tokio::test]
+async fn restart_past_end_answers_the_first_page_again() {
+    let emulator = with_quirks(Quirks::default()).await;
+    seed_users(&emulator, 4);
+    let scim = Scim::of(&emulator);
+    let page = body(scim.list("Users", Some(OWNED_SW), 5, 2).await).await;
+    assert_eq!(page["Resources"], json!([]), "the reference: an empty page");
+
+    emulator.set_quirks(Quirks {
+        restart_past_end: true,
+        ..Quirks::default()
+    });
+    let page = body(scim.list("Users", Some(OWNED_SW), 5, 2).await).await;
+    assert_eq!(user_names(&page), ["u000", "u001"]);
+    assert_eq!(page["startIndex"], json!(1));
+    assert_eq!(page["totalResults"], json!(4));
+    // Pages within the listing are unchanged.
+    let page = body(scim.list("Users", Some(OWNED_SW), 3, 2).await).await;
+    assert_eq!(user_names(&page), ["u002", "u003"]);
+    assert_eq!(page["startIndex"], json!(3));
+}
