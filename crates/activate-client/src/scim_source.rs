@@ -292,7 +292,7 @@ fn map_users(
             scim_users.len()
         )));
     }
-    let mut keys: HashMap<String, Option<Vec<String>>> = HashMap::new();
+    let mut keys: HashMap<String, Vec<String>> = HashMap::new();
     let mut users = Vec::with_capacity(scim_users.len());
     let mut unusable = Vec::new();
     for u in scim_users {
@@ -319,14 +319,11 @@ fn map_users(
             continue;
         }
         let active = u.active.unwrap_or_default();
-        // A user without the extension in a listing where others carry it: its
-        // keys were not returned, which is not "no keys" (the user is held).
-        let user_keys: Option<Vec<String>> = carries_extension(&u).then(|| {
-            u.sunk_ssh_keys()
-                .iter()
-                .flat_map(|entry| parse_key_lines(entry))
-                .collect()
-        });
+        let user_keys: Vec<String> = u
+            .sunk_ssh_keys()
+            .iter()
+            .flat_map(|entry| parse_key_lines(entry))
+            .collect();
         if keys.insert(u.user_name.clone(), user_keys).is_some() {
             return Err(invalid(format!(
                 "the userName {:?} appears twice",
@@ -358,36 +355,19 @@ fn map_users(
     Ok(MappedUsers {
         users,
         unusable,
-        keys: KeysByUsername {
-            keys,
-            request: request.to_owned(),
-        },
+        keys: KeysByUsername(keys),
     })
 }
 
-/// Keys already read with the users (`None`: the user did not carry the CoreWeave
-/// extension, so its keys are unknown).
-struct KeysByUsername {
-    keys: HashMap<String, Option<Vec<String>>>,
-    request: String,
-}
+/// Keys already read with the users.
+struct KeysByUsername(HashMap<String, Vec<String>>);
 
 impl SshKeySource for KeysByUsername {
     fn ssh_keys(
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Vec<String>, ActivateError>> + Send {
-        let keys = match self.keys.get(username) {
-            Some(Some(keys)) => Ok(keys.clone()),
-            Some(None) => Err(ActivateError::InvalidEntry {
-                request: self.request.clone(),
-                problem: format!(
-                    "the user {username:?} does not carry the CoreWeave user extension \
-                     ({COREWEAVE_USER_SCHEMA}), so its SSH keys were not returned"
-                ),
-            }),
-            None => Ok(Vec::new()),
-        };
-        std::future::ready(keys)
+        let keys = self.0.get(username).cloned().unwrap_or_default();
+        std::future::ready(Ok(keys))
     }
 }
