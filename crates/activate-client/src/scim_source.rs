@@ -142,7 +142,9 @@ impl ScimSource {
             .retry_policy(config.retry.clone())
             .page_size(self.page_size)
             .user_agent(config.user_agent.clone())
-            .observer(observer);
+            .observer(observer)
+            // The CoreWeave extension may be returned only when asked for.
+            .user_attributes(USER_ATTRIBUTES);
         if let Some(pem) = &config.extra_root_ca_pem {
             builder = builder.extra_root_ca_pem(pem.clone());
         }
@@ -266,6 +268,17 @@ struct MappedUsers {
     unusable: Vec<UnusableUser>,
     keys: KeysByUsername,
 }
+
+/// The user attributes asked for: everything the sync reads, the CoreWeave
+/// extension (with the SSH keys) included.
+const USER_ATTRIBUTES: [&str; 6] = [
+    "userName",
+    "name",
+    "displayName",
+    "emails",
+    "active",
+    COREWEAVE_USER_SCHEMA,
+];
 
 /// Whether the user carries the CoreWeave extension: it lists the extension's schema,
 /// or has keys in it.

@@ -397,3 +397,36 @@ async fn the_scim_url_can_be_given() {
     let refused = big_pages(&server).with_base_url("http://scim.example.com/scim/v2");
     assert!(refused.is_err(), "plain http:// to a remote host");
 }
+
+/// The user listing asks for the CoreWeave extension explicitly (with every
+/// attribute the sync reads): a server may return it only when asked.
+#[tokio::test]
+async fn the_user_listing_asks_for_the_extension() {
+    let server = support::server().await;
+    mount_users_only(&server, SCIM, &[scim_user("u1", "alice", true)]).await;
+    big_pages(&server)
+        .fetch_snapshot(&Scope::all())
+        .await
+        .unwrap();
+    let requests = server.received_requests().await.unwrap_or_default();
+    let users: Vec<String> = requests
+        .iter()
+        .filter(|r| r.url.path().ends_with("/Users"))
+        .map(|r| r.url.query().unwrap_or_default().to_owned())
+        .collect();
+    assert!(!users.is_empty());
+    for query in users {
+        let attributes = query
+            .split('&')
+            .find_map(|p| p.strip_prefix("attributes="))
+            .unwrap_or_else(|| panic!("no attributes in {query}"));
+        let attributes = percent_encoding::percent_decode_str(attributes)
+            .decode_utf8()
+            .unwrap()
+            .into_owned();
+        assert_eq!(
+            attributes,
+            format!("userName,name,displayName,emails,active,{USER_EXT}")
+        );
+    }
+}

@@ -37,6 +37,7 @@ pub struct ScimClientBuilder {
     user_agent: String,
     observer: Option<RequestObserver>,
     limiter: Option<Arc<AdaptiveLimiter>>,
+    user_attributes: Option<String>,
 }
 
 impl ScimClientBuilder {
@@ -53,6 +54,7 @@ impl ScimClientBuilder {
             user_agent: concat!("pw-activate-scim-sync/", env!("CARGO_PKG_VERSION")).to_owned(),
             observer: None,
             limiter: None,
+            user_attributes: None,
         }
     }
 
@@ -78,6 +80,22 @@ impl ScimClientBuilder {
     /// it to the server's `filter.maxResults`.
     pub fn page_size(mut self, page_size: NonZeroU32) -> Self {
         self.page_size = page_size;
+        self
+    }
+
+    /// Asks user listings for exactly these attributes (`attributes=` of RFC 7644
+    /// §3.4.2.5), for a server that returns an extension only when asked for it.
+    /// `id` and the attributes a server always returns come back anyway.
+    pub fn user_attributes<I, S>(mut self, attributes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let list: Vec<String> = attributes
+            .into_iter()
+            .map(|a| a.as_ref().to_owned())
+            .collect();
+        self.user_attributes = Some(list.join(","));
         self
     }
 
@@ -193,6 +211,12 @@ impl ScimClientBuilder {
                 observer: self.observer,
                 limiter: self.limiter,
                 cursor_paging: AtomicBool::new(false),
+                user_attributes: self.user_attributes.map(|a| {
+                    Arc::from(format!(
+                        "attributes={}",
+                        crate::filter::encode_query_value(&a)
+                    ))
+                }),
             }),
         })
     }
@@ -258,6 +282,7 @@ impl fmt::Debug for ScimClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("observer", &self.observer.is_some())
             .field("limiter", &self.limiter)
+            .field("user_attributes", &self.user_attributes)
             .finish()
     }
 }

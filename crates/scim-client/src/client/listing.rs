@@ -132,8 +132,18 @@ impl ScimClient {
         filter: Option<Filter>,
     ) -> impl Stream<Item = Result<Vec<T>, ScimError>> + Send + 'static {
         let client = self.clone();
-        let query: Option<Arc<str>> =
-            filter.map(|f| Arc::from(format!("filter={}", f.to_query_value())));
+        let filter = filter.map(|f| format!("filter={}", f.to_query_value()));
+        let attributes = self
+            .inner
+            .user_attributes
+            .as_deref()
+            .filter(|_| T::ENDPOINT == Endpoint::Users);
+        let query: Option<Arc<str>> = match (filter, attributes) {
+            (Some(filter), Some(attributes)) => Some(Arc::from(format!("{filter}&{attributes}"))),
+            (Some(filter), None) => Some(Arc::from(filter)),
+            (None, Some(attributes)) => Some(Arc::from(attributes)),
+            (None, None) => None,
+        };
         let path = format!("/{}", T::ENDPOINT.as_str());
         let listing = match self.paging() {
             Paging::Index => Listing::Index(Box::new(IndexListing {

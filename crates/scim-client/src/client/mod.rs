@@ -67,6 +67,8 @@ struct Inner {
     limiter: Option<Arc<AdaptiveLimiter>>,
     /// Whether listings page by cursor (RFC 9865).
     cursor_paging: AtomicBool,
+    /// `attributes=…` for user listings, when set.
+    user_attributes: Option<Arc<str>>,
 }
 
 impl fmt::Debug for ScimClient {
