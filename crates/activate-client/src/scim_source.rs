@@ -37,7 +37,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use scim_client::model::COREWEAVE_USER_SCHEMA;
-use scim_client::{Endpoint, RequestEvent, RequestObserver, ScimClient};
+use scim_client::{
+    AdaptiveLimiter, Endpoint, LimiterConfig, RequestEvent, RequestObserver, ScimClient,
+};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::client::ActivateClient;
@@ -144,7 +146,12 @@ impl ScimSource {
             .user_agent(config.user_agent.clone())
             .observer(observer)
             // The CoreWeave extension may be returned only when asked for.
-            .user_attributes(USER_ATTRIBUTES);
+            .user_attributes(USER_ATTRIBUTES)
+            // Pages after the first are read concurrently, within the client's
+            // concurrency, slowing down on 429/503.
+            .limiter(Arc::new(AdaptiveLimiter::new(LimiterConfig::new(
+                config.concurrency,
+            ))));
         if let Some(pem) = &config.extra_root_ca_pem {
             builder = builder.extra_root_ca_pem(pem.clone());
         }
