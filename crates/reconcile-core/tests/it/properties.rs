@@ -281,14 +281,22 @@ proptest! {
                 frozen_names.insert(label.user_name.to_lowercase());
             }
         }
+        let unnamed_held = desired.held_users.values().any(|n| n.trim().is_empty());
         let observed = target.observed();
         for record in observed.users.iter().filter(|u| !u.active) {
             let key_user = match record.external_id.owned_key() {
                 Some(reconcile_core::OwnedKey::User(id)) => Some(id.to_string()),
                 _ => None,
             };
+            // While a held user has no username, records whose key names no
+            // ACTIVATE user could be that user's: they are frozen too.
+            let orphan = key_user.as_ref().is_none_or(|id| {
+                let id = reconcile_core::SourceUserId::new(id.as_str());
+                !desired.users.contains_key(&id) && !desired.out_of_scope_users.contains(&id)
+            });
             if key_user.is_some_and(|id| frozen_users.contains(&id))
                 || frozen_names.contains(&record.user_name.to_lowercase())
+                || (orphan && unnamed_held)
             {
                 continue;
             }
