@@ -45,6 +45,30 @@ const SCIM_COUNT_DEFAULT: usize = 100;
 
 const SCIM_JSON: &str = "application/scim+json";
 
+/// A SCIM error answer, built lazily.
+#[derive(Debug)]
+struct ScimError {
+    status: u16,
+    scim_type: Option<&'static str>,
+    detail: String,
+}
+
+impl ScimError {
+    fn new(status: u16, scim_type: Option<&'static str>, detail: String) -> Self {
+        Self {
+            status,
+            scim_type,
+            detail,
+        }
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        error(self.status, self.scim_type, &self.detail)
+    }
+}
+
 /// A SCIM `Error` document.
 pub(crate) fn error(status: u16, scim_type: Option<&str>, detail: &str) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -59,7 +83,7 @@ pub(crate) fn error(status: u16, scim_type: Option<&str>, detail: &str) -> Respo
     (code, [(header::CONTENT_TYPE, SCIM_JSON)], body.to_string()).into_response()
 }
 
-fn list_response(total: usize, start_index: usize, resources: Vec<Value>) -> Response {
+fn list_response(total: usize, start_index: usize, resources: &[Value]) -> Response {
     let body = json!({
         "schemas": [LIST_RESPONSE],
         "totalResults": total,
@@ -85,7 +109,7 @@ struct Listing {
 }
 
 impl Listing {
-    fn parse(uri: &Uri) -> Result<Self, Response> {
+    fn parse(uri: &Uri) -> Result<Self, ScimError> {
         let params = params(uri);
         let get = |name: &str| {
             params
@@ -93,15 +117,15 @@ impl Listing {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str())
         };
-        let number = |name: &str, default: usize| -> Result<usize, Response> {
+        let number = |name: &str, default: usize| -> Result<usize, ScimError> {
             match get(name) {
                 None => Ok(default),
                 Some(raw) => raw.trim().parse::<i64>().map_or_else(
                     |_| {
-                        Err(error(
+                        Err(ScimError::new(
                             400,
                             Some("invalidValue"),
-                            &format!("{name} must be an integer, not {raw:?}"),
+                            format!("{name} must be an integer, not {raw:?}"),
                         ))
                     },
                     |n| Ok(usize::try_from(n.max(0)).unwrap_or(usize::MAX)),
@@ -117,10 +141,10 @@ impl Listing {
         let filter = match get("filter") {
             None => None,
             Some(raw) => Some(parse_eq(raw).ok_or_else(|| {
-                error(
+                ScimError::new(
                     400,
                     Some("invalidFilter"),
-                    &format!("only `attribute eq \"value\"` filters are supported, not {raw:?}"),
+                    format!("only `attribute eq \"value\"` filters are supported, not {raw:?}"),
                 )
             })?),
         };
@@ -166,11 +190,15 @@ fn parse_eq(raw: &str) -> Option<(String, String)> {
     Some((attribute.to_ascii_lowercase(), value.replace("\\\"", "\"")))
 }
 
-fn check_org(fixture: &Fixture, org: &str) -> Result<(), Response> {
+fn check_org(fixture: &Fixture, org: &str) -> Result<(), ScimError> {
     if fixture.organization == org {
         Ok(())
     } else {
-        Err(error(404, None, &format!("organization {org:?} not found")))
+        Err(ScimError::new(
+            404,
+            None,
+            format!("organization {org:?} not found"),
+        ))
     }
 }
 
@@ -202,12 +230,12 @@ pub(crate) async fn users(
 ) -> Response {
     let listing = match Listing::parse(&uri) {
         Ok(listing) => listing,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     let with_extension = listing.with_extension(app.faults().scim_extension_on_request);
     let fixture = app.fixture();
-    if let Err(response) = check_org(&fixture, &org) {
-        return response;
+    if let Err(error) = check_org(&fixture, &org) {
+        return error.into_response();
     }
     let matching: Vec<&FixtureUser> = match &listing.filter {
         None => fixture.users.iter().collect(),
@@ -228,8 +256,8 @@ pub(crate) async fn users(
         },
     };
     let (total, page) = listing.page(&matching);
-    let resources = page.iter().map(|u| scim_user(u, with_extension)).collect();
-    list_response(total, listing.start_index, resources)
+    let resources: Vec<Value> = page.iter().map(|u| scim_user(u, with_extension)).collect();
+    list_response(total, listing.start_index, &resources)
 }
 
 pub(crate) async fn groups(
@@ -239,11 +267,11 @@ pub(crate) async fn groups(
 ) -> Response {
     let listing = match Listing::parse(&uri) {
         Ok(listing) => listing,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     let fixture = app.fixture();
-    if let Err(response) = check_org(&fixture, &org) {
-        return response;
+    if let Err(error) = check_org(&fixture, &org) {
+        return error.into_response();
     }
     let matching: Vec<_> = match &listing.filter {
         None => fixture.groups.iter().collect(),
@@ -272,7 +300,7 @@ pub(crate) async fn groups(
             by_name.entry(user.username.as_str()).or_insert(user);
         }
     }
-    let resources = page
+    let resources: Vec<Value> = page
         .iter()
         .map(|group| {
             let members: Vec<Value> = group
@@ -289,7 +317,7 @@ pub(crate) async fn groups(
             })
         })
         .collect();
-    list_response(total, listing.start_index, resources)
+    list_response(total, listing.start_index, &resources)
 }
 
 #[cfg(test)]
