@@ -1,7 +1,8 @@
 //! Benchmark programs for `pw-activate-scim-sync`.
 //!
 //! Each subcommand runs one benchmark against in-process emulators (or, for the
-//! planner, in fresh child processes), prints its figures and writes them as JSON to
+//! planner, in fresh child processes; for `binary`, the built `pw-activate-scim-sync`
+//! program as a child process), prints its figures and writes them as JSON to
 //! `bench-results/<name>.json` at the workspace root (`--smoke` runs tiny sizes in
 //! seconds and writes to `target/bench-results-smoke/` instead, so that CI keeps the
 //! programs building and running without touching the recorded figures).
@@ -13,6 +14,8 @@
 //! cargo run --release -p benchmarks -- rate-limit     # 4. a server limited to R req/s
 //! cargo run --release -p benchmarks -- source         # 5. the ACTIVATE side
 //! cargo run --release -p benchmarks -- membership     # large groups: chunked changes
+//! cargo build --release --bin pw-activate-scim-sync
+//! cargo run --release -p benchmarks -- binary         # 6. the release binary end to end
 //! cargo run --release -p benchmarks -- --smoke all    # seconds; what CI runs
 //! ```
 //!
@@ -27,6 +30,7 @@
 // reads best as one function from setup to the printed table.
 #![allow(clippy::cast_precision_loss, clippy::too_many_lines)]
 
+mod binary;
 mod capture;
 mod machine;
 mod membership;
@@ -92,6 +96,20 @@ enum Command {
     Source,
     /// Membership changes of 1 % in a 10,000-member group: requests and bytes.
     Membership,
+    /// Benchmark 6: the `pw-activate-scim-sync` binary end to end (10k and 100k users,
+    /// REST and bulk source, first sync and steady state): wall time, requests, peak
+    /// RSS.
+    Binary {
+        /// The binary [default: `PW_ACTIVATE_SCIM_SYNC_BIN`, else next to this program].
+        #[arg(long)]
+        bin: Option<PathBuf>,
+        /// Only these sizes (comma-separated user counts), e.g. `10000`.
+        #[arg(long, value_delimiter = ',')]
+        users: Vec<usize>,
+        /// Only these sources (comma-separated).
+        #[arg(long, value_delimiter = ',', value_enum)]
+        source: Vec<binary::Source>,
+    },
     /// Every benchmark in turn.
     All,
     /// One planner measurement in this (fresh) process; used by `planner`.
@@ -129,6 +147,14 @@ fn main() -> Result<()> {
         Command::RateLimit => runtime()?.block_on(rate_limit::run(&out()?)),
         Command::Source => runtime()?.block_on(source::run(&out()?)),
         Command::Membership => runtime()?.block_on(membership::run(&out()?)),
+        Command::Binary { bin, users, source } => runtime()?.block_on(binary::run(
+            &out()?,
+            &binary::Options {
+                bin,
+                users,
+                sources: source,
+            },
+        )),
         Command::All => {
             let out = out()?;
             planner::run(&out, &[], false)?;
@@ -136,7 +162,8 @@ fn main() -> Result<()> {
                 provision::run(&out, &[]).await?;
                 rate_limit::run(&out).await?;
                 source::run(&out).await?;
-                membership::run(&out).await
+                membership::run(&out).await?;
+                binary::run(&out, &binary::Options::default()).await
             })
         }
     }

@@ -1,10 +1,8 @@
 //! A small forwarding proxy: serves a path prefix by forwarding to another base URL,
 //! and records the size of every request body.
 //!
-//! The ACTIVATE SCIM source reads `{ACTIVATE}/api/organizations/{org}/scim/v2/...`,
-//! which the SCIM emulator (serving `/scim/{tenant}/...`) cannot be addressed as; the
-//! proxy maps one onto the other. It also measures request bytes for the membership
-//! benchmark.
+//! The membership benchmark puts it in front of the SCIM emulator to measure request
+//! bytes.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -86,11 +84,6 @@ impl Proxy {
             shared,
             task,
         })
-    }
-
-    /// `http://127.0.0.1:<port>`.
-    pub fn url(&self) -> &Url {
-        &self.url
     }
 
     /// The URL of `prefix` on the proxy.

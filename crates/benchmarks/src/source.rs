@@ -7,23 +7,17 @@
 //!   and sequentially.
 //! - The bulk SCIM source (`activate_client::ScimSource`): ACTIVATE's read-only SCIM
 //!   endpoint, pages of 200 users (keys included) and 200 groups (members
-//!   included). The ACTIVATE emulator does not serve it, so the SCIM emulator is
-//!   seeded with the same users (ids, names, emails, `active` = enabled, keys in
-//!   `sunkSshKeys`) and groups, answers after the same 20 ms, and a forwarding proxy
-//!   maps `/api/organizations/{org}/scim/v2` onto it.
+//!   included), served by the ACTIVATE emulator with the same 20 ms per request.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use activate_client::{ActivateClient, ClientConfig, Credential, OrgSnapshot, ScimSource, Scope};
 use anyhow::{Context, Result, anyhow};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use testkit::activate::{ActivateEmulator, ActivateOptions, Fixture, LicenseStatus};
-use testkit::scim::{CW_USER_EXT, GROUP_SCHEMA, ScimEmulator, ScimOptions, USER_SCHEMA};
+use testkit::activate::{ActivateEmulator, ActivateOptions, Fixture};
 
 use crate::output::{Out, Target, round3};
-use crate::proxy::Proxy;
 use crate::world;
 use crate::{DEFAULT_CONCURRENCY, HALF_CONCURRENCY};
 
@@ -98,9 +92,7 @@ pub async fn run(out: &Out) -> Result<()> {
         }));
         reference.get_or_insert(snapshot);
     }
-    drop(activate);
-
-    let scim = scim_source(&fixture, latency, concurrencies[0]).await?;
+    let scim = scim_source(&activate, &fixture, concurrencies[0]).await?;
     let same = reference.as_ref().map(|rest| compare(rest, &scim.snapshot));
     println!(
         "  SCIM bulk source, concurrency {:>2}: {:>7.2} s, {} requests ({} user pages, {} group pages); \
@@ -152,7 +144,7 @@ pub async fn run(out: &Out) -> Result<()> {
                 "requests": scim.snapshot.stats.total(),
                 "user_pages": scim.snapshot.stats.scim_user_pages,
                 "group_pages": scim.snapshot.stats.scim_group_pages,
-                "served_by": "SCIM emulator seeded with the same organization, behind a path-mapping proxy",
+                "served_by": "the ACTIVATE emulator's SCIM endpoint (/api/organizations/{org}/scim/v2)",
                 "compared_with_rest": same,
             },
         }),
@@ -178,72 +170,23 @@ struct Timed {
     wall: Duration,
 }
 
-async fn scim_source(fixture: &Fixture, latency: Duration, concurrency: usize) -> Result<Timed> {
-    let scim = ScimEmulator::start(ScimOptions {
-        page_cap: 200,
-        faults: testkit::scim::Faults {
-            http: world::latency(Duration::ZERO),
-            ..testkit::scim::Faults::default()
-        },
-        ..ScimOptions::default()
-    })
-    .await
-    .context("cannot start the SCIM emulator")?;
-    let id_of: BTreeMap<&str, &str> = fixture
-        .users
-        .iter()
-        .map(|u| (u.username.as_str(), u.id.as_str()))
-        .collect();
-    for user in &fixture.users {
-        let enabled = user.active && user.license_status != LicenseStatus::Inactive;
-        let mut record = json!({
-            "schemas": [USER_SCHEMA],
-            "id": user.id,
-            "userName": user.username,
-            "active": enabled,
-        });
-        if let Some(name) = &user.name {
-            record["name"] = json!({"formatted": name});
-            record["displayName"] = json!(name);
-        }
-        if let Some(email) = &user.email {
-            record["emails"] = json!([{"value": email, "primary": true, "type": "work"}]);
-        }
-        if !user.ssh_keys.is_empty() {
-            record["schemas"] = json!([USER_SCHEMA, CW_USER_EXT]);
-            record[CW_USER_EXT] = json!({"sunkSshKeys": user.ssh_keys});
-        }
-        scim.seed_user(record)
-            .map_err(|e| anyhow!("cannot seed user {}: {e:?}", user.username))?;
-    }
-    for group in &fixture.groups {
-        let members: Vec<Value> = group
-            .members
-            .iter()
-            .map(|m| json!({"value": id_of[m.as_str()]}))
-            .collect();
-        scim.seed_group(json!({
-            "schemas": [GROUP_SCHEMA],
-            "id": group.id,
-            "displayName": group.name,
-            "members": members,
-        }))
-        .map_err(|e| anyhow!("cannot seed group {}: {e:?}", group.name))?;
-    }
-    scim.set_faults(testkit::scim::Faults {
-        http: world::latency(latency),
-        ..testkit::scim::Faults::default()
-    });
-    let prefix = format!("/api/organizations/{}/scim/v2", fixture.organization);
-    let proxy = Proxy::start(&prefix, url::Url::parse(scim.base_url())?).await?;
+async fn scim_source(
+    activate: &ActivateEmulator,
+    fixture: &Fixture,
+    concurrency: usize,
+) -> Result<Timed> {
     let client = client(
-        proxy.url().as_str(),
-        "pwt_bm90LXVzZWQ.unused",
+        activate.base_url(),
+        activate.api_key(),
         fixture,
         concurrency,
     )?;
-    let source = ScimSource::new(client, &SecretString::from(scim.token().to_owned()))
-        .map_err(|e| anyhow!(e))?;
+    let source = ScimSource::new(
+        client,
+        &SecretString::from(activate.scim_token().to_owned()),
+    )
+    .map_err(|e| anyhow!(e))?;
+    activate.log().clear();
     let started = Instant::now();
     let snapshot = source
         .fetch_snapshot(&Scope::all())

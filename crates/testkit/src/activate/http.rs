@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::fixture::{Fixture, FixtureUser};
-use super::{Faults, Resource, USERS_LIMIT_MAX, UserQuirk};
+use super::{Faults, Resource, USERS_LIMIT_MAX, UserQuirk, scim};
 use crate::faults::FaultEngine;
 use crate::gate;
 use crate::net::ConnectionControl;
@@ -26,6 +26,7 @@ const USERS_LIMIT_DEFAULT: i64 = 50;
 #[derive(Debug)]
 pub(crate) struct App {
     pub(crate) api_key: String,
+    pub(crate) scim_token: String,
     pub(crate) fixture: Mutex<Fixture>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) engine: FaultEngine,
@@ -59,6 +60,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/api/users/{username}/ssh-public-keys",
             get(ssh_public_keys),
         )
+        .route("/api/organizations/{org}/scim/v2/Users", get(scim::users))
+        .route("/api/organizations/{org}/scim/v2/Groups", get(scim::groups))
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(Arc::clone(&app), gate))
         .with_state(app)
@@ -116,20 +119,34 @@ async fn gate(
     let method = Method::from(request.method());
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
-    let mut pending = app.log.begin(method, classify(&path), path, query);
+    let resource = classify(&path);
+    let is_scim = matches!(resource, Resource::ScimUsers | Resource::ScimGroups);
+    let mut pending = app.log.begin(method, resource, path, query);
     let faults = app.faults().http.clone();
     if let Some(response) = gate::inject(
         &app.engine,
         &faults,
         &connection,
         &mut pending,
-        |status, message| error(status, code_for(status), message),
+        |status, message| {
+            if is_scim {
+                scim::error(status, None, message)
+            } else {
+                error(status, code_for(status), message)
+            }
+        },
     )
     .await
     {
         return response;
     }
-    let response = if authorized(request.headers(), &app.api_key) {
+    let response = if is_scim {
+        if bearer(request.headers()) == Some(app.scim_token.as_str()) {
+            next.run(request).await
+        } else {
+            scim::error(401, None, "a valid SCIM bearer token is required")
+        }
+    } else if authorized(request.headers(), &app.api_key) {
         next.run(request).await
     } else {
         error(401, "unauthenticated", "a valid API key is required")
@@ -146,8 +163,19 @@ fn classify(path: &str) -> Resource {
         ["api", "organizations", _, "groups"] => Resource::Groups,
         ["api", "organizations", _, "groups", _, "members"] => Resource::Members,
         ["api", "users", _, "ssh-public-keys"] => Resource::SshKeys,
+        ["api", "organizations", _, "scim", "v2", "Users"] => Resource::ScimUsers,
+        ["api", "organizations", _, "scim", "v2", "Groups"] => Resource::ScimGroups,
         _ => Resource::Other,
     }
+}
+
+/// The credential of `Authorization: Bearer <credential>`.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credential) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credential.trim())
 }
 
 /// `Basic base64("<key>:")` or `Bearer <key>`.
@@ -189,7 +217,7 @@ fn check_org(fixture: &Fixture, org: &str) -> Result<(), ApiError> {
     }
 }
 
-fn params(uri: &Uri) -> Vec<(String, String)> {
+pub(crate) fn params(uri: &Uri) -> Vec<(String, String)> {
     Query::<Vec<(String, String)>>::try_from_uri(uri)
         .map(|Query(p)| p)
         .unwrap_or_default()

@@ -7,9 +7,11 @@
 //! | `GET /api/organizations/{org}/groups[?limit=&skip=]` | a bare array of `Group` (`members` is a count) |
 //! | `GET /api/organizations/{org}/groups/{group}/members` | `[{id, username, email}]`; `{group}` is percent-decoded |
 //! | `GET /api/users/{username}/ssh-public-keys` | a JSON string: the user's key lines joined with `\n` |
+//! | `GET /api/organizations/{org}/scim/v2/Users`, `…/Groups` | ACTIVATE's read-only SCIM server: users with their keys in the CoreWeave extension, groups with members (see [`scim`]) |
 //!
 //! Authentication: `Authorization: Basic base64("<key>:")` with the emulator's API
-//! key, or `Authorization: Bearer <key>`. Anything else is `401` with the legacy
+//! key, or `Authorization: Bearer <key>`; the SCIM endpoint takes
+//! `Authorization: Bearer <SCIM token>` ([`ActivateEmulator::scim_token`]). Anything else is `401` with the legacy
 //! envelope `{"error": true, "message": …, "code": "unauthenticated"}`. An unknown
 //! org, group or user is `404` with `"code": "not_found"`.
 //!
@@ -48,6 +50,7 @@
 
 pub mod fixture;
 mod http;
+pub mod scim;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -65,6 +68,9 @@ use crate::net::{ResettableListener, Server};
 use crate::request_log::RequestLog;
 use http::App;
 
+/// The SCIM bearer token the emulator accepts unless told otherwise.
+pub const DEFAULT_SCIM_TOKEN: &str = "activate-scim-emulator";
+
 /// The largest `limit` the users endpoint honours (larger values are clamped).
 pub const USERS_LIMIT_MAX: u32 = 500;
 
@@ -81,6 +87,10 @@ pub enum Resource {
     Members,
     /// `/api/users/{username}/ssh-public-keys`.
     SshKeys,
+    /// `/api/organizations/{org}/scim/v2/Users`.
+    ScimUsers,
+    /// `/api/organizations/{org}/scim/v2/Groups`.
+    ScimGroups,
     /// Anything else (answered 404).
     Other,
 }
@@ -94,6 +104,9 @@ pub struct Faults {
     pub total_offset: i64,
     /// Broken records of single users, by username (see [`UserQuirk`]).
     pub user_quirks: BTreeMap<String, UserQuirk>,
+    /// The SCIM endpoint returns the CoreWeave user extension (the keys) only when
+    /// `attributes` asks for it, as ACTIVATE's server may.
+    pub scim_extension_on_request: bool,
 }
 
 /// One user's record answered wrongly, as real listings sometimes do (half-created
@@ -120,6 +133,8 @@ pub struct ActivateOptions {
     pub fixture: Fixture,
     /// The API key to accept; `None` (default): `api_key("127.0.0.1:<port>", "emulator")`.
     pub api_key: Option<String>,
+    /// The SCIM bearer token to accept; `None` (default): [`DEFAULT_SCIM_TOKEN`].
+    pub scim_token: Option<String>,
     /// Initial faults; default none.
     pub faults: Faults,
     /// Seed for fault draws.
@@ -132,6 +147,7 @@ impl Default for ActivateOptions {
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             fixture: Fixture::example(),
             api_key: None,
+            scim_token: None,
             faults: Faults::default(),
             seed: 0,
         }
@@ -144,6 +160,10 @@ impl fmt::Debug for ActivateOptions {
             .field("bind", &self.bind)
             .field("organization", &self.fixture.organization)
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field(
+                "scim_token",
+                &self.scim_token.as_ref().map(|_| "[redacted]"),
+            )
             .field("faults", &self.faults)
             .field("seed", &self.seed)
             .finish_non_exhaustive()
@@ -197,6 +217,9 @@ impl ActivateEmulator {
             .unwrap_or_else(|| api_key(&addr.to_string(), "emulator"));
         let app = Arc::new(App {
             api_key,
+            scim_token: options
+                .scim_token
+                .unwrap_or_else(|| DEFAULT_SCIM_TOKEN.to_owned()),
             fixture: Mutex::new(options.fixture),
             faults: Mutex::new(options.faults),
             engine: FaultEngine::new(options.seed),
@@ -219,6 +242,21 @@ impl ActivateEmulator {
     /// The API key the emulator accepts.
     pub fn api_key(&self) -> &str {
         &self.app.api_key
+    }
+
+    /// The bearer token its SCIM endpoint accepts.
+    pub fn scim_token(&self) -> &str {
+        &self.app.scim_token
+    }
+
+    /// The base URL of its SCIM endpoint,
+    /// `http://127.0.0.1:<port>/api/organizations/<org>/scim/v2`.
+    pub fn scim_url(&self) -> String {
+        format!(
+            "{}/api/organizations/{}/scim/v2",
+            self.base_url,
+            self.organization()
+        )
     }
 
     /// The socket address it listens on.

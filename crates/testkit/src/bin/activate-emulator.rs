@@ -15,8 +15,10 @@ use testkit::synthetic::SyntheticOrg;
 /// The ACTIVATE read API over a JSON fixture, with fault injection.
 ///
 /// Serves GET `/api/auth/whoami/organization`, `/api/organizations/{org}/users`,
-/// `/groups`, `/groups/{group}/members` and `/api/users/{username}/ssh-public-keys`.
-/// Accepts `Authorization: Basic base64("<key>:")` or `Bearer <key>`.
+/// `/groups`, `/groups/{group}/members` and `/api/users/{username}/ssh-public-keys`,
+/// and ACTIVATE's read-only SCIM server at `/api/organizations/{org}/scim/v2`
+/// (`/Users`, `/Groups`). Accepts `Authorization: Basic base64("<key>:")` or
+/// `Bearer <key>`; the SCIM endpoint takes `Bearer <SCIM token>`.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -40,6 +42,9 @@ struct Cli {
     /// API key to accept; default: a key that encodes 127.0.0.1:PORT, with the secret "emulator".
     #[arg(long)]
     api_key: Option<String>,
+    /// Bearer token its SCIM endpoint accepts; default: "activate-scim-emulator".
+    #[arg(long)]
+    scim_token: Option<String>,
     /// Write the served fixture as JSON to this file and continue.
     #[arg(long, value_name = "FILE")]
     dump_fixture: Option<PathBuf>,
@@ -56,6 +61,11 @@ struct Cli {
         help_heading = "ACTIVATE faults"
     )]
     total_offset: i64,
+
+    /// The SCIM endpoint returns the users' keys (the CoreWeave extension) only when
+    /// `attributes` asks for them.
+    #[arg(long, help_heading = "ACTIVATE faults")]
+    scim_extension_on_request: bool,
 }
 
 #[tokio::main]
@@ -83,9 +93,11 @@ async fn main() -> anyhow::Result<()> {
         bind: cli.bind,
         fixture,
         api_key: cli.api_key.clone(),
+        scim_token: cli.scim_token.clone(),
         faults: Faults {
             http: cli.http.to_faults(),
             total_offset: cli.total_offset,
+            scim_extension_on_request: cli.scim_extension_on_request,
             ..Faults::default()
         },
         seed: cli.http.seed,
@@ -96,6 +108,8 @@ async fn main() -> anyhow::Result<()> {
     println!("  ACTIVATE_API_URL={}", emulator.base_url());
     println!("  ACTIVATE_API_KEY={}", emulator.api_key());
     println!("  ACTIVATE_ORG_NAME={}", emulator.organization());
+    println!("  ACTIVATE_SCIM_URL={}", emulator.scim_url());
+    println!("  ACTIVATE_SCIM_TOKEN={}", emulator.scim_token());
     println!("Press Ctrl-C to stop.");
     common::shutdown_signal().await;
     println!("stopped after {} requests", emulator.log().total());

@@ -4,6 +4,7 @@
 #![allow(clippy::too_many_lines)]
 
 mod activate;
+mod activate_scim;
 mod conformance;
 mod scim;
 mod scim_faults;
