@@ -15,7 +15,7 @@
 //! in `schemas`, unless:
 //! - `excludedAttributes` names it (or `…:sunkSshKeys`), or `attributes` is given and
 //!   does not name it;
-//! - [`Faults::scim_extension_on_request`] is set and `attributes` does not name it
+//! - [`Faults::scim_extension_on_request`](super::Faults::scim_extension_on_request) is set and `attributes` does not name it
 //!   (a server that returns the extension only when asked for).
 //!
 //! Other attributes are always returned whatever `attributes` says.
