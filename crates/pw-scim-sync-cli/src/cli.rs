@@ -20,9 +20,10 @@ pub const DEFAULT_CONCURRENCY: u16 = 16;
 /// SSH keys. Without a subcommand it performs one sync.
 ///
 /// Exit status: 0 success (converged, or a plan printed); 1 fatal error (configuration,
-/// authentication, a side unreachable or incomplete; nothing or only part written); 2
-/// usage error; 3 some operations failed or conflicted; 4 a safety guard withheld
-/// deactivations.
+/// authentication, a side unreachable or incomplete, a SCIM server that does not keep
+/// the ownership mark; nothing or only part written); 2 usage error; 3 some operations
+/// failed or conflicted, or an ACTIVATE user was held; 4 a safety guard withheld
+/// deactivations or re-keys.
 #[derive(Debug, Parser)]
 #[command(name = "pw-activate-scim-sync", version)]
 #[command(

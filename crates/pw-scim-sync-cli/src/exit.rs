@@ -8,13 +8,15 @@ pub enum Exit {
     /// 0: converged, or a plan was printed.
     Success,
     /// 1: a fatal error (configuration, authentication, a side unreachable or
-    /// incomplete); nothing or only part was written.
+    /// incomplete, a SCIM server that does not keep the ownership mark); nothing or
+    /// only part was written.
     Fatal,
     /// 2: the command line could not be parsed.
     Usage,
-    /// 3: some operations failed or conflicted; the rest was applied.
+    /// 3: some operations failed or conflicted, or an ACTIVATE user was held; the
+    /// rest was applied.
     Partial,
-    /// 4: a safety guard withheld deactivations; the rest was applied.
+    /// 4: a safety guard withheld deactivations or re-keys; the rest was applied.
     GuardWithheld,
 }
 

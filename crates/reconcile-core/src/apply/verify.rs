@@ -76,11 +76,11 @@ pub(crate) fn after_patch(
         match change {
             UserChange::ExternalId(c) => {
                 if c.new != kept.external_id {
-                    found.push(text(
-                        "externalId",
-                        Some(&c.new.as_str().to_owned()),
-                        Some(&kept.external_id.as_str().to_owned()),
-                    ));
+                    found.push(Difference {
+                        attribute: "externalId",
+                        sent: format!("{:?}", c.new.as_str()),
+                        kept: format!("{:?}", kept.external_id.as_str()),
+                    });
                 }
             }
             UserChange::UserName(c) => {
