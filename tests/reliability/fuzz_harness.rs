@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use activate_client::{ActivateClient, ClientConfig, Credential, Scope};
+use http_policy::chain::render as chain;
 use reconcile_core::{LicenseStatus, SourceGroup, SourceSnapshot, SourceUser, SshKey, project};
 use scim_client::{Filter, ListResponse, RetryPolicy, ScimClient, ScimErrorBody, User};
 use secrecy::SecretString;
@@ -203,18 +204,6 @@ fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// The error and its sources, as the binary prints them (`{:#}`).
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// SCIM responses through the real client: listings (prefix, filtered), a create,

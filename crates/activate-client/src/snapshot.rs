@@ -321,7 +321,10 @@ pub(crate) async fn assemble<K: SshKeySource>(
             Ok(user_keys) => users[index].ssh_keys = Some(user_keys),
             Err(error) => {
                 let user = &users[index];
-                let reason = format!("its SSH keys cannot be read: {}", chain(&error));
+                let reason = format!(
+                    "its SSH keys cannot be read: {}",
+                    http_policy::chain::render(&error)
+                );
                 tracing::warn!(
                     id = %user.id,
                     username = %user.username,
@@ -413,18 +416,6 @@ fn key_lookups(
             source: Box::new(source),
         },
     )
-}
-
-/// An error and its causes on one line, joined by `: `.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl ActivateClient {

@@ -15,6 +15,7 @@
 //! - [`excerpt`]: a short, single-line excerpt of a response body (HTML gateway pages
 //!   included) for error messages.
 //! - [`redact`]: masking a secret that a server echoes back in a response body.
+//! - [`chain`]: an error and its causes on one line, for messages that are not errors.
 //!
 //! It is **not** an HTTP client: it performs no I/O besides sleeping between attempts
 //! (and waiting for a limiter permit),
@@ -31,6 +32,7 @@
 //! assert_eq!(decision, Decision::Retry(Duration::from_secs(2)));
 //! ```
 
+pub mod chain;
 pub mod excerpt;
 pub mod limiter;
 pub mod redact;

@@ -20,11 +20,11 @@ use crate::adapters::observe::observe;
 use crate::adapters::rules;
 use crate::adapters::source::{scopes, to_source};
 use crate::adapters::target::ScimClientTarget;
-use crate::adapters::target::chain;
 use crate::cli::{KeysSource, Output};
 use crate::clients::{self, RequestCounts};
 use crate::exit::Exit;
 use crate::settings::{Settings, SourceSettings};
+use http_policy::chain::render as chain;
 
 /// What the run does after planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -241,11 +241,7 @@ fn load_ca_bundle(path: &Path) -> Result<Vec<u8>> {
 
 /// The innermost message of an error chain (reqwest's own says only "builder error").
 fn cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = error;
-    while let Some(source) = last.source() {
-        last = source;
-    }
-    last.to_string()
+    http_policy::chain::innermost(error).to_string()
 }
 
 fn non_empty(value: Option<&str>) -> Option<String> {

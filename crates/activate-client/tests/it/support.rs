@@ -79,17 +79,7 @@ pub fn member(id: &str, username: &str) -> Value {
     json!({"id": id, "username": username, "email": format!("{username}@example.com")})
 }
 
-/// The error and its sources, joined by ": ".
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
-}
+pub use http_policy::chain::render as chain;
 
 /// The `skip` values of the users requests the server received, in order.
 pub async fn skips(server: &MockServer) -> Vec<String> {

@@ -10,6 +10,8 @@ use scim_client::{
     ScimClient, ScimError, User,
 };
 
+use http_policy::chain::render as chain;
+
 use crate::adapters::observe::{owned_group, owned_user};
 
 /// Writes through a [`ScimClient`]. Retries of transient failures happen inside the
@@ -225,13 +227,12 @@ fn user_operation(change: &UserChange) -> PatchOperation {
     }
 }
 
-/// Classifies a client error for the core, keeping the whole cause chain in the
-/// message (the core reports it per operation).
+/// Classifies a client error for the core. The message is the whole cause chain on
+/// one line (the core reports it per operation, in text and JSON); the client error
+/// is not attached as the `source()` as well, which would print every cause twice.
 pub fn target_error(error: ScimError) -> TargetError {
-    if matches!(error, ScimError::OutcomeUnknown { .. }) {
-        return TargetError::new(TargetErrorKind::OutcomeUnknown, chain(&error)).with_source(error);
-    }
     let kind = match error.status() {
+        _ if matches!(error, ScimError::OutcomeUnknown { .. }) => TargetErrorKind::OutcomeUnknown,
         Some(404) => TargetErrorKind::NotFound,
         Some(409 | 412) => TargetErrorKind::Conflict,
         Some(400 | 413) => TargetErrorKind::Invalid,
@@ -241,17 +242,36 @@ pub fn target_error(error: ScimError) -> TargetError {
         None if error.maybe_processed() => TargetErrorKind::OutcomeUnknown,
         None => TargetErrorKind::Transient,
     };
-    TargetError::new(kind, chain(&error)).with_source(error)
+    TargetError::new(kind, chain(&error))
 }
 
-/// `error: cause: cause`, as `anyhow` prints with `{:#}`.
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scim_client::Method;
+
+    #[test]
+    fn a_target_error_renders_each_cause_once() {
+        let error = ScimError::OutcomeUnknown {
+            method: Method::Post,
+            path: "/Users".to_owned(),
+            attempts: 1,
+            cause: Box::new(ScimError::Transport {
+                method: Method::Post,
+                path: "/Users".to_owned(),
+                maybe_sent: true,
+                attempts: 1,
+                source: "connection reset by peer".into(),
+            }),
+        };
+        let target = target_error(error);
+        assert_eq!(target.kind, TargetErrorKind::OutcomeUnknown);
+        assert_eq!(
+            chain(&target),
+            "outcome unknown: POST /Users: outcome unknown, the server may have processed the \
+             request; it was not repeated, list again before creating the record again: \
+             POST /Users: no complete response (the server may have processed the request): \
+             connection reset by peer"
+        );
     }
-    text
 }

@@ -6,11 +6,11 @@ use reconcile_core::{Desired, project};
 
 use super::report::{Probe, Report, Verdict};
 use crate::adapters::source::{scopes, to_source};
-use crate::adapters::target::chain;
 use crate::cli::KeysSource;
 use crate::clients;
 use crate::env_vars as env;
 use crate::settings::{Settings, SourceSettings};
+use http_policy::chain::render as chain;
 
 /// Probes ACTIVATE and returns the desired state the sync would compute, when the
 /// organization could be read completely.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::report::{Probe, Verdict};
 use super::scim::{Everything, LimitsSeen, owned};
-use crate::adapters::target::chain;
+use http_policy::chain::render as chain;
 
 /// What the probe found so far.
 #[derive(Default)]

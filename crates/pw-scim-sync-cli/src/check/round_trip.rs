@@ -8,8 +8,8 @@ use scim_client::ScimClient;
 use super::report::{Probe, Verdict};
 use crate::adapters::observe::observe;
 use crate::adapters::rules;
-use crate::adapters::target::chain;
 use crate::settings::Settings;
+use http_policy::chain::render as chain;
 
 /// Users shown in the details.
 const SHOWN: usize = 5;

@@ -4,7 +4,7 @@ use scim_client::model::{COREWEAVE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use scim_client::{AttributeDefinition, ResourceTypeDefinition, SchemaDefinition, ScimClient};
 
 use super::report::{Probe, Verdict};
-use crate::adapters::target::chain;
+use http_policy::chain::render as chain;
 
 /// Whether the sync sends an attribute in every write of its resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

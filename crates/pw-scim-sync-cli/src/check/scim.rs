@@ -8,10 +8,10 @@ use scim_client::{Endpoint, Group, PageProbe, PageStart, ScimClient, ScimError, 
 
 use super::report::{Probe, Report, Verdict};
 use super::{names, paging, round_trip, schemas, sw};
-use crate::adapters::target::chain;
 use crate::clients::{self, RequestCounts};
 use crate::env_vars as env;
 use crate::settings::Settings;
+use http_policy::chain::render as chain;
 
 /// Every user and group the server lists, read completely.
 pub(super) struct Everything {

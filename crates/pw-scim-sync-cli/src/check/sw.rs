@@ -9,7 +9,7 @@ use scim_client::{Endpoint, Filter, PageStart, ScimClient};
 
 use super::report::{Probe, Verdict};
 use super::scim::{Everything, LimitsSeen, owned};
-use crate::adapters::target::chain;
+use http_policy::chain::render as chain;
 
 /// What the filtered listing of one endpoint said, next to the full listing.
 enum SwAnswer {
