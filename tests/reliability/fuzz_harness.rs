@@ -18,7 +18,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use activate_client::{ActivateClient, ClientConfig, Credential, Scope};
+use activate_client::{ActivateClient, Credential, Scope};
 use http_policy::chain::render as chain;
 use reconcile_core::{LicenseStatus, SourceGroup, SourceSnapshot, SourceUser, SshKey, project};
 use scim_client::{Filter, ListResponse, RetryPolicy, ScimClient, ScimErrorBody, User};
@@ -153,12 +153,14 @@ fn http() -> &'static Http {
             .build()
             .expect("a SCIM client");
         let credential = Credential::parse(API_KEY).expect("a credential");
-        let mut config = ClientConfig::new(credential, Some(&server.url())).expect("a config");
-        config.retry = RetryPolicy::never();
-        config.timeout = Duration::from_secs(5);
-        config.org = Some("fuzz-org".to_owned());
-        config.max_user_pages = 4;
-        let activate = ActivateClient::new(config).expect("an ACTIVATE client");
+        let activate = ActivateClient::builder(credential)
+            .api_url(server.url())
+            .retry_policy(RetryPolicy::never())
+            .timeout(Duration::from_secs(5))
+            .org("fuzz-org")
+            .max_user_pages(4)
+            .build()
+            .expect("an ACTIVATE client");
         Http {
             server,
             runtime,

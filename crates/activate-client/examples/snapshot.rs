@@ -5,16 +5,18 @@
 //! ```
 //!
 //! Against a real platform, build the client from your API key instead:
-//! `ClientConfig::new(Credential::parse(&key)?, None)`.
+//! `ActivateClient::builder(Credential::parse(&key)?).build()?`.
 
-use activate_client::{ActivateClient, ClientConfig, Credential, Scope};
+use activate_client::{ActivateClient, Credential, Scope};
 use testkit::activate::{ActivateEmulator, ActivateOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let emulator = ActivateEmulator::start(ActivateOptions::default()).await?;
     let credential = Credential::parse(emulator.api_key())?;
-    let client = ActivateClient::new(ClientConfig::new(credential, Some(emulator.base_url()))?)?;
+    let client = ActivateClient::builder(credential)
+        .api_url(emulator.base_url())
+        .build()?;
 
     let snapshot = client.fetch_snapshot(&Scope::all()).await?;
     println!("organization {:?}", snapshot.org);

@@ -1,17 +1,19 @@
-//! The ACTIVATE REST client: configuration, one GET with retries, and the endpoints.
+//! The ACTIVATE REST client: one GET with retries, and the endpoints. Its settings are
+//! in [`crate::builder`].
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use http_policy::retry::{Exhausted, Failure, Idempotency, RetryPolicy};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use http_policy::retry::{Exhausted, Failure, Idempotency};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use url::Url;
 
 use crate::body;
+use crate::builder::{ActivateClientBuilder, Settings};
 use crate::credentials::Credential;
-use crate::error::{ActivateError, ConfigError, ServerMessage};
+use crate::error::{ActivateError, ServerMessage};
 use crate::keys::{SshKeySource, parse_key_lines};
 use crate::model::{GroupInfo, Member, UnusableUser, User, UserListing, wire};
 use crate::path::{encode_segment, is_addressable};
@@ -25,57 +27,6 @@ const ACCEPT_JSON: &str = "application/json, application/problem+json";
 pub(crate) const ACCEPT_JSON_OR_TEXT: &str =
     "application/json, text/plain;q=0.9, application/problem+json";
 
-/// Settings of an [`ActivateClient`].
-///
-/// [`ClientConfig::new`] resolves the base URL from the credential (or the explicit
-/// URL) and fills in the defaults; change the public fields afterwards as needed.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// The ACTIVATE base URL, e.g. `https://cloud.parallel.works/`.
-    pub base_url: Url,
-    /// The API key or token.
-    pub credential: Credential,
-    /// The organization name; read from `GET /api/auth/whoami/organization` when `None`.
-    pub org: Option<String>,
-    /// Time limit of one HTTP attempt, body included. Default 30 s.
-    pub timeout: Duration,
-    /// Time limit to connect. Default 10 s.
-    pub connect_timeout: Duration,
-    /// Retries of transient failures (429, 502, 503, 504, transport errors).
-    pub retry: RetryPolicy,
-    /// Requests in flight at once in a snapshot (members, keys). Default 8.
-    pub concurrency: usize,
-    /// Users per page, 1 to 500. Default 500.
-    pub page_size: u32,
-    /// The most user pages read before giving up. Default 10 000.
-    pub max_user_pages: u32,
-    /// Extra trusted root certificates (PEM, one or more), e.g. a private CA.
-    pub extra_root_ca_pem: Option<Vec<u8>>,
-    /// The `User-Agent` header.
-    pub user_agent: String,
-}
-
-impl ClientConfig {
-    /// Defaults for `credential`, sending requests to `api_url` when given, otherwise
-    /// to the host the credential carries.
-    pub fn new(credential: Credential, api_url: Option<&str>) -> Result<Self, ConfigError> {
-        let base_url = credential.base_url(api_url)?;
-        Ok(Self {
-            base_url,
-            credential,
-            org: None,
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
-            concurrency: 8,
-            page_size: MAX_PAGE_SIZE,
-            max_user_pages: 10_000,
-            extra_root_ca_pem: None,
-            user_agent: concat!("activate-client/", env!("CARGO_PKG_VERSION")).to_owned(),
-        })
-    }
-}
-
 /// A client of the ACTIVATE REST API. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ActivateClient {
@@ -85,7 +36,7 @@ pub struct ActivateClient {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
-    pub(crate) config: ClientConfig,
+    pub(crate) settings: Settings,
 }
 
 /// How a 404 of a request is reported.
@@ -124,81 +75,32 @@ impl Fetched {
     }
 }
 
-fn range(setting: &'static str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
-    if (min..=max).contains(&value) {
-        Ok(())
-    } else {
-        Err(ConfigError::OutOfRange {
-            setting,
-            value,
-            min,
-            max,
-        })
-    }
-}
-
 impl ActivateClient {
-    /// Builds the client. Checks the base URL against the transport policy and the
-    /// numeric settings against their ranges.
-    pub fn new(mut config: ClientConfig) -> Result<Self, ConfigError> {
-        config.base_url = crate::credentials::normalise_base_url(config.base_url.as_str())?;
-        range("concurrency", config.concurrency as u64, 1, 256)?;
-        range(
-            "page size",
-            u64::from(config.page_size),
-            1,
-            u64::from(MAX_PAGE_SIZE),
-        )?;
-        range(
-            "max user pages",
-            u64::from(config.max_user_pages),
-            1,
-            u64::from(u32::MAX),
-        )?;
-        if let Some(org) = &config.org
-            && (!is_addressable(org.trim()) || org.trim() != org)
-        {
-            return Err(ConfigError::BadOrgName { name: org.clone() });
-        }
-        let mut auth = HeaderValue::from_str(&config.credential.authorization()).map_err(|_| {
-            ConfigError::Credential(crate::credentials::CredentialError::InvalidCharacters)
-        })?;
-        auth.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, auth);
-        let mut builder = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .user_agent(config.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(pem) = &config.extra_root_ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| ConfigError::RootCa(Box::new(e)))?;
-            if certs.is_empty() {
-                return Err(ConfigError::RootCa("no certificate in the PEM data".into()));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let http = builder
-            .build()
-            .map_err(|e| ConfigError::HttpClient(Box::new(e)))?;
-        Ok(Self {
-            inner: Arc::new(Inner { http, config }),
-        })
+    /// Starts configuring a client that authenticates with `credential`; see
+    /// [`ActivateClientBuilder`].
+    pub fn builder(credential: Credential) -> ActivateClientBuilder {
+        ActivateClientBuilder::new(credential)
     }
 
-    /// The configuration in use.
-    pub fn config(&self) -> &ClientConfig {
-        &self.inner.config
+    /// The ACTIVATE base URL requests go to; it ends with `/`.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.settings.base_url
+    }
+
+    /// The configured organization name, if one was given.
+    pub fn org(&self) -> Option<&str> {
+        self.inner.settings.org.as_deref()
+    }
+
+    /// The checked settings.
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.inner.settings
     }
 
     /// The configured organization name, or the one `GET /api/auth/whoami/organization`
     /// returns.
     pub async fn org_name(&self) -> Result<String, ActivateError> {
-        match &self.inner.config.org {
+        match &self.inner.settings.org {
             Some(org) => Ok(org.clone()),
             None => self.whoami_organization().await,
         }
@@ -256,7 +158,7 @@ impl ActivateClient {
         org: &str,
     ) -> Result<(UserListing, u32), ActivateError> {
         let org_segment = segment("organization", org)?;
-        let config = &self.inner.config;
+        let settings = &self.inner.settings;
         let mut seen: HashSet<String> = HashSet::new();
         let mut listing = UserListing::default();
         let mut received: u64 = 0;
@@ -265,15 +167,15 @@ impl ActivateClient {
         let mut pages: u32 = 0;
         let mut first_request = None;
         loop {
-            if pages >= config.max_user_pages {
+            if pages >= settings.max_user_pages {
                 return Err(ActivateError::TooManyPages {
-                    limit: config.max_user_pages,
+                    limit: settings.max_user_pages,
                 });
             }
             let skip = received;
             let path = format!(
                 "api/organizations/{org_segment}/users?limit={}&skip={skip}",
-                config.page_size
+                settings.page_size
             );
             let (request, fetched) = self.get(&path, ACCEPT_JSON, NotFound::Org(org)).await?;
             pages += 1;
@@ -422,7 +324,7 @@ impl ActivateClient {
         accept: &'static str,
         not_found: NotFound<'_>,
     ) -> Result<(String, Fetched), ActivateError> {
-        let url = self.inner.config.base_url.join(relative).map_err(|_| {
+        let url = self.inner.settings.base_url.join(relative).map_err(|_| {
             ActivateError::Unaddressable {
                 what: "request path",
                 name: relative.to_owned(),
@@ -434,7 +336,7 @@ impl ActivateClient {
         };
         tracing::debug!(request = %request, "ACTIVATE request");
         let result = http_policy::retry::run(
-            &self.inner.config.retry,
+            &self.inner.settings.retry,
             Idempotency::Idempotent,
             &request,
             classify,
@@ -482,7 +384,7 @@ impl ActivateClient {
             }
             body.extend_from_slice(&chunk);
         }
-        self.inner.config.credential.mask_in(&mut body);
+        self.inner.settings.credential.mask_in(&mut body);
         if status.is_success() {
             Ok(Fetched { body, media })
         } else {

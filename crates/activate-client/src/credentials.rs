@@ -14,7 +14,6 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use secrecy::{ExposeSecret as _, SecretString};
-use url::Url;
 
 const API_KEY_PREFIX: &str = "pwt_";
 const USER_TOKEN_PREFIX: &str = "pwut_";
@@ -91,13 +90,6 @@ pub enum CredentialError {
         /// The kind the prefix announced.
         kind: CredentialKind,
     },
-    /// The credential carries no host (an opaque token, or a JWT without
-    /// `platform_host`) and no API URL was given.
-    #[error("the ACTIVATE {} carries no platform host: an explicit API URL is required", kind.describe())]
-    NoHost {
-        /// The kind of credential.
-        kind: CredentialKind,
-    },
 }
 
 /// An ACTIVATE API key or token.
@@ -110,8 +102,10 @@ pub enum CredentialError {
 /// let key = Credential::parse(" pwt_Y2xvdWQucGFyYWxsZWwud29ya3M.xxxxx\n").unwrap();
 /// assert_eq!(key.kind(), CredentialKind::ApiKey);
 /// assert_eq!(key.embedded_host(), Some("cloud.parallel.works"));
-/// assert_eq!(key.base_url(None).unwrap().as_str(), "https://cloud.parallel.works/");
 /// assert!(!format!("{key:?}").contains("xxxxx"));
+///
+/// let token = Credential::parse("pwoa_opaque").unwrap();
+/// assert_eq!(token.embedded_host(), None); // the client then needs an explicit URL
 /// ```
 #[derive(Clone)]
 pub struct Credential {
@@ -176,22 +170,6 @@ impl Credential {
         self.host.as_deref()
     }
 
-    /// The ACTIVATE base URL: `explicit` when given (the operator's `ACTIVATE_API_URL`),
-    /// otherwise the host the credential carries. `https://` is put in front of a value
-    /// without `http://` or `https://`. The result always ends with `/` and has passed
-    /// [`http_policy::transport::check_url`].
-    pub fn base_url(&self, explicit: Option<&str>) -> Result<Url, crate::error::ConfigError> {
-        let chosen = match explicit.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(url) => url,
-            None => self
-                .host
-                .as_deref()
-                .ok_or(CredentialError::NoHost { kind: self.kind })
-                .map_err(crate::error::ConfigError::Credential)?,
-        };
-        normalise_base_url(chosen)
-    }
-
     /// Replaces this credential, and its HTTP Basic encoding, wherever it appears in
     /// `body` with `[REDACTED]`, should a server echo it back in a response that ends
     /// up in an error message.
@@ -223,28 +201,6 @@ impl Credential {
             }
         }
     }
-}
-
-/// Adds `https://` when no scheme is given, parses, checks the transport policy, and
-/// makes the path end with `/` so that endpoint paths join below it.
-pub(crate) fn normalise_base_url(value: &str) -> Result<Url, crate::error::ConfigError> {
-    use crate::error::ConfigError;
-    let lower = value.to_ascii_lowercase();
-    let with_scheme = if lower.starts_with("http://") || lower.starts_with("https://") {
-        value.to_owned()
-    } else {
-        format!("https://{value}")
-    };
-    let mut url = Url::parse(&with_scheme).map_err(|source| ConfigError::InvalidUrl { source })?;
-    http_policy::transport::check_url(&url).map_err(ConfigError::InsecureUrl)?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::UrlHasQuery);
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
 }
 
 fn decode_embedded_host(kind: CredentialKind, rest: &str) -> Result<String, CredentialError> {
@@ -322,10 +278,6 @@ mod tests {
         let c = Credential::parse("pwt_Y2xvdWQucGFyYWxsZWwud29ya3M.xxxxx").unwrap();
         assert_eq!(c.kind(), CredentialKind::ApiKey);
         assert_eq!(c.embedded_host(), Some("cloud.parallel.works"));
-        assert_eq!(
-            c.base_url(None).unwrap().as_str(),
-            "https://cloud.parallel.works/"
-        );
         let a = Credential::parse("pwt_YWN0aXZhdGUucGFyYWxsZWwud29ya3M.s3cr3t").unwrap();
         assert_eq!(a.embedded_host(), Some("activate.parallel.works"));
     }
@@ -360,41 +312,6 @@ mod tests {
     }
 
     #[test]
-    fn scheme_in_host_is_kept_and_explicit_url_wins() {
-        let c = Credential::parse(&key("http://127.0.0.1:8080", "s")).unwrap();
-        assert_eq!(c.base_url(None).unwrap().as_str(), "http://127.0.0.1:8080/");
-        let c = Credential::parse(&key("cloud.parallel.works", "s")).unwrap();
-        assert_eq!(
-            c.base_url(Some("https://other.example/prefix"))
-                .unwrap()
-                .as_str(),
-            "https://other.example/prefix/"
-        );
-        assert_eq!(
-            c.base_url(Some("other.example")).unwrap().as_str(),
-            "https://other.example/"
-        );
-    }
-
-    #[test]
-    fn insecure_urls_are_refused() {
-        let c = Credential::parse(&key("http://evil.example", "s")).unwrap();
-        assert!(matches!(
-            c.base_url(None),
-            Err(crate::error::ConfigError::InsecureUrl(_))
-        ));
-        let c = Credential::parse(&key("h.example", "s")).unwrap();
-        assert!(matches!(
-            c.base_url(Some("https://u:p@h.example/")),
-            Err(crate::error::ConfigError::InsecureUrl(_))
-        ));
-        assert!(matches!(
-            c.base_url(Some("https://h.example/?x=1")),
-            Err(crate::error::ConfigError::UrlHasQuery)
-        ));
-    }
-
-    #[test]
     fn tokens_go_as_bearer() {
         let ut = format!("pwut_{}.tok", URL_SAFE_NO_PAD.encode("u.example"));
         let c = Credential::parse(&ut).unwrap();
@@ -406,14 +323,6 @@ mod tests {
         assert_eq!(c.kind(), CredentialKind::OpaqueToken);
         assert_eq!(c.embedded_host(), None);
         assert_eq!(c.authorization(), "Bearer pwoa_abcdef");
-        assert_eq!(
-            c.base_url(None).unwrap_err().to_string(),
-            "invalid ACTIVATE credential"
-        );
-        assert_eq!(
-            c.base_url(Some("https://x.example")).unwrap().as_str(),
-            "https://x.example/"
-        );
     }
 
     #[test]
@@ -429,7 +338,6 @@ mod tests {
         let no_claim = format!("{header}.{}.sig", URL_SAFE_NO_PAD.encode(r#"{"sub":"u1"}"#));
         let c = Credential::parse(&no_claim).unwrap();
         assert_eq!(c.embedded_host(), None);
-        assert!(c.base_url(None).is_err());
     }
 
     #[test]

@@ -2,14 +2,17 @@
 //!
 //! `Display` is one short line naming what failed and where; the cause (a transport
 //! error, a JSON error with its line and column) is the [`std::error::Error::source`],
-//! never repeated in the message. No error carries the API key or token.
+//! never repeated in the message. No error carries the API key or token, and none
+//! says how to configure a particular program: that advice belongs to the caller, who
+//! knows where the key, URL and organization came from. Causes from other crates are
+//! boxed, so that no foreign error type is part of the public API.
 
 use std::fmt;
 use std::time::Duration;
 
 use http_policy::retry::GiveUp;
 
-use crate::credentials::CredentialError;
+use crate::credentials::{CredentialError, CredentialKind};
 
 /// A boxed error cause, so that no foreign error type is part of the public API.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -21,19 +24,22 @@ pub enum ConfigError {
     /// The API key or token was refused.
     #[error("invalid ACTIVATE credential")]
     Credential(#[source] CredentialError),
-    /// The API URL does not parse.
-    #[error("invalid ACTIVATE API URL")]
-    InvalidUrl {
-        /// The parse error.
-        #[source]
-        source: url::ParseError,
+    /// The credential carries no platform host (an opaque token, or a JWT without
+    /// `platform_host`) and no API URL was given.
+    #[error("the ACTIVATE {} carries no platform host: an explicit API URL is required", kind.describe())]
+    NoHost {
+        /// The kind of credential.
+        kind: CredentialKind,
     },
-    /// The API URL breaks the transport policy (plain `http://` to a remote host,
+    /// A base URL (the API's, or the SCIM endpoint's) does not parse.
+    #[error("the base URL does not parse")]
+    InvalidUrl(#[source] BoxError),
+    /// A base URL breaks the transport policy (plain `http://` to a remote host,
     /// credentials in the URL, …).
-    #[error("refusing the ACTIVATE API URL")]
-    InsecureUrl(#[source] http_policy::transport::InsecureUrl),
-    /// The API URL has a query or a fragment.
-    #[error("the ACTIVATE API URL must not have a query or fragment")]
+    #[error("refusing the base URL")]
+    InsecureUrl(#[source] BoxError),
+    /// A base URL has a query or a fragment.
+    #[error("the base URL must not have a query or fragment")]
     UrlHasQuery,
     /// The extra root CA is not a PEM certificate bundle.
     #[error("the extra root CA is not a valid PEM certificate")]
@@ -182,9 +188,7 @@ fn attempts_note(attempts: u32, gave_up: GiveUp) -> String {
 #[non_exhaustive]
 pub enum ActivateError {
     /// HTTP 401.
-    #[error(
-        "the ACTIVATE API key was rejected: check that ACTIVATE_API_KEY is current (keys expire) and belongs to this platform ({request}: HTTP 401: {server})"
-    )]
+    #[error("the ACTIVATE API key was rejected ({request}: HTTP 401: {server})")]
     Unauthorized {
         /// The request.
         request: String,
@@ -202,9 +206,7 @@ pub enum ActivateError {
         server: ServerMessage,
     },
     /// HTTP 404 on an organization-level list (users, groups).
-    #[error(
-        "organization {org:?} not found: check ACTIVATE_ORG_NAME ({request}: HTTP 404: {server})"
-    )]
+    #[error("organization {org:?} not found ({request}: HTTP 404: {server})")]
     OrgNotFound {
         /// The organization name used.
         org: String,
@@ -288,7 +290,7 @@ pub enum ActivateError {
         skip: u64,
     },
     /// `total` changed between pages: users were added or removed during the read.
-    #[error("the user count changed from {first} to {now} while paging; try again")]
+    #[error("the user count changed from {first} to {now} while paging")]
     UsersTotalChanged {
         /// `total` on the first page.
         first: u64,

@@ -4,7 +4,9 @@
 //! What it is:
 //! - [`credentials`]: API keys (`pwt_…`, sent as HTTP Basic) and tokens (JWT, `pwut_…`,
 //!   `pwoa_…`, sent as Bearer), and the platform host a key carries;
-//! - [`ActivateClient`]: the read-only REST calls (`whoami`, users paged with
+//! - [`ActivateClient`], configured through [`ActivateClientBuilder`] (the base URL is
+//!   the credential's host unless one is given, normalised and checked once): the
+//!   read-only REST calls (`whoami`, users paged with
 //!   `limit`/`skip` until `total`, groups, members per group, SSH keys per user), with
 //!   retries of transient failures through [`http_policy::retry`];
 //! - [`ActivateClient::fetch_snapshot`]: one call returning an [`OrgSnapshot`]: every
@@ -25,15 +27,17 @@
 //! What it is not: it writes nothing to ACTIVATE, validates no SSH keys (the key lines
 //! are returned raw), knows nothing of SCIM targets or of what to change in them, and
 //! reads no environment variables: the caller passes the key, URL and organization.
+//! Its errors say what failed, not how to configure a particular program; no foreign
+//! error type is part of its API (causes from other crates are boxed).
 //!
 //! ```no_run
-//! use activate_client::{ActivateClient, ClientConfig, Credential, Scope};
+//! use activate_client::{ActivateClient, Credential, Scope};
 //!
 //! # async fn run(api_key: &str) -> Result<(), Box<dyn std::error::Error>> {
 //! let credential = Credential::parse(api_key)?;
-//! let mut config = ClientConfig::new(credential, None)?; // host decoded from the key
-//! config.org = Some("acme".to_owned()); // otherwise asked of whoami
-//! let client = ActivateClient::new(config)?;
+//! let client = ActivateClient::builder(credential) // host decoded from the key
+//!     .org("acme") // otherwise asked of whoami
+//!     .build()?;
 //!
 //! let snapshot = client.fetch_snapshot(&Scope::groups(["gpu users"])).await?;
 //! for user in &snapshot.users {
@@ -48,6 +52,7 @@
 //! ```
 
 pub(crate) mod body;
+pub mod builder;
 pub mod client;
 pub mod credentials;
 pub mod error;
@@ -58,9 +63,13 @@ pub mod probe;
 pub mod scim_source;
 pub mod snapshot;
 
-pub use client::{ActivateClient, ClientConfig};
-pub use credentials::{Credential, CredentialKind};
+pub use builder::ActivateClientBuilder;
+pub use client::ActivateClient;
+pub use credentials::{Credential, CredentialError, CredentialKind};
 pub use error::{ActivateError, ConfigError, SnapshotError, SnapshotPart};
+/// Re-exported so callers can set [`ActivateClientBuilder::retry_policy`] and read
+/// [`ActivateError`]'s `gave_up` without naming the `http-policy` crate.
+pub use http_policy::retry::{GiveUp, RetryPolicy};
 pub use keys::{PwCliKeys, SshKeySource};
 pub use model::{Group, GroupInfo, LicenseStatus, Member, UnusableUser, User, UserListing};
 pub use scim_source::ScimSource;

@@ -97,7 +97,7 @@ impl ScimSource {
     /// instead of `<ACTIVATE base URL>/api/organizations/<org>/scim/v2`. The URL is
     /// checked against the transport policy (plain `http://` only to loopback hosts).
     pub fn with_base_url(mut self, url: &str) -> Result<Self, ConfigError> {
-        let url = crate::credentials::normalise_base_url(url)?;
+        let url = crate::builder::normalise_base_url(url)?;
         self.base_url = Some(url);
         Ok(self)
     }
@@ -121,7 +121,7 @@ impl ScimSource {
         org: &str,
         counts: &Arc<PageCounts>,
     ) -> Result<ScimClient, ActivateError> {
-        let config = self.client.config();
+        let config = self.client.settings();
         let setup = |source: Box<dyn std::error::Error + Send + Sync>| ActivateError::Scim {
             what: "could not set up the SCIM client".to_owned(),
             source,
@@ -162,7 +162,7 @@ impl ScimSource {
     /// in scope and keeps the keys of the users who will be active in scope.
     pub async fn fetch_snapshot(&self, scope: &Scope) -> Result<OrgSnapshot, SnapshotError> {
         let mut stats = RequestStats::default();
-        let org = if let Some(org) = &self.client.config().org {
+        let org = if let Some(org) = &self.client.settings().org {
             org.clone()
         } else {
             stats.whoami += 1;
@@ -235,7 +235,7 @@ impl ScimSource {
             unknown_groups: unknown,
             stats,
         };
-        assemble(parts, scope, &keys, self.client.config().concurrency)
+        assemble(parts, scope, &keys, self.client.settings().concurrency)
             .await
             .map(|(snapshot, _)| snapshot)
     }

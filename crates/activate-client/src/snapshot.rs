@@ -434,7 +434,7 @@ impl ActivateClient {
         keys: &K,
     ) -> Result<OrgSnapshot, SnapshotError> {
         let mut stats = RequestStats::default();
-        let org = if let Some(org) = &self.config().org {
+        let org = if let Some(org) = &self.settings().org {
             org.clone()
         } else {
             stats.whoami += 1;
@@ -442,7 +442,7 @@ impl ActivateClient {
                 .await
                 .map_err(|e| SnapshotError::new(SnapshotPart::OrgName, e))?
         };
-        let concurrency = self.config().concurrency;
+        let concurrency = self.settings().concurrency;
         let users = async {
             self.list_users_counted(&org)
                 .await

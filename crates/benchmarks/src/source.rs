@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use activate_client::{ActivateClient, ClientConfig, Credential, OrgSnapshot, ScimSource, Scope};
+use activate_client::{ActivateClient, Credential, OrgSnapshot, ScimSource, Scope};
 use anyhow::{Context, Result, anyhow};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -159,10 +159,12 @@ fn client(
     concurrency: usize,
 ) -> Result<ActivateClient> {
     let credential = Credential::parse(key).map_err(|e| anyhow!(e))?;
-    let mut config = ClientConfig::new(credential, Some(base_url)).map_err(|e| anyhow!(e))?;
-    config.org = Some(fixture.organization.clone());
-    config.concurrency = concurrency;
-    ActivateClient::new(config).map_err(|e| anyhow!(e))
+    ActivateClient::builder(credential)
+        .api_url(base_url)
+        .org(fixture.organization.clone())
+        .concurrency(concurrency)
+        .build()
+        .map_err(|e| anyhow!(e))
 }
 
 struct Timed {

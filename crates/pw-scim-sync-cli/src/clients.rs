@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use activate_client::{ActivateClient, ClientConfig, Credential, ScimSource};
+use activate_client::{ActivateClient, ConfigError, Credential, ScimSource};
 use anyhow::{Context, Result, anyhow};
 use scim_client::{
     AdaptiveLimiter, LimiterConfig, RequestEvent, RequestObserver, RequestOutcome, ScimClient,
@@ -60,19 +60,38 @@ pub fn activate(settings: &ActivateSettings, run: &RunSettings) -> Result<Activa
             env::ACTIVATE_API_KEY
         )
     })?;
-    let api_url = settings.api_url.as_ref().map(url::Url::as_str);
-    let mut config = ClientConfig::new(credential, api_url).with_context(|| {
-        format!(
-            "cannot work out the ACTIVATE URL; set {} (e.g. https://activate.parallel.works)",
-            env::ACTIVATE_API_URL
-        )
-    })?;
-    config.org.clone_from(&settings.org_name);
-    config.timeout = run.timeout;
-    config.concurrency = run.concurrency;
-    config.extra_root_ca_pem.clone_from(&run.ca_bundle);
-    USER_AGENT.clone_into(&mut config.user_agent);
-    ActivateClient::new(config).context("cannot set up the ACTIVATE client")
+    let mut builder = ActivateClient::builder(credential)
+        .timeout(run.timeout)
+        .concurrency(run.concurrency)
+        .user_agent(USER_AGENT);
+    if let Some(url) = &settings.api_url {
+        builder = builder.api_url(url.as_str());
+    }
+    if let Some(org) = &settings.org_name {
+        builder = builder.org(org.clone());
+    }
+    if let Some(pem) = &run.ca_bundle {
+        builder = builder.extra_root_ca_pem(pem.clone());
+    }
+    builder.build().map_err(|error| {
+        let context = match error {
+            ConfigError::NoHost { .. } => format!(
+                "cannot work out the ACTIVATE URL; set {} (e.g. https://activate.parallel.works)",
+                env::ACTIVATE_API_URL
+            ),
+            ConfigError::InvalidUrl(_) | ConfigError::InsecureUrl(_) | ConfigError::UrlHasQuery
+                if settings.api_url.is_none() =>
+            {
+                format!(
+                    "the host in {} cannot be used; set {} (e.g. https://activate.parallel.works)",
+                    env::ACTIVATE_API_KEY,
+                    env::ACTIVATE_API_URL
+                )
+            }
+            _ => "cannot set up the ACTIVATE client".to_owned(),
+        };
+        anyhow!(error).context(context)
+    })
 }
 
 /// The reader of ACTIVATE's SCIM server, for

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod env_vars;
 pub mod exit;
 pub mod heartbeat;
+pub mod hints;
 pub mod logging;
 pub mod metrics;
 pub mod run;

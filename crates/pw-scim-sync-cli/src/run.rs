@@ -23,6 +23,7 @@ use crate::adapters::target::ScimClientTarget;
 use crate::cli::{KeysSource, Output};
 use crate::clients::{self, RequestCounts};
 use crate::exit::Exit;
+use crate::hints;
 use crate::settings::{Settings, SourceSettings};
 use http_policy::chain::render as chain;
 
@@ -270,7 +271,13 @@ async fn read_source(
             activate.fetch_snapshot_with(scope, &keys).await
         }
     };
-    snapshot.context("could not read the ACTIVATE organization completely; nothing was written")
+    snapshot.map_err(|error| {
+        let hint = hints::activate_access(&error.source, &settings.activate)
+            .map_or_else(String::new, |hint| format!(" ({hint})"));
+        anyhow::Error::new(error).context(format!(
+            "could not read the ACTIVATE organization completely; nothing was written{hint}"
+        ))
+    })
 }
 
 /// Writes what follows the plan: the apply result as text, or the whole run as one

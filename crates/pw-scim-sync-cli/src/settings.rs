@@ -21,6 +21,9 @@ pub const COREWEAVE_SCIM_BASE: &str = "https://api.coreweave.com/scim/";
 pub struct ActivateSettings {
     /// The API key or token.
     pub credential: SecretString,
+    /// The variable that supplied it (`ACTIVATE_API_KEY` or `ACTIVATE_API_KEY_FILE`),
+    /// for messages.
+    pub credential_var: &'static str,
     /// Explicit base URL, overriding the host decoded from the key.
     pub api_url: Option<Url>,
     /// Explicit organization name.
@@ -102,7 +105,7 @@ impl Settings {
     /// Validates the arguments of a sync, plan or check.
     pub fn from_args(args: &SyncArgs) -> Result<Self> {
         let run = RunSettings::from_args(args)?;
-        let credential = secret(
+        let (credential, credential_var) = secret(
             args.activate_api_key.as_ref(),
             args.activate_api_key_file.as_deref(),
             [env::ACTIVATE_API_KEY, env::ACTIVATE_API_KEY_FILE],
@@ -115,7 +118,7 @@ impl Settings {
             .transpose()?;
         let org_name = non_empty(args.activate_org_name.as_deref());
         let source = source(args)?;
-        let token = secret(
+        let (token, _) = secret(
             args.cw_scim_bearer_token.as_ref(),
             args.cw_scim_bearer_token_file.as_deref(),
             [env::CW_SCIM_BEARER_TOKEN, env::CW_SCIM_BEARER_TOKEN_FILE],
@@ -129,6 +132,7 @@ impl Settings {
         Ok(Self {
             activate: ActivateSettings {
                 credential,
+                credential_var,
                 api_url,
                 org_name,
                 source,
@@ -189,7 +193,7 @@ fn source(args: &SyncArgs) -> Result<SourceSettings> {
                     env::ACTIVATE_SOURCE
                 );
             }
-            let token = secret(
+            let (token, _) = secret(
                 args.activate_scim_token.as_ref(),
                 args.activate_scim_token_file.as_deref(),
                 [env::ACTIVATE_SCIM_TOKEN, env::ACTIVATE_SCIM_TOKEN_FILE],
@@ -251,17 +255,21 @@ fn non_empty(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A secret given directly or in a file (exactly one of the two).
+/// A secret given directly or in a file (exactly one of the two), and the variable
+/// that gave it.
 fn secret(
     direct: Option<&SecretString>,
     file: Option<&Path>,
-    [direct_var, file_var]: [&str; 2],
+    [direct_var, file_var]: [&'static str; 2],
     blank: &[String],
-) -> Result<SecretString> {
+) -> Result<(SecretString, &'static str)> {
     let direct = direct.filter(|s| !s.expose_secret().trim().is_empty());
     match (direct, file) {
         (Some(_), Some(_)) => bail!("set either {direct_var} or {file_var}, not both"),
-        (Some(value), None) => Ok(SecretString::from(value.expose_secret().trim().to_owned())),
+        (Some(value), None) => Ok((
+            SecretString::from(value.expose_secret().trim().to_owned()),
+            direct_var,
+        )),
         (None, Some(path)) => {
             let raw = std::fs::read_to_string(path)
                 .with_context(|| format!("{file_var}: cannot read {}", path.display()))?;
@@ -269,7 +277,7 @@ fn secret(
             if value.is_empty() {
                 bail!("{file_var}: {} is empty", path.display());
             }
-            Ok(SecretString::from(value.to_owned()))
+            Ok((SecretString::from(value.to_owned()), file_var))
         }
         (None, None) => Err(required(
             blank,

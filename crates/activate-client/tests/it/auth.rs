@@ -1,6 +1,6 @@
 //! The `Authorization` header each credential is sent with.
 
-use activate_client::{ActivateClient, ClientConfig, Credential};
+use activate_client::{ActivateClient, Credential};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use wiremock::matchers::{header, headers, method, path};
@@ -30,7 +30,7 @@ async fn an_api_key_goes_as_basic_with_an_empty_password() {
         .await;
     // Whitespace around the key, as read from an env file, is trimmed.
     let credential = Credential::parse(&format!("  {key}\n")).unwrap();
-    let client = ActivateClient::new(ClientConfig::new(credential, None).unwrap()).unwrap();
+    let client = ActivateClient::builder(credential).build().unwrap();
     assert_eq!(client.org_name().await.unwrap(), "acme");
 }
 
@@ -48,14 +48,16 @@ async fn tokens_go_as_bearer() {
             .await;
     }
     let ut = Credential::parse(&user_token).unwrap();
-    let client = ActivateClient::new(ClientConfig::new(ut, None).unwrap()).unwrap();
+    let client = ActivateClient::builder(ut).build().unwrap();
     assert_eq!(client.org_name().await.unwrap(), "acme");
 
     // An opaque token carries no host: the explicit URL is required and used.
     let opaque = Credential::parse("pwoa_opaque123").unwrap();
-    assert!(ClientConfig::new(opaque.clone(), None).is_err());
-    let client =
-        ActivateClient::new(ClientConfig::new(opaque, Some(&server.uri())).unwrap()).unwrap();
+    assert!(ActivateClient::builder(opaque.clone()).build().is_err());
+    let client = ActivateClient::builder(opaque)
+        .api_url(server.uri())
+        .build()
+        .unwrap();
     assert_eq!(client.org_name().await.unwrap(), "acme");
 }
 
@@ -69,12 +71,14 @@ async fn the_explicit_url_overrides_the_decoded_host() {
         .mount(&server)
         .await;
     let credential = Credential::parse("pwt_Y2xvdWQucGFyYWxsZWwud29ya3M.xxxxx").unwrap();
-    let config = ClientConfig::new(credential, Some(&format!("{}/prefix", server.uri()))).unwrap();
+    let client = ActivateClient::builder(credential)
+        .api_url(format!("{}/prefix", server.uri()))
+        .build()
+        .unwrap();
     assert_eq!(
-        config.base_url.as_str(),
+        client.base_url().as_str(),
         format!("{}/prefix/", server.uri())
     );
-    let client = ActivateClient::new(config).unwrap();
     assert_eq!(client.org_name().await.unwrap(), "acme");
 }
 
@@ -82,7 +86,7 @@ async fn the_explicit_url_overrides_the_decoded_host() {
 async fn debug_output_never_holds_the_secret() {
     let server = support::server().await;
     let client = support::client(&server);
-    let shown = format!("{client:?} {:?}", client.config());
+    let shown = format!("{client:?} {:?}", support::builder(&server));
     assert!(!shown.contains(support::SECRET), "{shown}");
     assert!(!shown.contains(&STANDARD.encode(format!("{}:", support::api_key(&server)))));
 }

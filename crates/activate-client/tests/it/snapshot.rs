@@ -4,8 +4,7 @@
 use std::collections::BTreeSet;
 
 use activate_client::{
-    ActivateClient, Group, LicenseStatus, OrgSnapshot, RequestStats, Scope, SnapshotPart,
-    UnusableUser,
+    Group, LicenseStatus, OrgSnapshot, RequestStats, Scope, SnapshotPart, UnusableUser,
 };
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex, query_param};
@@ -117,10 +116,10 @@ async fn scoped_snapshot_fetches_keys_only_for_active_in_scope_users() {
     )
     .await;
 
-    let mut config = support::config(&server);
-    config.org = None;
-    config.page_size = 2;
-    let client = ActivateClient::new(config).unwrap();
+    let client = support::builder_without_org(&server)
+        .page_size(2)
+        .build()
+        .unwrap();
     let scope = Scope::groups(["gpu users", "no such group"]);
     let snapshot = client.fetch_snapshot(&scope).await.unwrap();
 
@@ -371,9 +370,9 @@ async fn more_than_five_failed_key_lookups_stop_the_snapshot_early() {
         .respond_with(ResponseTemplate::new(404).set_body_string("gone"))
         .mount(&server)
         .await;
-    let mut config = support::config(&server);
-    config.concurrency = 1;
-    let err = ActivateClient::new(config)
+    let err = support::builder(&server)
+        .concurrency(1)
+        .build()
         .unwrap()
         .fetch_snapshot(&Scope::all())
         .await

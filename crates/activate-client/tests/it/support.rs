@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use activate_client::{ActivateClient, ClientConfig, Credential};
+use activate_client::{ActivateClient, ActivateClientBuilder, Credential};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_policy::retry::RetryPolicy;
@@ -28,17 +28,20 @@ pub fn tiny_retry() -> RetryPolicy {
     }
 }
 
-/// A configuration for the mock server, organization `acme`.
-pub fn config(server: &MockServer) -> ClientConfig {
+/// A client for the mock server (its host decoded from the key), without an
+/// organization name, retrying quickly.
+pub fn builder_without_org(server: &MockServer) -> ActivateClientBuilder {
     let credential = Credential::parse(&api_key(server)).unwrap();
-    let mut config = ClientConfig::new(credential, None).unwrap();
-    config.org = Some("acme".to_owned());
-    config.retry = tiny_retry();
-    config
+    ActivateClient::builder(credential).retry_policy(tiny_retry())
+}
+
+/// [`builder_without_org`] with the organization `acme`.
+pub fn builder(server: &MockServer) -> ActivateClientBuilder {
+    builder_without_org(server).org("acme")
 }
 
 pub fn client(server: &MockServer) -> ActivateClient {
-    ActivateClient::new(config(server)).unwrap()
+    builder(server).build().unwrap()
 }
 
 /// Any request no mock expects gets a loud 418.

@@ -32,9 +32,7 @@ async fn one_page(server: &MockServer, total: u64, users: serde_json::Value) {
 }
 
 fn small_pages(server: &MockServer) -> activate_client::ActivateClient {
-    let mut config = support::config(server);
-    config.page_size = 2;
-    activate_client::ActivateClient::new(config).unwrap()
+    support::builder(server).page_size(2).build().unwrap()
 }
 
 #[tokio::test]
@@ -273,10 +271,10 @@ async fn the_page_cap_stops_paging() {
         ]),
     )
     .await;
-    let mut config = support::config(&server);
-    config.page_size = 2;
-    config.max_user_pages = 2;
-    let err = activate_client::ActivateClient::new(config)
+    let err = support::builder(&server)
+        .page_size(2)
+        .max_user_pages(2)
+        .build()
         .unwrap()
         .list_users("acme")
         .await

@@ -230,6 +230,7 @@ fn user_operation(change: &UserChange) -> PatchOperation {
 /// Classifies a client error for the core. The message is the whole cause chain on
 /// one line (the core reports it per operation, in text and JSON); the client error
 /// is not attached as the `source()` as well, which would print every cause twice.
+#[allow(clippy::needless_pass_by_value)] // The shape `map_err` expects.
 pub fn target_error(error: ScimError) -> TargetError {
     let kind = match error.status() {
         _ if matches!(error, ScimError::OutcomeUnknown { .. }) => TargetErrorKind::OutcomeUnknown,

@@ -1,15 +1,15 @@
 //! The ACTIVATE side: access and organization, the complete snapshot the sync
 //! would read, and the shape of one SSH-key lookup.
 
-use activate_client::{ActivateClient, ActivateError, OrgSnapshot, PwCliKeys, SnapshotError};
+use activate_client::{ActivateClient, OrgSnapshot, PwCliKeys, SnapshotError};
 use reconcile_core::{Desired, project};
 
 use super::report::{Probe, Report, Verdict};
 use crate::adapters::source::{scopes, to_source};
 use crate::cli::KeysSource;
-use crate::clients;
 use crate::env_vars as env;
 use crate::settings::{Settings, SourceSettings};
+use crate::{clients, hints};
 use http_policy::chain::render as chain;
 
 /// Probes ACTIVATE and returns the desired state the sync would compute, when the
@@ -32,7 +32,7 @@ pub(super) async fn probe(settings: &Settings, report: &mut Report) -> Option<De
             return None;
         }
     };
-    let base = activate.config().base_url.clone();
+    let base = activate.base_url().clone();
     let asked_org = match &settings.activate.org_name {
         Some(org) => format!("{} = {org} (no request)", env::ACTIVATE_ORG_NAME),
         None => format!("GET {base}api/auth/whoami/organization"),
@@ -45,7 +45,7 @@ pub(super) async fn probe(settings: &Settings, report: &mut Report) -> Option<De
                 asked_org,
                 chain(&error),
                 Verdict::Blocking,
-                access_fix(&error),
+                hints::activate_any(&error, &settings.activate),
             ));
             return None;
         }
@@ -65,7 +65,7 @@ pub(super) async fn probe(settings: &Settings, report: &mut Report) -> Option<De
                 Verdict::Blocking,
                 format!(
                     "a sync stops before writing anything when ACTIVATE cannot be read completely; {}",
-                    access_fix(&error.source)
+                    hints::activate_any(&error.source, &settings.activate)
                 ),
             ));
             return None;
@@ -91,7 +91,7 @@ pub(super) async fn probe(settings: &Settings, report: &mut Report) -> Option<De
         "the sync reads the same, completely, on every run",
     ));
     if settings.activate.keys_source == KeysSource::Api {
-        report.push(key_lookup(&activate, &base, &snapshot).await);
+        report.push(key_lookup(&activate, &base, &snapshot, settings).await);
     }
     let (_, core_scope) = scopes(settings.run.scope.as_ref());
     Some(project(&to_source(snapshot), &core_scope))
@@ -126,12 +126,7 @@ async fn scim_source(
         }
     };
     let base = url.map_or_else(
-        || {
-            format!(
-                "{}api/organizations/<org>/scim/v2",
-                activate.config().base_url
-            )
-        },
+        || format!("{}api/organizations/<org>/scim/v2", activate.base_url()),
         ToString::to_string,
     );
     let asked = format!("GET {base}/Users and /Groups, every page");
@@ -191,7 +186,12 @@ async fn read(
 }
 
 /// One key lookup, for the first enabled user that has keys (else the first one).
-async fn key_lookup(activate: &ActivateClient, base: &url::Url, snapshot: &OrgSnapshot) -> Probe {
+async fn key_lookup(
+    activate: &ActivateClient,
+    base: &url::Url,
+    snapshot: &OrgSnapshot,
+    settings: &Settings,
+) -> Probe {
     let user = snapshot
         .users
         .iter()
@@ -242,27 +242,7 @@ async fn key_lookup(activate: &ActivateClient, base: &url::Url, snapshot: &OrgSn
             asked,
             chain(&error),
             Verdict::Blocking,
-            access_fix(&error),
-        ),
-    }
-}
-
-fn access_fix(error: &ActivateError) -> String {
-    match error {
-        ActivateError::Unauthorized { .. } => format!(
-            "{} is wrong, expired or revoked: create a new API key in ACTIVATE",
-            env::ACTIVATE_API_KEY
-        ),
-        ActivateError::Forbidden { .. } => format!(
-            "the key may not read this organization: use a key of an organization administrator, or check {}",
-            env::ACTIVATE_ORG_NAME
-        ),
-        ActivateError::OrgNotFound { .. } => {
-            format!("no such organization: check {}", env::ACTIVATE_ORG_NAME)
-        }
-        _ => format!(
-            "check {} and that ACTIVATE is reachable from here",
-            env::ACTIVATE_API_URL
+            hints::activate_any(&error, &settings.activate),
         ),
     }
 }
