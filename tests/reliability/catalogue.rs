@@ -1192,36 +1192,36 @@ pub fn config_cases() -> Vec<Case> {
         .writes(none),
         Case::new(
             "config: plain http:// SCIM URL to a remote host",
-            1,
-            &["CW_SCIM_BASE_URL: plain http:// is only allowed to loopback hosts, not to \"scim.example.com\"; use https://"],
+            2,
+            &["for CW_SCIM_BASE_URL: plain http:// is only allowed to loopback hosts, not to \"scim.example.com\"; use https://"],
         )
         .env(&[("CW_SCIM_BASE_URL", "http://scim.example.com/scim/org")])
         .writes(none),
         Case::new(
             "config: plain http:// ACTIVATE URL to a remote host",
-            1,
-            &["ACTIVATE_API_URL: plain http:// is only allowed to loopback hosts, not to \"activate.example.com\""],
+            2,
+            &["for ACTIVATE_API_URL: plain http:// is only allowed to loopback hosts, not to \"activate.example.com\""],
         )
         .env(&[("ACTIVATE_API_URL", "http://activate.example.com")])
         .writes(none),
         Case::new(
             "config: MAX_DEACTIVATIONS is not a number",
             2,
-            &["MAX_DEACTIVATIONS: invalid deactivation limit \"ten\""],
+            &["invalid value 'ten' for MAX_DEACTIVATIONS: invalid deactivation limit \"ten\""],
         )
         .env(&[("MAX_DEACTIVATIONS", "ten")])
         .writes(none),
         Case::new(
             "config: MAX_DEACTIVATIONS is a negative percentage",
             2,
-            &["MAX_DEACTIVATIONS: invalid deactivation limit \"-5%\""],
+            &["invalid value '-5%' for MAX_DEACTIVATIONS: invalid deactivation limit \"-5%\""],
         )
         .env(&[("MAX_DEACTIVATIONS", "-5%")])
         .writes(none),
         Case::new(
             "config: MAX_DEACTIVATIONS above 100%",
             2,
-            &["MAX_DEACTIVATIONS: 150% is more than 100%"],
+            &["invalid value '150%' for MAX_DEACTIVATIONS: 150% is more than 100%"],
         )
         .env(&[("MAX_DEACTIVATIONS", "150%")])
         .writes(none),
@@ -1274,13 +1274,13 @@ pub fn config_cases() -> Vec<Case> {
         )
         .env(&[("ACTIVATE_API_KEY", "hunter2")])
         .writes(none),
-        Case::new("config: HTTP_TIMEOUT=0", 2, &["--timeout", "0 is not in 1..=3600"])
+        Case::new("config: HTTP_TIMEOUT=0", 2, &["invalid value '0' for HTTP_TIMEOUT: 0 is not in 1..=3600"])
             .env(&[("HTTP_TIMEOUT", "0")])
             .writes(none),
         Case::new("config: DRY_RUN=maybe", 2, &["invalid value 'maybe'"])
             .env(&[("DRY_RUN", "maybe")])
             .writes(none),
-        Case::new("config: LOG_LEVEL=loud", 1, &["LOG_LEVEL must be one of error, warn, info, debug, trace, got \"loud\""])
+        Case::new("config: LOG_LEVEL=loud", 2, &["invalid value 'loud' for LOG_LEVEL: expected one of error, warn, info, debug, trace"])
             .env(&[("LOG_LEVEL", "loud")])
             .writes(none),
     ]

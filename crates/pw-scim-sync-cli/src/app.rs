@@ -1,6 +1,7 @@
 //! Dispatch of a parsed command line, and what happens around a run: the summary line,
 //! metrics, the heartbeat and termination signals.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -37,6 +38,16 @@ async fn execute(cli: Cli) -> Result<Exit> {
         Some(Command::Demo) => {
             let run = crate::settings::RunSettings::from_args(&cli.sync)?;
             return crate::demo::demo(run).await;
+        }
+        Some(Command::EnvVars) => {
+            let mut out = std::io::stdout().lock();
+            return match writeln!(out, "{}", crate::env_vars::ALL.join("\n")) {
+                // A reader that stops early (`| head`) is not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(anyhow::Error::new(e).context("cannot write to stdout"))
+                }
+                _ => Ok(Exit::Success),
+            };
         }
         #[cfg(not(feature = "demo"))]
         Some(Command::Demo) => {

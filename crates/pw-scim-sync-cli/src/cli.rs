@@ -1,4 +1,6 @@
-//! Command-line arguments (clap derive), each with its environment variable.
+//! Command-line arguments (clap derive), each with its environment variable: the one
+//! configuration contract. Every value is typed (see [`crate::values`]), so that a bad
+//! one is a usage error (exit 2) naming the flag or the variable it came from.
 
 // The doc comments here are the `--help` text, which clap prints verbatim: plain text,
 // not Markdown.
@@ -6,11 +8,15 @@
 
 use std::path::PathBuf;
 
+use std::ffi::OsString;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 use reconcile_core::DeactivationLimit;
 use secrecy::SecretString;
 
 use crate::env_vars as env;
+use crate::values::{EndpointUrl, GroupName, LogLevel, OrgId, OrgName, PushgatewayUrl};
 
 /// The default of `--concurrency` (`SYNC_CONCURRENCY`): the lowest that makes the
 /// benchmarks' initial provisioning ten times faster than one request at a time.
@@ -55,6 +61,10 @@ pub enum Command {
     /// name, hidden, to say that it is left out rather than that it does not exist.
     #[cfg_attr(not(feature = "demo"), command(hide = true))]
     Demo,
+    /// Print the environment variables the tool reads, one a line (for the checks of
+    /// the Kubernetes manifests).
+    #[command(hide = true)]
+    EnvVars,
 }
 
 /// What `demo` says in a build without it.
@@ -104,7 +114,8 @@ pub enum ActivateSource {
 #[allow(clippy::struct_excessive_bools)]
 pub struct SyncArgs {
     /// ACTIVATE API key (pwt_…) or token.
-    #[arg(long, env = env::ACTIVATE_API_KEY, hide_env_values = true, global = true)]
+    #[arg(long, env = env::ACTIVATE_API_KEY, hide_env_values = true, global = true,
+          conflicts_with = "activate_api_key_file")]
     pub activate_api_key: Option<SecretString>,
 
     /// File holding the ACTIVATE API key (re-read on every run).
@@ -113,22 +124,23 @@ pub struct SyncArgs {
 
     /// ACTIVATE base URL [default: decoded from the API key].
     #[arg(long, env = env::ACTIVATE_API_URL, global = true)]
-    pub activate_api_url: Option<String>,
+    pub activate_api_url: Option<EndpointUrl>,
 
     /// ACTIVATE organization name [default: the API key's organization].
     #[arg(long, env = env::ACTIVATE_ORG_NAME, global = true)]
-    pub activate_org_name: Option<String>,
+    pub activate_org_name: Option<OrgName>,
 
     /// Comma-separated ACTIVATE group names; only their members are synced.
-    #[arg(long, env = env::ACTIVATE_SYNC_GROUPS, global = true)]
-    pub activate_sync_groups: Option<String>,
+    #[arg(long, env = env::ACTIVATE_SYNC_GROUPS, value_delimiter = ',', global = true)]
+    pub activate_sync_groups: Option<Vec<GroupName>>,
 
     /// Where users, groups and keys are read.
     #[arg(long, env = env::ACTIVATE_SOURCE, value_enum, default_value = "rest", global = true)]
     pub activate_source: ActivateSource,
 
     /// ACTIVATE SCIM bearer token (for --activate-source scim).
-    #[arg(long, env = env::ACTIVATE_SCIM_TOKEN, hide_env_values = true, global = true)]
+    #[arg(long, env = env::ACTIVATE_SCIM_TOKEN, hide_env_values = true, global = true,
+          conflicts_with = "activate_scim_token_file")]
     pub activate_scim_token: Option<SecretString>,
 
     /// File holding the ACTIVATE SCIM bearer token (re-read on every run).
@@ -137,7 +149,7 @@ pub struct SyncArgs {
 
     /// ACTIVATE's SCIM base URL [default: <ACTIVATE base URL>/api/organizations/<org>/scim/v2].
     #[arg(long, env = env::ACTIVATE_SCIM_URL, global = true)]
-    pub activate_scim_url: Option<String>,
+    pub activate_scim_url: Option<EndpointUrl>,
 
     /// Where SSH public keys come from (for --activate-source rest).
     #[arg(long, env = env::ACTIVATE_SSH_KEYS_SOURCE, value_enum, default_value = "api", global = true)]
@@ -149,14 +161,15 @@ pub struct SyncArgs {
 
     /// CoreWeave organization id in the SCIM URL (https://api.coreweave.com/scim/<id>).
     #[arg(long, env = env::CW_SCIM_ORG_USERID, global = true)]
-    pub cw_scim_org_userid: Option<String>,
+    pub cw_scim_org_userid: Option<OrgId>,
 
     /// Full SCIM base URL (overrides --cw-scim-org-userid).
     #[arg(long, env = env::CW_SCIM_BASE_URL, global = true)]
-    pub cw_scim_base_url: Option<String>,
+    pub cw_scim_base_url: Option<EndpointUrl>,
 
     /// SCIM bearer token.
-    #[arg(long, env = env::CW_SCIM_BEARER_TOKEN, hide_env_values = true, global = true)]
+    #[arg(long, env = env::CW_SCIM_BEARER_TOKEN, hide_env_values = true, global = true,
+          conflicts_with = "cw_scim_bearer_token_file")]
     pub cw_scim_bearer_token: Option<SecretString>,
 
     /// File holding the SCIM bearer token (re-read on every run).
@@ -167,7 +180,7 @@ pub struct SyncArgs {
     /// active users from 0% to 100%, rounded down (10%). When more are planned, all
     /// deactivations are withheld and the run exits with 4.
     #[arg(long, env = env::MAX_DEACTIVATIONS, default_value = "25",
-          value_parser = crate::settings::parse_max_deactivations, global = true)]
+          value_parser = crate::values::max_deactivations, global = true)]
     pub max_deactivations: DeactivationLimit,
 
     /// Apply deactivations beyond --max-deactivations for this run (logged).
@@ -180,7 +193,7 @@ pub struct SyncArgs {
     /// source's ids changed (a switch of ACTIVATE_SOURCE?); when more are planned, all
     /// re-keys are withheld and the run exits with 4.
     #[arg(long, env = env::MAX_REKEYS, default_value = "25",
-          value_parser = crate::settings::parse_max_rekeys, global = true)]
+          value_parser = crate::values::max_rekeys, global = true)]
     pub max_rekeys: DeactivationLimit,
 
     /// Apply re-keys beyond --max-rekeys for this run (logged).
@@ -215,11 +228,11 @@ pub struct SyncArgs {
 
     /// URL to GET after a successful run (a dead man's switch).
     #[arg(long, env = env::HEARTBEAT_URL, global = true)]
-    pub heartbeat_url: Option<String>,
+    pub heartbeat_url: Option<EndpointUrl>,
 
     /// Prometheus Pushgateway base URL; run metrics are pushed after each run.
     #[arg(long, env = env::PUSHGATEWAY_URL, global = true)]
-    pub pushgateway_url: Option<String>,
+    pub pushgateway_url: Option<PushgatewayUrl>,
 
     /// Extra PEM CA bundle to trust for both APIs (corporate TLS proxies).
     #[arg(long, env = env::CA_BUNDLE_FILE, global = true)]
@@ -227,7 +240,7 @@ pub struct SyncArgs {
 
     /// Log level (error, warn, info, debug, trace); RUST_LOG overrides it.
     #[arg(long, env = env::LOG_LEVEL, default_value = "info", global = true)]
-    pub log_level: String,
+    pub log_level: LogLevel,
 
     /// Log format on stderr.
     #[arg(long, env = env::LOG_FORMAT, value_enum, default_value = "text", global = true)]
@@ -258,11 +271,16 @@ fn blank_env_vars(command: &clap::Command) -> Vec<String> {
 /// blank) value counts as unset: ConfigMaps often carry empty entries. The names of
 /// those variables are kept in [`SyncArgs::blank_env`], so that a required setting
 /// can say it is empty rather than missing.
+///
+/// A bad value, or two settings that exclude each other, is a usage error naming what
+/// the user set: the flag when it was on the command line, otherwise its environment
+/// variable.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
+    T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let mut command = Cli::command();
     let blank = blank_env_vars(&command);
     for name in &blank {
@@ -275,10 +293,106 @@ where
             }
         });
     }
-    let mut matches = command.try_get_matches_from_mut(args)?;
+    let mut matches = command
+        .try_get_matches_from_mut(&args)
+        .map_err(|error| name_what_was_set(error, &mut command, &args))?;
     let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))?;
     cli.sync.blank_env = blank;
     Ok(cli)
+}
+
+/// `error` rewritten to name each argument as the user gave it (see [`shown`]); other
+/// errors unchanged. Values are repeated with any URL credentials masked.
+fn name_what_was_set(
+    error: clap::Error,
+    command: &mut clap::Command,
+    args: &[OsString],
+) -> clap::Error {
+    let text = |kind| match error.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(s)) => s.first().cloned(),
+        _ => None,
+    };
+    let arg_of = |shown_as: &str| {
+        let long = shown_as.split_whitespace().next()?.strip_prefix("--")?;
+        command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .cloned()
+    };
+    let Some(invalid) = text(ContextKind::InvalidArg).and_then(|a| arg_of(&a)) else {
+        return error;
+    };
+    let message = match error.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let value = text(ContextKind::InvalidValue).unwrap_or_default();
+            let reason = std::error::Error::source(&error)
+                .map(|reason| format!(": {reason}"))
+                .unwrap_or_default();
+            let valid = match error.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(valid)) => {
+                    format!(" (expected one of: {})", valid.join(", "))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "invalid value '{}' for {}{reason}{valid}",
+                crate::values::masked(&value),
+                shown(&invalid, args, Some(&value))
+            )
+        }
+        ErrorKind::ArgumentConflict => {
+            let Some(prior) = text(ContextKind::PriorArg).and_then(|a| arg_of(&a)) else {
+                return error;
+            };
+            // In the order of `--help`, whichever clap met first.
+            let position = |arg: &clap::Arg| {
+                command
+                    .get_arguments()
+                    .position(|a| a.get_id() == arg.get_id())
+            };
+            let (first, second) = if position(&prior) <= position(&invalid) {
+                (prior, invalid)
+            } else {
+                (invalid, prior)
+            };
+            format!(
+                "{} and {} are both set; set one of them",
+                shown(&first, args, None),
+                shown(&second, args, None)
+            )
+        }
+        _ => return error,
+    };
+    command.error(error.kind(), message)
+}
+
+/// How the user gave `arg`: `--flag` when it is on the command line, otherwise its
+/// environment variable (set in the environment or `.env`). When `value` is given,
+/// the flag counts only if the command line gave that value: a global flag before a
+/// subcommand does not keep the subcommand from reading the variable as well.
+fn shown(arg: &clap::Arg, args: &[OsString], value: Option<&str>) -> String {
+    let Some(long) = arg.get_long() else {
+        return arg.get_id().to_string();
+    };
+    let flag = format!("--{long}");
+    let given = |text: &str| value.is_none_or(|value| text.contains(value));
+    let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
+    let on_command_line = words.iter().enumerate().any(|(i, word)| {
+        if *word == flag {
+            value.is_none() || words.get(i + 1).is_some_and(|next| given(next))
+        } else {
+            word.strip_prefix(&flag)
+                .and_then(|rest| rest.strip_prefix('='))
+                .is_some_and(given)
+        }
+    });
+    match arg.get_env() {
+        Some(var) if !on_command_line && std::env::var_os(var).is_some() => {
+            var.to_string_lossy().into_owned()
+        }
+        _ => flag,
+    }
 }
 
 /// `true/false/yes/no/1/0/on/off`, any case; anything else is a usage error.
@@ -297,6 +411,20 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_has_a_listed_variable_and_every_listed_variable_a_setting() {
+        let command = Cli::command();
+        let mut declared: Vec<String> = command
+            .get_arguments()
+            .filter_map(clap::Arg::get_env)
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        declared.sort();
+        let mut listed: Vec<String> = env::ALL.iter().map(|&v| v.to_owned()).collect();
+        listed.sort();
+        assert_eq!(declared, listed);
+    }
+
+    #[test]
     fn flags_parse() {
         let cli = Cli::try_parse_from([
             "x",
@@ -306,21 +434,75 @@ mod tests {
             "5",
             "--output",
             "json",
+            "--activate-sync-groups",
+            "a, b",
+            "--activate-sync-groups=c",
         ])
         .unwrap();
         assert!(matches!(cli.command, Some(Command::Plan)));
         assert!(cli.sync.dry_run);
         assert_eq!(cli.sync.max_deactivations, DeactivationLimit::Absolute(5));
         assert_eq!(cli.sync.output, Output::Json);
-        assert!(Cli::try_parse_from(["x", "--concurrency", "0"]).is_err());
-        let error = Cli::try_parse_from(["x", "--max-deactivations", "150%"]).unwrap_err();
-        assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation);
-        assert!(
-            error
-                .to_string()
-                .contains("MAX_DEACTIVATIONS: 150% is more than 100%"),
-            "{error}"
-        );
-        assert!(Cli::try_parse_from(["x", "--dry-run=maybe"]).is_err());
+        let groups: Vec<String> = cli
+            .sync
+            .activate_sync_groups
+            .unwrap()
+            .into_iter()
+            .map(|g| g.0)
+            .collect();
+        assert_eq!(groups, ["a", "b", "c"]);
+    }
+
+    /// Bad values on the command line: usage errors naming the flag and the reason.
+    #[test]
+    fn bad_flags_are_usage_errors_naming_the_flag() {
+        let cases: [(&[&str], &str); 8] = [
+            (
+                &["--concurrency", "0"],
+                "invalid value '0' for --concurrency: 0 is not in 1..=256",
+            ),
+            (
+                &["--max-deactivations", "150%"],
+                "invalid value '150%' for --max-deactivations: 150% is more than 100%",
+            ),
+            (
+                &["--dry-run=maybe"],
+                "invalid value 'maybe' for --dry-run: value was not a boolean",
+            ),
+            (
+                &["--output", "xml"],
+                "invalid value 'xml' for --output (expected one of: text, json)",
+            ),
+            (
+                &["--cw-scim-base-url", "http://u:hunter2@scim.example.com/x"],
+                "invalid value 'http://***:***@scim.example.com/x' for --cw-scim-base-url: the URL must not contain credentials",
+            ),
+            (
+                &["--activate-sync-groups", "a,,b"],
+                "invalid value '' for --activate-sync-groups: an empty group name",
+            ),
+            (
+                &["--log-level", "loud"],
+                "invalid value 'loud' for --log-level: expected one of error, warn, info, debug, trace",
+            ),
+            (
+                &[
+                    "--cw-scim-bearer-token",
+                    "t",
+                    "--cw-scim-bearer-token-file",
+                    "/f",
+                ],
+                "--cw-scim-bearer-token and --cw-scim-bearer-token-file are both set; set one of them",
+            ),
+        ];
+        for (args, expected) in cases {
+            let argv = std::iter::once(&"x").chain(args);
+            let error = parse_from(argv).unwrap_err();
+            assert!(error.use_stderr(), "{args:?}");
+            assert_eq!(error.exit_code(), 2, "{args:?}");
+            let shown = error.to_string();
+            assert!(shown.contains(expected), "{args:?}: {shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
     }
 }

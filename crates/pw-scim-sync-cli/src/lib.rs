@@ -21,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod run;
 pub mod settings;
+pub mod values;
 
 use exit::Exit;
 
@@ -43,7 +44,7 @@ pub fn main() -> ExitCode {
         }
     };
     let (level, format) = settings::log_settings(&cli.sync);
-    if let Err(error) = logging::init(&level, format) {
+    if let Err(error) = logging::init(level, format) {
         eprintln!("error: {error:#}");
         return Exit::Fatal.into();
     }

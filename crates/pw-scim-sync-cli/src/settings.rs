@@ -1,5 +1,8 @@
-//! Validated settings: the arguments and environment turned into values the run uses,
-//! with one clear message per misconfiguration naming the variable and what it expects.
+//! Settings: the parsed arguments turned into what a run uses. Each value was checked
+//! when it was parsed ([`crate::values`]); what is checked here involves two settings
+//! (a secret given directly or in a file, the SCIM URL from either of two settings, the
+//! SCIM source's token) or a file (secrets, the CA bundle), with one clear message per
+//! misconfiguration naming the variable.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -12,6 +15,8 @@ use url::Url;
 
 use crate::cli::{ActivateSource, KeysSource, LogFormat, Output, SyncArgs};
 use crate::env_vars as env;
+use crate::values::LogLevel;
+use http_policy::chain::innermost;
 
 /// CoreWeave's SCIM endpoint, to which the org segment is appended.
 pub const COREWEAVE_SCIM_BASE: &str = "https://api.coreweave.com/scim/";
@@ -102,7 +107,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Validates the arguments of a sync, plan or check.
+    /// The settings of a sync, plan or check.
     pub fn from_args(args: &SyncArgs) -> Result<Self> {
         let run = RunSettings::from_args(args)?;
         let (credential, credential_var) = secret(
@@ -111,12 +116,6 @@ impl Settings {
             [env::ACTIVATE_API_KEY, env::ACTIVATE_API_KEY_FILE],
             &args.blank_env,
         )?;
-        let api_url = args
-            .activate_api_url
-            .as_deref()
-            .map(|raw| parse_url(raw, env::ACTIVATE_API_URL))
-            .transpose()?;
-        let org_name = non_empty(args.activate_org_name.as_deref());
         let source = source(args)?;
         let (token, _) = secret(
             args.cw_scim_bearer_token.as_ref(),
@@ -124,17 +123,13 @@ impl Settings {
             [env::CW_SCIM_BEARER_TOKEN, env::CW_SCIM_BEARER_TOKEN_FILE],
             &args.blank_env,
         )?;
-        let base_url = scim_base_url(
-            args.cw_scim_base_url.as_deref(),
-            args.cw_scim_org_userid.as_deref(),
-            &args.blank_env,
-        )?;
+        let base_url = scim_base_url(args)?;
         Ok(Self {
             activate: ActivateSettings {
                 credential,
                 credential_var,
-                api_url,
-                org_name,
+                api_url: args.activate_api_url.as_ref().map(|u| u.0.clone()),
+                org_name: args.activate_org_name.as_ref().map(|o| o.0.clone()),
                 source,
                 keys_source: args.activate_ssh_keys_source,
                 pw_cli_path: args.pw_cli_path.clone(),
@@ -146,10 +141,13 @@ impl Settings {
 }
 
 impl RunSettings {
-    /// Validates the side-independent settings.
+    /// The side-independent settings.
     pub fn from_args(args: &SyncArgs) -> Result<Self> {
         Ok(Self {
-            scope: scope(args.activate_sync_groups.as_deref())?,
+            scope: args
+                .activate_sync_groups
+                .as_ref()
+                .map(|names| names.iter().map(|n| n.0.clone()).collect()),
             max_deactivations: args.max_deactivations,
             allow_mass_deactivation: args.allow_mass_deactivation,
             max_rekeys: args.max_rekeys,
@@ -159,18 +157,8 @@ impl RunSettings {
             concurrency: usize::from(args.concurrency),
             timeout: Duration::from_secs(args.timeout),
             deadline: args.deadline.map(Duration::from_secs),
-            heartbeat_url: args
-                .heartbeat_url
-                .as_deref()
-                .and_then(|raw| non_empty(Some(raw)))
-                .map(|raw| parse_url(&raw, env::HEARTBEAT_URL))
-                .transpose()?,
-            pushgateway_url: args
-                .pushgateway_url
-                .as_deref()
-                .and_then(|raw| non_empty(Some(raw)))
-                .map(|raw| parse_pushgateway_url(&raw))
-                .transpose()?,
+            heartbeat_url: args.heartbeat_url.as_ref().map(|u| u.0.clone()),
+            pushgateway_url: args.pushgateway_url.as_ref().map(|u| u.0.clone()),
             ca_bundle: args
                 .ca_bundle_file
                 .as_deref()
@@ -200,19 +188,15 @@ fn source(args: &SyncArgs) -> Result<SourceSettings> {
                 &args.blank_env,
             )
             .with_context(|| format!("{}=scim needs a SCIM token", env::ACTIVATE_SOURCE))?;
-            let url = args
-                .activate_scim_url
-                .as_deref()
-                .map(|raw| parse_url(raw, env::ACTIVATE_SCIM_URL))
-                .transpose()?;
+            let url = args.activate_scim_url.as_ref().map(|u| u.0.clone());
             Ok(SourceSettings::Scim { token, url })
         }
     }
 }
 
 /// The log settings are needed before anything else is validated.
-pub fn log_settings(args: &SyncArgs) -> (String, LogFormat) {
-    (args.log_level.clone(), args.log_format)
+pub fn log_settings(args: &SyncArgs) -> (LogLevel, LogFormat) {
+    (args.log_level, args.log_format)
 }
 
 /// Reads the extra CA bundle and checks it here, so that every problem with it is
@@ -224,7 +208,7 @@ fn load_ca_bundle(path: &Path) -> Result<Vec<u8>> {
     let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
         anyhow!(
             "{var} holds no valid PEM certificate ({where_}): {}",
-            cause(&e)
+            innermost(&e)
         )
     })?;
     if certificates.is_empty() {
@@ -237,26 +221,14 @@ fn load_ca_bundle(path: &Path) -> Result<Vec<u8>> {
     builder.build().map_err(|e| {
         anyhow!(
             "{var} holds a certificate that cannot be used ({where_}): {}",
-            cause(&e)
+            innermost(&e)
         )
     })?;
     Ok(pem)
 }
 
-/// The innermost message of an error chain (reqwest's own says only "builder error").
-fn cause(error: &(dyn std::error::Error + 'static)) -> String {
-    http_policy::chain::innermost(error).to_string()
-}
-
-fn non_empty(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-}
-
-/// A secret given directly or in a file (exactly one of the two), and the variable
-/// that gave it.
+/// A secret given directly or in a file (exactly one of the two; the command line
+/// refuses both), and the variable that gave it.
 fn secret(
     direct: Option<&SecretString>,
     file: Option<&Path>,
@@ -306,38 +278,15 @@ fn required(blank: &[String], vars: &[&str], message: &str) -> anyhow::Error {
     }
 }
 
-fn parse_url(raw: &str, var: &str) -> Result<Url> {
-    let url = Url::parse(raw.trim())
-        .map_err(|e| anyhow!("{var} must be an absolute URL such as https://host/path: {e}"))?;
-    http_policy::transport::check_url(&url).map_err(|e| anyhow!("{var}: {e}"))?;
-    Ok(url)
-}
-
-/// The Pushgateway is the one endpoint that may be plain `http://` to any host: an
-/// in-cluster Pushgateway rarely has TLS, and a push carries no credential (a URL
-/// with credentials is refused) and no secret, only counts.
-fn parse_pushgateway_url(raw: &str) -> Result<Url> {
-    let var = env::PUSHGATEWAY_URL;
-    let url = Url::parse(raw.trim()).map_err(|e| {
-        anyhow!("{var} must be an absolute URL such as http://pushgateway:9091: {e}")
-    })?;
-    match http_policy::transport::check_url(&url) {
-        Ok(()) | Err(http_policy::transport::InsecureUrl::PlainHttp { .. }) => Ok(url),
-        Err(e) => Err(anyhow!("{var}: {e}")),
+/// `CW_SCIM_BASE_URL`, or CoreWeave's endpoint for `CW_SCIM_ORG_USERID`; the first
+/// wins when both are set.
+fn scim_base_url(args: &SyncArgs) -> Result<Url> {
+    if let Some(url) = &args.cw_scim_base_url {
+        return Ok(url.0.clone());
     }
-}
-
-fn scim_base_url(
-    base_url: Option<&str>,
-    org_userid: Option<&str>,
-    blank: &[String],
-) -> Result<Url> {
-    if let Some(raw) = non_empty(base_url) {
-        return parse_url(&raw, env::CW_SCIM_BASE_URL);
-    }
-    let Some(org) = non_empty(org_userid) else {
+    let Some(org) = &args.cw_scim_org_userid else {
         return Err(required(
-            blank,
+            &args.blank_env,
             &[env::CW_SCIM_ORG_USERID, env::CW_SCIM_BASE_URL],
             &format!(
                 "{} (the org id in https://api.coreweave.com/scim/<id>) or {} is required",
@@ -346,62 +295,8 @@ fn scim_base_url(
             ),
         ));
     };
-    if !org
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
-        bail!(
-            "{} must be the organization id segment (letters, digits, '-', '_', '.'), got {org:?}",
-            env::CW_SCIM_ORG_USERID
-        );
-    }
-    parse_url(
-        &format!("{COREWEAVE_SCIM_BASE}{org}"),
-        env::CW_SCIM_ORG_USERID,
-    )
-}
-
-fn scope(raw: Option<&str>) -> Result<Option<BTreeSet<String>>> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-        return Ok(None);
-    };
-    let names: BTreeSet<String> = raw
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if names.is_empty() {
-        bail!(
-            "{} is set but names no group; expected a comma-separated list such as gpu-users,ml-team",
-            env::ACTIVATE_SYNC_GROUPS
-        );
-    }
-    Ok(Some(names))
-}
-
-/// Parses `MAX_DEACTIVATIONS`: `25` or `10%` (the core's syntax; a percentage at most
-/// 100%), naming the variable on error. Used as the argument's value parser, so a bad
-/// value is a usage error.
-pub fn parse_max_deactivations(raw: &str) -> Result<DeactivationLimit> {
-    parse_limit(env::MAX_DEACTIVATIONS, "owned active users", raw)
-}
-
-/// Parses `MAX_REKEYS`, like [`parse_max_deactivations`].
-pub fn parse_max_rekeys(raw: &str) -> Result<DeactivationLimit> {
-    parse_limit(env::MAX_REKEYS, "owned users", raw)
-}
-
-fn parse_limit(name: &str, share_of: &str, raw: &str) -> Result<DeactivationLimit> {
-    let limit = raw.parse().map_err(|e| anyhow!("{name}: {e}"))?;
-    if let DeactivationLimit::Percent(p) = limit
-        && p > 100
-    {
-        bail!(
-            "{name}: {p}% is more than 100%; give a share of the {share_of} from 0% to 100%, or an absolute number"
-        );
-    }
-    Ok(limit)
+    Url::parse(&format!("{COREWEAVE_SCIM_BASE}{}", org.0))
+        .with_context(|| format!("{} cannot be put in a URL", env::CW_SCIM_ORG_USERID))
 }
 
 #[cfg(test)]
@@ -421,90 +316,36 @@ mod tests {
     }
 
     #[test]
-    fn max_deactivations_forms() {
-        assert_eq!(
-            parse_max_deactivations("25").unwrap(),
-            DeactivationLimit::Absolute(25)
-        );
-        assert_eq!(
-            parse_max_deactivations(" 10% ").unwrap(),
-            DeactivationLimit::Percent(10)
-        );
-        for bad in ["", "ten", "-1", "1.5", "%"] {
-            let message = parse_max_deactivations(bad).unwrap_err().to_string();
-            assert!(
-                message.starts_with("MAX_DEACTIVATIONS: invalid deactivation limit"),
-                "{bad}: {message}"
-            );
-        }
-        assert_eq!(
-            parse_max_deactivations("100%").unwrap(),
-            DeactivationLimit::Percent(100)
-        );
-        assert_eq!(
-            parse_max_deactivations("101%").unwrap_err().to_string(),
-            "MAX_DEACTIVATIONS: 101% is more than 100%; give a share of the owned active users from 0% to 100%, or an absolute number"
-        );
-        assert_eq!(
-            parse_max_deactivations("1000").unwrap(),
-            DeactivationLimit::Absolute(1000),
-            "an absolute number may exceed the users there are"
-        );
-    }
-
-    #[test]
     fn required_settings_say_when_they_were_set_empty() {
-        let blank = vec!["CW_SCIM_ORG_USERID".to_owned()];
+        let mut blank = args(&[]);
+        blank.blank_env = vec!["CW_SCIM_ORG_USERID".to_owned()];
         assert_eq!(
-            format!("{:#}", scim_base_url(None, None, &blank).unwrap_err()),
+            format!("{:#}", scim_base_url(&blank).unwrap_err()),
             "CW_SCIM_ORG_USERID (the org id in https://api.coreweave.com/scim/<id>) or CW_SCIM_BASE_URL is required; CW_SCIM_ORG_USERID is set but empty (an empty value counts as unset)"
         );
-        let blank = vec![
-            "ACTIVATE_API_KEY".to_owned(),
-            "ACTIVATE_API_KEY_FILE".to_owned(),
+        let vars = [env::ACTIVATE_API_KEY, env::ACTIVATE_API_KEY_FILE];
+        let cases: [(&[&str], &str); 2] = [
+            (
+                &["ACTIVATE_API_KEY", "ACTIVATE_API_KEY_FILE"],
+                "ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required; ACTIVATE_API_KEY and ACTIVATE_API_KEY_FILE are set but empty (an empty value counts as unset)",
+            ),
+            (
+                &[],
+                "ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required",
+            ),
         ];
-        assert_eq!(
-            format!(
-                "{:#}",
-                secret(
-                    None,
-                    None,
-                    [env::ACTIVATE_API_KEY, env::ACTIVATE_API_KEY_FILE],
-                    &blank
-                )
-                .unwrap_err()
-            ),
-            "ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required; ACTIVATE_API_KEY and ACTIVATE_API_KEY_FILE are set but empty (an empty value counts as unset)"
-        );
-        assert_eq!(
-            format!(
-                "{:#}",
-                secret(
-                    None,
-                    None,
-                    [env::ACTIVATE_API_KEY, env::ACTIVATE_API_KEY_FILE],
-                    &[]
-                )
-                .unwrap_err()
-            ),
-            "ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required"
-        );
+        for (blank, expected) in cases {
+            let blank: Vec<String> = blank.iter().map(|&b| b.to_owned()).collect();
+            let error = secret(None, None, vars, &blank).unwrap_err();
+            assert_eq!(format!("{error:#}"), expected);
+        }
     }
 
     #[test]
-    fn missing_and_conflicting_secrets_are_named() {
+    fn missing_secrets_and_unreadable_files_are_named() {
         assert_eq!(
             err(&["--cw-scim-org-userid", "abc"]),
             "ACTIVATE_API_KEY (or ACTIVATE_API_KEY_FILE) is required"
-        );
-        assert_eq!(
-            err(&[
-                "--activate-api-key",
-                "pwt_x.y",
-                "--activate-api-key-file",
-                "/nonexistent"
-            ]),
-            "set either ACTIVATE_API_KEY or ACTIVATE_API_KEY_FILE, not both"
         );
         let message = err(&[
             "--activate-api-key",
@@ -519,49 +360,64 @@ mod tests {
     }
 
     #[test]
-    fn scim_url_rules() {
-        let base = [
-            "--activate-api-key",
-            "pwt_x.y",
-            "--cw-scim-bearer-token",
-            "t",
-        ];
-        let with = |extra: &[&str]| {
-            let mut all = base.to_vec();
-            all.extend_from_slice(extra);
-            all.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
-        };
+    fn the_scim_url_comes_from_either_setting() {
         let settings = |extra: &[&str]| {
-            let argv = with(extra);
-            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let mut argv = vec![
+                "--activate-api-key",
+                "pwt_x.y",
+                "--cw-scim-bearer-token",
+                "t",
+            ];
+            argv.extend_from_slice(extra);
             Settings::from_args(&args(&argv))
         };
-        assert_eq!(
-            settings(&["--cw-scim-org-userid", "ab12"])
-                .unwrap()
-                .scim
-                .base_url
-                .as_str(),
-            "https://api.coreweave.com/scim/ab12"
-        );
-        assert_eq!(
-            format!(
-                "{:#}",
-                settings(&["--cw-scim-base-url", "http://scim.example.com/x"]).unwrap_err()
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["--cw-scim-org-userid", "ab12"],
+                "https://api.coreweave.com/scim/ab12",
             ),
-            "CW_SCIM_BASE_URL: plain http:// is only allowed to loopback hosts, not to \"scim.example.com\"; use https://"
-        );
-        assert!(settings(&["--cw-scim-base-url", "http://127.0.0.1:9/x"]).is_ok());
-        assert!(
-            format!(
-                "{:#}",
-                settings(&["--cw-scim-org-userid", "a/b"]).unwrap_err()
-            )
-            .starts_with("CW_SCIM_ORG_USERID must be the organization id segment")
-        );
+            (
+                &["--cw-scim-base-url", "http://127.0.0.1:9/x"],
+                "http://127.0.0.1:9/x",
+            ),
+            (
+                &[
+                    "--cw-scim-org-userid",
+                    "ab12",
+                    "--cw-scim-base-url",
+                    "https://h.example/s",
+                ],
+                "https://h.example/s",
+            ),
+        ];
+        for (extra, expected) in cases {
+            assert_eq!(
+                settings(extra).unwrap().scim.base_url.as_str(),
+                expected,
+                "{extra:?}"
+            );
+        }
         assert!(
             format!("{:#}", settings(&[]).unwrap_err())
                 .starts_with("CW_SCIM_ORG_USERID (the org id")
+        );
+    }
+
+    #[test]
+    fn the_scim_source_needs_its_token_and_reads_keys_itself() {
+        let base = ["--activate-source", "scim"];
+        let with = |extra: &[&str]| {
+            let mut argv = base.to_vec();
+            argv.extend_from_slice(extra);
+            format!("{:#}", source(&args(&argv)).unwrap_err())
+        };
+        assert_eq!(
+            with(&[]),
+            "ACTIVATE_SOURCE=scim needs a SCIM token: ACTIVATE_SCIM_TOKEN (or ACTIVATE_SCIM_TOKEN_FILE) is required"
+        );
+        assert_eq!(
+            with(&["--activate-ssh-keys-source", "pw-cli"]),
+            "ACTIVATE_SSH_KEYS_SOURCE=pw-cli applies to ACTIVATE_SOURCE=rest only: the SCIM source reads the keys with the users"
         );
     }
 
@@ -582,24 +438,13 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(s.activate.credential.expose_secret(), "pwt_abc.def");
+        assert_eq!(s.activate.credential_var, "ACTIVATE_API_KEY_FILE");
         let message = err(&["--activate-api-key-file", empty.to_str().unwrap()]);
         assert!(message.ends_with("is empty"), "{message}");
         assert!(
             !format!("{s:?}").contains("pwt_abc.def"),
             "Debug must not show secrets"
         );
-    }
-
-    #[test]
-    fn pushgateway_may_be_plain_http_but_never_carries_credentials() {
-        assert!(parse_pushgateway_url("http://pushgateway.monitoring:9091").is_ok());
-        assert_eq!(
-            parse_pushgateway_url("http://u:p@pushgateway:9091")
-                .unwrap_err()
-                .to_string(),
-            "PUSHGATEWAY_URL: the URL must not contain credentials; pass them through the token settings"
-        );
-        assert!(parse_url("http://hc.example.com/ping", env::HEARTBEAT_URL).is_err());
     }
 
     #[test]
@@ -629,16 +474,21 @@ mod tests {
     }
 
     #[test]
-    fn scope_parsing() {
-        assert_eq!(scope(None).unwrap(), None);
-        assert_eq!(scope(Some("  ")).unwrap(), None);
+    fn the_scope_is_the_set_of_group_names() {
+        let run = |extra: &[&str]| {
+            let mut argv = vec!["x"];
+            argv.extend_from_slice(extra);
+            RunSettings::from_args(&Cli::try_parse_from(argv).unwrap().sync)
+                .unwrap()
+                .scope
+        };
+        assert_eq!(run(&[]), None);
         assert_eq!(
-            scope(Some(" gpu-users, ml team ,gpu-users")).unwrap(),
+            run(&["--activate-sync-groups", " gpu-users, ml team ,gpu-users"]),
             Some(BTreeSet::from([
                 "gpu-users".to_owned(),
                 "ml team".to_owned()
             ]))
         );
-        assert!(scope(Some(" , ")).is_err());
     }
 }
