@@ -17,7 +17,8 @@
    digest, where one is set, is a well-formed sha256 digest.
 3. Policy: the CronJob's security and scheduling properties (in the base's files and in
    every rendering), its agreement with the ConfigMap and Secret examples, and the
-   rendered ConfigMaps' keys against the environment variables the CLI reads.
+   rendered ConfigMaps' keys against the environment variables the CLI reads (the list
+   its hidden `env-vars` subcommand prints, built with cargo).
 4. Negative tests: each k8s/tests/*.yaml must be rejected by the schema check with the
    error its `# expect-rejected:` line names, and mutated copies of the real CronJob must
    be rejected by the check that guards the mutated property. A check that cannot fail
@@ -30,10 +31,12 @@ any failure.
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,7 +53,9 @@ ALERT_RULES = K8S / "monitoring" / "alerts.rules.yaml"
 # Custom resources (no schema in kubernetes-validate): apiVersion, and their own check.
 CUSTOM_RESOURCES = {"PrometheusRule": "monitoring.coreos.com/v1"}
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-CLI_SOURCES = ROOT / "crates" / "pw-scim-sync-cli" / "src"
+# Prints the environment variables the CLI reads, one a line (`env_vars::ALL`).
+CLI_ENV_VARS = ["cargo", "run", "--locked", "--quiet", "--manifest-path", str(ROOT / "Cargo.toml"),
+                "--bin", "pw-activate-scim-sync", "--", "env-vars"]
 
 # The oldest Kubernetes minor version the manifests must be valid for.
 MIN_KUBERNETES = Version("1.30")
@@ -61,7 +66,7 @@ SECRET_FILE_MODE = 0o400
 # Environment variables holding credentials: they must come from the Secret's files.
 SECRET_VARS = {"ACTIVATE_API_KEY", "CW_SCIM_BEARER_TOKEN"}
 EXPECT_REJECTED = re.compile(r"^#\s*expect-rejected:\s*(\S.*?)\s*$", re.MULTILINE)
-CLI_ENV_CONST = re.compile(r'pub const ([A-Z][A-Z0-9_]*): &str = "([A-Z][A-Z0-9_]*)";')
+ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 Doc = dict[str, Any]
 
@@ -311,16 +316,29 @@ def wiring_problems(cronjob: Doc, configmap: Doc, secret: Doc, cli_vars: set[str
 
 
 def cli_env_vars() -> set[str]:
-    """The environment variable names the CLI declares (`pub const X: &str = "X";`)."""
-    names = {
-        value
-        for path in sorted(CLI_SOURCES.rglob("*.rs"))
-        for const, value in CLI_ENV_CONST.findall(path.read_text(encoding="utf-8"))
-        if const == value
+    """The environment variables the CLI reads, as its `env-vars` subcommand prints them.
+
+    It runs in an empty directory with only what cargo needs from the environment, so
+    that no `.env` file and no setting of the caller's changes what it parses.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in ("PATH", "HOME") or k.startswith(("CARGO_", "RUSTUP_"))
     }
-    if not names:
-        raise SystemExit(f"no environment variable names found in {CLI_SOURCES.relative_to(ROOT)}")
-    return names
+    with tempfile.TemporaryDirectory() as empty:
+        result = subprocess.run(
+            CLI_ENV_VARS, cwd=empty, env=env, capture_output=True, text=True, check=False
+        )
+    if result.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(CLI_ENV_VARS)} exited with {result.returncode}:\n{result.stderr}"
+        )
+    names = result.stdout.split()
+    bad = [n for n in names if not ENV_NAME.match(n)]
+    if not names or bad or len(set(names)) != len(names):
+        raise SystemExit(f"the CLI's env-vars printed an unexpected list: {result.stdout!r}")
+    return set(names)
 
 
 # --- kustomize ----------------------------------------------------------------------------
