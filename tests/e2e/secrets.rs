@@ -129,9 +129,16 @@ async fn secrets_never_appear_in_output_even_at_trace_level() {
         .await;
     output.expect_code(1);
     assert!(output.stderr.contains("401"), "{output}");
+    // The library says what failed; the command names the setting to look at.
+    assert!(
+        output
+            .stderr
+            .contains("(ACTIVATE_API_KEY is wrong, expired or revoked, or belongs to another platform; create a new API key in ACTIVATE): "),
+        "{output}"
+    );
     assert_no_secret(&output, &secrets, "wrong ACTIVATE key");
 
-    // Given twice: a configuration error that names both variables, not the values.
+    // Given twice: a usage error that names both variables, not the values.
     let file = world.dir().join("token");
     std::fs::write(&file, SCIM_TOKEN).unwrap();
     let output = world
@@ -143,11 +150,11 @@ async fn secrets_never_appear_in_output_even_at_trace_level() {
             ],
         )
         .await;
-    output.expect_code(1);
+    output.expect_code(2);
     assert!(
-        output
-            .stderr
-            .contains("set either CW_SCIM_BEARER_TOKEN or CW_SCIM_BEARER_TOKEN_FILE, not both"),
+        output.stderr.contains(
+            "CW_SCIM_BEARER_TOKEN and CW_SCIM_BEARER_TOKEN_FILE are both set; set one of them"
+        ),
         "{output}"
     );
     assert_no_secret(&output, &secrets, "token twice");
