@@ -225,13 +225,15 @@ async fn configuration_errors_do_not_repeat_secrets() {
         ),
         ("LOG_LEVEL".to_owned(), "trace".to_owned()),
     ]);
-    let cases: Vec<(&str, Vars, &str)> = vec![
+    // (what, variables, exit status, message)
+    let cases: Vec<(&str, Vars, i32, &str)> = vec![
         (
             "a token with a line break inside",
             vec![
                 ("ACTIVATE_API_KEY", activate_key()),
                 ("CW_SCIM_BEARER_TOKEN", format!("{SCIM_TOKEN}\nX-Evil: 1")),
             ],
+            1,
             "invalid SCIM bearer token",
         ),
         (
@@ -240,6 +242,7 @@ async fn configuration_errors_do_not_repeat_secrets() {
                 ("ACTIVATE_API_KEY", format!("zz_{KEY_SECRET}")),
                 ("CW_SCIM_BEARER_TOKEN", SCIM_TOKEN.to_owned()),
             ],
+            1,
             "ACTIVATE_API_KEY is not a valid ACTIVATE API key or token",
         ),
         (
@@ -248,6 +251,7 @@ async fn configuration_errors_do_not_repeat_secrets() {
                 ("ACTIVATE_API_KEY", format!("pwt_{KEY_SECRET}")),
                 ("CW_SCIM_BEARER_TOKEN", SCIM_TOKEN.to_owned()),
             ],
+            1,
             "ACTIVATE_API_KEY is not a valid ACTIVATE API key or token",
         ),
         (
@@ -260,7 +264,8 @@ async fn configuration_errors_do_not_repeat_secrets() {
                     format!("https://user:{SCIM_TOKEN}@scim.example.com/scim/org"),
                 ),
             ],
-            "CW_SCIM_BASE_URL: the URL must not contain credentials",
+            2,
+            "invalid value 'https://***:***@scim.example.com/scim/org' for CW_SCIM_BASE_URL: the URL must not contain credentials",
         ),
         (
             "credentials in the heartbeat URL",
@@ -272,16 +277,17 @@ async fn configuration_errors_do_not_repeat_secrets() {
                     format!("https://ping:{KEY_SECRET}@hc.example.com/x"),
                 ),
             ],
-            "HEARTBEAT_URL: the URL must not contain credentials",
+            2,
+            "invalid value 'https://***:***@hc.example.com/x' for HEARTBEAT_URL: the URL must not contain credentials",
         ),
     ];
-    for (what, vars, message) in cases {
+    for (what, vars, code, message) in cases {
         let mut env = base.clone();
         for (name, value) in vars {
             env.insert(name.to_owned(), value);
         }
         let out = run_bin(&["sync"], &env, Duration::from_secs(30)).await;
-        assert_eq!(out.code, 1, "{what}: {}", out.stderr);
+        assert_eq!(out.code, code, "{what}: {}", out.stderr);
         assert!(out.errors().contains(message), "{what}: {}", out.errors());
         assert_clean(what, &out);
     }
