@@ -184,145 +184,142 @@ async fn an_empty_setting_means_unset_and_a_required_one_says_it_is_empty() {
 
 /// A bad value, an unknown flag or two settings that exclude each other: exit 2,
 /// naming the flag when it was given on the command line, the variable otherwise.
+const USAGE_MISTAKES: &[Mistake] = &[
+    mistake(&["--no-such-flag"], &[], &[], "--no-such-flag"),
+    mistake(&["frobnicate"], &[], &[], "frobnicate"),
+    mistake(
+        &["--output", "xml"],
+        &[],
+        &[],
+        "invalid value 'xml' for --output (expected one of: text, json)",
+    ),
+    mistake(
+        &[],
+        &[("OUTPUT", "xml")],
+        &[],
+        "invalid value 'xml' for OUTPUT (expected one of: text, json)",
+    ),
+    mistake(
+        &[],
+        &[("DRY_RUN", "maybe")],
+        &[],
+        "invalid value 'maybe' for DRY_RUN: value was not a boolean",
+    ),
+    mistake(
+        &[],
+        &[("SYNC_CONCURRENCY", "0")],
+        &[],
+        "invalid value '0' for SYNC_CONCURRENCY: 0 is not in 1..=256",
+    ),
+    mistake(
+        &["--concurrency=0"],
+        &[],
+        &[],
+        "invalid value '0' for --concurrency: 0 is not in 1..=256",
+    ),
+    mistake(
+        &[],
+        &[("HTTP_TIMEOUT", "0")],
+        &[],
+        "invalid value '0' for HTTP_TIMEOUT: 0 is not in 1..=3600",
+    ),
+    mistake(
+        &[],
+        &[("MAX_DEACTIVATIONS", "ten")],
+        &[],
+        "invalid value 'ten' for MAX_DEACTIVATIONS: invalid deactivation limit \"ten\"",
+    ),
+    mistake(
+        &["plan"],
+        &[("MAX_DEACTIVATIONS", "150%")],
+        &[],
+        "invalid value '150%' for MAX_DEACTIVATIONS: 150% is more than 100%",
+    ),
+    mistake(
+        &["--max-deactivations=-1"],
+        &[],
+        &[],
+        "invalid value '-1' for --max-deactivations: invalid deactivation limit \"-1\"",
+    ),
+    mistake(
+        &[],
+        &[("MAX_REKEYS", "1.5")],
+        &[],
+        "invalid value '1.5' for MAX_REKEYS",
+    ),
+    mistake(
+        &[],
+        &[("ACTIVATE_SOURCE", "soap")],
+        &[],
+        "invalid value 'soap' for ACTIVATE_SOURCE (expected one of: rest, scim)",
+    ),
+    mistake(
+        &[],
+        &[("CW_SCIM_BASE_URL", "http://scim.example.com/scim/org")],
+        &[],
+        "invalid value 'http://scim.example.com/scim/org' for CW_SCIM_BASE_URL: plain http:// is only allowed to loopback hosts, not to \"scim.example.com\"",
+    ),
+    mistake(
+        &["--activate-api-url", "http://activate.example.com"],
+        &[],
+        &[],
+        "invalid value 'http://activate.example.com' for --activate-api-url: plain http:// is only allowed to loopback hosts",
+    ),
+    mistake(
+        &[],
+        &[("HEARTBEAT_URL", "hc.example.com/ping")],
+        &[],
+        "invalid value 'hc.example.com/ping' for HEARTBEAT_URL: expected an absolute URL such as https://host/path",
+    ),
+    // A URL's credentials are never repeated.
+    mistake(
+        &[],
+        &[("PUSHGATEWAY_URL", "http://user:hunter2@pushgateway:9091")],
+        &[],
+        "invalid value 'http://***:***@pushgateway:9091/' for PUSHGATEWAY_URL: the URL must not contain credentials",
+    ),
+    mistake(
+        &[],
+        &[("CW_SCIM_ORG_USERID", "a/b")],
+        &["CW_SCIM_BASE_URL"],
+        "invalid value 'a/b' for CW_SCIM_ORG_USERID: expected the organization id segment",
+    ),
+    mistake(
+        &[],
+        &[("ACTIVATE_ORG_NAME", "..")],
+        &[],
+        "invalid value '..' for ACTIVATE_ORG_NAME: expected an organization name",
+    ),
+    mistake(
+        &[],
+        &[("ACTIVATE_SYNC_GROUPS", " , ")],
+        &[],
+        "for ACTIVATE_SYNC_GROUPS: an empty group name; expected a comma-separated list such as gpu-users,ml-team",
+    ),
+    mistake(
+        &[],
+        &[("LOG_LEVEL", "loud")],
+        &[],
+        "invalid value 'loud' for LOG_LEVEL: expected one of error, warn, info, debug, trace",
+    ),
+    mistake(
+        &[],
+        &[("ACTIVATE_API_KEY_FILE", "/nonexistent")],
+        &[],
+        "ACTIVATE_API_KEY and ACTIVATE_API_KEY_FILE are both set; set one of them",
+    ),
+    mistake(
+        &["--cw-scim-bearer-token-file", "/nonexistent"],
+        &[],
+        &[],
+        "CW_SCIM_BEARER_TOKEN and --cw-scim-bearer-token-file are both set; set one of them",
+    ),
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn usage_errors_name_what_was_set_and_exit_2() {
     let world = World::start().await;
-    expect_all(
-        &world,
-        2,
-        &[
-            mistake(&["--no-such-flag"], &[], &[], "--no-such-flag"),
-            mistake(&["frobnicate"], &[], &[], "frobnicate"),
-            mistake(
-                &["--output", "xml"],
-                &[],
-                &[],
-                "invalid value 'xml' for --output (expected one of: text, json)",
-            ),
-            mistake(
-                &[],
-                &[("OUTPUT", "xml")],
-                &[],
-                "invalid value 'xml' for OUTPUT (expected one of: text, json)",
-            ),
-            mistake(
-                &[],
-                &[("DRY_RUN", "maybe")],
-                &[],
-                "invalid value 'maybe' for DRY_RUN: value was not a boolean",
-            ),
-            mistake(
-                &[],
-                &[("SYNC_CONCURRENCY", "0")],
-                &[],
-                "invalid value '0' for SYNC_CONCURRENCY: 0 is not in 1..=256",
-            ),
-            mistake(
-                &["--concurrency=0"],
-                &[],
-                &[],
-                "invalid value '0' for --concurrency: 0 is not in 1..=256",
-            ),
-            mistake(
-                &[],
-                &[("HTTP_TIMEOUT", "0")],
-                &[],
-                "invalid value '0' for HTTP_TIMEOUT: 0 is not in 1..=3600",
-            ),
-            mistake(
-                &[],
-                &[("MAX_DEACTIVATIONS", "ten")],
-                &[],
-                "invalid value 'ten' for MAX_DEACTIVATIONS: invalid deactivation limit \"ten\"",
-            ),
-            mistake(
-                &["plan"],
-                &[("MAX_DEACTIVATIONS", "150%")],
-                &[],
-                "invalid value '150%' for MAX_DEACTIVATIONS: 150% is more than 100%",
-            ),
-            mistake(
-                &["--max-deactivations=-1"],
-                &[],
-                &[],
-                "invalid value '-1' for --max-deactivations: invalid deactivation limit \"-1\"",
-            ),
-            mistake(
-                &[],
-                &[("MAX_REKEYS", "1.5")],
-                &[],
-                "invalid value '1.5' for MAX_REKEYS",
-            ),
-            mistake(
-                &[],
-                &[("ACTIVATE_SOURCE", "soap")],
-                &[],
-                "invalid value 'soap' for ACTIVATE_SOURCE (expected one of: rest, scim)",
-            ),
-            mistake(
-                &[],
-                &[("CW_SCIM_BASE_URL", "http://scim.example.com/scim/org")],
-                &[],
-                "invalid value 'http://scim.example.com/scim/org' for CW_SCIM_BASE_URL: plain http:// is only allowed to loopback hosts, not to \"scim.example.com\"",
-            ),
-            mistake(
-                &["--activate-api-url", "http://activate.example.com"],
-                &[],
-                &[],
-                "invalid value 'http://activate.example.com' for --activate-api-url: plain http:// is only allowed to loopback hosts",
-            ),
-            mistake(
-                &[],
-                &[("HEARTBEAT_URL", "hc.example.com/ping")],
-                &[],
-                "invalid value 'hc.example.com/ping' for HEARTBEAT_URL: expected an absolute URL such as https://host/path",
-            ),
-            // A URL's credentials are never repeated.
-            mistake(
-                &[],
-                &[("PUSHGATEWAY_URL", "http://user:hunter2@pushgateway:9091")],
-                &[],
-                "invalid value 'http://***:***@pushgateway:9091/' for PUSHGATEWAY_URL: the URL must not contain credentials",
-            ),
-            mistake(
-                &[],
-                &[("CW_SCIM_ORG_USERID", "a/b")],
-                &["CW_SCIM_BASE_URL"],
-                "invalid value 'a/b' for CW_SCIM_ORG_USERID: expected the organization id segment",
-            ),
-            mistake(
-                &[],
-                &[("ACTIVATE_ORG_NAME", "..")],
-                &[],
-                "invalid value '..' for ACTIVATE_ORG_NAME: expected an organization name",
-            ),
-            mistake(
-                &[],
-                &[("ACTIVATE_SYNC_GROUPS", " , ")],
-                &[],
-                "for ACTIVATE_SYNC_GROUPS: an empty group name; expected a comma-separated list such as gpu-users,ml-team",
-            ),
-            mistake(
-                &[],
-                &[("LOG_LEVEL", "loud")],
-                &[],
-                "invalid value 'loud' for LOG_LEVEL: expected one of error, warn, info, debug, trace",
-            ),
-            mistake(
-                &[],
-                &[("ACTIVATE_API_KEY_FILE", "/nonexistent")],
-                &[],
-                "ACTIVATE_API_KEY and ACTIVATE_API_KEY_FILE are both set; set one of them",
-            ),
-            mistake(
-                &["--cw-scim-bearer-token-file", "/nonexistent"],
-                &[],
-                &[],
-                "CW_SCIM_BEARER_TOKEN and --cw-scim-bearer-token-file are both set; set one of them",
-            ),
-        ],
-    )
-    .await;
+    expect_all(&world, 2, USAGE_MISTAKES).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
