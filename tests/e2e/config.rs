@@ -271,6 +271,15 @@ const USAGE_MISTAKES: &[Mistake] = &[
         &[],
         "invalid value 'hc.example.com/ping' for HEARTBEAT_URL: expected an absolute URL such as https://host/path",
     ),
+    mistake(
+        &[],
+        &[(
+            "ACTIVATE_SCIM_URL",
+            "https://activate.example.com/scim/v2?org=acme",
+        )],
+        &[],
+        "invalid value 'https://activate.example.com/scim/v2?org=acme' for ACTIVATE_SCIM_URL: expected a base URL, without a query or a fragment",
+    ),
     // A URL's credentials are never repeated.
     mistake(
         &[],

@@ -16,7 +16,7 @@ use reconcile_core::DeactivationLimit;
 use secrecy::SecretString;
 
 use crate::env_vars as env;
-use crate::values::{EndpointUrl, GroupName, LogLevel, OrgId, OrgName, PushgatewayUrl};
+use crate::values::{BaseUrl, EndpointUrl, GroupName, LogLevel, OrgId, OrgName, PushgatewayUrl};
 
 /// The default of `--concurrency` (`SYNC_CONCURRENCY`): the lowest that makes the
 /// benchmarks' initial provisioning ten times faster than one request at a time.
@@ -124,7 +124,7 @@ pub struct SyncArgs {
 
     /// ACTIVATE base URL [default: decoded from the API key].
     #[arg(long, env = env::ACTIVATE_API_URL, global = true)]
-    pub activate_api_url: Option<EndpointUrl>,
+    pub activate_api_url: Option<BaseUrl>,
 
     /// ACTIVATE organization name [default: the API key's organization].
     #[arg(long, env = env::ACTIVATE_ORG_NAME, global = true)]
@@ -149,7 +149,7 @@ pub struct SyncArgs {
 
     /// ACTIVATE's SCIM base URL [default: <ACTIVATE base URL>/api/organizations/<org>/scim/v2].
     #[arg(long, env = env::ACTIVATE_SCIM_URL, global = true)]
-    pub activate_scim_url: Option<EndpointUrl>,
+    pub activate_scim_url: Option<BaseUrl>,
 
     /// Where SSH public keys come from (for --activate-source rest).
     #[arg(long, env = env::ACTIVATE_SSH_KEYS_SOURCE, value_enum, default_value = "api", global = true)]
@@ -165,7 +165,7 @@ pub struct SyncArgs {
 
     /// Full SCIM base URL (overrides --cw-scim-org-userid).
     #[arg(long, env = env::CW_SCIM_BASE_URL, global = true)]
-    pub cw_scim_base_url: Option<EndpointUrl>,
+    pub cw_scim_base_url: Option<BaseUrl>,
 
     /// SCIM bearer token.
     #[arg(long, env = env::CW_SCIM_BEARER_TOKEN, hide_env_values = true, global = true,

@@ -24,6 +24,23 @@ impl FromStr for EndpointUrl {
     }
 }
 
+/// An API's base URL: an [`EndpointUrl`] without a query or a fragment, below which
+/// the endpoints' paths go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(pub Url);
+
+impl FromStr for BaseUrl {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        let EndpointUrl(url) = raw.parse()?;
+        if url.cannot_be_a_base() || url.query().is_some() || url.fragment().is_some() {
+            return Err("expected a base URL, without a query or a fragment".to_owned());
+        }
+        Ok(Self(url))
+    }
+}
+
 /// The Pushgateway's base URL: the one endpoint that may be plain `http://` to any
 /// host (an in-cluster Pushgateway rarely has TLS, and a push carries no credential
 /// and no secret, only counts); credentials in it are still refused.
@@ -230,6 +247,16 @@ mod tests {
             let parsed = raw.parse::<EndpointUrl>().map(|u| u.0.to_string());
             assert_eq!(parsed.as_deref().map_err(String::as_str), expected, "{raw}");
         }
+        assert_eq!(
+            "https://h.example/scim?x=1".parse::<BaseUrl>().unwrap_err(),
+            "expected a base URL, without a query or a fragment"
+        );
+        assert!(
+            "https://h.example/ping?rid=1"
+                .parse::<EndpointUrl>()
+                .is_ok()
+        );
+        assert!("https://h.example/scim/v2".parse::<BaseUrl>().is_ok());
         assert!(
             "http://pushgateway.monitoring:9091"
                 .parse::<PushgatewayUrl>()
