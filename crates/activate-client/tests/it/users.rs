@@ -108,7 +108,15 @@ async fn default_page_size_is_500_and_null_users_is_an_empty_page() {
 #[tokio::test]
 async fn listings_that_are_not_the_whole_list_fail() {
     type Page = (u32, u64, Option<&'static [&'static str]>);
-    let cases: [(&str, &[Page], u32, &str, &[&str]); 5] = [
+    /// What, the pages, the page cap, the error, the `skip`s requested.
+    type Case = (
+        &'static str,
+        &'static [Page],
+        u32,
+        &'static str,
+        &'static [&'static str],
+    );
+    let cases: [Case; 5] = [
         (
             "fewer users than total",
             &[
