@@ -43,8 +43,7 @@ pub fn main() -> ExitCode {
             .into();
         }
     };
-    let (level, format) = settings::log_settings(&cli.sync);
-    if let Err(error) = logging::init(level, format) {
+    if let Err(error) = logging::init(cli.sync.log_level, cli.sync.log_format) {
         eprintln!("error: {error:#}");
         return Exit::Fatal.into();
     }

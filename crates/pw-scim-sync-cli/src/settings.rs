@@ -13,9 +13,8 @@ use reconcile_core::DeactivationLimit;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::cli::{ActivateSource, KeysSource, LogFormat, Output, SyncArgs};
+use crate::cli::{ActivateSource, KeysSource, Output, SyncArgs};
 use crate::env_vars as env;
-use crate::values::LogLevel;
 use http_policy::chain::innermost;
 
 /// CoreWeave's SCIM endpoint, to which the org segment is appended.
@@ -192,11 +191,6 @@ fn source(args: &SyncArgs) -> Result<SourceSettings> {
             Ok(SourceSettings::Scim { token, url })
         }
     }
-}
-
-/// The log settings are needed before anything else is validated.
-pub fn log_settings(args: &SyncArgs) -> (LogLevel, LogFormat) {
-    (args.log_level, args.log_format)
 }
 
 /// Reads the extra CA bundle and checks it here, so that every problem with it is
