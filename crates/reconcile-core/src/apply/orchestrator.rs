@@ -75,22 +75,7 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         ActionKind::Reactivate,
         ActionKind::UpdateUser,
     ]);
-    for wave in rename_waves(patches) {
-        let (rekeys, others): (Vec<Job<'_>>, Vec<Job<'_>>) = jobs(wave)
-            .into_iter()
-            .partition(|job| matches!(job.action, Action::ReKey(_)));
-        let mut rekeys = rekeys.into_iter();
-        runner
-            .prove(
-                &mut rekeys,
-                (&runner.rekeys_proven, &runner.rekeys_stopped),
-                &mut report,
-            )
-            .await;
-        runner
-            .run(rekeys.chain(others).collect(), &mut report)
-            .await;
-    }
+    runner.run_user_patches(patches, &mut report).await;
 
     let creations = of_kinds(&[ActionKind::CreateUser]);
     let mut creations = jobs(creations).into_iter();
@@ -297,6 +282,23 @@ impl Runner<'_, '_> {
                 return;
             };
             self.run(vec![job], report).await;
+        }
+    }
+
+    /// The user `PATCH`es in rename waves; in each, the re-keys prove the mark first.
+    async fn run_user_patches(&self, patches: Vec<&Operation>, report: &mut ApplyReport) {
+        for wave in rename_waves(patches) {
+            let (rekeys, others): (Vec<Job<'_>>, Vec<Job<'_>>) = jobs(wave)
+                .into_iter()
+                .partition(|job| matches!(job.action, Action::ReKey(_)));
+            let mut rekeys = rekeys.into_iter();
+            self.prove(
+                &mut rekeys,
+                (&self.rekeys_proven, &self.rekeys_stopped),
+                report,
+            )
+            .await;
+            self.run(rekeys.chain(others).collect(), report).await;
         }
     }
 
@@ -579,7 +581,7 @@ impl Runner<'_, '_> {
             .map(|r| (&r.scim_id, &r.external_id));
         let id = match Self::proven_id(subject, &record.external_id, kept, &self.users_proven) {
             Ok(id) => id,
-            Err(lost) => return self.not_owned(lost, written.warning),
+            Err(lost) => return self.not_owned(*lost, written.warning),
         };
         let mut not_kept = written
             .record
@@ -618,13 +620,13 @@ impl Runner<'_, '_> {
         sent: &ExternalId,
         kept: Option<(&ScimId, &ExternalId)>,
         proven: &AtomicBool,
-    ) -> Result<ScimId, OwnershipNotKept> {
+    ) -> Result<ScimId, Box<OwnershipNotKept>> {
         match kept {
             Some((id, external_id)) if external_id == sent && !id.as_str().trim().is_empty() => {
                 proven.store(true, Ordering::SeqCst);
                 Ok(id.clone())
             }
-            _ => Err(OwnershipNotKept {
+            _ => Err(Box::new(OwnershipNotKept {
                 subject: subject.clone(),
                 write: MarkWrite::Create,
                 sent: sent.clone(),
@@ -634,7 +636,7 @@ impl Runner<'_, '_> {
                 scim_id: kept
                     .map(|(id, _)| id.clone())
                     .filter(|id| !id.as_str().trim().is_empty()),
-            }),
+            })),
         }
     }
 
@@ -678,7 +680,7 @@ impl Runner<'_, '_> {
             .map(|r| (&r.scim_id, &r.external_id));
         let id = match Self::proven_id(subject, &record.external_id, kept, &self.groups_proven) {
             Ok(id) => id,
-            Err(lost) => return self.not_owned(lost, written.warning),
+            Err(lost) => return self.not_owned(*lost, written.warning),
         };
         let mut rest = self.patch_group(&id, Vec::new(), &[], &rest).await;
         rest.created = Some(Created::Group(group.group.clone(), id));
