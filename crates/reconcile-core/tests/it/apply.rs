@@ -768,7 +768,7 @@ fn org_with_old_keys() -> Org {
         org.user(&id.to_string(), &format!("user{id}"), "");
         org.target
             .insert_user(TargetUser {
-                external_id: Some(ExternalId::new(&format!("pw-activate:user:old-{id}"))),
+                external_id: Some(ExternalId::new(format!("pw-activate:user:old-{id}"))),
                 user_name: format!("user{id}"),
                 active: true,
                 ..TargetUser::default()
