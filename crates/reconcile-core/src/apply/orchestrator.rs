@@ -442,14 +442,27 @@ impl Runner<'_, '_> {
             }
             Action::ReKey(p) => {
                 let executed = self.patch_user(&p.scim_id, &p.changes).await;
-                self.judge_rekey(p, subject, executed)
+                let sent = p.changes.iter().find_map(|change| match change {
+                    UserChange::ExternalId(c) => Some(&c.new),
+                    _ => None,
+                });
+                match sent {
+                    Some(sent) => self.judge_rekey((sent, &p.scim_id), subject, executed),
+                    None => executed,
+                }
             }
             Action::Reactivate(p) | Action::UpdateUser(p) => {
                 self.patch_user(&p.scim_id, &p.changes).await
             }
             Action::CreateUser(c) => self.create_user(c, subject).await,
             Action::CreateGroup(c) => self.create_group(c, job.members, subject).await,
-            Action::UpdateGroup(u) => self.update_group(u, &job.members).await,
+            Action::UpdateGroup(u) => {
+                let executed = self.update_group(u, &job.members).await;
+                match &u.rekey {
+                    Some(rekey) => self.judge_rekey((&rekey.new, &u.scim_id), subject, executed),
+                    None => executed,
+                }
+            }
             Action::EmptyGroup(e) => {
                 let remove: Vec<ScimId> = e.remove.iter().map(|m| m.scim_id.clone()).collect();
                 self.patch_group(&e.scim_id, Vec::new(), &remove, &[]).await
@@ -519,17 +532,18 @@ impl Runner<'_, '_> {
         }
     }
 
-    /// Judges a user re-key by the `externalId` the server kept: the new one
-    /// kept proves the mark, so the other re-keys may run; any other value (an
-    /// empty one included) stops re-keying, since a record without our mark can
-    /// no longer be updated or deactivated by this tool. A re-key whose record
-    /// could not be read is neither: the next re-key goes out alone again.
-    fn judge_rekey(&self, patch: &UserPatch, subject: &Subject, executed: Executed) -> Executed {
-        let sent = patch.changes.iter().find_map(|change| match change {
-            UserChange::ExternalId(c) => Some(&c.new),
-            _ => None,
-        });
-        let (Some(sent), Some(kept)) = (sent, &executed.kept_external_id) else {
+    /// Judges a re-key by the `externalId` the server kept: the new one kept
+    /// proves the mark, so the other re-keys may run; any other value (an empty
+    /// one included) stops re-keying, since a record without our mark can no
+    /// longer be updated or deactivated by this tool. A re-key whose record
+    /// could not be read is neither: the next user re-key goes out alone again.
+    fn judge_rekey(
+        &self,
+        (sent, scim_id): (&ExternalId, &ScimId),
+        subject: &Subject,
+        executed: Executed,
+    ) -> Executed {
+        let Some(kept) = &executed.kept_external_id else {
             return executed;
         };
         if kept == sent {
@@ -542,7 +556,7 @@ impl Runner<'_, '_> {
             write: MarkWrite::ReKey,
             sent: sent.clone(),
             kept: Some(kept.as_str().to_owned()).filter(|k| !k.is_empty()),
-            scim_id: Some(patch.scim_id.clone()),
+            scim_id: Some(scim_id.clone()),
         };
         Executed {
             result: Err(TargetError::new(
@@ -711,18 +725,28 @@ impl Runner<'_, '_> {
         add: &[ScimId],
     ) -> Executed {
         let mut warning = None;
+        let mut kept_external_id = None;
         for call in group_calls(head, remove, add, self.options.member_chunk_size.max(1)) {
             match self.target.patch_group(id, &call).await {
-                Ok(written) => warning = warning.or(written.warning),
+                Ok(written) => {
+                    warning = warning.or(written.warning);
+                    if let Some(record) = written.record {
+                        kept_external_id = Some(record.external_id);
+                    }
+                }
                 Err(error) => {
                     return Executed {
                         warning,
+                        kept_external_id,
                         ..Executed::failed(error)
                     };
                 }
             }
         }
-        Executed::applied(warning)
+        Executed {
+            kept_external_id,
+            ..Executed::applied(warning)
+        }
     }
 }
 

@@ -757,7 +757,14 @@ impl ScimTarget for DropsExternalIdOnPatch<'_> {
         id: &ScimId,
         changes: &[GroupChange],
     ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.inner.patch_group(id, changes).await
+        let changes: Vec<GroupChange> = changes
+            .iter()
+            .map(|change| match change {
+                GroupChange::ExternalId(_) => GroupChange::ExternalId(ExternalId::new("")),
+                other => other.clone(),
+            })
+            .collect();
+        self.inner.patch_group(id, &changes).await
     }
 }
 
@@ -826,4 +833,27 @@ fn a_kept_rekey_lets_the_others_run() {
     assert_eq!(report.ownership_not_kept, None);
     assert_eq!(report.counts[&ActionKind::ReKey], counts(3, 0, 0, 0));
     assert!(org.plan().is_converged());
+}
+
+#[test]
+fn a_group_rekey_whose_mark_is_not_kept_fails_and_is_reported() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.group("g1", "gpu", &["1"]);
+    org.sync();
+    org.group_mut("g1").id = "scim-g1".into();
+    let report = run(
+        &org,
+        &DropsExternalIdOnPatch { inner: &org.target },
+        &ApplyOptions::default(),
+    );
+    let lost = report
+        .ownership_not_kept
+        .as_ref()
+        .expect("the lost mark is reported");
+    assert_eq!(
+        (lost.write, lost.sent.as_str(), lost.kept.as_deref()),
+        (MarkWrite::ReKey, "pw-activate:group:scim-g1", None)
+    );
+    assert_eq!(report.counts[&ActionKind::UpdateGroup], counts(0, 1, 0, 0));
 }
