@@ -19,7 +19,7 @@ use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId, fold};
 use crate::keys::KeySummary;
 use crate::plan::{
     Action, ActionKind, CreateGroup, CreateUser, FieldChange, KeysChange, MemberRef, Operation,
-    Plan, Subject, UpdateGroup, UserChange, UserPatch,
+    Plan, Subject, UpdateGroup, UserChange,
 };
 use crate::rules::ServerRules;
 
