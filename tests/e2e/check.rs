@@ -296,11 +296,34 @@ async fn pages_capped_at_50_and_cursor_paging_are_reported() {
     );
     assert_only_gets(&world);
 
-    // A server that ignores startIndex blocks every sync.
+    // A server that ignores startIndex does not hold a sync that follows its cursors.
     world.scim().set_faults(Faults {
         ignore_start_index: true,
         ..Faults::default()
     });
+    let report = check(&world, 0).await;
+    assert!(!names(&report).contains(&"full listing"), "{report:#}");
+    assert_eq!(verdict(&report, "paging"), "degraded", "{report:#}");
+    let paging = probe(&report, "paging");
+    assert!(
+        paging["answered"]
+            .as_str()
+            .unwrap()
+            .contains("the second page repeated the first (startIndex is ignored)"),
+        "{paging:#}"
+    );
+    assert!(
+        paging["consequence"]
+            .as_str()
+            .unwrap()
+            .contains("the sync follows the cursors instead, so it is not held"),
+        "{paging:#}"
+    );
+    let sync = world.run(&[], &[]).await;
+    assert_eq!(sync.code, 0, "{}", sync.stderr);
+
+    // Without cursors, it blocks every sync.
+    world.scim().set_quirks(Quirks::default());
     let report = check(&world, 1).await;
     assert_eq!(verdict(&report, "full listing"), "blocking", "{report:#}");
 }

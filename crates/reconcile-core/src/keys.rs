@@ -8,8 +8,9 @@
 //! not. Two lines with the same key data are one key (the first line's comment
 //! wins).
 //!
-//! Source keys must also be strong enough: RSA keys with a modulus under
-//! [`MIN_RSA_BITS`] are rejected like unparsable lines. Keys already stored in
+//! Source keys must also be usable and strong enough: RSA keys with a modulus
+//! under [`MIN_RSA_BITS`], DSA (`ssh-dss`) keys and key types this parser does
+//! not know are rejected like unparsable lines. Keys already stored in
 //! the target are read without that check, so a weak stored key is still shown
 //! by its fingerprint (and removed, since no desired key matches it).
 
@@ -41,16 +42,34 @@ pub struct SshKey {
 
 impl SshKey {
     /// Parses one OpenSSH public key line (`algorithm base64 [comment]`) and
-    /// rejects RSA keys shorter than [`MIN_RSA_BITS`].
+    /// rejects what no current `sshd` would accept for login: RSA keys shorter
+    /// than [`MIN_RSA_BITS`], DSA keys (disabled by default in OpenSSH 7.0 and
+    /// removed in 9.8), and algorithms the parser does not know.
     pub fn parse(line: &str) -> Result<Self, InvalidKey> {
         let (key, parsed) = Self::parse_any_strength(line)?;
-        if let KeyData::Rsa(rsa) = parsed.key_data() {
-            let bits = modulus_bits(&rsa.n);
-            if bits < MIN_RSA_BITS {
+        match parsed.key_data() {
+            KeyData::Rsa(rsa) => {
+                let bits = modulus_bits(&rsa.n);
+                if bits < MIN_RSA_BITS {
+                    return Err(InvalidKey(format!(
+                        "RSA key of {bits} bits is too weak (at least {MIN_RSA_BITS} are required)"
+                    )));
+                }
+            }
+            KeyData::Dsa(_) => {
+                return Err(InvalidKey(
+                    "DSA (ssh-dss) keys are not accepted: OpenSSH disabled them in 7.0 and \
+                     removed them in 9.8"
+                        .to_owned(),
+                ));
+            }
+            KeyData::Other(_) => {
                 return Err(InvalidKey(format!(
-                    "RSA key of {bits} bits is too weak (at least {MIN_RSA_BITS} are required)"
+                    "unknown key type {:?}",
+                    key.algorithm()
                 )));
             }
+            _ => {}
         }
         Ok(key)
     }
@@ -325,6 +344,52 @@ mod tests {
             }]
         );
         assert!(!same_key_set(&[], &[RSA_1024.to_owned()]));
+    }
+
+    /// `ssh-keygen -t dsa` (OpenSSH 9.2).
+    const DSA: &str = "ssh-dss AAAAB3NzaC1kc3MAAACBAKNRRu1lAgAVXHJxYUK5oF5/4GJqwAmJCq2XTV8E3zNjVgikKtduQztHjk4hTcI8Cfb9+4ssj0bNJQxN+40BGNp/7wiGgmw9FtZulA1X4iTA8QBUWG2I+KSZAflJxEy3IeE5rlKkof1vWSEFSbuNGIMexRgnKdOZIGzCG0AYQicHAAAAFQDdOh75/JO91995GNlOs7XRif6aCwAAAIBuUtsAfV+mg1FOVQ3Z22LrrE1649c1zY7ztU7ACeqjpuy6RhJLWUh3Lsc0aMHVIn/0mW55Z7R+KgrWHG64NRH4vsBCIOvYwYDShEPdhhOqvaudd8iZJ6h0c8lIeeF00YGWoomGAStlT0CVVJfAheOowXtQac/UGY4EbHC3vrd5sQAAAIAMKOQJ8tW1IEdUN3GLm0pvQ77FTQlAACa6mPUPlQnnvKAITwUg+43eEDHfXvsbmbfu8MDZrW6QtNNqpeVveVFqkA9WV+ziVkRQw9Y9L7ACbO6dPYCi9VBbVPXBzVtvR5TMyo0ef8CXBfQl9ljT/htKxwd5wthLU/SMqUZAW5Qtog== old";
+    /// `ssh-keygen -t ecdsa -b 256`.
+    const ECDSA: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBGw9ng+iX/LMjYQ/lJK27BHF8X19boMMFwneH0J4ELmXFBxu8mUiJ0OrQ6BTpJblQ3TH87PCA3DrGSsc/4WziHM= ec";
+    /// A FIDO key: `sk-ssh-ed25519@openssh.com`, 32 key bytes, application `ssh:`.
+    const SK_ED25519: &str = "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fAAAABHNzaDo= yubikey";
+    /// Well-formed key data of a vendor algorithm (`name@domain`) nobody implements.
+    const UNKNOWN: &str = "foo@example.com AAAAD2Zvb0BleGFtcGxlLmNvbQAAAARhYmNk";
+
+    #[test]
+    fn only_key_types_sshd_accepts_are_taken_from_the_source() {
+        for (line, algorithm) in [
+            (ED, "ssh-ed25519"),
+            (ECDSA, "ecdsa-sha2-nistp256"),
+            (SK_ED25519, "sk-ssh-ed25519@openssh.com"),
+        ] {
+            assert_eq!(SshKey::parse(line).unwrap().algorithm(), algorithm);
+        }
+        let dsa = SshKey::parse(DSA).unwrap_err().to_string();
+        assert_eq!(
+            dsa,
+            "not a valid OpenSSH public key: DSA (ssh-dss) keys are not accepted: OpenSSH \
+             disabled them in 7.0 and removed them in 9.8"
+        );
+        let unknown = SshKey::parse(UNKNOWN).unwrap_err().to_string();
+        assert_eq!(
+            unknown,
+            "not a valid OpenSSH public key: unknown key type \"foo@example.com\""
+        );
+        let (keys, rejected) = parse_source_keys(&[format!("{DSA}\n{UNKNOWN}\n{ED}")]);
+        assert_eq!(keys.len(), 1);
+        assert_eq!(
+            rejected.iter().map(|r| r.line).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        // A DSA key already stored is still shown by its fingerprint (and so removed).
+        assert_eq!(
+            observed_key_summaries(&[DSA.to_owned()]),
+            vec![KeySummary::Valid {
+                algorithm: "ssh-dss".into(),
+                fingerprint: "SHA256:pfU0KIdKbvwMaJ28FgT5yZJv1aMwfsPfEKxRNYVzfJM".into(),
+                comment: "old".into(),
+            }]
+        );
     }
 
     #[test]

@@ -132,8 +132,8 @@ pub mod source;
 
 pub use apply::{
     ApplyFailure, ApplyOptions, ApplyReport, ApplyWarning, Clock, Deadline, GroupChange,
-    ManualClock, NewGroupRecord, NotKeptAttribute, OmittedMember, OutcomeCounts, OwnershipNotKept,
-    ScimTarget, TargetError, TargetErrorKind, Written, apply,
+    ManualClock, MarkWrite, NewGroupRecord, NotKeptAttribute, OmittedMember, OutcomeCounts,
+    OwnershipNotKept, ScimTarget, TargetError, TargetErrorKind, Written, apply,
 };
 pub use desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
 pub use guards::{DeactivationLimit, GuardStatus, InvalidLimit};

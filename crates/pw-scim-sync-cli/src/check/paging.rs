@@ -87,14 +87,30 @@ pub(super) async fn probe(
                 }
             ));
         }
-        second_page(client, base, first, asked_size, &mut found, limits).await;
+        Some(second_page(client, base, first, asked_size, &mut found, limits).await)
+    } else {
+        None
+    };
+    let cursors_work = cursor && cursor_page(client, base, asked_size, &mut found, limits).await;
+    match page_size {
+        Some(PageSecond::Brought) | None => {}
+        Some(PageSecond::Failed(_)) if cursors_work => {
+            found.verdict = found.verdict.max(Verdict::Degraded);
+            found.consequence.push(
+                "the sync follows the cursors instead, so it is not held; it would stop if the server stopped advertising them"
+                    .to_owned(),
+            );
+        }
+        Some(PageSecond::Failed(consequence)) => {
+            found.verdict = Verdict::Blocking;
+            found.consequence.push(consequence.to_owned());
+        }
+    }
+    let page_size = if page_size.is_some() {
         returned
     } else {
         asked_size
     };
-    if cursor {
-        cursor_page(client, base, asked_size, &mut found, limits).await;
-    }
     listing_pages(client, page_size, everything, &mut found);
     Probe::new(
         "paging",
@@ -141,6 +157,15 @@ fn listing_pages(
     }
 }
 
+/// What the second `startIndex` page brought.
+enum PageSecond {
+    /// New records: `startIndex` is honoured.
+    Brought,
+    /// The first page again, or an error: what that does to a sync paging by
+    /// `startIndex`.
+    Failed(&'static str),
+}
+
 /// The second page must bring new records: `startIndex` is honoured.
 async fn second_page(
     client: &ScimClient,
@@ -149,7 +174,7 @@ async fn second_page(
     count: u64,
     found: &mut Findings,
     limits: &mut LimitsSeen,
-) {
+) -> PageSecond {
     let start = 1 + first.resources.len() as u64;
     found
         .asked
@@ -180,37 +205,34 @@ async fn second_page(
                 found
                     .answered
                     .push("the second page repeated the first (startIndex is ignored)".to_owned());
-                found.verdict = Verdict::Blocking;
-                found.consequence.push(
-                    "every sync stops reading (no new ids) and writes nothing; report it to CoreWeave"
-                        .to_owned(),
-                );
+                PageSecond::Failed(
+                    "every sync stops reading (no new ids) and writes nothing; report it to CoreWeave",
+                )
             } else {
                 found
                     .answered
                     .push(format!("the second page brought {fresh} new records"));
+                PageSecond::Brought
             }
         }
         Err(error) => {
             found
                 .answered
                 .push(format!("the second page: {}", chain(&error)));
-            found.verdict = Verdict::Blocking;
-            found
-                .consequence
-                .push("a listing that fails stops every sync before it writes".to_owned());
+            PageSecond::Failed("a listing that fails stops every sync before it writes")
         }
     }
 }
 
-/// One RFC 9865 cursor page, when the server advertises them.
+/// One RFC 9865 cursor page, when the server advertises them; whether it brought
+/// records (or the listing is empty).
 async fn cursor_page(
     client: &ScimClient,
     base: &str,
     count: u64,
     found: &mut Findings,
     limits: &mut LimitsSeen,
-) {
+) -> bool {
     found
         .asked
         .push(format!("GET {base}/Users?cursor=&count={count}"));
@@ -234,17 +256,24 @@ async fn cursor_page(
                     "absent"
                 }
             ));
+            found.consequence.push(
+                "the sync follows the advertised cursors (nextCursor), one page after another"
+                    .to_owned(),
+            );
+            !page.resources.is_empty() || page.total_results == Some(0)
         }
         Err(error) => {
             found
                 .answered
                 .push(format!("a cursor page: {}", chain(&error)));
             found.verdict = found.verdict.max(Verdict::Blocking);
+            found.consequence.push(
+                "the sync follows the advertised cursors, and a listing that fails stops every sync before it writes"
+                    .to_owned(),
+            );
+            false
         }
     }
-    found.consequence.push(
-        "the sync follows the advertised cursors (nextCursor), one page after another".to_owned(),
-    );
 }
 
 /// The `count` of a probe's query.

@@ -85,6 +85,10 @@ pub(super) async fn probe(settings: &Settings, desired: Option<&Desired>, report
         "the token reaches the SCIM API",
     ));
     let config = client.discover().await;
+    if let Ok(config) = &config {
+        // List as the sync will: by cursor where the server advertises it.
+        client.adopt_paging(config);
+    }
     let everything = match tokio::try_join!(
         client.list_all_users(None),
         client.list_all_groups(None)

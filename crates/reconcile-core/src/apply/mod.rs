@@ -18,8 +18,8 @@ use serde::{Serialize, Serializer};
 
 pub use orchestrator::apply;
 pub use report::{
-    ApplyFailure, ApplyReport, ApplyWarning, NotKeptAttribute, OmittedMember, OutcomeCounts,
-    OwnershipNotKept,
+    ApplyFailure, ApplyReport, ApplyWarning, MarkWrite, NotKeptAttribute, OmittedMember,
+    OutcomeCounts, OwnershipNotKept,
 };
 
 use crate::ids::{ExternalId, ScimId};

@@ -8,7 +8,8 @@ use futures::StreamExt;
 use futures::stream;
 
 use crate::apply::report::{
-    ApplyFailure, ApplyReport, ApplyWarning, NotKeptAttribute, OmittedMember, OwnershipNotKept,
+    ApplyFailure, ApplyReport, ApplyWarning, MarkWrite, NotKeptAttribute, OmittedMember,
+    OwnershipNotKept,
 };
 use crate::apply::verify::{self, Difference};
 use crate::apply::{
@@ -27,7 +28,9 @@ use crate::rules::ServerRules;
 ///
 /// 1. deactivations and key revocations (least privilege, soonest);
 /// 2. re-keys, reactivations and updates; renames that take a name another
-///    rename frees run in a later wave than that rename;
+///    rename frees run in a later wave than that rename; the first re-key
+///    goes out alone, and the others only once its answer (or a read-back)
+///    showed the new `externalId` kept;
 /// 3. user creations;
 /// 4. group creations and updates, with new users' SCIM ids resolved from
 ///    phase 3 (a member whose creation failed or was skipped is left out and
@@ -49,6 +52,8 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         creations_stopped: AtomicBool::new(false),
         users_proven: AtomicBool::new(false),
         groups_proven: AtomicBool::new(false),
+        rekeys_proven: AtomicBool::new(false),
+        rekeys_stopped: AtomicBool::new(false),
         rules: plan.server,
         read_backs: AtomicUsize::new(options.read_backs),
     };
@@ -70,14 +75,16 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         ActionKind::Reactivate,
         ActionKind::UpdateUser,
     ]);
-    for wave in rename_waves(patches) {
-        runner.run(jobs(wave), &mut report).await;
-    }
+    runner.run_user_patches(patches, &mut report).await;
 
     let creations = of_kinds(&[ActionKind::CreateUser]);
     let mut creations = jobs(creations).into_iter();
     runner
-        .prove_ownership(&mut creations, &runner.users_proven, &mut report)
+        .prove(
+            &mut creations,
+            (&runner.users_proven, &runner.creations_stopped),
+            &mut report,
+        )
         .await;
     runner.run(creations.collect(), &mut report).await;
 
@@ -116,7 +123,11 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         .partition(|job| matches!(job.action, Action::CreateGroup(_)));
     let mut creates = creates.into_iter();
     runner
-        .prove_ownership(&mut creates, &runner.groups_proven, &mut report)
+        .prove(
+            &mut creates,
+            (&runner.groups_proven, &runner.creations_stopped),
+            &mut report,
+        )
         .await;
     group_jobs.extend(creates);
     // Longest first: a large group's chunks are sent one after another, so the
@@ -206,6 +217,8 @@ struct Executed {
     warning: Option<String>,
     ownership: Option<OwnershipNotKept>,
     not_kept: Vec<Difference>,
+    /// The `externalId` of the user record the server answered or read back.
+    kept_external_id: Option<ExternalId>,
 }
 
 impl Executed {
@@ -216,6 +229,7 @@ impl Executed {
             warning,
             ownership: None,
             not_kept: Vec::new(),
+            kept_external_id: None,
         }
     }
 
@@ -226,6 +240,7 @@ impl Executed {
             warning: None,
             ownership: None,
             not_kept: Vec::new(),
+            kept_external_id: None,
         }
     }
 }
@@ -241,6 +256,10 @@ struct Runner<'t, 'o> {
     users_proven: AtomicBool,
     /// Set once a group create's answer proved ownership.
     groups_proven: AtomicBool,
+    /// Set once a user re-key's answer (or read-back) showed the new mark kept.
+    rekeys_proven: AtomicBool,
+    /// Set when a user re-key's mark was not kept: no re-key starts any more.
+    rekeys_stopped: AtomicBool,
     /// The rules the plan compared by; what the server kept is judged by them.
     rules: ServerRules,
     /// Read-backs left for this run.
@@ -248,21 +267,38 @@ struct Runner<'t, 'o> {
 }
 
 impl Runner<'_, '_> {
-    /// Runs creations from `jobs` one at a time until one of them proves that
-    /// the server keeps the ownership mark (or creation stops, or they run
-    /// out), so that a server that drops the mark costs one record, not a
+    /// Runs creations or re-keys from `jobs` one at a time until one of them
+    /// proves that the server keeps the ownership mark (or they are stopped, or
+    /// run out), so that a server that drops the mark costs one record, not a
     /// batch. The rest may then run concurrently.
-    async fn prove_ownership<'p>(
+    async fn prove<'p>(
         &self,
         jobs: &mut impl Iterator<Item = Job<'p>>,
-        proven: &AtomicBool,
+        (proven, stopped): (&AtomicBool, &AtomicBool),
         report: &mut ApplyReport,
     ) {
-        while !proven.load(Ordering::SeqCst) && !self.creations_stopped.load(Ordering::SeqCst) {
+        while !proven.load(Ordering::SeqCst) && !stopped.load(Ordering::SeqCst) {
             let Some(job) = jobs.next() else {
                 return;
             };
             self.run(vec![job], report).await;
+        }
+    }
+
+    /// The user `PATCH`es in rename waves; in each, the re-keys prove the mark first.
+    async fn run_user_patches(&self, patches: Vec<&Operation>, report: &mut ApplyReport) {
+        for wave in rename_waves(patches) {
+            let (rekeys, others): (Vec<Job<'_>>, Vec<Job<'_>>) = jobs(wave)
+                .into_iter()
+                .partition(|job| matches!(job.action, Action::ReKey(_)));
+            let mut rekeys = rekeys.into_iter();
+            self.prove(
+                &mut rekeys,
+                (&self.rekeys_proven, &self.rekeys_stopped),
+                report,
+            )
+            .await;
+            self.run(rekeys.chain(others).collect(), report).await;
         }
     }
 
@@ -329,8 +365,10 @@ impl Runner<'_, '_> {
         let kind = job.action.kind();
         let subject = job.action.subject();
         let creates = matches!(job.action, Action::CreateUser(_) | Action::CreateGroup(_));
+        let rekeys = matches!(job.action, Action::ReKey(_));
         let skipped = if self.aborted.load(Ordering::SeqCst)
             || (creates && self.creations_stopped.load(Ordering::SeqCst))
+            || (rekeys && self.rekeys_stopped.load(Ordering::SeqCst))
         {
             Some(Outcome::SkippedAborted)
         } else if self
@@ -402,12 +440,29 @@ impl Runner<'_, '_> {
                 let changes = [no_keys(&r.removed_keys)];
                 self.patch_user(&r.scim_id, &changes).await
             }
-            Action::ReKey(p) | Action::Reactivate(p) | Action::UpdateUser(p) => {
+            Action::ReKey(p) => {
+                let executed = self.patch_user(&p.scim_id, &p.changes).await;
+                let sent = p.changes.iter().find_map(|change| match change {
+                    UserChange::ExternalId(c) => Some(&c.new),
+                    _ => None,
+                });
+                match sent {
+                    Some(sent) => self.judge_rekey((sent, &p.scim_id), subject, executed),
+                    None => executed,
+                }
+            }
+            Action::Reactivate(p) | Action::UpdateUser(p) => {
                 self.patch_user(&p.scim_id, &p.changes).await
             }
             Action::CreateUser(c) => self.create_user(c, subject).await,
             Action::CreateGroup(c) => self.create_group(c, job.members, subject).await,
-            Action::UpdateGroup(u) => self.update_group(u, &job.members).await,
+            Action::UpdateGroup(u) => {
+                let executed = self.update_group(u, &job.members).await;
+                match &u.rekey {
+                    Some(rekey) => self.judge_rekey((&rekey.new, &u.scim_id), subject, executed),
+                    None => executed,
+                }
+            }
             Action::EmptyGroup(e) => {
                 let remove: Vec<ScimId> = e.remove.iter().map(|m| m.scim_id.clone()).collect();
                 self.patch_group(&e.scim_id, Vec::new(), &remove, &[]).await
@@ -419,19 +474,23 @@ impl Runner<'_, '_> {
     /// it carries the record, otherwise by reading it back while read-backs
     /// last.
     async fn patch_user(&self, id: &ScimId, changes: &[UserChange]) -> Executed {
-        // An access removal is always checked; other writes while read-backs last.
+        // An access removal and a re-key are always checked; other writes while
+        // read-backs last.
         let removes_access = changes.iter().any(|change| match change {
             UserChange::Active(c) => !c.new,
             UserChange::SshKeys(c) => c.new.is_empty(),
             _ => false,
         });
+        let rekeys = changes
+            .iter()
+            .any(|change| matches!(change, UserChange::ExternalId(_)));
         let written = match self.target.patch_user(id, changes).await {
             Ok(written) => written,
             Err(error) => return Executed::failed(error),
         };
         let kept = match written.record {
             Some(record) => Some(record),
-            None if removes_access || self.take_read_back() => {
+            None if removes_access || rekeys || self.take_read_back() => {
                 match self.target.read_user(id).await {
                     Ok(record) => Some(record),
                     Err(error) => {
@@ -443,7 +502,8 @@ impl Runner<'_, '_> {
             None => None,
         };
         let not_kept = kept
-            .map(|kept| verify::after_patch(changes, &kept, self.rules))
+            .as_ref()
+            .map(|kept| verify::after_patch(changes, kept, self.rules))
             .unwrap_or_default();
         let access_kept: Vec<&Difference> = not_kept
             .iter()
@@ -467,7 +527,44 @@ impl Runner<'_, '_> {
         Executed {
             result,
             not_kept,
+            kept_external_id: kept.map(|kept| kept.external_id),
             ..Executed::applied(written.warning)
+        }
+    }
+
+    /// Judges a re-key by the `externalId` the server kept: the new one kept
+    /// proves the mark, so the other re-keys may run; any other value (an empty
+    /// one included) stops re-keying, since a record without our mark can no
+    /// longer be updated or deactivated by this tool. A re-key whose record
+    /// could not be read is neither: the next user re-key goes out alone again.
+    fn judge_rekey(
+        &self,
+        (sent, scim_id): (&ExternalId, &ScimId),
+        subject: &Subject,
+        executed: Executed,
+    ) -> Executed {
+        let Some(kept) = &executed.kept_external_id else {
+            return executed;
+        };
+        if kept == sent {
+            self.rekeys_proven.store(true, Ordering::SeqCst);
+            return executed;
+        }
+        self.rekeys_stopped.store(true, Ordering::SeqCst);
+        let lost = OwnershipNotKept {
+            subject: subject.clone(),
+            write: MarkWrite::ReKey,
+            sent: sent.clone(),
+            kept: Some(kept.as_str().to_owned()).filter(|k| !k.is_empty()),
+            scim_id: Some(scim_id.clone()),
+        };
+        Executed {
+            result: Err(TargetError::new(
+                TargetErrorKind::OwnershipNotKept,
+                lost.to_string(),
+            )),
+            ownership: Some(lost),
+            ..executed
         }
     }
 
@@ -496,9 +593,9 @@ impl Runner<'_, '_> {
             .record
             .as_ref()
             .map(|r| (&r.scim_id, &r.external_id));
-        let id = match Self::prove(subject, &record.external_id, kept, &self.users_proven) {
+        let id = match Self::proven_id(subject, &record.external_id, kept, &self.users_proven) {
             Ok(id) => id,
-            Err(lost) => return self.not_owned(lost, written.warning),
+            Err(lost) => return self.not_owned(*lost, written.warning),
         };
         let mut not_kept = written
             .record
@@ -532,19 +629,20 @@ impl Runner<'_, '_> {
 
     /// Checks that a create's answer names a record (a non-empty id) that
     /// carries the `externalId` that was sent, and returns its id.
-    fn prove(
+    fn proven_id(
         subject: &Subject,
         sent: &ExternalId,
         kept: Option<(&ScimId, &ExternalId)>,
         proven: &AtomicBool,
-    ) -> Result<ScimId, OwnershipNotKept> {
+    ) -> Result<ScimId, Box<OwnershipNotKept>> {
         match kept {
             Some((id, external_id)) if external_id == sent && !id.as_str().trim().is_empty() => {
                 proven.store(true, Ordering::SeqCst);
                 Ok(id.clone())
             }
-            _ => Err(OwnershipNotKept {
+            _ => Err(Box::new(OwnershipNotKept {
                 subject: subject.clone(),
+                write: MarkWrite::Create,
                 sent: sent.clone(),
                 kept: kept
                     .map(|(_, e)| e.as_str().to_owned())
@@ -552,7 +650,7 @@ impl Runner<'_, '_> {
                 scim_id: kept
                     .map(|(id, _)| id.clone())
                     .filter(|id| !id.as_str().trim().is_empty()),
-            }),
+            })),
         }
     }
 
@@ -594,9 +692,9 @@ impl Runner<'_, '_> {
             .record
             .as_ref()
             .map(|r| (&r.scim_id, &r.external_id));
-        let id = match Self::prove(subject, &record.external_id, kept, &self.groups_proven) {
+        let id = match Self::proven_id(subject, &record.external_id, kept, &self.groups_proven) {
             Ok(id) => id,
-            Err(lost) => return self.not_owned(lost, written.warning),
+            Err(lost) => return self.not_owned(*lost, written.warning),
         };
         let mut rest = self.patch_group(&id, Vec::new(), &[], &rest).await;
         rest.created = Some(Created::Group(group.group.clone(), id));
@@ -627,18 +725,28 @@ impl Runner<'_, '_> {
         add: &[ScimId],
     ) -> Executed {
         let mut warning = None;
+        let mut kept_external_id = None;
         for call in group_calls(head, remove, add, self.options.member_chunk_size.max(1)) {
             match self.target.patch_group(id, &call).await {
-                Ok(written) => warning = warning.or(written.warning),
+                Ok(written) => {
+                    warning = warning.or(written.warning);
+                    if let Some(record) = written.record {
+                        kept_external_id = Some(record.external_id);
+                    }
+                }
                 Err(error) => {
                     return Executed {
                         warning,
+                        kept_external_id,
                         ..Executed::failed(error)
                     };
                 }
             }
         }
-        Executed::applied(warning)
+        Executed {
+            kept_external_id,
+            ..Executed::applied(warning)
+        }
     }
 }
 

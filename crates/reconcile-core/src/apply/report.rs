@@ -120,12 +120,14 @@ pub struct OmittedMember {
     pub user_name: String,
 }
 
-/// A create whose answer did not prove that the server keeps the ownership
-/// mark (see [`ApplyReport::ownership_not_kept`]).
+/// A create or re-key whose answer did not prove that the server keeps the
+/// ownership mark (see [`ApplyReport::ownership_not_kept`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OwnershipNotKept {
-    /// The record that was created.
+    /// The record that was created or re-keyed.
     pub subject: Subject,
+    /// The write that set the mark.
+    pub write: MarkWrite,
     /// The `externalId` sent.
     pub sent: ExternalId,
     /// The `externalId` the answer carried; `None` when it carried none, or
@@ -142,21 +144,54 @@ impl std::fmt::Display for OwnershipNotKept {
             Some(kept) => format!("externalId {kept:?}"),
             None => "no externalId".to_owned(),
         };
-        let created = match &self.scim_id {
-            Some(id) => format!("record {id} was created, inactive and without keys or members"),
-            None => "no readable record".to_owned(),
-        };
-        write!(
-            f,
-            "the SCIM server did not keep the ownership mark: {} was created with externalId {:?} \
-             and the answer carried {kept} ({created}). This tool recognizes the records it \
-             manages only by that mark, so it could neither update nor deactivate what it \
-             creates; creation stopped for this run. Run \
-             `pw-activate-scim-sync check`, and remove or adopt the record by hand.",
-            self.subject,
-            self.sent.as_str()
-        )
+        match self.write {
+            MarkWrite::Create => {
+                let created = match &self.scim_id {
+                    Some(id) => {
+                        format!("record {id} was created, inactive and without keys or members")
+                    }
+                    None => "no readable record".to_owned(),
+                };
+                write!(
+                    f,
+                    "the SCIM server did not keep the ownership mark: {} was created with \
+                     externalId {:?} and the answer carried {kept} ({created}). This tool \
+                     recognizes the records it manages only by that mark, so it could neither \
+                     update nor deactivate what it creates; creation stopped for this run. Run \
+                     `pw-activate-scim-sync check`, and remove or adopt the record by hand.",
+                    self.subject,
+                    self.sent.as_str()
+                )
+            }
+            MarkWrite::ReKey => {
+                let record = self
+                    .scim_id
+                    .as_ref()
+                    .map_or_else(String::new, |id| format!(" (record {id})"));
+                write!(
+                    f,
+                    "the SCIM server did not keep the ownership mark: {}{record} was re-keyed to \
+                     externalId {:?} and the server kept {kept}. This tool recognizes the records \
+                     it manages only by that mark, so once it is lost it can neither update nor \
+                     deactivate that record; re-keying stopped for this run. Run \
+                     `pw-activate-scim-sync check`, and set the externalId back or remove the \
+                     record by hand.",
+                    self.subject,
+                    self.sent.as_str()
+                )
+            }
+        }
     }
+}
+
+/// The write whose answer must prove the ownership mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkWrite {
+    /// A user or group creation (`POST`).
+    Create,
+    /// A `PATCH` of the `externalId` of a record already owned.
+    ReKey,
 }
 
 /// A write that succeeded with an odd answer.

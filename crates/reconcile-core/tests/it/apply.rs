@@ -11,10 +11,10 @@ use async_trait::async_trait;
 use std::sync::Mutex;
 
 use reconcile_core::{
-    ActionKind, ApplyOptions, Clock, Conflict, DeactivationLimit, Deadline, FailOn, GroupChange,
-    InMemoryTarget, ManualClock, NewGroupRecord, NewUserRecord, OutcomeCounts, OwnedGroup,
-    OwnedUser, ScimId, ScimTarget, TargetCall, TargetError, TargetErrorKind, UserChange, Written,
-    apply,
+    ActionKind, ApplyOptions, Clock, Conflict, DeactivationLimit, Deadline, ExternalId, FailOn,
+    FieldChange, GroupChange, InMemoryTarget, ManualClock, MarkWrite, NewGroupRecord,
+    NewUserRecord, OutcomeCounts, OwnedGroup, OwnedUser, ScimId, ScimTarget, TargetCall,
+    TargetError, TargetErrorKind, TargetUser, UserChange, Written, apply,
 };
 
 use crate::support::Org;
@@ -713,4 +713,147 @@ fn an_attribute_the_server_does_not_keep_is_reported_and_the_writes_do_not_grow(
     }
     assert_eq!(writes, vec![4, 4, 4]);
     assert_eq!(target.reads.load(Ordering::SeqCst), 9);
+}
+
+/// Keeps every user PATCH but its `externalId`, which it empties (a server that
+/// drops the attribute on replace).
+struct DropsExternalIdOnPatch<'a> {
+    inner: &'a InMemoryTarget,
+}
+
+#[async_trait]
+impl ScimTarget for DropsExternalIdOnPatch<'_> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
+        self.inner.create_user(user).await
+    }
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
+        let changes: Vec<UserChange> = changes
+            .iter()
+            .map(|change| match change {
+                UserChange::ExternalId(c) => UserChange::ExternalId(FieldChange {
+                    old: c.old.clone(),
+                    new: ExternalId::new(""),
+                }),
+                other => other.clone(),
+            })
+            .collect();
+        self.inner.patch_user(id, &changes).await
+    }
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.inner.create_group(group).await
+    }
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.inner.read_user(id).await
+    }
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        let changes: Vec<GroupChange> = changes
+            .iter()
+            .map(|change| match change {
+                GroupChange::ExternalId(_) => GroupChange::ExternalId(ExternalId::new("")),
+                other => other.clone(),
+            })
+            .collect();
+        self.inner.patch_group(id, &changes).await
+    }
+}
+
+/// Three users whose records carry keys of an earlier scheme.
+fn org_with_old_keys() -> Org {
+    let mut org = Org::new();
+    for id in 1..=3 {
+        org.user(&id.to_string(), &format!("user{id}"), "");
+        org.target
+            .insert_user(TargetUser {
+                external_id: Some(ExternalId::new(format!("pw-activate:user:old-{id}"))),
+                user_name: format!("user{id}"),
+                active: true,
+                ..TargetUser::default()
+            })
+            .unwrap();
+    }
+    org
+}
+
+#[test]
+fn a_server_that_drops_the_mark_on_a_rekey_costs_one_record() {
+    let org = org_with_old_keys();
+    let plan = org.plan();
+    let rekeys = plan
+        .applicable()
+        .filter(|op| op.action.kind() == ActionKind::ReKey)
+        .count();
+    assert_eq!(rekeys, 3);
+
+    let report = run(
+        &org,
+        &DropsExternalIdOnPatch { inner: &org.target },
+        &ApplyOptions::default(),
+    );
+    let lost = report
+        .ownership_not_kept
+        .as_ref()
+        .expect("the lost mark is reported");
+    assert_eq!(lost.write, MarkWrite::ReKey);
+    assert_eq!(lost.sent.as_str(), "pw-activate:user:1");
+    assert_eq!(lost.kept, None);
+    assert!(
+        lost.to_string().contains(
+            "was re-keyed to externalId \"pw-activate:user:1\" and the server kept no externalId"
+        ),
+        "{lost}"
+    );
+    assert_eq!(report.counts[&ActionKind::ReKey], counts(0, 1, 0, 2));
+    assert_eq!(
+        report.failures[0].error.kind,
+        TargetErrorKind::OwnershipNotKept
+    );
+    assert_eq!(
+        org.target.calls().len(),
+        1,
+        "the first re-key goes alone; the others never start: {:?}",
+        org.target.calls()
+    );
+}
+
+#[test]
+fn a_kept_rekey_lets_the_others_run() {
+    let org = org_with_old_keys();
+    let report = run(&org, &org.target, &ApplyOptions::default());
+    assert_eq!(report.ownership_not_kept, None);
+    assert_eq!(report.counts[&ActionKind::ReKey], counts(3, 0, 0, 0));
+    assert!(org.plan().is_converged());
+}
+
+#[test]
+fn a_group_rekey_whose_mark_is_not_kept_fails_and_is_reported() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.group("g1", "gpu", &["1"]);
+    org.sync();
+    org.group_mut("g1").id = "scim-g1".into();
+    let report = run(
+        &org,
+        &DropsExternalIdOnPatch { inner: &org.target },
+        &ApplyOptions::default(),
+    );
+    let lost = report
+        .ownership_not_kept
+        .as_ref()
+        .expect("the lost mark is reported");
+    assert_eq!(
+        (lost.write, lost.sent.as_str(), lost.kept.as_deref()),
+        (MarkWrite::ReKey, "pw-activate:group:scim-g1", None)
+    );
+    assert_eq!(report.counts[&ActionKind::UpdateGroup], counts(0, 1, 0, 0));
 }

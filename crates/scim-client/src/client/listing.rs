@@ -101,10 +101,13 @@ impl ScimClient {
     /// stays fully usable.
     pub async fn learn_paging(&self) -> Result<Paging, ScimError> {
         let config = self.service_provider_config().await?;
-        Ok(self.take_paging(&config))
+        Ok(self.adopt_paging(&config))
     }
 
-    fn take_paging(&self, config: &ServiceProviderConfig) -> Paging {
+    /// Pages as `config` advertises (what [`learn_paging`](Self::learn_paging)
+    /// does with the document it reads), for a caller that already holds it, such as
+    /// one that called [`discover`](Self::discover).
+    pub fn adopt_paging(&self, config: &ServiceProviderConfig) -> Paging {
         let paging = Paging::of(config);
         self.inner
             .cursor_paging
