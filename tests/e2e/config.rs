@@ -6,8 +6,11 @@ use pw_scim_sync_cli::env_vars;
 
 use crate::harness::{World, run_binary};
 
+/// The secret some mistakes carry, which no message may repeat.
+const SECRET: &str = "hunter2";
+
 /// Runs with the base environment changed, and checks the exit status, that stderr
-/// contains `message`, and that neither side was contacted.
+/// contains `message` and no [`SECRET`], and that neither side was contacted.
 async fn expect_failure(
     world: &World,
     args: &[&str],
@@ -22,6 +25,7 @@ async fn expect_failure(
         output.stderr.contains(message),
         "stderr should contain {message:?}\n{output}"
     );
+    assert!(!output.stderr.contains(SECRET), "{output}");
     assert_eq!(output.stdout, "", "{output}");
     assert_eq!(world.activate.log().total(), 0, "{args:?} {env:?}");
     assert_eq!(world.scim().log().total(), 0, "{args:?} {env:?}");
@@ -275,12 +279,12 @@ const USAGE_MISTAKES: &[Mistake] = &[
         &[],
         &[(
             "ACTIVATE_SCIM_URL",
-            "https://activate.example.com/scim/v2?org=acme",
+            "https://activate.example.com/scim/v2?token=hunter2",
         )],
         &[],
-        "invalid value 'https://activate.example.com/scim/v2?org=acme' for ACTIVATE_SCIM_URL: expected a base URL, without a query or a fragment",
+        "invalid value 'https://activate.example.com/scim/v2?***' for ACTIVATE_SCIM_URL: expected a base URL, without a query or a fragment",
     ),
-    // A URL's credentials are never repeated.
+    // A URL's credentials are never repeated (no message holds `hunter2`).
     mistake(
         &[],
         &[("PUSHGATEWAY_URL", "http://user:hunter2@pushgateway:9091")],

@@ -199,14 +199,19 @@ fn limit(raw: &str, share_of: &str) -> Result<DeactivationLimit, String> {
     Ok(limit)
 }
 
-/// `value`, with any user name and password in it (as a URL) replaced by `***`, for
-/// messages that repeat a value the user gave.
+/// `value`, with any user name, password and query in it (as a URL) replaced by `***`,
+/// for messages that repeat a value the user gave: a URL may carry a credential there.
 pub fn masked(value: &str) -> String {
     match Url::parse(value.trim()) {
-        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
-            let _ = url.set_username("***");
-            if url.password().is_some() {
+        Ok(mut url)
+            if !url.username().is_empty() || url.password().is_some() || url.query().is_some() =>
+        {
+            if !url.username().is_empty() || url.password().is_some() {
+                let _ = url.set_username("***");
                 let _ = url.set_password(Some("***"));
+            }
+            if url.query().is_some() {
+                url.set_query(Some("***"));
             }
             url.to_string()
         }
@@ -352,6 +357,10 @@ mod tests {
             "https://***:***@h.example/x"
         );
         assert_eq!(masked("https://h.example/x"), "https://h.example/x");
+        assert_eq!(
+            masked("https://h.example/scim?token=hunter2"),
+            "https://h.example/scim?***"
+        );
         assert_eq!(masked("ten"), "ten");
     }
 }
