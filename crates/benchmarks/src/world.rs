@@ -89,7 +89,7 @@ impl World {
         Ok(Settings {
             activate: ActivateSettings {
                 credential: SecretString::from(self.activate.api_key().to_owned()),
-                credential_var: pw_scim_sync_cli::env_vars::ACTIVATE_API_KEY,
+                credential_var: pw_scim_sync_cli::env_vars::ACTIVATE_API_KEY.to_owned(),
                 api_url: Some(Url::parse(self.activate.base_url())?),
                 org_name: Some(self.activate.organization()),
                 source: SourceSettings::Rest,

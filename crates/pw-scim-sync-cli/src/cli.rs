@@ -249,6 +249,26 @@ pub struct SyncArgs {
     /// Environment variables that were set to an empty value (and so count as unset).
     #[arg(skip)]
     pub blank_env: Vec<String>,
+
+    /// Environment variables whose flag was on the command line, so that messages name
+    /// the flag instead (see [`SyncArgs::name_of`]).
+    #[arg(skip)]
+    pub flags_given: Vec<String>,
+}
+
+impl SyncArgs {
+    /// How the user gave the setting of the environment variable `var`: its `--flag`
+    /// when that was on the command line, otherwise `var`.
+    pub fn name_of(&self, var: &str) -> String {
+        if !self.flags_given.iter().any(|given| given == var) {
+            return var.to_owned();
+        }
+        Cli::command()
+            .get_arguments()
+            .find(|arg| arg.get_env().is_some_and(|env| env == var))
+            .and_then(clap::Arg::get_long)
+            .map_or_else(|| var.to_owned(), |long| format!("--{long}"))
+    }
 }
 
 /// The environment variables of `command`'s arguments that are set to an empty (or
@@ -298,6 +318,14 @@ where
         .map_err(|error| name_what_was_set(error, &mut command, &args))?;
     let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut command))?;
     cli.sync.blank_env = blank;
+    cli.sync.flags_given = command
+        .get_arguments()
+        .filter(|arg| {
+            arg.get_long()
+                .is_some_and(|long| on_command_line(long, &args, None))
+        })
+        .filter_map(|arg| arg.get_env().map(|env| env.to_string_lossy().into_owned()))
+        .collect();
     Ok(cli)
 }
 
@@ -367,18 +395,29 @@ fn name_what_was_set(
     command.error(error.kind(), message)
 }
 
-/// How the user gave `arg`: `--flag` when it is on the command line, otherwise its
-/// environment variable (set in the environment or `.env`). When `value` is given,
-/// the flag counts only if the command line gave that value: a global flag before a
-/// subcommand does not keep the subcommand from reading the variable as well.
+/// How the user gave `arg`: `--flag` when it is on the command line (with `value`,
+/// when given: see [`on_command_line`]), otherwise its environment variable (set in
+/// the environment or `.env`).
 fn shown(arg: &clap::Arg, args: &[OsString], value: Option<&str>) -> String {
     let Some(long) = arg.get_long() else {
         return arg.get_id().to_string();
     };
+    match arg.get_env() {
+        Some(var) if !on_command_line(long, args, value) && std::env::var_os(var).is_some() => {
+            var.to_string_lossy().into_owned()
+        }
+        _ => format!("--{long}"),
+    }
+}
+
+/// Whether `--long` is on the command line `args` (after the program name). When
+/// `value` is given, only if the command line gave that value: a global flag before a
+/// subcommand does not keep the subcommand from reading the variable as well.
+fn on_command_line(long: &str, args: &[OsString], value: Option<&str>) -> bool {
     let flag = format!("--{long}");
     let given = |text: &str| value.is_none_or(|value| text.contains(value));
     let words: Vec<&str> = args.iter().skip(1).filter_map(|a| a.to_str()).collect();
-    let on_command_line = words.iter().enumerate().any(|(i, word)| {
+    words.iter().enumerate().any(|(i, word)| {
         if *word == flag {
             value.is_none() || words.get(i + 1).is_some_and(|next| given(next))
         } else {
@@ -386,13 +425,7 @@ fn shown(arg: &clap::Arg, args: &[OsString], value: Option<&str>) -> String {
                 .and_then(|rest| rest.strip_prefix('='))
                 .is_some_and(given)
         }
-    });
-    match arg.get_env() {
-        Some(var) if !on_command_line && std::env::var_os(var).is_some() => {
-            var.to_string_lossy().into_owned()
-        }
-        _ => flag,
-    }
+    })
 }
 
 /// `true/false/yes/no/1/0/on/off`, any case; anything else is a usage error.
@@ -451,6 +484,20 @@ mod tests {
             .map(|g| g.0)
             .collect();
         assert_eq!(groups, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn messages_name_the_flags_that_were_given() {
+        let cli = parse_from(["x", "--activate-api-key-file", "/k", "--concurrency=4"]).unwrap();
+        assert_eq!(
+            cli.sync.name_of(env::ACTIVATE_API_KEY_FILE),
+            "--activate-api-key-file"
+        );
+        assert_eq!(cli.sync.name_of(env::SYNC_CONCURRENCY), "--concurrency");
+        assert_eq!(
+            cli.sync.name_of(env::ACTIVATE_ORG_NAME),
+            "ACTIVATE_ORG_NAME"
+        );
     }
 
     /// Bad values on the command line: usage errors naming the flag and the reason.

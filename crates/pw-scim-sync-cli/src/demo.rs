@@ -28,7 +28,7 @@ pub async fn demo(run_settings: RunSettings) -> Result<Exit> {
     let settings = Settings {
         activate: ActivateSettings {
             credential: SecretString::from(activate.api_key().to_owned()),
-            credential_var: crate::env_vars::ACTIVATE_API_KEY,
+            credential_var: crate::env_vars::ACTIVATE_API_KEY.to_owned(),
             api_url: Some(Url::parse(activate.base_url())?),
             org_name: None,
             source: SourceSettings::Rest,
@@ -139,7 +139,7 @@ async fn bulk_source_pass(
                 url: Some(Url::parse(activate_scim.base_url())?),
             },
             credential: SecretString::from(activate.api_key().to_owned()),
-            credential_var: crate::env_vars::ACTIVATE_API_KEY,
+            credential_var: crate::env_vars::ACTIVATE_API_KEY.to_owned(),
             api_url: settings.activate.api_url.clone(),
             org_name: Some(activate.organization()),
             keys_source: KeysSource::Api,

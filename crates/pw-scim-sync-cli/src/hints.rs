@@ -11,7 +11,7 @@ use crate::settings::ActivateSettings;
 /// key (401), a key that may not read the organization (403), an organization that
 /// does not exist (404 on an organization listing).
 pub fn activate_access(error: &ActivateError, settings: &ActivateSettings) -> Option<String> {
-    let key = settings.credential_var;
+    let key = &settings.credential_var;
     let org = || match &settings.org_name {
         Some(_) => format!("check {}", env::ACTIVATE_ORG_NAME),
         None => format!(

@@ -25,9 +25,9 @@ pub const COREWEAVE_SCIM_BASE: &str = "https://api.coreweave.com/scim/";
 pub struct ActivateSettings {
     /// The API key or token.
     pub credential: SecretString,
-    /// The variable that supplied it (`ACTIVATE_API_KEY` or `ACTIVATE_API_KEY_FILE`),
-    /// for messages.
-    pub credential_var: &'static str,
+    /// The setting that supplied it (`ACTIVATE_API_KEY`, `ACTIVATE_API_KEY_FILE`, or
+    /// the flag of either when that was on the command line), for messages.
+    pub credential_var: String,
     /// Explicit base URL, overriding the host decoded from the key.
     pub api_url: Option<Url>,
     /// Explicit organization name.
@@ -113,14 +113,14 @@ impl Settings {
             args.activate_api_key.as_ref(),
             args.activate_api_key_file.as_deref(),
             [env::ACTIVATE_API_KEY, env::ACTIVATE_API_KEY_FILE],
-            &args.blank_env,
+            args,
         )?;
         let source = source(args)?;
         let (token, _) = secret(
             args.cw_scim_bearer_token.as_ref(),
             args.cw_scim_bearer_token_file.as_deref(),
             [env::CW_SCIM_BEARER_TOKEN, env::CW_SCIM_BEARER_TOKEN_FILE],
-            &args.blank_env,
+            args,
         )?;
         let base_url = scim_base_url(args)?;
         Ok(Self {
@@ -161,7 +161,7 @@ impl RunSettings {
             ca_bundle: args
                 .ca_bundle_file
                 .as_deref()
-                .map(load_ca_bundle)
+                .map(|path| load_ca_bundle(path, args))
                 .transpose()?,
         })
     }
@@ -184,7 +184,7 @@ fn source(args: &SyncArgs) -> Result<SourceSettings> {
                 args.activate_scim_token.as_ref(),
                 args.activate_scim_token_file.as_deref(),
                 [env::ACTIVATE_SCIM_TOKEN, env::ACTIVATE_SCIM_TOKEN_FILE],
-                &args.blank_env,
+                args,
             )
             .with_context(|| format!("{}=scim needs a SCIM token", env::ACTIVATE_SOURCE))?;
             let url = args.activate_scim_url.as_ref().map(|u| u.0.clone());
@@ -195,8 +195,8 @@ fn source(args: &SyncArgs) -> Result<SourceSettings> {
 
 /// Reads the extra CA bundle and checks it here, so that every problem with it is
 /// reported against `CA_BUNDLE_FILE` rather than by whichever client is built first.
-fn load_ca_bundle(path: &Path) -> Result<Vec<u8>> {
-    let var = env::CA_BUNDLE_FILE;
+fn load_ca_bundle(path: &Path, args: &SyncArgs) -> Result<Vec<u8>> {
+    let var = args.name_of(env::CA_BUNDLE_FILE);
     let where_ = path.display();
     let pem = std::fs::read(path).with_context(|| format!("{var}: cannot read {where_}"))?;
     let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
@@ -222,31 +222,32 @@ fn load_ca_bundle(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// A secret given directly or in a file (exactly one of the two; the command line
-/// refuses both), and the variable that gave it.
+/// refuses both), and the setting that gave it, as [`SyncArgs::name_of`] names it.
 fn secret(
     direct: Option<&SecretString>,
     file: Option<&Path>,
-    [direct_var, file_var]: [&'static str; 2],
-    blank: &[String],
-) -> Result<(SecretString, &'static str)> {
+    [direct_var, file_var]: [&str; 2],
+    args: &SyncArgs,
+) -> Result<(SecretString, String)> {
     let direct = direct.filter(|s| !s.expose_secret().trim().is_empty());
     match (direct, file) {
         (Some(_), Some(_)) => bail!("set either {direct_var} or {file_var}, not both"),
         (Some(value), None) => Ok((
             SecretString::from(value.expose_secret().trim().to_owned()),
-            direct_var,
+            args.name_of(direct_var),
         )),
         (None, Some(path)) => {
+            let name = args.name_of(file_var);
             let raw = std::fs::read_to_string(path)
-                .with_context(|| format!("{file_var}: cannot read {}", path.display()))?;
+                .with_context(|| format!("{name}: cannot read {}", path.display()))?;
             let value = raw.trim();
             if value.is_empty() {
-                bail!("{file_var}: {} is empty", path.display());
+                bail!("{name}: {} is empty", path.display());
             }
-            Ok((SecretString::from(value.to_owned()), file_var))
+            Ok((SecretString::from(value.to_owned()), name))
         }
         (None, None) => Err(required(
-            blank,
+            &args.blank_env,
             &[direct_var, file_var],
             &format!("{direct_var} (or {file_var}) is required"),
         )),
@@ -329,8 +330,9 @@ mod tests {
             ),
         ];
         for (blank, expected) in cases {
-            let blank: Vec<String> = blank.iter().map(|&b| b.to_owned()).collect();
-            let error = secret(None, None, vars, &blank).unwrap_err();
+            let mut args = args(&[]);
+            args.blank_env = blank.iter().map(|&b| b.to_owned()).collect();
+            let error = secret(None, None, vars, &args).unwrap_err();
             assert_eq!(format!("{error:#}"), expected);
         }
     }
@@ -433,6 +435,26 @@ mod tests {
         .unwrap();
         assert_eq!(s.activate.credential.expose_secret(), "pwt_abc.def");
         assert_eq!(s.activate.credential_var, "ACTIVATE_API_KEY_FILE");
+        // Given as a flag, the flag is named.
+        let flagged = crate::cli::parse_from([
+            "x",
+            "--activate-api-key-file",
+            key.to_str().unwrap(),
+            "--cw-scim-bearer-token",
+            "tok",
+            "--cw-scim-org-userid",
+            "o",
+        ])
+        .unwrap();
+        let s = Settings::from_args(&flagged.sync).unwrap();
+        assert_eq!(s.activate.credential_var, "--activate-api-key-file");
+        let missing =
+            crate::cli::parse_from(["x", "--ca-bundle-file", "/nonexistent/ca.pem"]).unwrap();
+        let message = format!("{:#}", RunSettings::from_args(&missing.sync).unwrap_err());
+        assert!(
+            message.starts_with("--ca-bundle-file: cannot read /nonexistent/ca.pem"),
+            "{message}"
+        );
         let message = err(&["--activate-api-key-file", empty.to_str().unwrap()]);
         assert!(message.ends_with("is empty"), "{message}");
         assert!(
@@ -462,7 +484,7 @@ mod tests {
             if name != "missing.pem" {
                 std::fs::write(&path, content).unwrap();
             }
-            let message = format!("{:#}", load_ca_bundle(&path).unwrap_err());
+            let message = format!("{:#}", load_ca_bundle(&path, &args(&[])).unwrap_err());
             assert!(message.starts_with(expected), "{name}: {message}");
         }
     }
