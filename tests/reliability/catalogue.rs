@@ -16,12 +16,13 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use testkit::activate::{Fixture, FixtureUser, LicenseStatus};
+use testkit::proxy::{Action, Rule, respond_json, rewrite_json};
+use testkit::request_log::Method;
 use testkit::scim::{Faults as ScimFaults, Quirks, ScimOptions};
 use testkit::synthetic::ed25519_key_line;
 
-use crate::support::proxy::{Action, Rule, respond_json, rewrite_json};
 use crate::support::world::World;
-use crate::support::{Outcome, run_bin_in};
+use crate::support::{Outcome, run_bin_in, writes_since};
 
 const USERS: &str = "/api/organizations/example-lab/users$";
 const GROUPS: &str = "/api/organizations/example-lab/groups$";
@@ -145,8 +146,8 @@ pub async fn run_case(case: &Case) -> Result<String, String> {
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     (case.setup)(&world, dir.path());
-    let scim_from = world.scim_proxy.count();
-    let activate_from = world.activate_proxy.count();
+    let scim_from = world.scim_proxy.log().next_seq();
+    let activate_from = world.activate_proxy.log().next_seq();
     let mut env: BTreeMap<String, String> = world.env();
     for name in case.unset {
         env.remove(*name);
@@ -169,11 +170,11 @@ pub async fn run_case(case: &Case) -> Result<String, String> {
             problems.push(format!("the message lacks {part:?}"));
         }
     }
-    let writes = world.scim_proxy.writes_since(scim_from);
+    let writes = writes_since(&world.scim_proxy, scim_from);
     match case.writes {
         Writes::NoRequest => {
-            let requests = (world.scim_proxy.count() - scim_from)
-                + (world.activate_proxy.count() - activate_from);
+            let requests = (world.scim_proxy.log().next_seq() - scim_from)
+                + (world.activate_proxy.log().next_seq() - activate_from);
             if requests > 0 {
                 problems.push(format!("{requests} requests were made"));
             }
@@ -184,11 +185,11 @@ pub async fn run_case(case: &Case) -> Result<String, String> {
         Writes::Nothing | Writes::Allowed => {}
     }
     for write in &writes {
-        if write.method == "DELETE" {
-            problems.push(format!("DELETE {}", write.target));
+        if write.method == Method::Delete {
+            problems.push(format!("DELETE {}", write.path));
         }
-        if write.method == "PATCH"
-            && let Some(id) = write.target.rsplit('/').next()
+        if write.method == Method::Patch
+            && let Some(id) = write.path.rsplit('/').next()
         {
             let record = world.scim.user(id).or_else(|| world.scim.group(id));
             let owned = record
@@ -196,7 +197,7 @@ pub async fn run_case(case: &Case) -> Result<String, String> {
                 .and_then(|r| r["externalId"].as_str())
                 .is_some_and(|x| x.starts_with("pw-activate:"));
             if !owned {
-                problems.push(format!("PATCH of a record not owned: {}", write.target));
+                problems.push(format!("PATCH of a record not owned: {}", write.path));
             }
         }
     }

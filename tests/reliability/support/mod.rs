@@ -1,7 +1,6 @@
-//! Shared pieces: running the binary, the fault proxy, and a world of two emulators
-//! behind proxies that the binary is pointed at.
+//! Shared pieces: running the binary, and a world of two emulators behind fault
+//! proxies (`testkit::proxy`) that the binary is pointed at.
 
-pub mod proxy;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -10,9 +9,18 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use testkit::proxy::FaultProxy;
+use testkit::request_log::RequestRecord;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_pw-activate-scim-sync");
+
+/// The writes (POST, PUT, PATCH, DELETE) `proxy` saw from arrival number `from` on.
+pub fn writes_since(proxy: &FaultProxy, from: u64) -> Vec<RequestRecord<()>> {
+    let mut records = proxy.log().since(from);
+    records.retain(|r| r.method.is_write());
+    records
+}
 
 /// What one run of the binary left behind.
 #[derive(Debug, Clone)]

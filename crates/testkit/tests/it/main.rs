@@ -6,6 +6,7 @@
 mod activate;
 mod activate_scim;
 mod conformance;
+mod proxy;
 mod scim;
 mod scim_faults;
 mod scim_quirks;

@@ -86,10 +86,10 @@ async fn reset_is_a_connection_error_not_a_response() {
 async fn lost_create_response_applies_the_create_then_resets() {
     let emulator = start_scim(ScimOptions::default()).await;
     let scim = Scim::of(&emulator);
-    emulator.set_faults(Faults {
-        lost_create_probability: 1.0,
-        ..Faults::default()
-    });
+    emulator.set_faults(http(HttpFaults {
+        lost_post_probability: 1.0,
+        ..HttpFaults::default()
+    }));
     let body = user_body("gina", "pw-activate:user:1", &[]);
     let error = scim
         .client
