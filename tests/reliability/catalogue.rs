@@ -122,6 +122,20 @@ impl Case {
     }
 }
 
+/// Every `GET` of an ACTIVATE path holding `path` gets `action` (see [`Rule`]).
+fn activate_get(world: &World, path: &str, action: Action) {
+    world
+        .activate_proxy
+        .add_rule(Rule::always(Some("GET"), path, action));
+}
+
+/// Every `GET` of a SCIM path holding `path` gets `action` (see [`Rule`]).
+fn scim_get(world: &World, path: &str, action: Action) {
+    world
+        .scim_proxy
+        .add_rule(Rule::always(Some("GET"), path, action));
+}
+
 /// The text a case's message is looked for in: the error lines of a fatal run, the
 /// whole output otherwise.
 fn message_text(out: &Outcome) -> String {
@@ -435,11 +449,7 @@ pub fn activate_cases() -> Vec<Case> {
             ],
         )
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                respond_json(200, JSON, r#"{"total": 12, "users": ["#),
-            ));
+            activate_get(w, USERS, respond_json(200, JSON, r#"{"total": 12, "users": ["#));
         })
         .check(nobody_created),
         Case::new(
@@ -452,11 +462,7 @@ pub fn activate_cases() -> Vec<Case> {
             ],
         )
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["total"] = json!("12")),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["total"] = json!("12")));
         }),
         Case::new(
             "ACTIVATE users array is null while total is 12",
@@ -468,11 +474,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["users"] = Value::Null),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["users"] = Value::Null));
         }),
         Case::new(
             "ACTIVATE total is higher than the users listed",
@@ -481,11 +483,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["total"] = json!(13)),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["total"] = json!(13)));
         }),
         Case::new(
             "ACTIVATE total is lower than the users listed",
@@ -494,11 +492,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["total"] = json!(11)),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["total"] = json!(11)));
         }),
         Case::new(
             "ACTIVATE duplicate user ids",
@@ -507,11 +501,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["users"][1]["id"] = v["users"][0]["id"].clone()),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["users"][1]["id"] = v["users"][0]["id"].clone()));
         }),
         Case::new(
             "ACTIVATE usernames differing only by case",
@@ -557,11 +547,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| first_user(v)["username"] = json!("")),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| first_user(v)["username"] = json!("")));
             w.activate.set_user_active("bob.okafor", false).expect("bob leaves");
         })
         .check(|w, out| {
@@ -575,11 +561,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| first_user(v)["active"] = json!("yes")),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| first_user(v)["active"] = json!("yes")));
             w.activate.set_user_active("bob.okafor", false).expect("bob leaves");
         })
         .check(|w, out| {
@@ -598,13 +580,9 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| {
+            activate_get(w, USERS, rewrite_json(|v| {
                     first_user(v).as_object_mut().map(|u| u.remove("id"));
-                }),
-            ));
+                }));
         })
         .check(alice_untouched),
         Case::new(
@@ -617,15 +595,11 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                Action::Respond {
+            activate_get(w, USERS, Action::Respond {
                     status: 200,
                     content_type: Some("text/html".to_owned()),
                     body: SIGN_IN_PAGE.to_vec(),
-                },
-            ));
+                });
         }),
         Case::new(
             "ACTIVATE keys endpoint answers a sign-in page with 200",
@@ -686,11 +660,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/ssh-public-keys$",
-                respond_json(404, JSON, r#"{"error": true, "message": "not found", "code": "not_found"}"#),
-            ));
+            activate_get(w, "/ssh-public-keys$", respond_json(404, JSON, r#"{"error": true, "message": "not found", "code": "not_found"}"#));
         }),
         Case::new("ACTIVATE SSH key that is garbage", 0, &["invalid_ssh_key"])
             .setup(|w, _| alice_keys_are(w, "this is not a key".to_owned()))
@@ -717,15 +687,11 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/api/users/alice.nguyen/ssh-public-keys$",
-                Action::Respond {
+            activate_get(w, "/api/users/alice.nguyen/ssh-public-keys$", Action::Respond {
                     status: 200,
                     content_type: Some("text/plain".to_owned()),
                     body: vec![b's', b's', b'h', 0xff, 0xfe, b'\n'],
-                },
-            ));
+                });
         })
         .check(alice_untouched),
         Case::new(
@@ -739,11 +705,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/api/users/alice.nguyen/ssh-public-keys$",
-                respond_json(200, JSON, r#"{"keys": []}"#),
-            ));
+            activate_get(w, "/api/users/alice.nguyen/ssh-public-keys$", respond_json(200, JSON, r#"{"keys": []}"#));
         })
         .check(alice_untouched),
         Case::new(
@@ -757,15 +719,11 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/api/users/bob.okafor/ssh-public-keys$",
-                respond_json(
+            activate_get(w, "/api/users/bob.okafor/ssh-public-keys$", respond_json(
                     404,
                     JSON,
                     r#"{"error": true, "message": "user not found", "code": "not_found"}"#,
-                ),
-            ));
+                ));
         }),
         Case::new(
             "ACTIVATE HTML 502 page on the group list",
@@ -778,15 +736,11 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                GROUPS,
-                Action::Respond {
+            activate_get(w, GROUPS, Action::Respond {
                     status: 502,
                     content_type: Some("text/html".to_owned()),
                     body: b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>".to_vec(),
-                },
-            ));
+                });
         }),
         Case::new(
             "ACTIVATE duplicate group names",
@@ -795,11 +749,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                GROUPS,
-                rewrite_json(|v| v[1]["name"] = json!("admins")),
-            ));
+            activate_get(w, GROUPS, rewrite_json(|v| v[1]["name"] = json!("admins")));
         }),
         Case::new(
             "ACTIVATE whoami answers a login page",
@@ -807,15 +757,11 @@ pub fn activate_cases() -> Vec<Case> {
             &["could not read the organization name", "GET /api/auth/whoami/organization"],
         )
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/whoami/organization$",
-                Action::Respond {
+            activate_get(w, "/whoami/organization$", Action::Respond {
                     status: 200,
                     content_type: Some("text/html".to_owned()),
                     body: b"<!DOCTYPE html>\n<html><body><form>Sign in</form></body></html>".to_vec(),
-                },
-            ));
+                });
         }),
         Case::new(
             "ACTIVATE 401",
@@ -840,15 +786,11 @@ pub fn activate_cases() -> Vec<Case> {
             &["lacks the organization role", "HTTP 403", "GET /api/organizations/example-lab/users"],
         )
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                respond_json(
+            activate_get(w, USERS, respond_json(
                     403,
                     "application/problem+json",
                     r#"{"type": "about:blank", "title": "Forbidden", "status": 403}"#,
-                ),
-            ));
+                ));
         }),
         Case::new(
             "ACTIVATE answers slower than the timeout",
@@ -862,11 +804,7 @@ pub fn activate_cases() -> Vec<Case> {
         .synced()
         .env(&[("HTTP_TIMEOUT", "1")])
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                Action::Delay(Duration::from_millis(1500)),
-            ));
+            activate_get(w, USERS, Action::Delay(Duration::from_millis(1500)));
         }),
     ]
 }
@@ -882,13 +820,9 @@ pub fn scim_cases() -> Vec<Case> {
             .setup(|w, _| {
                 w.activate.set_user_active("bob.okafor", false).expect("change");
                 w.scim.set_page_cap(4);
-                w.scim_proxy.add_rule(Rule::always(
-                    Some("GET"),
-                    "/Users$",
-                    rewrite_json(|v| {
+                scim_get(w, "/Users$", rewrite_json(|v| {
                         v.as_object_mut().map(|o| o.remove("totalResults"));
-                    }),
-                ));
+                    }));
             })
             .check(|w, _| {
                 let bob = w.scim.user_by_user_name("bob.okafor").ok_or("bob is gone")?;
@@ -909,11 +843,7 @@ pub fn scim_cases() -> Vec<Case> {
         .synced()
         .setup(|w, _| {
             w.activate.set_user_active("bob.okafor", false).expect("change");
-            w.scim_proxy.add_rule(Rule::always(
-                Some("GET"),
-                SCIM_USERS,
-                rewrite_json(|v| v["totalResults"] = json!(12)),
-            ));
+            scim_get(w, SCIM_USERS, rewrite_json(|v| v["totalResults"] = json!(12)));
         }),
         Case::new(
             "SCIM ignores startIndex",
@@ -1053,15 +983,11 @@ pub fn scim_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.scim_proxy.add_rule(Rule::always(
-                Some("GET"),
-                SCIM_USERS,
-                Action::Respond {
+            scim_get(w, SCIM_USERS, Action::Respond {
                     status: 500,
                     content_type: Some("text/html; charset=utf-8".to_owned()),
                     body: b"<html><head><title>Internal Server Error</title><style>h1{}</style></head><body><h1>Something went wrong</h1></body></html>".to_vec(),
-                },
-            ));
+                });
         }),
         Case::new(
             "SCIM resets every connection to the group listing",

@@ -12,3 +12,4 @@ mod scim_faults;
 mod scim_quirks;
 mod support;
 mod synthetic;
+mod transport_faults;

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use testkit::activate::{ActivateEmulator, ActivateOptions};
 use testkit::faults::{self, HttpFaults, InjectedFault, Outcome, RequestId, Stall};
 use testkit::proxy::{Action, Dialect, FaultProxy, Rule, respond_json, rewrite_json};
 use testkit::request_log::Method;
@@ -66,105 +65,6 @@ async fn requests_pass_unchanged_and_are_logged() {
     }
     assert_eq!(seen[0].request_bytes, body.to_string().len());
     assert_eq!((seen[0].status, seen[1].status), (Some(201), Some(200)));
-}
-
-#[tokio::test]
-async fn each_drawn_fault_answers_as_its_dialect_says() {
-    let only = |faults: HttpFaults| HttpFaults {
-        retry_after_secs: 7,
-        ..faults
-    };
-    let cases = [
-        (
-            "429",
-            only(HttpFaults {
-                error_429_probability: 1.0,
-                ..HttpFaults::default()
-            }),
-            Some(429),
-            InjectedFault::RateLimited,
-        ),
-        (
-            "503",
-            only(HttpFaults {
-                error_503_probability: 1.0,
-                ..HttpFaults::default()
-            }),
-            Some(503),
-            InjectedFault::Error503,
-        ),
-        (
-            "500",
-            only(HttpFaults {
-                error_500_probability: 1.0,
-                ..HttpFaults::default()
-            }),
-            Some(500),
-            InjectedFault::Error500,
-        ),
-        (
-            "reset",
-            only(HttpFaults {
-                reset_probability: 1.0,
-                ..HttpFaults::default()
-            }),
-            None,
-            InjectedFault::Reset,
-        ),
-    ];
-    let activate = ActivateEmulator::start(ActivateOptions::default())
-        .await
-        .unwrap();
-    for (name, faults, status, fault) in cases {
-        let (emulator, scim_proxy, scim) = proxied(1).await;
-        let activate_proxy = FaultProxy::start(activate.base_url(), Dialect::Activate, 1)
-            .await
-            .unwrap();
-        scim_proxy.set_faults(faults.clone());
-        activate_proxy.set_faults(faults);
-        let scim_answer = scim
-            .client
-            .get(format!("{}/Users", scim.base))
-            .bearer_auth(&scim.token)
-            .send()
-            .await;
-        let activate_answer = scim
-            .client
-            .get(format!(
-                "{}/api/auth/whoami/organization",
-                activate_proxy.url()
-            ))
-            .bearer_auth(activate.api_key())
-            .send()
-            .await;
-        if let Some(status) = status {
-            let scim_answer = scim_answer.expect(name);
-            let retry_after = scim_answer
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_owned());
-            assert_eq!(
-                retry_after.as_deref(),
-                (status != 500).then_some("7"),
-                "{name}"
-            );
-            let (got, body) = status_and_body(scim_answer).await;
-            assert_eq!((got, &body["status"]), (status, &json!(status.to_string())));
-            let (got, body) = status_and_body(activate_answer.expect(name)).await;
-            assert_eq!((got, &body["error"]), (status, &json!(true)), "{name}");
-        } else {
-            let error = scim_answer.expect_err("a reset is not an answer");
-            assert!(error.status().is_none() && !error.is_timeout(), "{error:?}");
-            assert!(activate_answer.is_err(), "{name}");
-        }
-        let record = scim_proxy.log().records().pop().unwrap();
-        assert_eq!(
-            (record.status, record.fault),
-            (status, Some(fault)),
-            "{name}"
-        );
-        assert_eq!(emulator.log().total(), 0, "{name}: nothing was forwarded");
-    }
 }
 
 #[tokio::test]
