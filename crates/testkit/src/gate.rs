@@ -45,10 +45,11 @@ impl<R: Copy + Ord> Front<R> {
         }
     }
 
-    /// The decision for the next occurrence of the request `id` names (computed only
-    /// when some fault is drawn), then the rate limit.
+    /// The drawn decision for the next occurrence of the request `id` names (the
+    /// identity is computed only when some fault is drawn). The rate limit comes
+    /// after the latency: see [`limit`](Self::limit).
     pub(crate) fn decide(&self, faults: &HttpFaults, id: impl FnOnce() -> RequestId) -> Decision {
-        let mut decision = if faults.draws_nothing() {
+        if faults.draws_nothing() {
             faults::decide(faults, self.seed, RequestId::named(""), 0)
         } else {
             let id = id();
@@ -59,14 +60,20 @@ impl<R: Copy + Ord> Front<R> {
                 *n
             };
             faults::decide(faults, self.seed, id, occurrence)
-        };
-        if let Some(limit) = faults.rate_limit
-            && let Err(retry_after_secs) = self.take_token(limit)
-        {
-            decision.outcome = Outcome::RateLimited { retry_after_secs };
-            decision.lose_post = false;
         }
-        decision
+    }
+
+    /// `decision`, or a `429` when the rate limit's bucket is empty (taken when the
+    /// request is handled, after its latency).
+    pub(crate) fn limit(&self, faults: &HttpFaults, decision: Decision) -> Decision {
+        match faults.rate_limit.map(|limit| self.take_token(limit)) {
+            Some(Err(retry_after_secs)) => Decision {
+                outcome: Outcome::RateLimited { retry_after_secs },
+                lose_post: false,
+                ..decision
+            },
+            _ => decision,
+        }
     }
 
     /// Forgets the rate-limit bucket (the next request starts with a full bucket).
@@ -178,8 +185,9 @@ impl<R: Copy + Ord> Front<R> {
         let decision = self.decide(faults, || {
             RequestId::of_request(parts.method.as_str(), target(&parts.uri), &body)
         });
-        pending.set_fault(decision.outcome.fault());
         wait(decision.latency).await;
+        let decision = self.limit(faults, decision);
+        pending.set_fault(decision.outcome.fault());
         if let Outcome::Stall(delay) = decision.outcome {
             wait(delay).await;
         }
@@ -207,18 +215,34 @@ mod tests {
     #[test]
     fn bucket_allows_the_burst_then_refuses_with_retry_after() {
         let front = Front::<()>::new(0);
-        let limit = RateLimit {
-            requests: 3,
-            per: Duration::from_secs(60),
+        let faults = HttpFaults {
+            rate_limit: Some(RateLimit {
+                requests: 3,
+                per: Duration::from_secs(60),
+            }),
+            lost_post_probability: 1.0,
+            ..HttpFaults::default()
         };
-        assert_eq!(front.take_token(limit), Ok(()));
-        assert_eq!(front.take_token(limit), Ok(()));
-        assert_eq!(front.take_token(limit), Ok(()));
-        // One token comes back every 20 s.
-        let retry = front.take_token(limit).unwrap_err();
-        assert!((19..=20).contains(&retry), "{retry}");
+        let next = || {
+            let decision = front.decide(&faults, || RequestId::named("POST /Users"));
+            front.limit(&faults, decision)
+        };
+        for _ in 0..3 {
+            let decision = next();
+            assert_eq!(
+                (decision.outcome, decision.lose_post),
+                (Outcome::Proceed, true)
+            );
+        }
+        // One token comes back every 20 s; a refused request loses nothing.
+        let refused = next();
+        let Outcome::RateLimited { retry_after_secs } = refused.outcome else {
+            panic!("{refused:?}");
+        };
+        assert!((19..=20).contains(&retry_after_secs), "{retry_after_secs}");
+        assert!(!refused.lose_post);
         front.reset_rate_limit();
-        assert_eq!(front.take_token(limit), Ok(()));
+        assert_eq!(next().outcome, Outcome::Proceed);
     }
 
     #[test]

@@ -484,6 +484,8 @@ async fn handle(
             Some(f) => f(&exchange),
             None => exchange.id(),
         });
+        gate::wait(decision.latency).await;
+        let decision = state.front.limit(&faults, decision);
         pending.set_fault(decision.outcome.fault());
         match gate::refusal(decision.outcome, &connection, |status, message| {
             state.dialect.error(status, message)
@@ -491,11 +493,10 @@ async fn handle(
             Some(response) if decision.outcome == Outcome::Reset => return response,
             Some(response) => Plan::Answer(response),
             None => Plan::Forward {
-                delay: decision.latency
-                    + match decision.outcome {
-                        Outcome::Stall(delay) => delay,
-                        _ => Duration::ZERO,
-                    },
+                delay: match decision.outcome {
+                    Outcome::Stall(delay) => delay,
+                    _ => Duration::ZERO,
+                },
                 rewrite: None,
                 lose_post: decision.lose_post,
             },
