@@ -134,11 +134,14 @@ async fn main() -> anyhow::Result<()> {
             .seed_snapshot(&state)
             .with_context(|| format!("seeding from {}", path.display()))?;
     }
-    println!("SCIM emulator listening");
-    println!("  CW_SCIM_BASE_URL={}", emulator.base_url());
-    println!("  CW_SCIM_BEARER_TOKEN={}", emulator.token());
-    println!("Press Ctrl-C to stop.");
-    common::shutdown_signal().await;
+    common::serve_until_stopped(
+        "SCIM emulator",
+        &[
+            ("CW_SCIM_BASE_URL", emulator.base_url()),
+            ("CW_SCIM_BEARER_TOKEN", emulator.token()),
+        ],
+    )
+    .await;
     let log = emulator.log();
     println!(
         "stopped after {} requests ({} writes, {} DELETE)",

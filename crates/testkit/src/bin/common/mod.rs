@@ -108,8 +108,18 @@ pub fn init_logging() {
         .init();
 }
 
-/// Waits for Ctrl-C (or SIGTERM on Unix).
-pub async fn shutdown_signal() {
+/// Prints that `name` is listening and the settings that point a client at it, then
+/// waits for Ctrl-C (or SIGTERM on Unix).
+pub async fn serve_until_stopped(name: &str, settings: &[(&str, &str)]) {
+    println!("{name} listening");
+    for (variable, value) in settings {
+        println!("  {variable}={value}");
+    }
+    println!("Press Ctrl-C to stop.");
+    shutdown_signal().await;
+}
+
+async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
