@@ -31,7 +31,7 @@ use testkit::scim::ScimOptions;
 use testkit::synthetic::{SyntheticOrg, ed25519_key_line};
 
 use crate::support::world::World;
-use crate::support::{Outcome, writes_since};
+use crate::support::{Outcome, Rng, writes_since};
 
 /// One soak.
 #[derive(Debug, Clone)]
@@ -137,29 +137,13 @@ impl Figures {
     }
 }
 
-/// A deterministic generator for the changes (`SplitMix64`).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+/// A random `ssh-ed25519` key line.
+fn random_key(rng: &mut Rng, comment: &str) -> String {
+    let mut public = [0u8; 32];
+    for chunk in public.chunks_mut(8) {
+        chunk.copy_from_slice(&rng.next().to_le_bytes());
     }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
-    }
-
-    fn key(&mut self, comment: &str) -> String {
-        let mut public = [0u8; 32];
-        for chunk in public.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        ed25519_key_line(&public, comment)
-    }
+    ed25519_key_line(&public, comment)
 }
 
 /// Identities for the SCIM proxy that do not depend on the order in which the
@@ -558,7 +542,7 @@ fn change(world: &World, rng: &mut Rng, round: usize, users: usize) {
                 complimentary: false,
                 uid: None,
                 created_at: None,
-                ssh_keys: vec![rng.key(&format!("{username}@laptop"))],
+                ssh_keys: vec![random_key(rng, &format!("{username}@laptop"))],
             })
             .expect("add a user");
         world
@@ -575,7 +559,7 @@ fn change(world: &World, rng: &mut Rng, round: usize, users: usize) {
         let name = pick(rng);
         if !gone.contains(&name) {
             let keys = (0..=rng.below(2))
-                .map(|k| rng.key(&format!("{name}@rotated{round}{k}")))
+                .map(|k| random_key(rng, &format!("{name}@rotated{round}{k}")))
                 .collect();
             world
                 .activate
