@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use serde_json::{Value, json};
-use testkit::activate::{Fixture, FixtureUser, LicenseStatus};
+use testkit::activate::{Fixture, FixtureUser};
 use testkit::proxy::{Action, Rule, respond_json, rewrite_json};
 use testkit::request_log::Method;
 use testkit::scim::{Faults as ScimFaults, Quirks, ScimOptions};
@@ -511,18 +511,9 @@ pub fn activate_cases() -> Vec<Case> {
         .setup(|w, _| {
             w.activate
                 .add_user(FixtureUser {
-                    id: "65a1f3c2e4b0a1b2c3d4e0ff".to_owned(),
-                    username: "Alice.Nguyen".to_owned(),
                     name: Some("Alice Nguyen (second account)".to_owned()),
                     email: Some("alice2@example-lab.org".to_owned()),
-                    active: true,
-                    license_status: LicenseStatus::Active,
-                    admin: false,
-                    billing_admin: false,
-                    complimentary: false,
-                    uid: None,
-                    created_at: None,
-                    ssh_keys: Vec::new(),
+                    ..FixtureUser::new("65a1f3c2e4b0a1b2c3d4e0ff", "Alice.Nguyen")
                 })
                 .expect("add a user");
         })

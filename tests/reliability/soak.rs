@@ -531,18 +531,10 @@ fn change(world: &World, rng: &mut Rng, round: usize, users: usize) {
         world
             .activate
             .add_user(FixtureUser {
-                id: format!("9{round:03x}{i:020x}"),
-                username: username.clone(),
                 name: Some(format!("Joiner {round} Number {i}")),
                 email: Some(format!("{username}@example.org")),
-                active: true,
-                license_status: LicenseStatus::Active,
-                admin: false,
-                billing_admin: false,
-                complimentary: false,
-                uid: None,
-                created_at: None,
                 ssh_keys: vec![random_key(rng, &format!("{username}@laptop"))],
+                ..FixtureUser::new(format!("9{round:03x}{i:020x}"), username.clone())
             })
             .expect("add a user");
         world

@@ -255,18 +255,9 @@ async fn state_changes_between_runs() {
     emulator.remove_member("gpu-users", "carmen.ruiz").unwrap();
     emulator
         .add_user(FixtureUser {
-            id: "65a1f3c2e4b0a1b2c3d4e0ff".into(),
-            username: "new.hire".into(),
             name: Some("New Hire".into()),
             email: Some("new.hire@example-lab.org".into()),
-            active: true,
-            license_status: LicenseStatus::Active,
-            admin: false,
-            billing_admin: false,
-            complimentary: false,
-            uid: None,
-            created_at: None,
-            ssh_keys: vec![],
+            ..FixtureUser::new("65a1f3c2e4b0a1b2c3d4e0ff", "new.hire")
         })
         .unwrap();
 
