@@ -87,12 +87,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
     let mut listed = Vec::new();
     let mut start = 1;
     loop {
-        let page: Value = scim
-            .list("Users", Some(SW_PREFIX), start, 100)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value = scim.list_json("Users", Some(SW_PREFIX), start, 100).await;
         let resources = page["Resources"].as_array().cloned().unwrap_or_default();
         pages.push(json!([
             page["totalResults"],
@@ -119,11 +114,8 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
 
     // userName eq, case-insensitive.
     let page: Value = scim
-        .list("Users", Some(r#"userName eq "ALICE""#), 1, 10)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .list_json("Users", Some(r#"userName eq "ALICE""#), 1, 10)
+        .await;
     seen.push((
         "filter userName eq case-insensitive",
         json!([page["totalResults"], page["Resources"][0]["userName"]]),
@@ -257,12 +249,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
         .json()
         .await
         .unwrap();
-    let page: Value = scim
-        .list("Groups", Some(SW_PREFIX), 1, 10)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = scim.list_json("Groups", Some(SW_PREFIX), 1, 10).await;
     seen.push((
         "groups",
         json!({

@@ -44,11 +44,8 @@ async fn requests_pass_unchanged_and_are_logged() {
     );
     assert!(created.headers().contains_key("etag"));
     let listed: Value = scim
-        .list("Users", Some(r#"userName eq "ada""#), 1, 10)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .list_json("Users", Some(r#"userName eq "ada""#), 1, 10)
+        .await;
     assert_eq!(listed["totalResults"], json!(1));
     assert_eq!(listed["Resources"][0]["userName"], json!("ada"));
 
@@ -202,11 +199,8 @@ async fn scripted_rules_come_first_and_run_out() {
     let (status, body) = status_and_body(scim.get("/Users").await).await;
     assert_eq!((status, body["detail"].clone()), (418, json!("teapot")));
     let rewritten: Value = scim
-        .list("Users", Some(r#"userName eq "x""#), 1, 10)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .list_json("Users", Some(r#"userName eq "x""#), 1, 10)
+        .await;
     assert_eq!(rewritten["totalResults"], json!(99));
     assert_eq!(rewritten["Resources"], json!([]));
     // The one-time rule ran out and no other rule matches: the drawn 503.

@@ -81,12 +81,7 @@ async fn lists_are_capped_paged_and_filtered() {
     let mut pages = Vec::new();
     let mut start = 1;
     loop {
-        let page: Value = scim
-            .list("Users", filter, start, 100)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value = scim.list_json("Users", filter, start, 100).await;
         assert_eq!(page["schemas"], json!([LIST_RESPONSE]));
         let resources = page["Resources"].as_array().unwrap().clone();
         pages.push((
@@ -104,7 +99,7 @@ async fn lists_are_capped_paged_and_filtered() {
     assert_eq!(seen, ids);
 
     // count=0 gives only the total; startIndex below 1 is read as 1.
-    let page: Value = scim.list("Users", None, 0, 0).await.json().await.unwrap();
+    let page: Value = scim.list_json("Users", None, 0, 0).await;
     assert_eq!(page["totalResults"], json!(7));
     assert_eq!(page["startIndex"], json!(1));
     assert_eq!(page["Resources"], json!([]));
@@ -125,12 +120,7 @@ async fn lists_are_capped_paged_and_filtered() {
     assert_eq!(config["bulk"]["supported"], json!(false));
 
     emulator.set_page_cap(10);
-    let page: Value = scim
-        .list("Users", filter, 1, 100)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = scim.list_json("Users", filter, 1, 100).await;
     assert_eq!(page["itemsPerPage"], json!(5));
 }
 
@@ -153,12 +143,7 @@ async fn filter_semantics_and_malformed_filters() {
     let matches = |resource: &'static str, filter: String| {
         let scim = &scim;
         async move {
-            let page: Value = scim
-                .list(resource, Some(&filter), 1, 50)
-                .await
-                .json()
-                .await
-                .unwrap();
+            let page: Value = scim.list_json(resource, Some(&filter), 1, 50).await;
             page["Resources"]
                 .as_array()
                 .unwrap()

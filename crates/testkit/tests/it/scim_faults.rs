@@ -109,7 +109,7 @@ async fn seeded(n: usize, options: ScimOptions) -> (testkit::scim::ScimEmulator,
 }
 
 async fn total(scim: &Scim) -> (i64, usize) {
-    let page: Value = scim.list("Users", None, 1, 10).await.json().await.unwrap();
+    let page: Value = scim.list_json("Users", None, 1, 10).await;
     (
         page["totalResults"].as_i64().unwrap(),
         page["Resources"].as_array().unwrap().len(),
@@ -157,13 +157,13 @@ async fn ignored_start_index_always_returns_the_first_page() {
             .map(id_of)
             .collect::<Vec<_>>()
     };
-    let page: Value = scim.list("Users", None, 3, 2).await.json().await.unwrap();
+    let page: Value = scim.list_json("Users", None, 3, 2).await;
     assert_eq!(page_ids(&page), ids[2..4]);
     emulator.set_faults(Faults {
         ignore_start_index: true,
         ..Faults::default()
     });
-    let page: Value = scim.list("Users", None, 3, 2).await.json().await.unwrap();
+    let page: Value = scim.list_json("Users", None, 3, 2).await;
     assert_eq!(page_ids(&page), ids[0..2]);
     assert_eq!(page["startIndex"], json!(3));
     assert_eq!(page["totalResults"], json!(5));
@@ -185,18 +185,15 @@ async fn sw_can_be_rejected_while_eq_still_works() {
         (400, Some("invalidFilter".to_owned()))
     );
     let page: Value = scim
-        .list(
+        .list_json(
             "Users",
             Some(r#"externalId eq "pw-activate:user:2""#),
             1,
             10,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(page["Resources"][0]["id"], json!(ids[1]));
-    let page: Value = scim.list("Users", None, 1, 10).await.json().await.unwrap();
+    let page: Value = scim.list_json("Users", None, 1, 10).await;
     assert_eq!(page["totalResults"], json!(2));
 }
 

@@ -73,6 +73,21 @@ impl Scim {
             .expect("list")
     }
 
+    /// [`list`](Self::list), asserting nothing, the body as JSON.
+    pub async fn list_json(
+        &self,
+        resource: &str,
+        filter: Option<&str>,
+        start: usize,
+        count: usize,
+    ) -> Value {
+        self.list(resource, filter, start, count)
+            .await
+            .json()
+            .await
+            .expect("a JSON list")
+    }
+
     pub async fn post(&self, resource: &str, body: &Value) -> Response {
         self.client
             .post(format!("{}/{resource}", self.base))
