@@ -72,11 +72,7 @@ async fn a_lost_post_answer_is_applied_then_reset() {
         ..HttpFaults::default()
     });
     let error = scim
-        .client
-        .post(format!("{}/Users", scim.base))
-        .bearer_auth(&scim.token)
-        .header("content-type", "application/scim+json")
-        .body(user_body("grace", "pw-activate:user:2", &[]).to_string())
+        .post_request("Users", &user_body("grace", "pw-activate:user:2", &[]))
         .send()
         .await
         .expect_err("the answer is lost");
@@ -155,12 +151,8 @@ async fn a_stalled_request_reaches_the_server_after_its_client_gave_up() {
         ..HttpFaults::default()
     });
     let error = scim
-        .client
-        .post(format!("{}/Users", scim.base))
-        .bearer_auth(&scim.token)
-        .header("content-type", "application/scim+json")
+        .post_request("Users", &user_body("late", "pw-activate:user:3", &[]))
         .timeout(Duration::from_millis(100))
-        .body(user_body("late", "pw-activate:user:3", &[]).to_string())
         .send()
         .await
         .expect_err("the stall outlasts the client timeout");

@@ -61,11 +61,7 @@ async fn lost_create_response_applies_the_create_then_resets() {
     }));
     let body = user_body("gina", "pw-activate:user:1", &[]);
     let error = scim
-        .client
-        .post(format!("{}/Users", scim.base))
-        .bearer_auth(&scim.token)
-        .header("content-type", "application/scim+json")
-        .body(body.to_string())
+        .post_request("Users", &body)
         .send()
         .await
         .expect_err("the response is lost");

@@ -88,12 +88,17 @@ impl Scim {
             .expect("a JSON list")
     }
 
-    pub async fn post(&self, resource: &str, body: &Value) -> Response {
+    /// A POST of `body` to `resource`, to send (and change) as the test needs.
+    pub fn post_request(&self, resource: &str, body: &Value) -> reqwest::RequestBuilder {
         self.client
             .post(format!("{}/{resource}", self.base))
             .bearer_auth(&self.token)
             .header("content-type", SCIM_JSON)
             .body(body.to_string())
+    }
+
+    pub async fn post(&self, resource: &str, body: &Value) -> Response {
+        self.post_request(resource, body)
             .send()
             .await
             .expect("POST")
