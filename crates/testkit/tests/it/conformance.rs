@@ -134,12 +134,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
         let status = response.status().as_u16();
         patch_statuses.push(json!([status, response.text().await.unwrap()]));
     }
-    let user: Value = scim
-        .get(&format!("/Users/{alice}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let user: Value = scim.get_json(&format!("/Users/{alice}")).await;
     seen.push((
         "patch keys, active, displayName, externalId",
         json!({
@@ -172,12 +167,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
         .as_u16();
     let mut after = Vec::new();
     for user in [alice.clone(), id("bob")] {
-        let body: Value = scim
-            .get(&format!("/Users/{user}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let body: Value = scim.get_json(&format!("/Users/{user}")).await;
         after.push(json!({
             "keys": body[CW_USER_EXT]["sunkSshKeys"].as_array().cloned().unwrap_or_default(),
             "urn listed": body["schemas"].as_array().unwrap().contains(&json!(CW_USER_EXT)),
@@ -208,12 +198,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
         out.sort();
         out
     };
-    let body: Value = scim
-        .get(&format!("/Groups/{group}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = scim.get_json(&format!("/Groups/{group}")).await;
     let created = json!([status, member_names(&body)]);
     let mut group_patches = Vec::new();
     for operations in [
@@ -227,12 +212,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
                 .as_u16(),
         );
     }
-    let body: Value = scim
-        .get(&format!("/Groups/{group}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = scim.get_json(&format!("/Groups/{group}")).await;
     let replaced = json!([member_names(&body), body["displayName"]]);
     let emptied = scim
         .patch_ops(
@@ -243,12 +223,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
         .await
         .status()
         .as_u16();
-    let body: Value = scim
-        .get(&format!("/Groups/{group}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = scim.get_json(&format!("/Groups/{group}")).await;
     let page: Value = scim.list_json("Groups", Some(SW_PREFIX), 1, 10).await;
     seen.push((
         "groups",

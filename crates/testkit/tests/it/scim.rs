@@ -44,12 +44,7 @@ async fn create_answers_201_with_id_meta_location_and_etag() {
     assert_eq!(body["userName"], json!("alice"));
     assert_eq!(body["active"], json!(true));
 
-    let fetched: Value = scim
-        .get(&format!("/Users/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = scim.get_json(&format!("/Users/{id}")).await;
     assert_eq!(fetched, body);
     assert_eq!(emulator.user(&id), Some(body));
     let (status, error) = status_and_body(scim.get("/Users/does-not-exist").await).await;
@@ -104,14 +99,9 @@ async fn lists_are_capped_paged_and_filtered() {
     assert_eq!(page["startIndex"], json!(1));
     assert_eq!(page["Resources"], json!([]));
     // Without count, the page cap applies.
-    let page: Value = scim.get("/Users").await.json().await.unwrap();
+    let page: Value = scim.get_json("/Users").await;
     assert_eq!(page["itemsPerPage"], json!(2));
-    let config: Value = scim
-        .get("/ServiceProviderConfig")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let config: Value = scim.get_json("/ServiceProviderConfig").await;
     assert_eq!(
         config["filter"],
         json!({"supported": true, "maxResults": 2})
@@ -1008,18 +998,13 @@ async fn if_match_content_type_and_discovery() {
         (400, Some("invalidSyntax".to_owned()))
     );
 
-    let types: Value = scim.get("/ResourceTypes").await.json().await.unwrap();
+    let types: Value = scim.get_json("/ResourceTypes").await;
     assert_eq!(types["totalResults"], json!(2));
     assert_eq!(
         types["Resources"][0]["schemaExtensions"],
         json!([{"schema": CW_USER_EXT, "required": false}])
     );
-    let schema: Value = scim
-        .get(&format!("/Schemas/{CW_USER_EXT}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let schema: Value = scim.get_json(&format!("/Schemas/{CW_USER_EXT}")).await;
     assert_eq!(schema["attributes"][0]["name"], json!("sunkSshKeys"));
     assert_eq!(schema["attributes"][0]["multiValued"], json!(true));
 }

@@ -49,6 +49,15 @@ impl Scim {
             .expect("GET")
     }
 
+    /// [`get`](Self::get), asserting nothing, the body as JSON.
+    pub async fn get_json(&self, path_and_query: &str) -> Value {
+        self.get(path_and_query)
+            .await
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// GET with a `filter` query parameter (percent-encoded by reqwest).
     pub async fn list(
         &self,
