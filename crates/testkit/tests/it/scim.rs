@@ -130,65 +130,44 @@ async fn filter_semantics_and_malformed_filters() {
         .await;
     let group = id_of(&group.json().await.unwrap());
 
-    let matches = |resource: &'static str, filter: String| {
-        let scim = &scim;
-        async move {
-            let page: Value = scim.list_json(resource, Some(&filter), 1, 50).await;
-            page["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(id_of)
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(
-        matches("Users", r#"userName eq "ALICE""#.into()).await,
-        [alice.as_str()]
+    let quoted_filter = format!(
+        "userName eq {}",
+        serde_json::to_string("WE\"IRD\\NAME").unwrap()
     );
-    assert_eq!(
-        matches("Users", r#"USERNAME Eq "alice""#.into()).await,
-        [alice.as_str()]
-    );
-    assert_eq!(
-        matches("Users", r#"username sw "al""#.into()).await,
-        [alice.as_str()]
-    );
-    assert_eq!(
-        matches("Users", r#"externalId eq "PW-ACTIVATE:user:a""#.into()).await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        matches(
+    // (resource, filter, the ids it matches)
+    let cases = [
+        ("Users", r#"userName eq "ALICE""#, vec![&alice]),
+        ("Users", r#"USERNAME Eq "alice""#, vec![&alice]),
+        ("Users", r#"username sw "al""#, vec![&alice]),
+        ("Users", r#"externalId eq "PW-ACTIVATE:user:a""#, vec![]),
+        ("Users", quoted_filter.as_str(), vec![&quoted]),
+        ("Users", r#"displayName eq "alice DISPLAY""#, vec![&alice]),
+        (
             "Users",
-            format!(
-                "userName eq {}",
-                serde_json::to_string("WE\"IRD\\NAME").unwrap()
-            )
-        )
-        .await,
-        [quoted.as_str()]
-    );
-    assert_eq!(
-        matches("Users", r#"displayName eq "alice DISPLAY""#.into()).await,
-        [alice.as_str()]
-    );
-    assert_eq!(
-        matches(
-            "Users",
-            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice""#.into()
-        )
-        .await,
-        [alice]
-    );
-    assert_eq!(
-        matches("Groups", r#"displayName eq "ml team""#.into()).await,
-        [group.as_str()]
-    );
-    assert_eq!(
-        matches("Groups", r#"externalId sw "pw-activate:group:""#.into()).await,
-        [group]
-    );
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice""#,
+            vec![&alice],
+        ),
+        ("Groups", r#"displayName eq "ml team""#, vec![&group]),
+        (
+            "Groups",
+            r#"externalId sw "pw-activate:group:""#,
+            vec![&group],
+        ),
+    ];
+    for (resource, filter, expected) in cases {
+        let page: Value = scim.list_json(resource, Some(filter), 1, 50).await;
+        let ids: Vec<String> = page["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id_of)
+            .collect();
+        assert_eq!(
+            ids.iter().collect::<Vec<_>>(),
+            expected,
+            "{resource} {filter}"
+        );
+    }
 
     for bad in [
         "userName eq alice",
