@@ -10,18 +10,11 @@ use crate::harness::{LogExt, World, counts};
 
 fn maya() -> FixtureUser {
     FixtureUser {
-        id: "65a1f3c2e4b0a1b2c3d4e0ff".to_owned(),
-        username: "maya.cohen".to_owned(),
         name: Some("Maya Cohen".to_owned()),
         email: Some("maya.cohen@example-lab.org".to_owned()),
-        active: true,
-        license_status: LicenseStatus::Active,
-        admin: false,
-        billing_admin: false,
-        complimentary: false,
         uid: Some(10_099),
-        created_at: None,
         ssh_keys: vec![testkit::synthetic::ed25519_key_line(&[9; 32], "maya@ws")],
+        ..FixtureUser::new("65a1f3c2e4b0a1b2c3d4e0ff", "maya.cohen")
     }
 }
 

@@ -2,7 +2,7 @@
 //! without the `sw` filter, an organization name that does not exist.
 
 use serde_json::json;
-use testkit::activate::{ActivateOptions, FixtureUser, LicenseStatus};
+use testkit::activate::{ActivateOptions, FixtureUser};
 use testkit::request_log::Method;
 use testkit::scim::{CW_USER_EXT, Faults, Resource, ScimOptions, USER_SCHEMA};
 
@@ -15,18 +15,8 @@ async fn a_user_without_name_or_email_is_created_with_the_username_and_converges
     world
         .activate
         .add_user(FixtureUser {
-            id: "65a1f3c2e4b0a1b2c3d4e0aa".to_owned(),
-            username: "svc.batch".to_owned(),
-            name: None,
             email: Some("   ".to_owned()),
-            active: true,
-            license_status: LicenseStatus::Active,
-            admin: false,
-            billing_admin: false,
-            complimentary: false,
-            uid: None,
-            created_at: None,
-            ssh_keys: Vec::new(),
+            ..FixtureUser::new("65a1f3c2e4b0a1b2c3d4e0aa", "svc.batch")
         })
         .unwrap();
     world.sync().await;

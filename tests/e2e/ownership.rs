@@ -3,7 +3,7 @@
 //! scheme are re-keyed; ACTIVATE user names that differ only by case are conflicts.
 
 use serde_json::json;
-use testkit::activate::{FixtureUser, LicenseStatus};
+use testkit::activate::FixtureUser;
 use testkit::scim::USER_SCHEMA;
 
 use crate::expected::{user_key, user_view};
@@ -142,18 +142,9 @@ async fn activate_user_names_differing_only_by_case_are_both_conflicts() {
     world
         .activate
         .add_user(FixtureUser {
-            id: "65a1f3c2e4b0a1b2c3d4e0fe".to_owned(),
-            username: "Alice.Nguyen".to_owned(),
             name: Some("Alice Other".to_owned()),
             email: Some("alice.other@example-lab.org".to_owned()),
-            active: true,
-            license_status: LicenseStatus::Active,
-            admin: false,
-            billing_admin: false,
-            complimentary: false,
-            uid: None,
-            created_at: None,
-            ssh_keys: Vec::new(),
+            ..FixtureUser::new("65a1f3c2e4b0a1b2c3d4e0fe", "Alice.Nguyen")
         })
         .unwrap();
     let output = world.run(&["--output", "json"], &[]).await;

@@ -15,13 +15,14 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use serde_json::{Value, json};
-use testkit::activate::{Fixture, FixtureUser, LicenseStatus};
+use testkit::activate::{Fixture, FixtureUser};
+use testkit::proxy::{Action, Rule, respond_json, rewrite_json};
+use testkit::request_log::Method;
 use testkit::scim::{Faults as ScimFaults, Quirks, ScimOptions};
 use testkit::synthetic::ed25519_key_line;
 
-use crate::support::proxy::{Action, Rule, respond_json, rewrite_json};
 use crate::support::world::World;
-use crate::support::{Outcome, run_bin_in};
+use crate::support::{Outcome, run_bin_in, writes_since};
 
 const USERS: &str = "/api/organizations/example-lab/users$";
 const GROUPS: &str = "/api/organizations/example-lab/groups$";
@@ -121,6 +122,20 @@ impl Case {
     }
 }
 
+/// Every `GET` of an ACTIVATE path holding `path` gets `action` (see [`Rule`]).
+fn activate_get(world: &World, path: &str, action: Action) {
+    world
+        .activate_proxy
+        .add_rule(Rule::always(Some("GET"), path, action));
+}
+
+/// Every `GET` of a SCIM path holding `path` gets `action` (see [`Rule`]).
+fn scim_get(world: &World, path: &str, action: Action) {
+    world
+        .scim_proxy
+        .add_rule(Rule::always(Some("GET"), path, action));
+}
+
 /// The text a case's message is looked for in: the error lines of a fatal run, the
 /// whole output otherwise.
 fn message_text(out: &Outcome) -> String {
@@ -145,8 +160,8 @@ pub async fn run_case(case: &Case) -> Result<String, String> {
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     (case.setup)(&world, dir.path());
-    let scim_from = world.scim_proxy.count();
-    let activate_from = world.activate_proxy.count();
+    let scim_from = world.scim_proxy.log().next_seq();
+    let activate_from = world.activate_proxy.log().next_seq();
     let mut env: BTreeMap<String, String> = world.env();
     for name in case.unset {
         env.remove(*name);
@@ -169,11 +184,11 @@ pub async fn run_case(case: &Case) -> Result<String, String> {
             problems.push(format!("the message lacks {part:?}"));
         }
     }
-    let writes = world.scim_proxy.writes_since(scim_from);
+    let writes = writes_since(&world.scim_proxy, scim_from);
     match case.writes {
         Writes::NoRequest => {
-            let requests = (world.scim_proxy.count() - scim_from)
-                + (world.activate_proxy.count() - activate_from);
+            let requests = (world.scim_proxy.log().next_seq() - scim_from)
+                + (world.activate_proxy.log().next_seq() - activate_from);
             if requests > 0 {
                 problems.push(format!("{requests} requests were made"));
             }
@@ -184,11 +199,11 @@ pub async fn run_case(case: &Case) -> Result<String, String> {
         Writes::Nothing | Writes::Allowed => {}
     }
     for write in &writes {
-        if write.method == "DELETE" {
-            problems.push(format!("DELETE {}", write.target));
+        if write.method == Method::Delete {
+            problems.push(format!("DELETE {}", write.path));
         }
-        if write.method == "PATCH"
-            && let Some(id) = write.target.rsplit('/').next()
+        if write.method == Method::Patch
+            && let Some(id) = write.path.rsplit('/').next()
         {
             let record = world.scim.user(id).or_else(|| world.scim.group(id));
             let owned = record
@@ -196,7 +211,7 @@ pub async fn run_case(case: &Case) -> Result<String, String> {
                 .and_then(|r| r["externalId"].as_str())
                 .is_some_and(|x| x.starts_with("pw-activate:"));
             if !owned {
-                problems.push(format!("PATCH of a record not owned: {}", write.target));
+                problems.push(format!("PATCH of a record not owned: {}", write.path));
             }
         }
     }
@@ -434,11 +449,7 @@ pub fn activate_cases() -> Vec<Case> {
             ],
         )
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                respond_json(200, JSON, r#"{"total": 12, "users": ["#),
-            ));
+            activate_get(w, USERS, respond_json(200, JSON, r#"{"total": 12, "users": ["#));
         })
         .check(nobody_created),
         Case::new(
@@ -451,11 +462,7 @@ pub fn activate_cases() -> Vec<Case> {
             ],
         )
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["total"] = json!("12")),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["total"] = json!("12")));
         }),
         Case::new(
             "ACTIVATE users array is null while total is 12",
@@ -467,11 +474,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["users"] = Value::Null),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["users"] = Value::Null));
         }),
         Case::new(
             "ACTIVATE total is higher than the users listed",
@@ -480,11 +483,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["total"] = json!(13)),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["total"] = json!(13)));
         }),
         Case::new(
             "ACTIVATE total is lower than the users listed",
@@ -493,11 +492,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["total"] = json!(11)),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["total"] = json!(11)));
         }),
         Case::new(
             "ACTIVATE duplicate user ids",
@@ -506,11 +501,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| v["users"][1]["id"] = v["users"][0]["id"].clone()),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| v["users"][1]["id"] = v["users"][0]["id"].clone()));
         }),
         Case::new(
             "ACTIVATE usernames differing only by case",
@@ -520,18 +511,9 @@ pub fn activate_cases() -> Vec<Case> {
         .setup(|w, _| {
             w.activate
                 .add_user(FixtureUser {
-                    id: "65a1f3c2e4b0a1b2c3d4e0ff".to_owned(),
-                    username: "Alice.Nguyen".to_owned(),
                     name: Some("Alice Nguyen (second account)".to_owned()),
                     email: Some("alice2@example-lab.org".to_owned()),
-                    active: true,
-                    license_status: LicenseStatus::Active,
-                    admin: false,
-                    billing_admin: false,
-                    complimentary: false,
-                    uid: None,
-                    created_at: None,
-                    ssh_keys: Vec::new(),
+                    ..FixtureUser::new("65a1f3c2e4b0a1b2c3d4e0ff", "Alice.Nguyen")
                 })
                 .expect("add a user");
         })
@@ -556,11 +538,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| first_user(v)["username"] = json!("")),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| first_user(v)["username"] = json!("")));
             w.activate.set_user_active("bob.okafor", false).expect("bob leaves");
         })
         .check(|w, out| {
@@ -574,11 +552,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| first_user(v)["active"] = json!("yes")),
-            ));
+            activate_get(w, USERS, rewrite_json(|v| first_user(v)["active"] = json!("yes")));
             w.activate.set_user_active("bob.okafor", false).expect("bob leaves");
         })
         .check(|w, out| {
@@ -597,13 +571,9 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                rewrite_json(|v| {
+            activate_get(w, USERS, rewrite_json(|v| {
                     first_user(v).as_object_mut().map(|u| u.remove("id"));
-                }),
-            ));
+                }));
         })
         .check(alice_untouched),
         Case::new(
@@ -616,15 +586,11 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                Action::Respond {
+            activate_get(w, USERS, Action::Respond {
                     status: 200,
                     content_type: Some("text/html".to_owned()),
                     body: SIGN_IN_PAGE.to_vec(),
-                },
-            ));
+                });
         }),
         Case::new(
             "ACTIVATE keys endpoint answers a sign-in page with 200",
@@ -685,11 +651,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/ssh-public-keys$",
-                respond_json(404, JSON, r#"{"error": true, "message": "not found", "code": "not_found"}"#),
-            ));
+            activate_get(w, "/ssh-public-keys$", respond_json(404, JSON, r#"{"error": true, "message": "not found", "code": "not_found"}"#));
         }),
         Case::new("ACTIVATE SSH key that is garbage", 0, &["invalid_ssh_key"])
             .setup(|w, _| alice_keys_are(w, "this is not a key".to_owned()))
@@ -716,15 +678,11 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/api/users/alice.nguyen/ssh-public-keys$",
-                Action::Respond {
+            activate_get(w, "/api/users/alice.nguyen/ssh-public-keys$", Action::Respond {
                     status: 200,
                     content_type: Some("text/plain".to_owned()),
                     body: vec![b's', b's', b'h', 0xff, 0xfe, b'\n'],
-                },
-            ));
+                });
         })
         .check(alice_untouched),
         Case::new(
@@ -738,11 +696,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/api/users/alice.nguyen/ssh-public-keys$",
-                respond_json(200, JSON, r#"{"keys": []}"#),
-            ));
+            activate_get(w, "/api/users/alice.nguyen/ssh-public-keys$", respond_json(200, JSON, r#"{"keys": []}"#));
         })
         .check(alice_untouched),
         Case::new(
@@ -756,15 +710,11 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/api/users/bob.okafor/ssh-public-keys$",
-                respond_json(
+            activate_get(w, "/api/users/bob.okafor/ssh-public-keys$", respond_json(
                     404,
                     JSON,
                     r#"{"error": true, "message": "user not found", "code": "not_found"}"#,
-                ),
-            ));
+                ));
         }),
         Case::new(
             "ACTIVATE HTML 502 page on the group list",
@@ -777,15 +727,11 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                GROUPS,
-                Action::Respond {
+            activate_get(w, GROUPS, Action::Respond {
                     status: 502,
                     content_type: Some("text/html".to_owned()),
                     body: b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>".to_vec(),
-                },
-            ));
+                });
         }),
         Case::new(
             "ACTIVATE duplicate group names",
@@ -794,11 +740,7 @@ pub fn activate_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                GROUPS,
-                rewrite_json(|v| v[1]["name"] = json!("admins")),
-            ));
+            activate_get(w, GROUPS, rewrite_json(|v| v[1]["name"] = json!("admins")));
         }),
         Case::new(
             "ACTIVATE whoami answers a login page",
@@ -806,15 +748,11 @@ pub fn activate_cases() -> Vec<Case> {
             &["could not read the organization name", "GET /api/auth/whoami/organization"],
         )
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                "/whoami/organization$",
-                Action::Respond {
+            activate_get(w, "/whoami/organization$", Action::Respond {
                     status: 200,
                     content_type: Some("text/html".to_owned()),
                     body: b"<!DOCTYPE html>\n<html><body><form>Sign in</form></body></html>".to_vec(),
-                },
-            ));
+                });
         }),
         Case::new(
             "ACTIVATE 401",
@@ -839,15 +777,11 @@ pub fn activate_cases() -> Vec<Case> {
             &["lacks the organization role", "HTTP 403", "GET /api/organizations/example-lab/users"],
         )
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                respond_json(
+            activate_get(w, USERS, respond_json(
                     403,
                     "application/problem+json",
                     r#"{"type": "about:blank", "title": "Forbidden", "status": 403}"#,
-                ),
-            ));
+                ));
         }),
         Case::new(
             "ACTIVATE answers slower than the timeout",
@@ -861,11 +795,7 @@ pub fn activate_cases() -> Vec<Case> {
         .synced()
         .env(&[("HTTP_TIMEOUT", "1")])
         .setup(|w, _| {
-            w.activate_proxy.add_rule(Rule::always(
-                Some("GET"),
-                USERS,
-                Action::Delay(Duration::from_millis(1500)),
-            ));
+            activate_get(w, USERS, Action::Delay(Duration::from_millis(1500)));
         }),
     ]
 }
@@ -881,13 +811,9 @@ pub fn scim_cases() -> Vec<Case> {
             .setup(|w, _| {
                 w.activate.set_user_active("bob.okafor", false).expect("change");
                 w.scim.set_page_cap(4);
-                w.scim_proxy.add_rule(Rule::always(
-                    Some("GET"),
-                    "/Users$",
-                    rewrite_json(|v| {
+                scim_get(w, "/Users$", rewrite_json(|v| {
                         v.as_object_mut().map(|o| o.remove("totalResults"));
-                    }),
-                ));
+                    }));
             })
             .check(|w, _| {
                 let bob = w.scim.user_by_user_name("bob.okafor").ok_or("bob is gone")?;
@@ -908,11 +834,7 @@ pub fn scim_cases() -> Vec<Case> {
         .synced()
         .setup(|w, _| {
             w.activate.set_user_active("bob.okafor", false).expect("change");
-            w.scim_proxy.add_rule(Rule::always(
-                Some("GET"),
-                SCIM_USERS,
-                rewrite_json(|v| v["totalResults"] = json!(12)),
-            ));
+            scim_get(w, SCIM_USERS, rewrite_json(|v| v["totalResults"] = json!(12)));
         }),
         Case::new(
             "SCIM ignores startIndex",
@@ -1052,15 +974,11 @@ pub fn scim_cases() -> Vec<Case> {
         )
         .synced()
         .setup(|w, _| {
-            w.scim_proxy.add_rule(Rule::always(
-                Some("GET"),
-                SCIM_USERS,
-                Action::Respond {
+            scim_get(w, SCIM_USERS, Action::Respond {
                     status: 500,
                     content_type: Some("text/html; charset=utf-8".to_owned()),
                     body: b"<html><head><title>Internal Server Error</title><style>h1{}</style></head><body><h1>Something went wrong</h1></body></html>".to_vec(),
-                },
-            ));
+                });
         }),
         Case::new(
             "SCIM resets every connection to the group listing",

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use testkit::activate::Fixture;
+use testkit::proxy::{Rule, respond_json, rewrite_json};
 use testkit::scim::ScimOptions;
 
-use crate::support::proxy::{Rule, respond_json, rewrite_json};
 use crate::support::world::World;
+use crate::support::writes_since;
 
 async fn synced_world() -> World {
     let world = World::start(Fixture::example(), ScimOptions::default()).await;
@@ -40,10 +41,10 @@ async fn a_null_member_list_does_not_empty_a_group_that_has_members() {
         "/groups/gpu-users/members$",
         respond_json(200, "application/json", "null"),
     ));
-    let from = world.scim_proxy.count();
+    let from = world.scim_proxy.log().next_seq();
     let out = world.run(&["sync"], &[]).await;
     world.scim_proxy.settle(Duration::from_secs(5)).await;
-    let writes = world.scim_proxy.writes_since(from);
+    let writes = writes_since(&world.scim_proxy, from);
     assert_eq!(
         member_count(&world, "gpu-users"),
         6,
@@ -107,13 +108,13 @@ async fn a_low_total_results_on_users_still_lists_every_user() {
         }),
     ));
     let users_before = world.scim.users().len();
-    let from = world.scim_proxy.count();
+    let from = world.scim_proxy.log().next_seq();
     let out = world.run(&["sync"], &[]).await;
     world.scim_proxy.settle(Duration::from_secs(5)).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(world.scim.users().len(), users_before, "no user was added");
     assert!(
-        world.scim_proxy.writes_since(from).is_empty(),
+        writes_since(&world.scim_proxy, from).is_empty(),
         "nothing to write: every owned user was listed"
     );
     let doc: Value = out.json().expect("JSON output");

@@ -5,6 +5,7 @@
 //! `FUZZ_SMOKE_SEED` gives the same inputs. `FUZZ_SMOKE_ITERATIONS` scales it.
 
 use crate::fuzz_harness;
+use crate::support::Rng;
 
 /// Inputs per target: mutations after the seeds.
 fn iterations(default: usize) -> usize {
@@ -19,23 +20,6 @@ fn seed() -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x5eed_f022)
-}
-
-/// `SplitMix64`.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
-    }
 }
 
 /// Tokens that tend to break parsers.

@@ -2,7 +2,7 @@
 //! bad inputs, secrets.
 //!
 //! Every test runs the real binary against the local emulators (`testkit`), each
-//! behind a fault-injecting proxy (`support::proxy`). See `RELIABILITY.md` for what
+//! behind a fault-injecting proxy (`testkit::proxy`). See `RELIABILITY.md` for what
 //! is injected, the figures, and the commands that reproduce them.
 
 mod catalogue;

@@ -12,9 +12,9 @@ use pw_scim_sync_cli::cli::Cli;
 use pw_scim_sync_cli::settings::Settings;
 use serde_json::json;
 use testkit::activate::{ActivateOptions, Fixture, api_key};
+use testkit::proxy::{Action, Rule, respond_json};
 use testkit::scim::ScimOptions;
 
-use crate::support::proxy::{Action, Rule, respond_json};
 use crate::support::world::World;
 use crate::support::{Outcome, run_bin};
 

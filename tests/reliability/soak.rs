@@ -1,7 +1,7 @@
 //! The fault soak: a synthetic organization synced through a SCIM endpoint that fails
 //! in every way it can, while the organization changes between runs.
 //!
-//! Faults on the SCIM side (drawn per request identity, see `support::proxy`):
+//! Faults on the SCIM side (drawn per request identity by `testkit::proxy`):
 //! 5 % `429` and 10 % `503` (both with `Retry-After: 1`), 2 % connection resets,
 //! 1 % answers slower than the client's 1 s timeout (processed by the server 2 s
 //! later), and 5 % of successful `POST`s whose answer is lost. The ACTIVATE side gets
@@ -24,12 +24,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use testkit::activate::{Fixture, FixtureUser, LicenseStatus};
+use testkit::faults::{HttpFaults, InjectedFault, RequestId, Stall};
+use testkit::proxy::{Exchange, IdentityFn};
+use testkit::request_log::{Method, RequestRecord};
 use testkit::scim::ScimOptions;
 use testkit::synthetic::{SyntheticOrg, ed25519_key_line};
 
-use crate::support::Outcome;
-use crate::support::proxy::{Exchange, Faults, IdentityFn, Injected};
 use crate::support::world::World;
+use crate::support::{Outcome, Rng, writes_since};
 
 /// One soak.
 #[derive(Debug, Clone)]
@@ -47,29 +49,31 @@ const CONVERGE_WITHIN: usize = 3;
 /// Runs after which a round that has not converged fails the soak.
 const MAX_RUNS_PER_ROUND: usize = 6;
 
-fn scim_faults(seed: u64) -> Faults {
-    Faults {
-        seed,
-        rate_limited: 0.05,
-        unavailable: 0.10,
-        retry_after_secs: 1,
-        reset: 0.02,
-        slow: 0.01,
-        slow_delay: Duration::from_secs(2),
-        lost_post: 0.05,
+/// A request answered 2 s late, past the binary's 1 s timeout.
+fn slow(probability: f64) -> Stall {
+    Stall {
+        probability,
+        delay: Duration::from_secs(2),
     }
 }
 
-fn activate_faults(seed: u64) -> Faults {
-    Faults {
-        seed: seed ^ 0xac71_7a7e,
-        rate_limited: 0.0,
-        unavailable: 0.03,
-        retry_after_secs: 1,
-        reset: 0.01,
-        slow: 0.005,
-        slow_delay: Duration::from_secs(2),
-        lost_post: 0.0,
+fn scim_faults() -> HttpFaults {
+    HttpFaults {
+        error_429_probability: 0.05,
+        error_503_probability: 0.10,
+        reset_probability: 0.02,
+        stall: Some(slow(0.01)),
+        lost_post_probability: 0.05,
+        ..HttpFaults::default()
+    }
+}
+
+fn activate_faults() -> HttpFaults {
+    HttpFaults {
+        error_503_probability: 0.03,
+        reset_probability: 0.01,
+        stall: Some(slow(0.005)),
+        ..HttpFaults::default()
     }
 }
 
@@ -85,8 +89,8 @@ struct Figures {
     conflicts: u64,
     scim_requests: u64,
     activate_requests: u64,
-    scim_injected: BTreeMap<Injected, u64>,
-    activate_injected: BTreeMap<Injected, u64>,
+    scim_injected: BTreeMap<InjectedFault, u64>,
+    activate_injected: BTreeMap<InjectedFault, u64>,
     scim_retries: u64,
     activate_retries: u64,
     duplicates: u64,
@@ -99,7 +103,7 @@ struct Figures {
 
 impl Figures {
     fn to_json(&self, spec: &Spec) -> Value {
-        let injected = |m: &BTreeMap<Injected, u64>| -> BTreeMap<String, u64> {
+        let injected = |m: &BTreeMap<InjectedFault, u64>| -> BTreeMap<String, u64> {
             m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
         };
         json!({
@@ -133,29 +137,13 @@ impl Figures {
     }
 }
 
-/// A deterministic generator for the changes (`SplitMix64`).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+/// A random `ssh-ed25519` key line.
+fn random_key(rng: &mut Rng, comment: &str) -> String {
+    let mut public = [0u8; 32];
+    for chunk in public.chunks_mut(8) {
+        chunk.copy_from_slice(&rng.next().to_le_bytes());
     }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
-    }
-
-    fn key(&mut self, comment: &str) -> String {
-        let mut public = [0u8; 32];
-        for chunk in public.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        ed25519_key_line(&public, comment)
-    }
+    ed25519_key_line(&public, comment)
 }
 
 /// Identities for the SCIM proxy that do not depend on the order in which the
@@ -175,7 +163,7 @@ fn scim_identity(scim: Arc<testkit::scim::ScimEmulator>) -> IdentityFn {
                             .map(str::to_owned)
                     })
                     .unwrap_or_default();
-                format!("POST {last} {external_id}")
+                RequestId::named(&format!("POST {last} {external_id}"))
             }
             "PATCH" => {
                 let record = match kind {
@@ -187,9 +175,9 @@ fn scim_identity(scim: Arc<testkit::scim::ScimEmulator>) -> IdentityFn {
                     .and_then(|r| r.get("externalId").and_then(Value::as_str))
                     .unwrap_or(last)
                     .to_owned();
-                format!("PATCH {kind} {external_id}")
+                RequestId::named(&format!("PATCH {kind} {external_id}"))
             }
-            _ => format!("{} {}", exchange.method, exchange.target()),
+            _ => exchange.id(),
         }
     })
 }
@@ -259,11 +247,7 @@ struct RunResult {
 }
 
 /// Checks one run: exit code against the JSON result, nothing written on exit 1.
-fn check_run(
-    out: &Outcome,
-    writes: &[crate::support::proxy::Record],
-    figures: &mut Figures,
-) -> RunResult {
+fn check_run(out: &Outcome, writes: &[RequestRecord<()>], figures: &mut Figures) -> RunResult {
     figures.runs += 1;
     *figures.exit_codes.entry(out.code).or_default() += 1;
     for line in out.log_lines("transient failure, retrying") {
@@ -395,9 +379,10 @@ fn check_target(world: &World, foreign: &BTreeMap<String, String>, figures: &mut
     }
     let deletes = world
         .scim_proxy
+        .log()
         .records()
         .iter()
-        .filter(|r| r.method == "DELETE")
+        .filter(|r| r.method == Method::Delete)
         .count();
     figures.deletes = deletes as u64;
     assert_eq!(deletes, 0, "DELETE requests were sent");
@@ -546,18 +531,10 @@ fn change(world: &World, rng: &mut Rng, round: usize, users: usize) {
         world
             .activate
             .add_user(FixtureUser {
-                id: format!("9{round:03x}{i:020x}"),
-                username: username.clone(),
                 name: Some(format!("Joiner {round} Number {i}")),
                 email: Some(format!("{username}@example.org")),
-                active: true,
-                license_status: LicenseStatus::Active,
-                admin: false,
-                billing_admin: false,
-                complimentary: false,
-                uid: None,
-                created_at: None,
-                ssh_keys: vec![rng.key(&format!("{username}@laptop"))],
+                ssh_keys: vec![random_key(rng, &format!("{username}@laptop"))],
+                ..FixtureUser::new(format!("9{round:03x}{i:020x}"), username.clone())
             })
             .expect("add a user");
         world
@@ -574,7 +551,7 @@ fn change(world: &World, rng: &mut Rng, round: usize, users: usize) {
         let name = pick(rng);
         if !gone.contains(&name) {
             let keys = (0..=rng.below(2))
-                .map(|k| rng.key(&format!("{name}@rotated{round}{k}")))
+                .map(|k| random_key(rng, &format!("{name}@rotated{round}{k}")))
                 .collect();
             world
                 .activate
@@ -635,8 +612,8 @@ async fn soak(spec: &Spec) -> Value {
     world
         .scim_proxy
         .set_identity(scim_identity(Arc::clone(&world.scim)));
-    world.scim_proxy.set_faults(scim_faults(spec.seed));
-    world.activate_proxy.set_faults(activate_faults(spec.seed));
+    world.scim_proxy.set_faults(scim_faults());
+    world.activate_proxy.set_faults(activate_faults());
     let env = [("HTTP_TIMEOUT", "1"), ("MAX_DEACTIVATIONS", "10%")];
     let mut figures = Figures::default();
     let mut rng = Rng(spec.seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
@@ -647,8 +624,8 @@ async fn soak(spec: &Spec) -> Value {
         }
         let mut converged_after = None;
         for run in 1..=MAX_RUNS_PER_ROUND {
-            let scim_from = world.scim_proxy.count();
-            let activate_from = world.activate_proxy.count();
+            let scim_from = world.scim_proxy.log().next_seq();
+            let activate_from = world.activate_proxy.log().next_seq();
             let run_started = Instant::now();
             let out = world.run(&["sync"], &env).await;
             let run_seconds = run_started.elapsed().as_secs_f64();
@@ -656,7 +633,7 @@ async fn soak(spec: &Spec) -> Value {
             // before anything is checked or the next run reads.
             world.scim_proxy.settle(Duration::from_secs(10)).await;
             world.activate_proxy.settle(Duration::from_secs(10)).await;
-            let writes = world.scim_proxy.writes_since(scim_from);
+            let writes = writes_since(&world.scim_proxy, scim_from);
             let result = check_run(&out, &writes, &mut figures);
             check_target(&world, &foreign, &mut figures);
             let _ = writeln!(
@@ -665,8 +642,8 @@ async fn soak(spec: &Spec) -> Value {
                 out.code,
                 result.planned,
                 writes.len(),
-                world.scim_proxy.injected_since(scim_from),
-                world.activate_proxy.injected_since(activate_from),
+                world.scim_proxy.log().faults_since(scim_from),
+                world.activate_proxy.log().faults_since(activate_from),
             );
             eprintln!(
                 "{}: {}",
@@ -693,10 +670,10 @@ async fn soak(spec: &Spec) -> Value {
         check_matches_source(&world);
         figures.runs_to_converge.push(runs);
     }
-    figures.scim_requests = world.scim_proxy.count() as u64;
-    figures.activate_requests = world.activate_proxy.count() as u64;
-    figures.scim_injected = world.scim_proxy.injected_since(0);
-    figures.activate_injected = world.activate_proxy.injected_since(0);
+    figures.scim_requests = world.scim_proxy.log().total();
+    figures.activate_requests = world.activate_proxy.log().total();
+    figures.scim_injected = world.scim_proxy.log().faults_since(0);
+    figures.activate_injected = world.activate_proxy.log().faults_since(0);
     figures.seconds = started.elapsed().as_secs_f64();
     let report = figures.to_json(spec);
     eprintln!("{trace}");
@@ -727,11 +704,11 @@ async fn soak_reduced() {
     assert_eq!(report["foreign_records_changed"], json!(0));
     let injected = &report["injected"]["scim"];
     for kind in [
-        Injected::RateLimited,
-        Injected::Unavailable,
-        Injected::Reset,
-        Injected::Slow,
-        Injected::LostResponse,
+        InjectedFault::RateLimited,
+        InjectedFault::Error503,
+        InjectedFault::Reset,
+        InjectedFault::Stalled,
+        InjectedFault::LostResponse,
     ] {
         assert!(
             injected[kind.to_string()].as_u64().unwrap_or(0) > 0,

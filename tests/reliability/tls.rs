@@ -88,7 +88,7 @@ async fn ca_bundle_errors_are_clear_and_a_valid_bundle_is_accepted() {
     for case in cases() {
         let dir = tempfile::tempdir().expect("a directory");
         let path = (case.make)(dir.path());
-        let before = world.scim_proxy.count() + world.activate_proxy.count();
+        let before = world.scim_proxy.log().next_seq() + world.activate_proxy.log().next_seq();
         let out = world
             .run(
                 &["sync"],
@@ -99,7 +99,8 @@ async fn ca_bundle_errors_are_clear_and_a_valid_bundle_is_accepted() {
             )
             .await;
         world.scim_proxy.settle(Duration::from_secs(5)).await;
-        let requests = world.scim_proxy.count() + world.activate_proxy.count() - before;
+        let requests =
+            world.scim_proxy.log().next_seq() + world.activate_proxy.log().next_seq() - before;
         let errors = out.errors();
         if out.code != case.code {
             problems.push(format!(

@@ -37,7 +37,6 @@ mod membership;
 mod output;
 mod planner;
 mod provision;
-mod proxy;
 mod rate_limit;
 mod source;
 mod world;

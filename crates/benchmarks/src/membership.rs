@@ -12,10 +12,11 @@ use anyhow::{Context, Result};
 use scim_client::{PatchOp, PatchOperation};
 use serde_json::{Value, json};
 use testkit::activate::LicenseStatus;
+use testkit::proxy::{Dialect, FaultProxy};
+use testkit::request_log::{Method, RequestRecord};
 
 use crate::DEFAULT_CONCURRENCY;
 use crate::output::{Out, Target, round3};
-use crate::proxy::{Forwarded, Proxy};
 use crate::world::{self, World};
 
 /// Runs the benchmark and writes `membership.json`.
@@ -37,22 +38,23 @@ pub async fn run(out: &Out) -> Result<()> {
     let group = fixture.groups[0].name.clone();
 
     let world = World::start(fixture, Duration::ZERO, testkit::scim::Faults::default()).await?;
-    let prefix = url::Url::parse(world.scim.base_url())?.path().to_owned();
-    let proxy = Proxy::start(&prefix, url::Url::parse(world.scim.base_url())?).await?;
-    let settings = world.settings_to(proxy.prefix_url()?, DEFAULT_CONCURRENCY)?;
+    let proxy = FaultProxy::start(world.scim.base_url(), Dialect::Scim, 0).await?;
+    let base_path = url::Url::parse(world.scim.base_url())?.path().to_owned();
+    let scim_url = url::Url::parse(&format!("{}{base_path}", proxy.url()))?;
+    let settings = world.settings_to(scim_url, DEFAULT_CONCURRENCY)?;
 
     let initial = world::sync(&settings).await?;
     anyhow::ensure!(
         initial.report.exit.code() == 0,
         "the initial sync did not succeed"
     );
-    let initial_log = proxy.log();
+    let initial_log = proxy.log().records();
     let initial_group_phase = initial
         .phases()
         .iter()
         .find(|(name, _)| *name == "groups")
         .map_or(0.0, |(_, d)| d.as_secs_f64());
-    proxy.clear();
+    proxy.log().clear();
 
     for name in &enabled[..changed / 2] {
         world
@@ -67,7 +69,7 @@ pub async fn run(out: &Out) -> Result<()> {
             .with_context(|| format!("cannot add {name}"))?;
     }
     let change = world::sync(&settings).await?;
-    let change_log = proxy.log();
+    let change_log = proxy.log().records();
     let summary = change.report.plan.summary();
 
     let final_ids: Vec<String> = world
@@ -88,11 +90,11 @@ pub async fn run(out: &Out) -> Result<()> {
     let group_bytes: usize = group_patches.iter().map(|f| f.request_bytes).sum();
     let initial_group_writes = initial_log
         .iter()
-        .filter(|f| f.method != "GET" && f.path.contains("/Groups"))
+        .filter(|f| f.method.is_write() && f.path.contains("/Groups"))
         .count();
     let initial_group_bytes: usize = initial_log
         .iter()
-        .filter(|f| f.method != "GET" && f.path.contains("/Groups"))
+        .filter(|f| f.method.is_write() && f.path.contains("/Groups"))
         .map(|f| f.request_bytes)
         .sum();
     println!(
@@ -153,7 +155,7 @@ pub async fn run(out: &Out) -> Result<()> {
                 "group_patch_sizes": group_patches.iter().map(|f| f.request_bytes).collect::<Vec<_>>(),
                 "user_patch_requests": user_patches.len(),
                 "all_requests": change_log.len(),
-                "unsuccessful_requests": change_log.iter().filter(|f| f.status >= 300).count(),
+                "unsuccessful_requests": change_log.iter().filter(|f| f.status.is_none_or(|s| s >= 300)).count(),
                 "full_replace_bytes": replace_bytes,
                 "bytes_ratio": round3(group_bytes as f64 / replace_bytes as f64),
                 "exit_code": change.report.exit.code(),
@@ -163,8 +165,8 @@ pub async fn run(out: &Out) -> Result<()> {
     )
 }
 
-fn patches<'a>(log: &'a [Forwarded], resource: &str) -> Vec<&'a Forwarded> {
+fn patches<'a>(log: &'a [RequestRecord<()>], resource: &str) -> Vec<&'a RequestRecord<()>> {
     log.iter()
-        .filter(|f| f.method == "PATCH" && f.path.contains(resource))
+        .filter(|f| f.method == Method::Patch && f.path.contains(resource))
         .collect()
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result, bail};
 use secrecy::SecretString;
-use testkit::activate::{ActivateEmulator, ActivateOptions, FixtureUser, LicenseStatus};
+use testkit::activate::{ActivateEmulator, ActivateOptions, FixtureUser};
 use testkit::request_log::Method;
 use testkit::scim::{ScimEmulator, ScimOptions};
 use url::Url;
@@ -70,21 +70,14 @@ pub async fn demo(run_settings: RunSettings) -> Result<Exit> {
     let rotated = testkit::synthetic::ed25519_key_line(&[7; 32], "hana@new-laptop");
     activate.set_ssh_keys("hana.sato", vec![rotated])?;
     activate.add_user(FixtureUser {
-        id: "65a1f3c2e4b0a1b2c3d4e00d".to_owned(),
-        username: "maya.cohen".to_owned(),
         name: Some("Maya Cohen".to_owned()),
         email: Some("maya.cohen@example-lab.org".to_owned()),
-        active: true,
-        license_status: LicenseStatus::Active,
-        admin: false,
-        billing_admin: false,
-        complimentary: false,
         uid: Some(10_013),
-        created_at: None,
         ssh_keys: vec![testkit::synthetic::ed25519_key_line(
             &[9; 32],
             "maya@workstation",
         )],
+        ..FixtureUser::new("65a1f3c2e4b0a1b2c3d4e00d", "maya.cohen")
     })?;
     activate.add_member("gpu-users", "maya.cohen")?;
 

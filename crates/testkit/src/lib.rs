@@ -7,9 +7,13 @@
 //!   ([`activate::ActivateEmulator`]); [`activate::Fixture::example`] is a bundled
 //!   example organization.
 //! - [`synthetic`]: large, deterministic organizations for benchmarks and soak tests.
-//! - [`faults`]: transport faults both emulators inject (latency, rate limit,
-//!   500/503, connection resets, stalls), deterministic from a seed.
-//! - [`request_log`]: the per-request log and counters both emulators keep.
+//! - [`faults`]: the one fault model (latency, rate limit, 429/500/503, connection
+//!   resets, stalls, lost `POST` answers): a pure function of a seed, the request's
+//!   identity and its occurrence, applied by both emulators and the proxy.
+//! - [`proxy`]: a fault-injecting HTTP proxy for any server on loopback, with
+//!   scripted answers and a request log.
+//! - [`request_log`]: the per-request log and counters the emulators and the proxy
+//!   keep.
 //! - [`peer`]: starts `scim2-server`, an independent SCIM implementation, as a
 //!   conformance peer.
 //!
@@ -45,13 +49,15 @@ pub mod faults;
 mod gate;
 mod net;
 pub mod peer;
+pub mod proxy;
 pub mod request_log;
 pub mod scim;
 pub mod synthetic;
 
 use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-/// Why an emulator could not start.
+/// Why an emulator or the proxy could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The listening socket could not be bound.
@@ -64,6 +70,12 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// An option is out of range.
-    #[error("invalid emulator option: {0}")]
+    #[error("invalid option: {0}")]
     InvalidOption(String),
+}
+
+/// Locks `mutex`, also when a panicking holder poisoned it (the state of a test
+/// server stays usable for the test that reports the panic).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,4 +1,5 @@
-//! Serving an axum router on loopback with the ability to reset one connection.
+//! Serving an axum router (hyper underneath) with the ability to reset one
+//! connection: the start-up of both emulators and the proxy.
 //!
 //! axum's `serve` takes any [`Listener`]; this one wraps each accepted `TcpStream` in
 //! a [`ResettableStream`] that shares a kill switch with the request handlers (through
@@ -22,21 +23,24 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+use crate::StartError;
+
+/// Binds `addr` for a server of this crate; returns the listener and the address
+/// it got (the port, when `addr` asked for port 0).
+pub(crate) async fn bind(addr: SocketAddr) -> Result<(ResettableListener, SocketAddr), StartError> {
+    let bound = async {
+        let inner = TcpListener::bind(addr).await?;
+        let local = inner.local_addr()?;
+        Ok((ResettableListener { inner }, local))
+    };
+    bound
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
 /// A TCP listener whose connections can be reset from a handler.
 pub(crate) struct ResettableListener {
     inner: TcpListener,
-}
-
-impl ResettableListener {
-    pub(crate) async fn bind(addr: SocketAddr) -> io::Result<Self> {
-        Ok(Self {
-            inner: TcpListener::bind(addr).await?,
-        })
-    }
-
-    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
 }
 
 impl Listener for ResettableListener {

@@ -1,5 +1,5 @@
-//! The request log both emulators keep: every request in arrival order, with counters
-//! per method and resource.
+//! The request log the emulators and the proxy keep: every request in arrival order,
+//! with counters per method and resource.
 //!
 //! A request is recorded when it arrives, before any fault is injected, so the log
 //! shows what a client sent even when it never got an answer. Its `status` is filled
@@ -61,6 +61,8 @@ pub struct RequestRecord<R> {
     pub path: String,
     /// The raw query string, if any.
     pub query: Option<String>,
+    /// Bytes in the request body.
+    pub request_bytes: usize,
     /// The status sent to the client; `None` when no response reached it.
     pub status: Option<u16>,
     /// The fault injected into this request, if any.
@@ -100,9 +102,7 @@ impl<R: Copy + Ord> Default for RequestLog<R> {
 
 impl<R: Copy + Ord> RequestLog<R> {
     fn lock(&self) -> MutexGuard<'_, Inner<R>> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::lock(&self.inner)
     }
 
     /// Every request since the last [`clear`](Self::clear), in arrival order.
@@ -139,6 +139,28 @@ impl<R: Copy + Ord> RequestLog<R> {
         self.lock().records.len() as u64
     }
 
+    /// The records from arrival number `seq` on (see [`RequestRecord::seq`]).
+    pub fn since(&self, seq: u64) -> Vec<RequestRecord<R>> {
+        let inner = self.lock();
+        let start = inner.records.partition_point(|r| r.seq < seq);
+        inner.records[start..].to_vec()
+    }
+
+    /// Injected faults by kind, from arrival number `seq` on.
+    pub fn faults_since(&self, seq: u64) -> BTreeMap<InjectedFault, u64> {
+        let mut counts = BTreeMap::new();
+        for fault in self.since(seq).iter().filter_map(|r| r.fault) {
+            *counts.entry(fault).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// The arrival number the next request gets: the start of a
+    /// [`since`](Self::since) window.
+    pub fn next_seq(&self) -> u64 {
+        self.lock().next_seq
+    }
+
     /// Forgets every record (for example between two runs of a test).
     pub fn clear(&self) {
         self.lock().records.clear();
@@ -155,6 +177,7 @@ impl<R: Copy + Ord> RequestLog<R> {
         resource: R,
         path: String,
         query: Option<String>,
+        request_bytes: usize,
     ) -> Pending<R> {
         let mut inner = self.lock();
         let seq = inner.next_seq;
@@ -165,6 +188,7 @@ impl<R: Copy + Ord> RequestLog<R> {
             resource,
             path,
             query,
+            request_bytes,
             status: None,
             fault: None,
         });
@@ -230,7 +254,7 @@ mod tests {
             (Method::Get, Res::A, 200),
             (Method::Delete, Res::B, 405),
         ] {
-            let mut pending = log.begin(method, res, "/x".into(), None);
+            let mut pending = log.begin(method, res, "/x".into(), None, 0);
             pending.status = Some(status);
         }
         let counts = log.counts();
@@ -247,10 +271,19 @@ mod tests {
         );
         log.clear();
         assert_eq!(log.total(), 0);
-        let pending = log.begin(Method::Get, Res::A, "/y".into(), Some("q=1".into()));
+        assert_eq!(log.next_seq(), 5);
+        let mut pending = log.begin(Method::Get, Res::A, "/y".into(), Some("q=1".into()), 3);
+        pending.set_fault(Some(InjectedFault::Stalled));
         drop(pending);
         let records = log.records();
         assert_eq!(records[0].seq, 5);
+        assert_eq!(records[0].request_bytes, 3);
+        assert_eq!(log.since(5), records);
+        assert!(log.since(6).is_empty());
+        assert_eq!(
+            log.faults_since(0),
+            BTreeMap::from([(InjectedFault::Stalled, 1)])
+        );
         assert_eq!(records[0].status, None);
         assert_eq!(records[0].query.as_deref(), Some("q=1"));
     }

@@ -1,7 +1,6 @@
-//! Shared pieces: running the binary, the fault proxy, and a world of two emulators
-//! behind proxies that the binary is pointed at.
+//! Shared pieces: running the binary, and a world of two emulators behind fault
+//! proxies (`testkit::proxy`) that the binary is pointed at.
 
-pub mod proxy;
 pub mod world;
 
 use std::collections::BTreeMap;
@@ -10,9 +9,38 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use testkit::proxy::FaultProxy;
+use testkit::request_log::RequestRecord;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_pw-activate-scim-sync");
+
+/// A small deterministic generator (`SplitMix64`) for the soak's changes and the fuzz
+/// smoke's mutations.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % (n.max(1) as u64)).unwrap_or(0)
+    }
+}
+
+/// The writes (POST, PUT, PATCH, DELETE) `proxy` saw from arrival number `from` on.
+pub fn writes_since(proxy: &FaultProxy, from: u64) -> Vec<RequestRecord<()>> {
+    let mut records = proxy.log().since(from);
+    records.retain(|r| r.method.is_write());
+    records
+}
 
 /// What one run of the binary left behind.
 #[derive(Debug, Clone)]

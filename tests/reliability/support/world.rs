@@ -1,14 +1,17 @@
 //! The ACTIVATE and SCIM emulators, each behind a [`FaultProxy`], and the
 //! environment that points the binary at the proxies.
+//!
+//! The proxies draw their faults with the SCIM emulator's seed (the ACTIVATE one
+//! with a variant of it), so a test fixes every draw with `ScimOptions::seed`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use testkit::activate::{ActivateEmulator, ActivateOptions, Fixture};
+use testkit::proxy::{Dialect, FaultProxy};
 use testkit::scim::{ScimEmulator, ScimOptions};
 
-use super::proxy::{Dialect, FaultProxy};
 use super::{Outcome, run_bin};
 
 /// Two emulators behind two proxies.
@@ -38,6 +41,7 @@ impl World {
 
     /// [`World::start`] with every ACTIVATE option.
     pub async fn start_with(activate: ActivateOptions, scim: ScimOptions) -> Self {
+        let seed = scim.seed;
         let activate = ActivateEmulator::start(activate)
             .await
             .expect("start the ACTIVATE emulator");
@@ -46,8 +50,13 @@ impl World {
                 .await
                 .expect("start the SCIM emulator"),
         );
-        let activate_proxy = FaultProxy::start(activate.base_url(), Dialect::Activate).await;
-        let scim_proxy = FaultProxy::start(&origin(scim.base_url()), Dialect::Scim).await;
+        let activate_proxy =
+            FaultProxy::start(activate.base_url(), Dialect::Activate, seed ^ 0xac71_7a7e)
+                .await
+                .expect("start the ACTIVATE proxy");
+        let scim_proxy = FaultProxy::start(scim.base_url(), Dialect::Scim, seed)
+            .await
+            .expect("start the SCIM proxy");
         Self {
             activate,
             scim,
@@ -90,17 +99,4 @@ impl World {
         }
         run_bin(args, &env, Duration::from_secs(3600)).await
     }
-}
-
-/// `http://host:port` of a URL.
-pub fn origin(url: &str) -> String {
-    let parsed = url::Url::parse(url).expect("a URL");
-    format!(
-        "{}://{}",
-        parsed.scheme(),
-        parsed.host_str().zip(parsed.port()).map_or_else(
-            || parsed.host_str().unwrap_or_default().to_owned(),
-            |(h, p)| format!("{h}:{p}")
-        )
-    )
 }

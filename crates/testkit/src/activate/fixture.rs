@@ -118,6 +118,27 @@ pub struct FixtureUser {
     pub ssh_keys: Vec<String>,
 }
 
+impl FixtureUser {
+    /// An active user with a license and nothing else: no name, email, uid or keys
+    /// (set those with struct update syntax).
+    pub fn new(id: impl Into<String>, username: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            username: username.into(),
+            name: None,
+            email: None,
+            active: true,
+            license_status: LicenseStatus::Active,
+            admin: false,
+            billing_admin: false,
+            complimentary: false,
+            uid: None,
+            created_at: None,
+            ssh_keys: Vec::new(),
+        }
+    }
+}
+
 /// `OrgUser.licenseStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -15,10 +15,9 @@ use serde_json::{Map, Value, json};
 
 use super::fixture::{Fixture, FixtureUser};
 use super::{Faults, Resource, USERS_LIMIT_MAX, UserQuirk, scim};
-use crate::faults::FaultEngine;
-use crate::gate;
+use crate::gate::Front;
+use crate::lock;
 use crate::net::ConnectionControl;
-use crate::request_log::{Method, RequestLog};
 
 const USERS_LIMIT_DEFAULT: i64 = 50;
 
@@ -29,21 +28,16 @@ pub(crate) struct App {
     pub(crate) scim_token: String,
     pub(crate) fixture: Mutex<Fixture>,
     pub(crate) faults: Mutex<Faults>,
-    pub(crate) engine: FaultEngine,
-    pub(crate) log: RequestLog<Resource>,
+    pub(crate) front: Front<Resource>,
 }
 
 impl App {
     pub(crate) fn fixture(&self) -> MutexGuard<'_, Fixture> {
-        self.fixture
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.fixture)
     }
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.faults
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.faults)
     }
 }
 
@@ -110,49 +104,44 @@ fn code_for(status: u16) -> &'static str {
     }
 }
 
+/// Logs the request, injects faults, checks the credential, then handles it.
 async fn gate(
     State(app): State<Arc<App>>,
     ConnectInfo(connection): ConnectInfo<ConnectionControl>,
     request: Request,
     next: Next,
 ) -> Response {
-    let method = Method::from(request.method());
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().map(str::to_owned);
-    let resource = classify(&path);
+    let resource = classify(request.uri().path());
     let is_scim = matches!(resource, Resource::ScimUsers | Resource::ScimGroups);
-    let mut pending = app.log.begin(method, resource, path, query);
     let faults = app.faults().http.clone();
-    if let Some(response) = gate::inject(
-        &app.engine,
-        &faults,
-        &connection,
-        &mut pending,
-        |status, message| {
-            if is_scim {
-                scim::error(status, None, message)
-            } else {
-                error(status, code_for(status), message)
-            }
-        },
-    )
-    .await
-    {
-        return response;
-    }
-    let response = if is_scim {
-        if bearer(request.headers()) == Some(app.scim_token.as_str()) {
-            next.run(request).await
-        } else {
-            scim::error(401, None, "a valid SCIM bearer token is required")
-        }
-    } else if authorized(request.headers(), &app.api_key) {
-        next.run(request).await
-    } else {
-        error(401, "unauthenticated", "a valid API key is required")
-    };
-    pending.status = Some(response.status().as_u16());
-    response
+    app.front
+        .serve(
+            &faults,
+            resource,
+            &connection,
+            request,
+            |status, message| {
+                if is_scim {
+                    scim::error(status, None, message)
+                } else {
+                    error(status, code_for(status), message)
+                }
+            },
+            async |request| {
+                if is_scim {
+                    if bearer(request.headers()) == Some(app.scim_token.as_str()) {
+                        next.run(request).await
+                    } else {
+                        scim::error(401, None, "a valid SCIM bearer token is required")
+                    }
+                } else if authorized(request.headers(), &app.api_key) {
+                    next.run(request).await
+                } else {
+                    error(401, "unauthenticated", "a valid API key is required")
+                }
+            },
+        )
+        .await
 }
 
 fn classify(path: &str) -> Resource {

@@ -63,8 +63,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub use fixture::{Fixture, FixtureError, FixtureGroup, FixtureUser, LicenseStatus};
 
 use crate::StartError;
-use crate::faults::{FaultEngine, HttpFaults};
-use crate::net::{ResettableListener, Server};
+use crate::faults::HttpFaults;
+use crate::gate::Front;
+use crate::net::{self, Server};
 use crate::request_log::RequestLog;
 use http::App;
 
@@ -98,7 +99,7 @@ pub enum Resource {
 /// Faults of the ACTIVATE emulator.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Faults {
-    /// Latency, rate limit, 500/503, resets, stalls.
+    /// Latency, rate limit, 429/500/503, resets, stalls.
     pub http: HttpFaults,
     /// Added to the true `total` of the users endpoint (the result is at least 0).
     pub total_offset: i64,
@@ -202,16 +203,7 @@ impl ActivateEmulator {
             .fixture
             .validate()
             .map_err(|e| StartError::InvalidOption(format!("fixture: {e}")))?;
-        let listener = ResettableListener::bind(options.bind)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: options.bind,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: options.bind,
-            source,
-        })?;
+        let (listener, addr) = net::bind(options.bind).await?;
         let api_key = options
             .api_key
             .unwrap_or_else(|| api_key(&addr.to_string(), "emulator"));
@@ -222,8 +214,7 @@ impl ActivateEmulator {
                 .unwrap_or_else(|| DEFAULT_SCIM_TOKEN.to_owned()),
             fixture: Mutex::new(options.fixture),
             faults: Mutex::new(options.faults),
-            engine: FaultEngine::new(options.seed),
-            log: RequestLog::default(),
+            front: Front::new(options.seed),
         });
         let server = Server::spawn(listener, http::router(Arc::clone(&app)));
         Ok(Self {
@@ -271,7 +262,7 @@ impl ActivateEmulator {
 
     /// The request log.
     pub fn log(&self) -> &RequestLog<Resource> {
-        &self.app.log
+        &self.app.front.log
     }
 
     /// The current faults.
@@ -282,7 +273,7 @@ impl ActivateEmulator {
     /// Replaces the faults; the rate limit starts again with a full bucket.
     pub fn set_faults(&self, faults: Faults) {
         *self.app.faults() = faults;
-        self.app.engine.reset_rate_limit();
+        self.app.front.reset_rate_limit();
     }
 
     /// A copy of the current state.

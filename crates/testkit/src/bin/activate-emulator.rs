@@ -104,14 +104,17 @@ async fn main() -> anyhow::Result<()> {
     })
     .await
     .context("starting the ACTIVATE emulator")?;
-    println!("ACTIVATE emulator listening");
-    println!("  ACTIVATE_API_URL={}", emulator.base_url());
-    println!("  ACTIVATE_API_KEY={}", emulator.api_key());
-    println!("  ACTIVATE_ORG_NAME={}", emulator.organization());
-    println!("  ACTIVATE_SCIM_URL={}", emulator.scim_url());
-    println!("  ACTIVATE_SCIM_TOKEN={}", emulator.scim_token());
-    println!("Press Ctrl-C to stop.");
-    common::shutdown_signal().await;
+    common::serve_until_stopped(
+        "ACTIVATE emulator",
+        &[
+            ("ACTIVATE_API_URL", emulator.base_url()),
+            ("ACTIVATE_API_KEY", emulator.api_key()),
+            ("ACTIVATE_ORG_NAME", &emulator.organization()),
+            ("ACTIVATE_SCIM_URL", &emulator.scim_url()),
+            ("ACTIVATE_SCIM_TOKEN", emulator.scim_token()),
+        ],
+    )
+    .await;
     println!("stopped after {} requests", emulator.log().total());
     Ok(())
 }

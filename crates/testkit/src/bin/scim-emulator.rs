@@ -66,9 +66,6 @@ struct Cli {
     /// Answer filters using `sw` with 400 invalidFilter.
     #[arg(long, help_heading = "SCIM faults")]
     reject_sw: bool,
-    /// Probability (0–1) that a successful POST is applied but its response is lost (connection reset).
-    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = common::probability, help_heading = "SCIM faults")]
-    lost_create_probability: f64,
 
     /// Answer filters using `sw` with 200 and zero results (as a server that ignores the operator).
     #[arg(long, help_heading = "SCIM quirks")]
@@ -113,7 +110,6 @@ async fn main() -> anyhow::Result<()> {
             total_results_offset: cli.total_results_offset,
             ignore_start_index: cli.ignore_start_index,
             reject_sw: cli.reject_sw,
-            lost_create_probability: cli.lost_create_probability,
         },
         quirks: Quirks {
             sw_matches_nothing: cli.sw_matches_nothing,
@@ -138,11 +134,14 @@ async fn main() -> anyhow::Result<()> {
             .seed_snapshot(&state)
             .with_context(|| format!("seeding from {}", path.display()))?;
     }
-    println!("SCIM emulator listening");
-    println!("  CW_SCIM_BASE_URL={}", emulator.base_url());
-    println!("  CW_SCIM_BEARER_TOKEN={}", emulator.token());
-    println!("Press Ctrl-C to stop.");
-    common::shutdown_signal().await;
+    common::serve_until_stopped(
+        "SCIM emulator",
+        &[
+            ("CW_SCIM_BASE_URL", emulator.base_url()),
+            ("CW_SCIM_BEARER_TOKEN", emulator.token()),
+        ],
+    )
+    .await;
     let log = emulator.log();
     println!(
         "stopped after {} requests ({} writes, {} DELETE)",

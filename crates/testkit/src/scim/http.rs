@@ -17,10 +17,9 @@ use super::rejection::Rejection;
 use super::schema::{Kind, LIST_RESPONSE};
 use super::store::{Origin, Store};
 use super::{Faults, PatchResponse, Resource, discovery};
-use crate::faults::{FaultEngine, InjectedFault};
-use crate::gate;
+use crate::gate::Front;
+use crate::lock;
 use crate::net::ConnectionControl;
-use crate::request_log::{Method, RequestLog};
 
 const SCIM_JSON: &str = "application/scim+json";
 
@@ -43,21 +42,16 @@ pub(crate) struct App {
     pub(crate) max_body_bytes: usize,
     pub(crate) store: Mutex<Store>,
     pub(crate) settings: Mutex<Settings>,
-    pub(crate) engine: FaultEngine,
-    pub(crate) log: RequestLog<Resource>,
+    pub(crate) front: Front<Resource>,
 }
 
 impl App {
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.store)
     }
 
     pub(crate) fn settings(&self) -> MutexGuard<'_, Settings> {
-        self.settings
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.settings)
     }
 }
 
@@ -109,51 +103,36 @@ async fn gate(
     request: Request,
     next: Next,
 ) -> Response {
-    let method = Method::from(request.method());
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().map(str::to_owned);
-    let resource = classify(&app.base_path, &path);
-    if method == Method::Delete {
+    let path = request.uri().path();
+    let resource = classify(&app.base_path, path);
+    if request.method() == axum::http::Method::DELETE {
         tracing::warn!(%path, "DELETE received; the emulator never deletes and answers 405");
     }
-    let mut pending = app.log.begin(method, resource, path, query);
-    let faults = app.settings().faults.clone();
-    if let Some(response) = gate::inject(
-        &app.engine,
-        &faults.http,
-        &connection,
-        &mut pending,
-        |status, message| error(&Rejection::new(status, None, message)),
-    )
-    .await
-    {
-        return response;
-    }
-    let response = if authorized(request.headers(), &app.token) {
-        let response = next.run(request).await;
-        if method == Method::Post
-            && response.status() == StatusCode::CREATED
-            && app.engine.chance(faults.lost_create_probability)
-        {
-            pending.set_fault(Some(InjectedFault::LostResponse));
-            connection.reset();
-            return response;
-        }
-        response
-    } else {
-        let mut response = error(&Rejection::new(
-            401,
-            None,
-            "a valid bearer token is required",
-        ));
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"scim\""),
-        );
-        response
-    };
-    pending.status = Some(response.status().as_u16());
-    response
+    let faults = app.settings().faults.http.clone();
+    app.front
+        .serve(
+            &faults,
+            resource,
+            &connection,
+            request,
+            |status, message| error(&Rejection::new(status, None, message)),
+            async |request| {
+                if authorized(request.headers(), &app.token) {
+                    return next.run(request).await;
+                }
+                let mut response = error(&Rejection::new(
+                    401,
+                    None,
+                    "a valid bearer token is required",
+                ));
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"scim\""),
+                );
+                response
+            },
+        )
+        .await
 }
 
 fn classify(base_path: &str, path: &str) -> Resource {

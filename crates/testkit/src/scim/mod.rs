@@ -85,8 +85,9 @@ pub use rejection::Rejection;
 pub use schema::{CW_USER_EXT, ERROR, GROUP_SCHEMA, LIST_RESPONSE, PATCH_OP, USER_SCHEMA};
 
 use crate::StartError;
-use crate::faults::{FaultEngine, HttpFaults};
-use crate::net::{ResettableListener, Server};
+use crate::faults::HttpFaults;
+use crate::gate::Front;
+use crate::net::{self, Server};
 use crate::request_log::RequestLog;
 use http::{App, Settings};
 use schema::Kind;
@@ -122,7 +123,8 @@ pub enum PatchResponse {
 /// Faults of the SCIM emulator: the transport faults plus SCIM-specific lies.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Faults {
-    /// Latency, rate limit, 500/503, resets, stalls.
+    /// Latency, rate limit, 429/500/503, resets, stalls, lost `POST` answers (the
+    /// record is created, then the connection is reset).
     pub http: HttpFaults,
     /// Added to the true `totalResults` of every list (the result is at least 0).
     pub total_results_offset: i64,
@@ -130,9 +132,6 @@ pub struct Faults {
     pub ignore_start_index: bool,
     /// `sw` filters are answered `400 invalidFilter`.
     pub reject_sw: bool,
-    /// Probability (0.0–1.0) that a successful POST is applied but its response is
-    /// lost: the record is created, then the connection is reset.
-    pub lost_create_probability: f64,
 }
 
 /// How to start a [`ScimEmulator`].
@@ -228,16 +227,7 @@ impl ScimEmulator {
                 "page_cap must be at least 1".to_owned(),
             ));
         }
-        let listener = ResettableListener::bind(options.bind)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: options.bind,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
-            addr: options.bind,
-            source,
-        })?;
+        let (listener, addr) = net::bind(options.bind).await?;
         let base_path = format!("/scim/{}", options.tenant);
         let base_url = format!("http://{addr}{base_path}");
         let app = Arc::new(App {
@@ -253,8 +243,7 @@ impl ScimEmulator {
                 faults: options.faults,
                 quirks: options.quirks,
             }),
-            engine: FaultEngine::new(options.seed),
-            log: RequestLog::default(),
+            front: Front::new(options.seed),
         });
         let server = Server::spawn(listener, http::router(Arc::clone(&app)));
         Ok(Self {
@@ -281,7 +270,7 @@ impl ScimEmulator {
 
     /// The request log.
     pub fn log(&self) -> &RequestLog<Resource> {
-        &self.app.log
+        &self.app.front.log
     }
 
     /// The current faults.
@@ -292,7 +281,7 @@ impl ScimEmulator {
     /// Replaces the faults; the rate limit starts again with a full bucket.
     pub fn set_faults(&self, faults: Faults) {
         self.app.settings().faults = faults;
-        self.app.engine.reset_rate_limit();
+        self.app.front.reset_rate_limit();
     }
 
     /// The current quirks.

@@ -87,12 +87,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
     let mut listed = Vec::new();
     let mut start = 1;
     loop {
-        let page: Value = scim
-            .list("Users", Some(SW_PREFIX), start, 100)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value = scim.list_json("Users", Some(SW_PREFIX), start, 100).await;
         let resources = page["Resources"].as_array().cloned().unwrap_or_default();
         pages.push(json!([
             page["totalResults"],
@@ -119,11 +114,8 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
 
     // userName eq, case-insensitive.
     let page: Value = scim
-        .list("Users", Some(r#"userName eq "ALICE""#), 1, 10)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .list_json("Users", Some(r#"userName eq "ALICE""#), 1, 10)
+        .await;
     seen.push((
         "filter userName eq case-insensitive",
         json!([page["totalResults"], page["Resources"][0]["userName"]]),
@@ -142,12 +134,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
         let status = response.status().as_u16();
         patch_statuses.push(json!([status, response.text().await.unwrap()]));
     }
-    let user: Value = scim
-        .get(&format!("/Users/{alice}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let user: Value = scim.get_json(&format!("/Users/{alice}")).await;
     seen.push((
         "patch keys, active, displayName, externalId",
         json!({
@@ -180,12 +167,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
         .as_u16();
     let mut after = Vec::new();
     for user in [alice.clone(), id("bob")] {
-        let body: Value = scim
-            .get(&format!("/Users/{user}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let body: Value = scim.get_json(&format!("/Users/{user}")).await;
         after.push(json!({
             "keys": body[CW_USER_EXT]["sunkSshKeys"].as_array().cloned().unwrap_or_default(),
             "urn listed": body["schemas"].as_array().unwrap().contains(&json!(CW_USER_EXT)),
@@ -216,12 +198,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
         out.sort();
         out
     };
-    let body: Value = scim
-        .get(&format!("/Groups/{group}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = scim.get_json(&format!("/Groups/{group}")).await;
     let created = json!([status, member_names(&body)]);
     let mut group_patches = Vec::new();
     for operations in [
@@ -235,12 +212,7 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
                 .as_u16(),
         );
     }
-    let body: Value = scim
-        .get(&format!("/Groups/{group}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = scim.get_json(&format!("/Groups/{group}")).await;
     let replaced = json!([member_names(&body), body["displayName"]]);
     let emptied = scim
         .patch_ops(
@@ -251,18 +223,8 @@ async fn observe(scim: &Scim) -> Vec<(&'static str, Value)> {
         .await
         .status()
         .as_u16();
-    let body: Value = scim
-        .get(&format!("/Groups/{group}"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let page: Value = scim
-        .list("Groups", Some(SW_PREFIX), 1, 10)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = scim.get_json(&format!("/Groups/{group}")).await;
+    let page: Value = scim.list_json("Groups", Some(SW_PREFIX), 1, 10).await;
     seen.push((
         "groups",
         json!({
@@ -360,44 +322,31 @@ async fn emulator_and_scim2_server_observe_the_same_results() {
     }
 }
 
-/// One request where the servers disagree: the emulator refuses, the peer accepts.
-struct Leniency {
-    what: &'static str,
-    emulator: (u16, &'static str),
-    peer: u16,
-}
-
-const LENIENCY: &[Leniency] = &[
-    Leniency {
-        what: "POST /Users without schemas",
-        emulator: (400, "invalidSyntax"),
-        peer: 201,
-    },
-    Leniency {
-        what: "POST /Users with the extension but its URN not in schemas",
-        emulator: (400, "invalidSyntax"),
-        peer: 201,
-    },
-    Leniency {
-        what: "PATCH with a capitalised op",
-        emulator: (400, "invalidValue"),
-        peer: 204,
-    },
-    Leniency {
-        what: "PATCH active with a string boolean",
-        emulator: (400, "invalidValue"),
-        peer: 204,
-    },
-    Leniency {
-        what: "POST /Groups with an unknown member id",
-        emulator: (400, "invalidValue"),
-        peer: 201,
-    },
-    Leniency {
-        what: "PATCH members adding a group (nesting)",
-        emulator: (400, "invalidValue"),
-        peer: 204,
-    },
+/// Requests where the servers disagree: what is sent, the emulator's refusal
+/// (status, `scimType`), and the peer's acceptance.
+const LENIENCY: &[(&str, (u16, &str), u16)] = &[
+    ("POST /Users without schemas", (400, "invalidSyntax"), 201),
+    (
+        "POST /Users with the extension but its URN not in schemas",
+        (400, "invalidSyntax"),
+        201,
+    ),
+    ("PATCH with a capitalised op", (400, "invalidValue"), 204),
+    (
+        "PATCH active with a string boolean",
+        (400, "invalidValue"),
+        204,
+    ),
+    (
+        "POST /Groups with an unknown member id",
+        (400, "invalidValue"),
+        201,
+    ),
+    (
+        "PATCH members adding a group (nesting)",
+        (400, "invalidValue"),
+        204,
+    ),
 ];
 
 /// Sets up what case `n` needs (names made unique by `n`, as the peer is shared by
@@ -419,7 +368,7 @@ async fn attempt(scim: &Scim, n: usize) -> (u16, Option<String>) {
             .await;
         id_of(&response.json().await.unwrap())
     };
-    let response = match LENIENCY[n].what {
+    let response = match LENIENCY[n].0 {
         "POST /Users without schemas" => {
             scim.post("Users", &json!({"userName": format!("no-schemas-{n}")}))
                 .await
@@ -475,17 +424,16 @@ async fn attempt(scim: &Scim, n: usize) -> (u16, Option<String>) {
 async fn where_scim2_server_is_more_lenient_the_emulator_refuses() {
     let peer = start_peer().await;
     let emulator = start_scim(ScimOptions::default()).await;
-    for (n, case) in LENIENCY.iter().enumerate() {
+    for (n, &(what, (status, scim_type), peer_status)) in LENIENCY.iter().enumerate() {
         let got = attempt(&Scim::of(&emulator), n).await;
         assert_eq!(
             got,
-            (case.emulator.0, Some(case.emulator.1.to_owned())),
-            "emulator: {}",
-            case.what
+            (status, Some(scim_type.to_owned())),
+            "emulator: {what}"
         );
         if let Some(peer) = &peer {
             let got = attempt(&Scim::new(peer.base_url(), peer.token()), n).await;
-            assert_eq!(got.0, case.peer, "peer: {}", case.what);
+            assert_eq!(got.0, peer_status, "peer: {what}");
         }
     }
 }

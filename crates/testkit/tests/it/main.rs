@@ -6,8 +6,10 @@
 mod activate;
 mod activate_scim;
 mod conformance;
+mod proxy;
 mod scim;
 mod scim_faults;
 mod scim_quirks;
 mod support;
 mod synthetic;
+mod transport_faults;

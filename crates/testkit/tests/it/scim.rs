@@ -44,12 +44,7 @@ async fn create_answers_201_with_id_meta_location_and_etag() {
     assert_eq!(body["userName"], json!("alice"));
     assert_eq!(body["active"], json!(true));
 
-    let fetched: Value = scim
-        .get(&format!("/Users/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = scim.get_json(&format!("/Users/{id}")).await;
     assert_eq!(fetched, body);
     assert_eq!(emulator.user(&id), Some(body));
     let (status, error) = status_and_body(scim.get("/Users/does-not-exist").await).await;
@@ -81,12 +76,7 @@ async fn lists_are_capped_paged_and_filtered() {
     let mut pages = Vec::new();
     let mut start = 1;
     loop {
-        let page: Value = scim
-            .list("Users", filter, start, 100)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: Value = scim.list_json("Users", filter, start, 100).await;
         assert_eq!(page["schemas"], json!([LIST_RESPONSE]));
         let resources = page["Resources"].as_array().unwrap().clone();
         pages.push((
@@ -104,19 +94,14 @@ async fn lists_are_capped_paged_and_filtered() {
     assert_eq!(seen, ids);
 
     // count=0 gives only the total; startIndex below 1 is read as 1.
-    let page: Value = scim.list("Users", None, 0, 0).await.json().await.unwrap();
+    let page: Value = scim.list_json("Users", None, 0, 0).await;
     assert_eq!(page["totalResults"], json!(7));
     assert_eq!(page["startIndex"], json!(1));
     assert_eq!(page["Resources"], json!([]));
     // Without count, the page cap applies.
-    let page: Value = scim.get("/Users").await.json().await.unwrap();
+    let page: Value = scim.get_json("/Users").await;
     assert_eq!(page["itemsPerPage"], json!(2));
-    let config: Value = scim
-        .get("/ServiceProviderConfig")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let config: Value = scim.get_json("/ServiceProviderConfig").await;
     assert_eq!(
         config["filter"],
         json!({"supported": true, "maxResults": 2})
@@ -125,12 +110,7 @@ async fn lists_are_capped_paged_and_filtered() {
     assert_eq!(config["bulk"]["supported"], json!(false));
 
     emulator.set_page_cap(10);
-    let page: Value = scim
-        .list("Users", filter, 1, 100)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = scim.list_json("Users", filter, 1, 100).await;
     assert_eq!(page["itemsPerPage"], json!(5));
 }
 
@@ -150,70 +130,44 @@ async fn filter_semantics_and_malformed_filters() {
         .await;
     let group = id_of(&group.json().await.unwrap());
 
-    let matches = |resource: &'static str, filter: String| {
-        let scim = &scim;
-        async move {
-            let page: Value = scim
-                .list(resource, Some(&filter), 1, 50)
-                .await
-                .json()
-                .await
-                .unwrap();
-            page["Resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(id_of)
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(
-        matches("Users", r#"userName eq "ALICE""#.into()).await,
-        [alice.as_str()]
+    let quoted_filter = format!(
+        "userName eq {}",
+        serde_json::to_string("WE\"IRD\\NAME").unwrap()
     );
-    assert_eq!(
-        matches("Users", r#"USERNAME Eq "alice""#.into()).await,
-        [alice.as_str()]
-    );
-    assert_eq!(
-        matches("Users", r#"username sw "al""#.into()).await,
-        [alice.as_str()]
-    );
-    assert_eq!(
-        matches("Users", r#"externalId eq "PW-ACTIVATE:user:a""#.into()).await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        matches(
+    // (resource, filter, the ids it matches)
+    let cases = [
+        ("Users", r#"userName eq "ALICE""#, vec![&alice]),
+        ("Users", r#"USERNAME Eq "alice""#, vec![&alice]),
+        ("Users", r#"username sw "al""#, vec![&alice]),
+        ("Users", r#"externalId eq "PW-ACTIVATE:user:a""#, vec![]),
+        ("Users", quoted_filter.as_str(), vec![&quoted]),
+        ("Users", r#"displayName eq "alice DISPLAY""#, vec![&alice]),
+        (
             "Users",
-            format!(
-                "userName eq {}",
-                serde_json::to_string("WE\"IRD\\NAME").unwrap()
-            )
-        )
-        .await,
-        [quoted.as_str()]
-    );
-    assert_eq!(
-        matches("Users", r#"displayName eq "alice DISPLAY""#.into()).await,
-        [alice.as_str()]
-    );
-    assert_eq!(
-        matches(
-            "Users",
-            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice""#.into()
-        )
-        .await,
-        [alice]
-    );
-    assert_eq!(
-        matches("Groups", r#"displayName eq "ml team""#.into()).await,
-        [group.as_str()]
-    );
-    assert_eq!(
-        matches("Groups", r#"externalId sw "pw-activate:group:""#.into()).await,
-        [group]
-    );
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "alice""#,
+            vec![&alice],
+        ),
+        ("Groups", r#"displayName eq "ml team""#, vec![&group]),
+        (
+            "Groups",
+            r#"externalId sw "pw-activate:group:""#,
+            vec![&group],
+        ),
+    ];
+    for (resource, filter, expected) in cases {
+        let page: Value = scim.list_json(resource, Some(filter), 1, 50).await;
+        let ids: Vec<String> = page["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id_of)
+            .collect();
+        assert_eq!(
+            ids.iter().collect::<Vec<_>>(),
+            expected,
+            "{resource} {filter}"
+        );
+    }
 
     for bad in [
         "userName eq alice",
@@ -1023,18 +977,13 @@ async fn if_match_content_type_and_discovery() {
         (400, Some("invalidSyntax".to_owned()))
     );
 
-    let types: Value = scim.get("/ResourceTypes").await.json().await.unwrap();
+    let types: Value = scim.get_json("/ResourceTypes").await;
     assert_eq!(types["totalResults"], json!(2));
     assert_eq!(
         types["Resources"][0]["schemaExtensions"],
         json!([{"schema": CW_USER_EXT, "required": false}])
     );
-    let schema: Value = scim
-        .get(&format!("/Schemas/{CW_USER_EXT}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let schema: Value = scim.get_json(&format!("/Schemas/{CW_USER_EXT}")).await;
     assert_eq!(schema["attributes"][0]["name"], json!("sunkSshKeys"));
     assert_eq!(schema["attributes"][0]["multiValued"], json!(true));
 }

@@ -231,17 +231,24 @@ fn mixed_case_user() -> Value {
     })
 }
 
+/// An emulator with `quirks`, a client of it, and [`mixed_case_user`] as it was
+/// created (asserting `201`).
+async fn created_with(quirks: Quirks) -> (ScimEmulator, Scim, Value) {
+    let emulator = with_quirks(quirks).await;
+    let scim = Scim::of(&emulator);
+    let response = scim.post("Users", &mixed_case_user()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created = response.json().await.unwrap();
+    (emulator, scim, created)
+}
+
 #[tokio::test]
 async fn lowercase_names_stores_user_name_and_emails_lowercased() {
-    let emulator = with_quirks(Quirks {
+    let (emulator, scim, created) = created_with(Quirks {
         lowercase_names: true,
         ..Quirks::default()
     })
     .await;
-    let scim = Scim::of(&emulator);
-    let response = scim.post("Users", &mixed_case_user()).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let created: Value = response.json().await.unwrap();
     assert_eq!(created["userName"], json!("alice.smith"));
     assert_eq!(
         created["emails"][0]["value"],
@@ -281,18 +288,11 @@ async fn lowercase_names_stores_user_name_and_emails_lowercased() {
 
 #[tokio::test]
 async fn drop_name_formatted_keeps_the_other_name_parts() {
-    let emulator = with_quirks(Quirks {
+    let (emulator, scim, created) = created_with(Quirks {
         drop_name_formatted: true,
         ..Quirks::default()
     })
     .await;
-    let scim = Scim::of(&emulator);
-    let created: Value = scim
-        .post("Users", &mixed_case_user())
-        .await
-        .json()
-        .await
-        .unwrap();
     assert_eq!(
         created["name"],
         json!({"givenName": "Alice", "familyName": "Smith"})
@@ -315,18 +315,11 @@ async fn drop_name_formatted_keeps_the_other_name_parts() {
 
 #[tokio::test]
 async fn drop_external_id_never_stores_it() {
-    let emulator = with_quirks(Quirks {
+    let (emulator, scim, created) = created_with(Quirks {
         drop_external_id: true,
         ..Quirks::default()
     })
     .await;
-    let scim = Scim::of(&emulator);
-    let created: Value = scim
-        .post("Users", &mixed_case_user())
-        .await
-        .json()
-        .await
-        .unwrap();
     assert!(created.get("externalId").is_none(), "{created}");
     assert_eq!(created["userName"], json!("Alice.Smith"));
     let id = id_of(&created);

@@ -49,6 +49,15 @@ impl Scim {
             .expect("GET")
     }
 
+    /// [`get`](Self::get), asserting nothing, the body as JSON.
+    pub async fn get_json(&self, path_and_query: &str) -> Value {
+        self.get(path_and_query)
+            .await
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// GET with a `filter` query parameter (percent-encoded by reqwest).
     pub async fn list(
         &self,
@@ -73,12 +82,32 @@ impl Scim {
             .expect("list")
     }
 
-    pub async fn post(&self, resource: &str, body: &Value) -> Response {
+    /// [`list`](Self::list), asserting nothing, the body as JSON.
+    pub async fn list_json(
+        &self,
+        resource: &str,
+        filter: Option<&str>,
+        start: usize,
+        count: usize,
+    ) -> Value {
+        self.list(resource, filter, start, count)
+            .await
+            .json()
+            .await
+            .expect("a JSON list")
+    }
+
+    /// A POST of `body` to `resource`, to send (and change) as the test needs.
+    pub fn post_request(&self, resource: &str, body: &Value) -> reqwest::RequestBuilder {
         self.client
             .post(format!("{}/{resource}", self.base))
             .bearer_auth(&self.token)
             .header("content-type", SCIM_JSON)
             .body(body.to_string())
+    }
+
+    pub async fn post(&self, resource: &str, body: &Value) -> Response {
+        self.post_request(resource, body)
             .send()
             .await
             .expect("POST")

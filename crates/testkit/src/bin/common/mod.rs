@@ -26,13 +26,16 @@ pub struct HttpFaultArgs {
         requires = "rate_limit"
     )]
     pub rate_limit_window_ms: u64,
-    /// Probability (0–1) of answering 500.
+    /// Probability (0–1) of answering 429 with Retry-After.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
-    pub error_500_probability: f64,
+    pub error_429_probability: f64,
     /// Probability (0–1) of answering 503 with Retry-After.
     #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
     pub error_503_probability: f64,
-    /// Retry-After seconds sent with 503.
+    /// Probability (0–1) of answering 500.
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub error_500_probability: f64,
+    /// Retry-After seconds sent with a drawn 429 or 503.
     #[arg(long, value_name = "SECS", default_value_t = 1)]
     pub retry_after_secs: u64,
     /// Probability (0–1) of resetting the connection without a response.
@@ -44,7 +47,10 @@ pub struct HttpFaultArgs {
     /// How long a stalled request waits (make it longer than the client's timeout).
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     pub stall_ms: u64,
-    /// Seed for every random draw (same seed and request order, same faults).
+    /// Probability (0–1) that a successful POST is applied but its response is lost (connection reset).
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = probability)]
+    pub lost_post_probability: f64,
+    /// Seed for every random draw (same seed, same faults for the same requests, in any order).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
@@ -66,20 +72,22 @@ impl HttpFaultArgs {
                 requests,
                 per: Duration::from_millis(self.rate_limit_window_ms.max(1)),
             }),
-            error_500_probability: self.error_500_probability,
+            error_429_probability: self.error_429_probability,
             error_503_probability: self.error_503_probability,
+            error_500_probability: self.error_500_probability,
             retry_after_secs: self.retry_after_secs,
             reset_probability: self.reset_probability,
             stall: (self.stall_probability > 0.0).then_some(Stall {
                 probability: self.stall_probability,
                 delay: Duration::from_millis(self.stall_ms),
             }),
+            lost_post_probability: self.lost_post_probability,
         }
     }
 }
 
 /// Parses a probability in 0–1.
-pub fn probability(text: &str) -> Result<f64, String> {
+fn probability(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .parse()
         .map_err(|_| format!("{text:?} is not a number"))?;
@@ -100,8 +108,18 @@ pub fn init_logging() {
         .init();
 }
 
-/// Waits for Ctrl-C (or SIGTERM on Unix).
-pub async fn shutdown_signal() {
+/// Prints that `name` is listening and the settings that point a client at it, then
+/// waits for Ctrl-C (or SIGTERM on Unix).
+pub async fn serve_until_stopped(name: &str, settings: &[(&str, &str)]) {
+    println!("{name} listening");
+    for (variable, value) in settings {
+        println!("  {variable}={value}");
+    }
+    println!("Press Ctrl-C to stop.");
+    shutdown_signal().await;
+}
+
+async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
