@@ -136,17 +136,17 @@ pub use apply::{
     ScimTarget, TargetError, TargetErrorKind, Written, apply,
 };
 pub use desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
-pub use guards::{DeactivationLimit, GuardStatus, InvalidLimit};
+pub use guards::{DeactivationLimit, GuardKind, GuardStatus, InvalidLimit};
 pub use ids::{ExternalId, OWNED_PREFIX, OwnedKey, ScimId, SourceGroupId, SourceUserId};
 pub use keys::{InvalidKey, KeySummary, SshKey};
-pub use memory::{FailOn, InMemoryTarget, TargetCall, TargetGroup, TargetUser};
+pub use memory::{FailOn, InMemoryTarget, TargetCall, TargetGroup};
 pub use notes::{Conflict, UserLabel, Warning};
 pub use observed::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
 pub use plan::{
     Action, ActionKind, CreateGroup, CreateUser, CreatedMember, Deactivate, DeactivationReason,
-    EmptyGroup, EmptyReason, ExistingMember, FieldChange, GuardKind, KeysChange, MemberRef,
-    NewUserRecord, Operation, PLAN_FORMAT_VERSION, Plan, PlanOptions, RevokeKeys, Subject,
-    SubjectKind, Summary, UpdateGroup, UserChange, UserPatch, plan,
+    EmptyGroup, EmptyReason, ExistingMember, FieldChange, KeysChange, MemberRef, NewUserRecord,
+    Operation, PLAN_FORMAT_VERSION, Plan, PlanOptions, RevokeKeys, Subject, SubjectKind, Summary,
+    UpdateGroup, UserChange, UserPatch, plan,
 };
 pub use projection::project;
 pub use rules::{NotKept, ServerRules};

@@ -4,7 +4,7 @@
 use insta::assert_snapshot;
 use reconcile_core::{
     Action, ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, LicenseStatus, NotKept,
-    Plan, Scope, ServerRules, TargetCall, TargetGroup, TargetUser, UserChange, Warning,
+    OwnedUser, Plan, Scope, ServerRules, TargetCall, TargetGroup, UserChange, Warning,
 };
 
 use crate::support::{Org, key, rendered};
@@ -136,22 +136,22 @@ fn inactive_records_still_carrying_keys_have_them_revoked() {
     // Records left by an earlier version, which deactivated with `active=false` only.
     for (id, name, seed) in [("2", "bob", 12), ("3", "carol", 13), ("9", "gone", 19)] {
         org.target
-            .insert_user(TargetUser {
-                external_id: Some(ExternalId::new(format!("pw-activate:user:{id}"))),
+            .insert_user(OwnedUser {
+                external_id: ExternalId::new(format!("pw-activate:user:{id}")),
                 user_name: name.into(),
                 active: false,
                 ssh_keys: vec![key(seed, &format!("{name}@old"))],
-                ..TargetUser::default()
+                ..OwnedUser::default()
             })
             .expect("seeded");
     }
     // An inactive record without keys stays as it is.
     org.target
-        .insert_user(TargetUser {
-            external_id: Some(ExternalId::new("pw-activate:user:8")),
+        .insert_user(OwnedUser {
+            external_id: ExternalId::new("pw-activate:user:8"),
             user_name: "keyless".into(),
             active: false,
-            ..TargetUser::default()
+            ..OwnedUser::default()
         })
         .expect("seeded");
     // Revocations of records already inactive are not deactivations: no limit applies.
@@ -275,8 +275,8 @@ fn record_from_an_earlier_key_scheme_is_rekeyed() {
     org.user("7", "dave", "Dave Brown");
     org.user("8", "erin", "Erin").active = false;
     org.target
-        .insert_user(TargetUser {
-            external_id: Some(ExternalId::new("pw-activate:dave@example.com")),
+        .insert_user(OwnedUser {
+            external_id: ExternalId::new("pw-activate:dave@example.com"),
             user_name: "Dave".into(),
             given_name: Some("Dave".into()),
             family_name: Some("Brown".into()),
@@ -284,16 +284,16 @@ fn record_from_an_earlier_key_scheme_is_rekeyed() {
             display_name: Some("Dave Brown".into()),
             email: Some("dave@example.com".into()),
             active: false,
-            ssh_keys: vec![],
+            ..OwnedUser::default()
         })
         .unwrap();
     // An old-scheme record for an inactive user: re-keyed, then deactivated.
     org.target
-        .insert_user(TargetUser {
-            external_id: Some(ExternalId::new("pw-activate:user:old-8")),
+        .insert_user(OwnedUser {
+            external_id: ExternalId::new("pw-activate:user:old-8"),
             user_name: "erin".into(),
             active: true,
-            ..TargetUser::default()
+            ..OwnedUser::default()
         })
         .unwrap();
     let plan = org.plan();
@@ -311,13 +311,17 @@ fn username_held_by_a_foreign_record_is_a_conflict() {
     org.user("1", "erin", "Erin");
     org.user("2", "frank", "Frank");
     org.group("g1", "gpu", &["1", "2"]);
-    let foreign = TargetUser {
-        external_id: Some(ExternalId::new("okta:00u1")),
+    let foreign = OwnedUser {
+        external_id: ExternalId::new("okta:00u1"),
         user_name: "Erin".into(),
         active: true,
-        ..TargetUser::default()
+        ..OwnedUser::default()
     };
     let foreign_id = org.target.insert_user(foreign.clone()).unwrap();
+    let foreign = OwnedUser {
+        scim_id: foreign_id.clone(),
+        ..foreign
+    };
     let plan = org.plan();
     assert_eq!(
         kinds(&plan),
@@ -404,8 +408,8 @@ fn duplicate_external_ids_keep_one_record_and_deactivate_the_other() {
     org.user("1", "alice", "Alice");
     for user_name in ["alice-old", "alice"] {
         org.target
-            .insert_user(TargetUser {
-                external_id: Some(ExternalId::new("pw-activate:user:1")),
+            .insert_user(OwnedUser {
+                external_id: ExternalId::new("pw-activate:user:1"),
                 user_name: user_name.into(),
                 given_name: Some("Alice".into()),
                 formatted_name: Some("Alice".into()),
@@ -413,7 +417,7 @@ fn duplicate_external_ids_keep_one_record_and_deactivate_the_other() {
                 email: Some("alice@example.com".into()),
                 active: true,
                 ssh_keys: vec![key(1, "alice@laptop")],
-                ..TargetUser::default()
+                ..OwnedUser::default()
             })
             .unwrap();
     }
@@ -575,12 +579,12 @@ fn an_incomplete_source_withholds_all_access_removals() {
 
     // A key revocation is an access removal too.
     org.target
-        .insert_user(TargetUser {
-            external_id: Some(ExternalId::new("pw-activate:user:99")),
+        .insert_user(OwnedUser {
+            external_id: ExternalId::new("pw-activate:user:99"),
             user_name: "departed".into(),
             active: false,
             ssh_keys: vec![key(99, "departed@old")],
-            ..TargetUser::default()
+            ..OwnedUser::default()
         })
         .expect("seeded");
     let plan = org.plan();
@@ -725,11 +729,11 @@ fn a_mass_rekey_is_withheld_with_the_memberships_it_would_grant_until_the_overri
         org.user(&format!("s{n}"), &format!("user{n}"), "");
         // The same people, keyed by another source's ids.
         org.target
-            .insert_user(TargetUser {
-                external_id: Some(ExternalId::new(format!("pw-activate:user:r{n}"))),
+            .insert_user(OwnedUser {
+                external_id: ExternalId::new(format!("pw-activate:user:r{n}")),
                 user_name: format!("user{n}"),
                 active: true,
-                ..TargetUser::default()
+                ..OwnedUser::default()
             })
             .expect("seeded");
     }
@@ -758,10 +762,10 @@ fn a_mass_rekey_is_withheld_with_the_memberships_it_would_grant_until_the_overri
     let report = org.apply(&plan);
     assert!(report.is_complete(), "{report:#?}");
     assert!(
-        org.target.users().values().all(|u| u
-            .external_id
-            .as_ref()
-            .is_some_and(|e| e.as_str().contains(":r"))),
+        org.target
+            .users()
+            .values()
+            .all(|u| u.external_id.as_str().contains(":r")),
         "no record re-keyed"
     );
 
