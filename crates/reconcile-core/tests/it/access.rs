@@ -1,14 +1,11 @@
 //! Access removal holds where a guard, a held user or a server's quirk could
 //! keep it back: regression tests for each way it once did not.
 
-use async_trait::async_trait;
 use reconcile_core::{
-    Action, ActionKind, DeactivationLimit, GroupChange, GuardKind, InMemoryTarget, NewGroupRecord,
-    NewUserRecord, OwnedGroup, OwnedUser, ScimId, ScimTarget, TargetError, UnusableUser,
-    UserChange, Written, apply,
+    Action, ActionKind, DeactivationLimit, GuardKind, ScimId, UnusableUser, UserChange, apply,
 };
 
-use crate::support::Org;
+use crate::support::{Around, Org, Wrapped};
 
 fn scim_id_of(org: &Org, name: &str) -> ScimId {
     org.target
@@ -104,38 +101,19 @@ fn an_unproven_user_create_gives_no_access() {
 }
 
 /// Ignores `replace sunkSshKeys []` and answers every user PATCH with 204.
-struct KeepsKeys<'a>(&'a InMemoryTarget);
+struct KeepsKeys;
 
-#[async_trait]
-impl ScimTarget for KeepsKeys<'_> {
-    async fn create_user(&self, u: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
-        self.0.create_user(u).await
-    }
-    async fn patch_user(
-        &self,
-        id: &ScimId,
-        changes: &[UserChange],
-    ) -> Result<Written<OwnedUser>, TargetError> {
-        let kept: Vec<UserChange> = changes
+impl Around for KeepsKeys {
+    fn carried_out(&self, changes: &[UserChange]) -> Vec<UserChange> {
+        changes
             .iter()
             .filter(|c| !matches!(c, UserChange::SshKeys(k) if k.new.is_empty()))
             .cloned()
-            .collect();
-        self.0.patch_user(id, &kept).await?;
-        Ok(Written::empty())
+            .collect()
     }
-    async fn create_group(&self, g: &NewGroupRecord) -> Result<Written<OwnedGroup>, TargetError> {
-        self.0.create_group(g).await
-    }
-    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
-        self.0.read_user(id).await
-    }
-    async fn patch_group(
-        &self,
-        id: &ScimId,
-        changes: &[GroupChange],
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.0.patch_group(id, changes).await
+
+    fn answers_user_patches(&self) -> bool {
+        false
     }
 }
 
@@ -153,7 +131,14 @@ fn a_key_removal_that_did_not_stick_fails_the_operation() {
         read_backs: 0,
         ..reconcile_core::ApplyOptions::default()
     };
-    let report = futures::executor::block_on(apply(&plan, &KeepsKeys(&org.target), &options));
+    let report = futures::executor::block_on(apply(
+        &plan,
+        &Wrapped {
+            inner: &org.target,
+            around: KeepsKeys,
+        },
+        &options,
+    ));
     assert!(
         !org.target.users()[&scim_id_of(&org, "bob")]
             .ssh_keys
