@@ -300,6 +300,120 @@ fn judge_limit(planned: usize, allowed: Option<usize>, overridden: bool) -> Limi
 mod tests {
     use super::*;
 
+    const FACTS: Facts = Facts {
+        source_complete: true,
+        desired_users: 10,
+        owned_users: 20,
+        owned_active_users: 10,
+    };
+
+    const LIMITS: Limits = Limits {
+        deactivations: Some(DeactivationLimit::Absolute(2)),
+        override_deactivations: false,
+        rekeys: Some(DeactivationLimit::Percent(10)),
+        override_rekeys: false,
+    };
+
+    fn planned(deactivations: usize, rekeys: usize, access_removals: usize) -> Planned {
+        Planned {
+            deactivations,
+            rekeys,
+            access_removals,
+        }
+    }
+
+    #[test]
+    fn each_guard_withholds_what_it_names() {
+        let incomplete = Facts {
+            source_complete: false,
+            ..FACTS
+        };
+        let empty = Facts {
+            desired_users: 0,
+            ..FACTS
+        };
+        let none = Withhold::default();
+        let table = [
+            // Within every limit.
+            (FACTS, planned(2, 2, 5), none, vec![]),
+            // Three deactivations against a limit of two.
+            (
+                FACTS,
+                planned(3, 0, 3),
+                Withhold {
+                    deactivations: true,
+                    ..none
+                },
+                vec![GuardKind::DeactivationLimit],
+            ),
+            // Three re-keys against 10 % of 20 owned records.
+            (
+                FACTS,
+                planned(0, 3, 0),
+                Withhold {
+                    rekeys: true,
+                    ..none
+                },
+                vec![GuardKind::ReKeyLimit],
+            ),
+            // A broken source withholds access removals instead of judging the
+            // deactivation limit; the re-key limit is judged all the same.
+            (
+                incomplete,
+                planned(3, 3, 4),
+                Withhold {
+                    rekeys: true,
+                    access_removals: Some(GuardKind::IncompleteSource),
+                    deactivations: false,
+                },
+                vec![GuardKind::IncompleteSource, GuardKind::ReKeyLimit],
+            ),
+            (
+                empty,
+                planned(1, 0, 1),
+                Withhold {
+                    access_removals: Some(GuardKind::EmptySource),
+                    ..none
+                },
+                vec![GuardKind::EmptySource],
+            ),
+            // It trips only when there is something to withhold.
+            (empty, planned(0, 0, 0), none, vec![]),
+        ];
+        for (facts, planned, withhold, tripped) in table {
+            let (status, judged) = judge(&facts, &planned, &LIMITS);
+            assert_eq!(judged, withhold, "{facts:?} {planned:?}");
+            assert_eq!(status.tripped, tripped, "{facts:?} {planned:?}");
+            assert_eq!(status.deactivations_allowed, Some(2));
+            assert_eq!(status.rekeys_allowed, Some(2));
+        }
+    }
+
+    #[test]
+    fn the_overrides_lift_the_limits_and_say_so() {
+        let limits = Limits {
+            override_deactivations: true,
+            override_rekeys: true,
+            ..LIMITS
+        };
+        let (status, withhold) = judge(&FACTS, &planned(9, 9, 9), &limits);
+        assert_eq!(withhold, Withhold::default());
+        assert!(status.tripped.is_empty());
+        assert!(status.limit_overridden && status.rekey_limit_overridden);
+        assert_eq!(
+            (status.deactivations_planned, status.rekeys_planned),
+            (9, 9)
+        );
+        // No override lifts the source guard.
+        let broken = Facts {
+            source_complete: false,
+            ..FACTS
+        };
+        let (status, withhold) = judge(&broken, &planned(9, 0, 9), &limits);
+        assert_eq!(withhold.access_removals, Some(GuardKind::IncompleteSource));
+        assert!(!status.limit_overridden);
+    }
+
     #[test]
     fn percent_rounds_down() {
         assert_eq!(DeactivationLimit::Percent(10).allowed(25), 2);

@@ -48,8 +48,10 @@ use crate::rules::ServerRules;
 ///
 /// Pure and deterministic: the same inputs give an identical plan.
 pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Plan {
+    // 1. The diff.
     let diff = diff::diff(desired, observed, options.server);
 
+    // 2. The guards: judged on counts, then applied to the operations.
     let mut operations: Vec<Operation> = diff
         .actions
         .into_iter()
@@ -73,6 +75,7 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Pl
     let (guards, withheld) = guards::judge(&facts, &withhold::planned(&operations), &limits);
     withhold::apply(&mut operations, withheld);
 
+    // 3. One sort.
     sort_operations(&mut operations);
     let mut conflicts = diff.conflicts;
     conflicts.extend(desired.conflicts.iter().cloned());
