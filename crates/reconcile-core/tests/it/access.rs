@@ -25,10 +25,9 @@ fn groups_holding(org: &Org, id: &ScimId) -> Vec<String> {
         .collect()
 }
 
-/// A withheld group re-key keeps its rename and additions back, not the
-/// removal of a member who left.
-#[test]
-fn a_withheld_group_rekey_still_removes_a_departed_member() {
+/// Alice and bob in gpu, synced; then gpu's ACTIVATE id changes (its record
+/// is to be re-keyed) and bob leaves ACTIVATE.
+fn rekeyed_group_with_a_departure() -> Org {
     let mut org = Org::new();
     org.user("1", "alice", "Alice");
     org.user("2", "bob", "Bob");
@@ -36,6 +35,14 @@ fn a_withheld_group_rekey_still_removes_a_departed_member() {
     org.sync();
     org.group_mut("g1").id = "scim-g1".into();
     org.remove_user("2");
+    org
+}
+
+/// A withheld group re-key keeps its rename and additions back, not the
+/// removal of a member who left.
+#[test]
+fn a_withheld_group_rekey_still_removes_a_departed_member() {
+    let mut org = rekeyed_group_with_a_departure();
     org.options.rekey_limit = Some(DeactivationLimit::Absolute(0));
     let plan = org.plan();
     assert_eq!(plan.guards.tripped, vec![GuardKind::ReKeyLimit]);
@@ -55,13 +62,7 @@ fn a_withheld_group_rekey_still_removes_a_departed_member() {
 /// When another guard splits a group re-key's removals out, the re-key stays.
 #[test]
 fn a_split_group_rekey_is_not_dropped() {
-    let mut org = Org::new();
-    org.user("1", "alice", "Alice");
-    org.user("2", "bob", "Bob");
-    org.group("g1", "gpu", &["1", "2"]);
-    org.sync();
-    org.group_mut("g1").id = "scim-g1".into();
-    org.remove_user("2");
+    let mut org = rekeyed_group_with_a_departure();
     org.options.deactivation_limit = Some(DeactivationLimit::Absolute(0));
     let plan = org.plan();
     assert_eq!(plan.guards.rekeys_planned, 1);
