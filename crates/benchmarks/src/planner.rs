@@ -196,9 +196,7 @@ pub fn child(snapshot_path: &Path, observed_path: &Path, iterations: usize) -> R
     let first_project = t.elapsed();
     drop(snapshot);
     let rss_desired = status_kb("VmRSS");
-    let mut observed: Observed = read_json(observed_path)?;
-    // As the CLI's SCIM adapter does.
-    observed.share_member_ids();
+    let observed: Observed = read_json(observed_path)?;
     let rss_observed = status_kb("VmRSS");
     let t = Instant::now();
     let first = plan(&desired, &observed, &options);

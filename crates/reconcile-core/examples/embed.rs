@@ -8,8 +8,8 @@
 //! ```
 
 use reconcile_core::{
-    ApplyOptions, InMemoryTarget, LicenseStatus, PlanOptions, Scope, SourceGroup, SourceSnapshot,
-    SourceUser, TargetUser, apply, plan, project,
+    ApplyOptions, InMemoryTarget, LicenseStatus, OwnedUser, PlanOptions, Scope, SourceGroup,
+    SourceSnapshot, SourceUser, apply, plan, project,
 };
 
 const KEY: &str =
@@ -50,10 +50,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let target = InMemoryTarget::new();
     // A record created by hand in the console: never touched, and "alan" conflicts.
-    target.insert_user(TargetUser {
+    target.insert_user(OwnedUser {
         user_name: "Alan".to_owned(),
         active: true,
-        ..TargetUser::default()
+        ..OwnedUser::default()
     })?;
 
     let first = plan(

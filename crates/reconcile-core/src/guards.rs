@@ -1,12 +1,21 @@
-//! Safety guards, evaluated on the plan before anything is written. Pure.
+//! Safety guards: the step between the diff and the plan, judged before
+//! anything is written. Pure.
+//!
+//! This module is a leaf. It judges counts of what the diff planned against
+//! facts about the source and the target and the configured limits, and says
+//! what to withhold (`judge`); the plan step marks or splits out the
+//! operations that names (`plan/withhold.rs`). It owns its types: the limit
+//! ([`DeactivationLimit`]), the status a plan records ([`GuardStatus`]) and the
+//! mark on a withheld operation ([`GuardKind`]).
 //!
 //! - **Source guard.** When the snapshot is incomplete, or the projection has
 //!   no users at all (an empty snapshot, or a scope that selects nobody), every
 //!   operation that *takes access away* is withheld: deactivations, key
 //!   revocations of inactive records, group emptying, and member removals
-//!   (split out of group updates into withheld operations of their own). A missing page, member list or key list looks
-//!   exactly like a departure, and in POSIX/Slurm terms losing a group is
-//!   losing access, so all three are treated alike. Creations, attribute
+//!   (split out of group updates into withheld operations of their own). A
+//!   missing page, member list or key list looks exactly like a departure,
+//!   and in POSIX/Slurm terms losing a group is losing access, so all three
+//!   are treated alike. Creations, attribute
 //!   updates, reactivations, re-keys, renames and member additions still apply.
 //!   The override never lifts this guard. It counts as tripped only when it
 //!   withheld something (an empty source against an empty target is fine).
@@ -25,23 +34,19 @@
 //!   re-keyed than [`crate::PlanOptions::rekey_limit`] allows (a percentage is
 //!   of all owned user records), every re-key is withheld (with a group's
 //!   rename and additions; its member removals still apply), and so are the
-//!   group memberships re-keyed users would gain. A mass re-key means the source's ids changed
-//!   (a switch between ACTIVATE's REST and SCIM sources whose ids differ) or a
-//!   migration from an earlier key scheme: either needs a person to confirm.
+//!   group memberships re-keyed users would gain. A mass re-key means the
+//!   source's ids changed (a switch between ACTIVATE's REST and SCIM sources
+//!   whose ids differ) or a migration from an earlier key scheme: either needs
+//!   a person to confirm.
 //!   [`crate::PlanOptions::override_rekey_limit`] lifts it.
 //!
 //! The plan says which guard tripped ([`GuardStatus`]) and marks every
 //! withheld operation ([`crate::Operation::withheld`]).
 
-use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
-
-use crate::desired::Desired;
-use crate::ids::ScimId;
-use crate::plan::{Action, GuardKind, MemberRef, Operation, PlanOptions, UpdateGroup};
 
 /// The most deactivations one run may apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,83 +140,142 @@ pub struct GuardStatus {
     pub tripped: Vec<GuardKind>,
 }
 
-/// Evaluates the guards, marking or splitting out withheld operations.
-pub(crate) fn evaluate(
-    operations: &mut Vec<Operation>,
-    desired: &Desired,
-    owned: Owned,
-    options: &PlanOptions,
-) -> GuardStatus {
-    let owned_active_users = owned.active;
-    let deactivations_planned = operations
-        .iter()
-        .filter(|op| matches!(op.action, Action::Deactivate(_)))
-        .count();
-    let rekeys_planned = operations.iter().filter(|op| is_rekey(&op.action)).count();
+/// Which guard withheld an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardKind {
+    /// The source snapshot was incomplete.
+    IncompleteSource,
+    /// The source (after scoping) had no users.
+    EmptySource,
+    /// More deactivations than the limit allows.
+    DeactivationLimit,
+    /// More re-keys than the limit allows.
+    #[serde(rename = "rekey_limit")]
+    ReKeyLimit,
+}
+
+impl fmt::Display for GuardKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::IncompleteSource => "incomplete source",
+            Self::EmptySource => "empty source",
+            Self::DeactivationLimit => "deactivation limit",
+            Self::ReKeyLimit => "re-key limit",
+        })
+    }
+}
+
+/// Facts about the source and the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Facts {
+    /// Whether the source snapshot was complete.
+    pub(crate) source_complete: bool,
+    /// Users in the desired state (in scope, writable).
+    pub(crate) desired_users: usize,
+    /// Owned user records (active or not).
+    pub(crate) owned_users: usize,
+    /// Owned user records that are active.
+    pub(crate) owned_active_users: usize,
+}
+
+/// Counts of what the diff planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Planned {
+    /// Deactivations.
+    pub(crate) deactivations: usize,
+    /// Re-keys (users, and group records re-keyed).
+    pub(crate) rekeys: usize,
+    /// Operations that take access away (deactivations, key revocations,
+    /// group emptying, group updates that remove members).
+    pub(crate) access_removals: usize,
+}
+
+/// The limits the guards enforce, and whether they are lifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) deactivations: Option<DeactivationLimit>,
+    pub(crate) override_deactivations: bool,
+    pub(crate) rekeys: Option<DeactivationLimit>,
+    pub(crate) override_rekeys: bool,
+}
+
+/// What the guards withhold: the operations each names, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Withhold {
+    /// Every re-key, and the memberships re-keyed records would gain.
+    pub(crate) rekeys: bool,
+    /// Every access removal, marked with this guard.
+    pub(crate) access_removals: Option<GuardKind>,
+    /// Every deactivation, and the group removals of those users.
+    pub(crate) deactivations: bool,
+}
+
+/// Judges what was planned: what to withhold, and the status the plan records.
+pub(crate) fn judge(facts: &Facts, planned: &Planned, limits: &Limits) -> (GuardStatus, Withhold) {
     let mut status = GuardStatus {
-        source_complete: desired.source.complete,
-        desired_users: desired.users.len(),
-        owned_active_users,
-        deactivations_planned,
-        deactivation_limit: options.deactivation_limit,
-        deactivations_allowed: options
-            .deactivation_limit
-            .map(|limit| limit.allowed(owned_active_users)),
+        source_complete: facts.source_complete,
+        desired_users: facts.desired_users,
+        owned_active_users: facts.owned_active_users,
+        deactivations_planned: planned.deactivations,
+        deactivation_limit: limits.deactivations,
+        deactivations_allowed: limits
+            .deactivations
+            .map(|limit| limit.allowed(facts.owned_active_users)),
         limit_overridden: false,
-        owned_users: owned.all,
-        rekeys_planned,
-        rekey_limit: options.rekey_limit,
-        rekeys_allowed: options.rekey_limit.map(|limit| limit.allowed(owned.all)),
+        owned_users: facts.owned_users,
+        rekeys_planned: planned.rekeys,
+        rekey_limit: limits.rekeys,
+        rekeys_allowed: limits.rekeys.map(|limit| limit.allowed(facts.owned_users)),
         rekey_limit_overridden: false,
         tripped: Vec::new(),
     };
+    let mut withhold = Withhold::default();
 
     // Re-keys first: they are not access removals, so the source guard does
     // not end this guard's evaluation.
-    match judge(
-        rekeys_planned,
+    match judge_limit(
+        planned.rekeys,
         status.rekeys_allowed,
-        options.override_rekey_limit,
+        limits.override_rekeys,
     ) {
         Limit::Within => {}
         Limit::Overridden => status.rekey_limit_overridden = true,
         Limit::Tripped => {
-            withhold_rekeys(operations);
+            withhold.rekeys = true;
             status.tripped.push(GuardKind::ReKeyLimit);
         }
     }
 
-    let source_guard = if !desired.source.complete {
+    let source_guard = if !facts.source_complete {
         Some(GuardKind::IncompleteSource)
-    } else if desired.users.is_empty() {
+    } else if facts.desired_users == 0 {
         Some(GuardKind::EmptySource)
     } else {
         None
     };
-
     if let Some(kind) = source_guard {
-        let withheld = withhold_access_removals(operations, kind);
-        if withheld {
+        // Tripped only when it withholds something.
+        if planned.access_removals > 0 {
+            withhold.access_removals = Some(kind);
             status.tripped.push(kind);
-            status.tripped.sort();
         }
-        return status;
-    }
-
-    match judge(
-        deactivations_planned,
-        status.deactivations_allowed,
-        options.override_deactivation_limit,
-    ) {
-        Limit::Within => {}
-        Limit::Overridden => status.limit_overridden = true,
-        Limit::Tripped => {
-            withhold_deactivations(operations);
-            status.tripped.push(GuardKind::DeactivationLimit);
-            status.tripped.sort();
+    } else {
+        match judge_limit(
+            planned.deactivations,
+            status.deactivations_allowed,
+            limits.override_deactivations,
+        ) {
+            Limit::Within => {}
+            Limit::Overridden => status.limit_overridden = true,
+            Limit::Tripped => {
+                withhold.deactivations = true;
+                status.tripped.push(GuardKind::DeactivationLimit);
+            }
         }
     }
-    status
+    status.tripped.sort();
+    (status, withhold)
 }
 
 /// What a limit says of the operations planned.
@@ -224,7 +288,7 @@ enum Limit {
     Tripped,
 }
 
-fn judge(planned: usize, allowed: Option<usize>, overridden: bool) -> Limit {
+fn judge_limit(planned: usize, allowed: Option<usize>, overridden: bool) -> Limit {
     match allowed {
         Some(allowed) if planned > allowed && overridden => Limit::Overridden,
         Some(allowed) if planned > allowed => Limit::Tripped,
@@ -232,182 +296,123 @@ fn judge(planned: usize, allowed: Option<usize>, overridden: bool) -> Limit {
     }
 }
 
-/// A user re-key, or a group update that re-keys its record.
-fn is_rekey(action: &Action) -> bool {
-    match action {
-        Action::ReKey(_) => true,
-        Action::UpdateGroup(update) => update.rekey.is_some(),
-        _ => false,
-    }
-}
-
-/// How many owned user records the target holds, for the limits.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Owned {
-    /// All of them.
-    pub(crate) all: usize,
-    /// The active ones.
-    pub(crate) active: usize,
-}
-
-/// Withholds every re-key, and the group memberships the re-keyed records
-/// would gain: until a person confirms that the records are the same people,
-/// they gain no access. (A group being created leaves them out; the next run
-/// adds them once the re-keys are applied.)
-fn withhold_rekeys(operations: &mut Vec<Operation>) {
-    let kind = GuardKind::ReKeyLimit;
-    let mut records: HashSet<ScimId> = HashSet::new();
-    for op in operations.iter_mut() {
-        if let Action::ReKey(patch) = &op.action {
-            records.insert(patch.scim_id.clone());
-        }
-        if is_rekey(&op.action) {
-            op.withheld = Some(kind);
-        }
-    }
-    let rekeyed = |member: &MemberRef| match member {
-        MemberRef::Existing(existing) => records.contains(&existing.scim_id),
-        MemberRef::Created(_) => false,
-    };
-    let mut split = Vec::new();
-    for op in operations.iter_mut() {
-        match &mut op.action {
-            Action::CreateGroup(create) => create.members.retain(|m| !rekeyed(m)),
-            // A withheld group re-key keeps its rename and additions back, but
-            // its removals take access away and do not wait for the confirmation
-            // (the guards after this one still judge them).
-            Action::UpdateGroup(update) if update.rekey.is_some() && !update.remove.is_empty() => {
-                split.push(Operation {
-                    action: Action::UpdateGroup(UpdateGroup {
-                        scim_id: update.scim_id.clone(),
-                        external_id: update.external_id.clone(),
-                        display_name: update
-                            .rename
-                            .as_ref()
-                            .map_or_else(|| update.display_name.clone(), |r| r.old.clone()),
-                        rekey: None,
-                        rename: None,
-                        add: Vec::new(),
-                        remove: std::mem::take(&mut update.remove),
-                    }),
-                    withheld: None,
-                });
-            }
-            Action::UpdateGroup(update)
-                if update.rekey.is_none() && update.add.iter().any(rekeyed) =>
-            {
-                let (held, kept): (Vec<MemberRef>, Vec<MemberRef>) =
-                    std::mem::take(&mut update.add)
-                        .into_iter()
-                        .partition(rekeyed);
-                update.add = kept;
-                split.push(Operation {
-                    action: Action::UpdateGroup(UpdateGroup {
-                        scim_id: update.scim_id.clone(),
-                        external_id: update.external_id.clone(),
-                        display_name: update.display_name.clone(),
-                        rekey: None,
-                        rename: None,
-                        add: held,
-                        remove: Vec::new(),
-                    }),
-                    withheld: Some(kind),
-                });
-            }
-            _ => {}
-        }
-    }
-    finish_split(operations, split);
-}
-
-/// Withholds deactivations, group emptying and member removals.
-fn withhold_access_removals(operations: &mut Vec<Operation>, kind: GuardKind) -> bool {
-    let mut split = Vec::new();
-    let mut any = false;
-    for op in operations.iter_mut() {
-        match &mut op.action {
-            Action::Deactivate(_) | Action::RevokeKeys(_) | Action::EmptyGroup(_) => {
-                op.withheld = Some(kind);
-                any = true;
-            }
-            Action::UpdateGroup(update) if !update.remove.is_empty() => {
-                let removed = std::mem::take(&mut update.remove);
-                split.push(withheld_removal(update, removed, kind));
-                any = true;
-            }
-            _ => {}
-        }
-    }
-    finish_split(operations, split);
-    any
-}
-
-/// Withholds every deactivation and the group removals of those users.
-fn withhold_deactivations(operations: &mut Vec<Operation>) {
-    let kind = GuardKind::DeactivationLimit;
-    let mut users: HashSet<ScimId> = HashSet::new();
-    for op in operations.iter_mut() {
-        if let Action::Deactivate(d) = &op.action {
-            users.insert(d.scim_id.clone());
-            op.withheld = Some(kind);
-        }
-    }
-    let mut split = Vec::new();
-    for op in operations.iter_mut() {
-        if let Action::UpdateGroup(update) = &mut op.action
-            && update.remove.iter().any(|m| users.contains(&m.scim_id))
-        {
-            let (held, kept) = std::mem::take(&mut update.remove)
-                .into_iter()
-                .partition(|m| users.contains(&m.scim_id));
-            update.remove = kept;
-            split.push(withheld_removal(update, held, kind));
-        }
-    }
-    finish_split(operations, split);
-}
-
-fn withheld_removal(
-    update: &UpdateGroup,
-    remove: Vec<crate::plan::ExistingMember>,
-    kind: GuardKind,
-) -> Operation {
-    Operation {
-        action: Action::UpdateGroup(UpdateGroup {
-            scim_id: update.scim_id.clone(),
-            external_id: update.external_id.clone(),
-            display_name: update.display_name.clone(),
-            rekey: None,
-            rename: None,
-            add: Vec::new(),
-            remove,
-        }),
-        withheld: Some(kind),
-    }
-}
-
-/// Drops group updates left with nothing to do and appends the withheld parts.
-fn finish_split(operations: &mut Vec<Operation>, split: Vec<Operation>) {
-    if split.is_empty() {
-        return;
-    }
-    operations.retain(|op| match &op.action {
-        Action::UpdateGroup(u) => {
-            op.withheld.is_some()
-                || u.rekey.is_some()
-                || u.rename.is_some()
-                || !u.add.is_empty()
-                || !u.remove.is_empty()
-        }
-        _ => true,
-    });
-    operations.extend(split);
-    crate::plan::sort_operations(operations);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FACTS: Facts = Facts {
+        source_complete: true,
+        desired_users: 10,
+        owned_users: 20,
+        owned_active_users: 10,
+    };
+
+    const LIMITS: Limits = Limits {
+        deactivations: Some(DeactivationLimit::Absolute(2)),
+        override_deactivations: false,
+        rekeys: Some(DeactivationLimit::Percent(10)),
+        override_rekeys: false,
+    };
+
+    fn planned(deactivations: usize, rekeys: usize, access_removals: usize) -> Planned {
+        Planned {
+            deactivations,
+            rekeys,
+            access_removals,
+        }
+    }
+
+    #[test]
+    fn each_guard_withholds_what_it_names() {
+        let incomplete = Facts {
+            source_complete: false,
+            ..FACTS
+        };
+        let empty = Facts {
+            desired_users: 0,
+            ..FACTS
+        };
+        let none = Withhold::default();
+        let table = [
+            // Within every limit.
+            (FACTS, planned(2, 2, 5), none, vec![]),
+            // Three deactivations against a limit of two.
+            (
+                FACTS,
+                planned(3, 0, 3),
+                Withhold {
+                    deactivations: true,
+                    ..none
+                },
+                vec![GuardKind::DeactivationLimit],
+            ),
+            // Three re-keys against 10 % of 20 owned records.
+            (
+                FACTS,
+                planned(0, 3, 0),
+                Withhold {
+                    rekeys: true,
+                    ..none
+                },
+                vec![GuardKind::ReKeyLimit],
+            ),
+            // A broken source withholds access removals instead of judging the
+            // deactivation limit; the re-key limit is judged all the same.
+            (
+                incomplete,
+                planned(3, 3, 4),
+                Withhold {
+                    rekeys: true,
+                    access_removals: Some(GuardKind::IncompleteSource),
+                    deactivations: false,
+                },
+                vec![GuardKind::IncompleteSource, GuardKind::ReKeyLimit],
+            ),
+            (
+                empty,
+                planned(1, 0, 1),
+                Withhold {
+                    access_removals: Some(GuardKind::EmptySource),
+                    ..none
+                },
+                vec![GuardKind::EmptySource],
+            ),
+            // It trips only when there is something to withhold.
+            (empty, planned(0, 0, 0), none, vec![]),
+        ];
+        for (facts, planned, withhold, tripped) in table {
+            let (status, judged) = judge(&facts, &planned, &LIMITS);
+            assert_eq!(judged, withhold, "{facts:?} {planned:?}");
+            assert_eq!(status.tripped, tripped, "{facts:?} {planned:?}");
+            assert_eq!(status.deactivations_allowed, Some(2));
+            assert_eq!(status.rekeys_allowed, Some(2));
+        }
+    }
+
+    #[test]
+    fn the_overrides_lift_the_limits_and_say_so() {
+        let limits = Limits {
+            override_deactivations: true,
+            override_rekeys: true,
+            ..LIMITS
+        };
+        let (status, withhold) = judge(&FACTS, &planned(9, 9, 9), &limits);
+        assert_eq!(withhold, Withhold::default());
+        assert!(status.tripped.is_empty());
+        assert!(status.limit_overridden && status.rekey_limit_overridden);
+        assert_eq!(
+            (status.deactivations_planned, status.rekeys_planned),
+            (9, 9)
+        );
+        // No override lifts the source guard.
+        let broken = Facts {
+            source_complete: false,
+            ..FACTS
+        };
+        let (status, withhold) = judge(&broken, &planned(9, 0, 9), &limits);
+        assert_eq!(withhold.access_removals, Some(GuardKind::IncompleteSource));
+        assert!(!status.limit_overridden);
+    }
 
     #[test]
     fn percent_rounds_down() {

@@ -35,13 +35,6 @@ macro_rules! string_id {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
-
-            /// Where the text lives: equal for clones of one id, so a lookup can
-            /// find a shared id without reading its text.
-            #[allow(dead_code, reason = "used for the ids that name group members")]
-            pub(crate) fn addr(&self) -> usize {
-                Arc::as_ptr(&self.0).cast::<u8>().addr()
-            }
         }
 
         impl fmt::Display for $name {

@@ -8,13 +8,12 @@
 //! ```text
 //!  SourceSnapshot ──┐
 //!  Scope ───────────┴─► project() ──► Desired ──┐
-//!                       (scope, active,         │
-//!                        names, keys,           │
-//!                        conflicts)             ├─► plan() ──► operations ──► guards ──► Plan
-//!  Observed (owned records, ────────────────────┘   (pure,       (typed)      (withhold    │ to_text()
-//!            foreign user names)                     sorted)                   deactiv.)   │ to_json()
-//!                                                                                          ▼
-//!                      ApplyReport ◄── apply(&Plan, &dyn ScimTarget, &ApplyOptions) ◄──────┘
+//!                       (scope, active,         │     plan(): state in, actions out
+//!                        names, keys,           ├─► diff ──► guards ──► one sort ──► Plan
+//!                        conflicts)             │   (typed    (withhold   (apply     │ to_text()
+//!  Observed (owned records, ────────────────────┘   handles)  removals)   order)     │ to_json()
+//!            foreign user names)                                                    ▼
+//!                      ApplyReport ◄── apply(&Plan, &dyn ScimTarget, &ApplyOptions) ◄┘
 //!                                      (ordered phases, bounded concurrency,
 //!                                       deadline via a Clock trait)
 //! ```
@@ -37,14 +36,15 @@
 //!
 //! 1. [`project`] applies the scope and the mapping rules (see
 //!    [`projection`]) and finds source-side conflicts.
-//! 2. [`plan()`] compares desired with observed state record by record (see
-//!    [`plan`](mod@plan)) and yields typed operations: [`Action::CreateUser`],
+//! 2. [`plan()`] is a diff, then the guards, then one sort (see
+//!    [`plan`](mod@plan)). The diff compares desired with observed state record
+//!    by record and yields typed operations: [`Action::CreateUser`],
 //!    [`Action::UpdateUser`] (only what differs, as old → new field changes),
 //!    [`Action::Deactivate`], [`Action::Reactivate`], [`Action::ReKey`],
 //!    [`Action::CreateGroup`], [`Action::UpdateGroup`], [`Action::EmptyGroup`],
 //!    plus [`Conflict`]s and [`Warning`]s. Same input, same plan, byte for byte.
-//! 3. The [`guards`] withhold deactivations (and, for a broken source, all
-//!    access removals) and record why in [`Plan::guards`].
+//! 3. The [`guards`], a step of [`plan()`], withhold deactivations (and, for a
+//!    broken source, all access removals) and record why in [`Plan::guards`].
 //! 4. [`Plan::to_text`] and [`Plan::to_json`] render it; SSH keys appear only
 //!    as SHA256 fingerprints.
 //! 5. [`apply()`] runs the operations that are not withheld and returns an
@@ -136,17 +136,17 @@ pub use apply::{
     OwnershipNotKept, ScimTarget, TargetError, TargetErrorKind, Written, apply,
 };
 pub use desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
-pub use guards::{DeactivationLimit, GuardStatus, InvalidLimit};
+pub use guards::{DeactivationLimit, GuardKind, GuardStatus, InvalidLimit};
 pub use ids::{ExternalId, OWNED_PREFIX, OwnedKey, ScimId, SourceGroupId, SourceUserId};
 pub use keys::{InvalidKey, KeySummary, SshKey};
-pub use memory::{FailOn, InMemoryTarget, TargetCall, TargetGroup, TargetUser};
+pub use memory::{FailOn, InMemoryTarget, TargetCall, TargetGroup};
 pub use notes::{Conflict, UserLabel, Warning};
 pub use observed::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
 pub use plan::{
     Action, ActionKind, CreateGroup, CreateUser, CreatedMember, Deactivate, DeactivationReason,
-    EmptyGroup, EmptyReason, ExistingMember, FieldChange, GuardKind, KeysChange, MemberRef,
-    NewUserRecord, Operation, PLAN_FORMAT_VERSION, Plan, PlanOptions, RevokeKeys, Subject,
-    SubjectKind, Summary, UpdateGroup, UserChange, UserPatch, plan,
+    EmptyGroup, EmptyReason, ExistingMember, FieldChange, KeysChange, MemberRef, NewUserRecord,
+    Operation, PLAN_FORMAT_VERSION, Plan, PlanOptions, RevokeKeys, Subject, SubjectKind, Summary,
+    UpdateGroup, UserChange, UserPatch, plan,
 };
 pub use projection::project;
 pub use rules::{NotKept, ServerRules};

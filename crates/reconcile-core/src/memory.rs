@@ -3,7 +3,8 @@
 //! It behaves like a SCIM server for the operations of [`ScimTarget`]:
 //! `userName` is unique case-insensitively (`Conflict`), unknown ids are
 //! `NotFound`, group members must be existing users (`Invalid`). It holds
-//! owned and foreign records alike, can be seeded with any records, records
+//! owned and foreign records alike (user records as [`OwnedUser`], the form
+//! the planner reads; an absent `externalId` is an empty one), can be seeded with any records, records
 //! every call, can be told to fail chosen calls, and reads back the
 //! [`Observed`] state for re-planning.
 
@@ -19,29 +20,6 @@ use crate::apply::{
 use crate::ids::{ExternalId, ScimId, fold};
 use crate::observed::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
 use crate::plan::{NewUserRecord, UserChange};
-
-/// A user record as the in-memory server stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct TargetUser {
-    /// `externalId` (`None`: not set).
-    pub external_id: Option<ExternalId>,
-    /// `userName`.
-    pub user_name: String,
-    /// `name.givenName`.
-    pub given_name: Option<String>,
-    /// `name.familyName`.
-    pub family_name: Option<String>,
-    /// `name.formatted`.
-    pub formatted_name: Option<String>,
-    /// `displayName`.
-    pub display_name: Option<String>,
-    /// Primary email.
-    pub email: Option<String>,
-    /// `active`.
-    pub active: bool,
-    /// `sunkSshKeys` values.
-    pub ssh_keys: Vec<String>,
-}
 
 /// A group record as the in-memory server stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -94,7 +72,7 @@ impl FailOn {
 
 #[derive(Debug, Default)]
 struct State {
-    users: BTreeMap<ScimId, TargetUser>,
+    users: BTreeMap<ScimId, OwnedUser>,
     groups: BTreeMap<ScimId, TargetGroup>,
     /// Case-folded `userName` → record.
     names: HashMap<String, ScimId>,
@@ -119,18 +97,19 @@ impl State {
             .is_some_and(|holder| Some(holder) != except)
     }
 
-    fn insert_user(&mut self, user: TargetUser) -> Result<ScimId, TargetError> {
+    /// Stores `user` under a new SCIM id (any id it carries is replaced).
+    fn insert_user(&mut self, mut user: OwnedUser) -> Result<OwnedUser, TargetError> {
         if self.name_taken(&user.user_name, None) {
             return Err(TargetError::new(
                 TargetErrorKind::Conflict,
                 format!("userName {:?} is already taken", user.user_name),
             ));
         }
-        let id = self.allocate("u");
+        user.scim_id = self.allocate("u");
         self.names
-            .insert(fold(&user.user_name).into_owned(), id.clone());
-        self.users.insert(id.clone(), user);
-        Ok(id)
+            .insert(fold(&user.user_name).into_owned(), user.scim_id.clone());
+        self.users.insert(user.scim_id.clone(), user.clone());
+        Ok(user)
     }
 
     fn check_members<'a>(
@@ -183,10 +162,11 @@ impl InMemoryTarget {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Seeds a user record (owned or foreign); fails like `POST /Users` would
-    /// on a taken `userName`. Not recorded as a call.
-    pub fn insert_user(&self, user: TargetUser) -> Result<ScimId, TargetError> {
-        self.state().insert_user(user)
+    /// Seeds a user record (owned or foreign) and returns the SCIM id it is
+    /// given (any `scim_id` it carries is replaced); fails like `POST /Users`
+    /// would on a taken `userName`. Not recorded as a call.
+    pub fn insert_user(&self, user: OwnedUser) -> Result<ScimId, TargetError> {
+        self.state().insert_user(user).map(|user| user.scim_id)
     }
 
     /// Seeds a group record; its members must exist. Not recorded as a call.
@@ -212,7 +192,7 @@ impl InMemoryTarget {
     }
 
     /// All user records.
-    pub fn users(&self) -> BTreeMap<ScimId, TargetUser> {
+    pub fn users(&self) -> BTreeMap<ScimId, OwnedUser> {
         self.state().users.clone()
     }
 
@@ -232,9 +212,9 @@ impl InMemoryTarget {
     pub fn observed(&self) -> Observed {
         let state = self.state();
         let mut observed = Observed::default();
-        for (id, user) in &state.users {
-            if user.external_id.as_ref().is_some_and(ExternalId::is_owned) {
-                observed.users.push(user.observed(id));
+        for user in state.users.values() {
+            if user.external_id.is_owned() {
+                observed.users.push(user.clone());
             } else {
                 observed.foreign_user_names.push(user.user_name.clone());
             }
@@ -250,27 +230,6 @@ impl InMemoryTarget {
             }
         }
         observed
-    }
-}
-
-impl TargetUser {
-    /// The record as a reader sees it (an absent `externalId` reads as empty).
-    fn observed(&self, id: &ScimId) -> OwnedUser {
-        OwnedUser {
-            scim_id: id.clone(),
-            external_id: self
-                .external_id
-                .clone()
-                .unwrap_or_else(|| ExternalId::new("")),
-            user_name: self.user_name.clone(),
-            given_name: self.given_name.clone(),
-            family_name: self.family_name.clone(),
-            formatted_name: self.formatted_name.clone(),
-            display_name: self.display_name.clone(),
-            email: self.email.clone(),
-            active: self.active,
-            ssh_keys: self.ssh_keys.clone(),
-        }
     }
 }
 
@@ -294,12 +253,20 @@ impl ScimTarget for InMemoryTarget {
     async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
         let mut state = self.state();
         state.call(TargetCall::CreateUser(user.user_name.clone()))?;
-        let stored = TargetUser {
-            external_id: Some(user.external_id.clone()).filter(|_| !state.drop_external_ids),
+        let stored = OwnedUser {
+            scim_id: ScimId::new(""),
+            external_id: if state.drop_external_ids {
+                ExternalId::new("")
+            } else {
+                user.external_id.clone()
+            },
             user_name: user.user_name.clone(),
             given_name: user.given_name.clone(),
             family_name: user.family_name.clone(),
-            formatted_name: user.formatted_name.clone(),
+            formatted_name: user
+                .formatted_name
+                .clone()
+                .filter(|_| !state.drop_formatted_names),
             display_name: user.display_name.clone(),
             email: user.email.clone(),
             active: user.active,
@@ -309,19 +276,14 @@ impl ScimTarget for InMemoryTarget {
                 .map(|k| k.as_openssh().to_owned())
                 .collect(),
         };
-        let mut stored = stored;
-        if state.drop_formatted_names {
-            stored.formatted_name = None;
-        }
-        let id = state.insert_user(stored.clone())?;
-        Ok(Written::record(stored.observed(&id)))
+        Ok(Written::record(state.insert_user(stored)?))
     }
 
     async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
         self.state()
             .users
             .get(id)
-            .map(|user| user.observed(id))
+            .cloned()
             .ok_or_else(|| TargetError::new(TargetErrorKind::NotFound, format!("no user {id}")))
     }
 
@@ -340,7 +302,7 @@ impl ScimTarget for InMemoryTarget {
         };
         for change in changes {
             match change {
-                UserChange::ExternalId(c) => user.external_id = Some(c.new.clone()),
+                UserChange::ExternalId(c) => user.external_id.clone_from(&c.new),
                 UserChange::UserName(c) => user.user_name.clone_from(&c.new),
                 UserChange::GivenName(c) => user.given_name.clone_from(&c.new),
                 UserChange::FamilyName(c) => user.family_name.clone_from(&c.new),
@@ -369,9 +331,8 @@ impl ScimTarget for InMemoryTarget {
         if state.drop_formatted_names {
             user.formatted_name = None;
         }
-        let answer = user.observed(id);
-        state.users.insert(id.clone(), user);
-        Ok(Written::record(answer))
+        state.users.insert(id.clone(), user.clone());
+        Ok(Written::record(user))
     }
 
     async fn create_group(

@@ -1,8 +1,6 @@
 //! What the target (SCIM) holds, as read by the adapter: the owned records and
 //! the user names held by records we do not own.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ExternalId, ScimId};
@@ -35,12 +33,17 @@ pub struct ForeignGroup {
     pub display_name: String,
 }
 
-/// An owned user record.
+/// A user record as the target holds it: what the adapter reads, what
+/// [`crate::ScimTarget`] writes answer with, and what
+/// [`crate::InMemoryTarget`] stores (its records we do not own too).
+///
+/// [`Default`] is an empty record (empty ids, inactive), for building records
+/// by hand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnedUser {
     /// The SCIM id.
     pub scim_id: ScimId,
-    /// The `externalId`.
+    /// The `externalId` (empty when the record has none).
     pub external_id: ExternalId,
     /// `userName`.
     pub user_name: String,
@@ -73,67 +76,19 @@ pub struct OwnedGroup {
     pub members: Vec<ScimId>,
 }
 
-impl Observed {
-    /// Makes every group member id that names an owned user record share that
-    /// record's id, so that the member lists take no memory of their own and
-    /// the planner finds each member without reading its text. Call it once
-    /// the records are read; nothing else changes.
-    pub fn share_member_ids(&mut self) {
-        let ids: HashMap<&str, &ScimId> = self
-            .users
-            .iter()
-            .map(|user| (user.scim_id.as_str(), &user.scim_id))
-            .collect();
-        for group in &mut self.groups {
-            for member in &mut group.members {
-                if let Some(&id) = ids.get(member.as_str()) {
-                    member.clone_from(id);
-                }
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Observed, OwnedGroup, OwnedUser};
-    use crate::ids::{ExternalId, ScimId};
-
-    #[test]
-    fn member_ids_share_their_record_id_and_keep_their_text() {
-        let user = |id: &str| OwnedUser {
-            scim_id: ScimId::new(id),
-            external_id: ExternalId::new(format!("pw-activate:user:{id}")),
-            user_name: id.to_owned(),
+impl Default for OwnedUser {
+    fn default() -> Self {
+        Self {
+            scim_id: ScimId::new(""),
+            external_id: ExternalId::new(""),
+            user_name: String::new(),
             given_name: None,
             family_name: None,
             formatted_name: None,
             display_name: None,
             email: None,
-            active: true,
+            active: false,
             ssh_keys: Vec::new(),
-        };
-        let mut observed = Observed {
-            users: vec![user("a"), user("b")],
-            groups: vec![OwnedGroup {
-                scim_id: ScimId::new("g"),
-                external_id: ExternalId::new("pw-activate:group:g"),
-                display_name: "g".to_owned(),
-                members: vec![ScimId::new("b"), ScimId::new("foreign"), ScimId::new("a")],
-            }],
-            foreign_user_names: Vec::new(),
-            foreign_groups: Vec::new(),
-        };
-        let before = observed.clone();
-        assert_ne!(
-            observed.groups[0].members[0].addr(),
-            observed.users[1].scim_id.addr()
-        );
-        observed.share_member_ids();
-        assert_eq!(observed, before);
-        let members = &observed.groups[0].members;
-        assert_eq!(members[0].addr(), observed.users[1].scim_id.addr());
-        assert_eq!(members[2].addr(), observed.users[0].scim_id.addr());
-        assert_eq!(members[1].as_str(), "foreign");
+        }
     }
 }

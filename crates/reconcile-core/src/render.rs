@@ -44,11 +44,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::guards::GuardStatus;
+use crate::guards::{GuardKind, GuardStatus};
 use crate::keys::KeySummary;
 use crate::notes::{Conflict, Warning};
 use crate::plan::{
-    Action, ActionKind, ExistingMember, GuardKind, MemberRef, Operation, Plan, RevokeKeys, Summary,
+    Action, ActionKind, ExistingMember, MemberRef, Operation, Plan, RevokeKeys, Summary,
     UpdateGroup, UserChange,
 };
 

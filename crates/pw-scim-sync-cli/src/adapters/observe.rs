@@ -117,13 +117,12 @@ pub async fn observe(
         found.dedup();
         found
     };
-    let mut observed = Observed {
+    let observed = Observed {
         users: owned_users,
         groups: owned_groups,
         foreign_user_names: foreign_user_names.into_iter().collect(),
         foreign_groups,
     };
-    observed.share_member_ids();
     Ok(ObservedTarget {
         observed,
         user_mode: users.mode,

@@ -1,23 +1,99 @@
-//! The plan: typed operations, conflicts, warnings and guard status, as data.
+//! The plan: state in, actions out.
 //!
-//! Operations are listed in apply order (see [`ActionKind`]'s order) and,
-//! within a kind, by name then id; every list inside an operation is sorted.
-//! The same inputs always give an identical plan (and identical JSON).
+//! [`plan()`] is three steps, composed in one place:
+//!
+//! ```text
+//! Desired ─┐
+//!          ├─► diff ─► operations ─► guards ─► withheld marks ─► one sort ─► Plan
+//! Observed ┘   (pure)  + counts       (judge)   (split, mark)
+//! ```
+//!
+//! 1. **The diff** (`diff.rs`) compares desired with observed state record by
+//!    record. It turns every id into a typed handle once (`inputs.rs`,
+//!    `handles.rs`), matches records to users by key and settles the orphans
+//!    by name (`records.rs`), finds names that are not free (`names.rs`), and
+//!    yields the user and group operations (`users.rs`, `groups.rs`). Each
+//!    phase returns what the next one needs.
+//! 2. **The guards** ([`crate::guards`]) judge the counts of what the diff
+//!    planned; `withhold.rs` marks or splits out what they withhold.
+//! 3. **One sort** puts the operations in apply order (see [`ActionKind`]'s
+//!    order) and, within a kind, by name then id; every list inside an
+//!    operation is sorted. The same inputs always give an identical plan (and
+//!    identical JSON).
 
-mod id_index;
-mod planner;
+mod diff;
+mod groups;
+mod handles;
+mod inputs;
+mod names;
+mod records;
+mod users;
+mod withhold;
 
 use std::fmt;
 
 use serde::Serialize;
 
-pub use planner::plan;
-
-use crate::guards::{DeactivationLimit, GuardStatus};
+use crate::desired::Desired;
+pub use crate::guards::GuardKind;
+use crate::guards::{self, DeactivationLimit, Facts, GuardStatus, Limits};
 use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId};
 use crate::keys::{KeySummary, SshKey};
 use crate::notes::{Conflict, Warning};
+use crate::observed::Observed;
 use crate::rules::ServerRules;
+
+/// Computes the plan that turns `observed` into `desired`: the diff, then the
+/// safety guards (see [`crate::guards`]), then one sort.
+///
+/// Pure and deterministic: the same inputs give an identical plan.
+pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Plan {
+    // 1. The diff.
+    let diff = diff::diff(desired, observed, options.server);
+
+    // 2. The guards: judged on counts, then applied to the operations.
+    let mut operations: Vec<Operation> = diff
+        .actions
+        .into_iter()
+        .map(|action| Operation {
+            action,
+            withheld: None,
+        })
+        .collect();
+    let facts = Facts {
+        source_complete: desired.source.complete,
+        desired_users: desired.users.len(),
+        owned_users: diff.owned_users,
+        owned_active_users: diff.owned_active_users,
+    };
+    let limits = Limits {
+        deactivations: options.deactivation_limit,
+        override_deactivations: options.override_deactivation_limit,
+        rekeys: options.rekey_limit,
+        override_rekeys: options.override_rekey_limit,
+    };
+    let (guards, withheld) = guards::judge(&facts, &withhold::planned(&operations), &limits);
+    withhold::apply(&mut operations, withheld);
+
+    // 3. One sort.
+    sort_operations(&mut operations);
+    let mut conflicts = diff.conflicts;
+    conflicts.extend(desired.conflicts.iter().cloned());
+    conflicts.sort();
+    conflicts.dedup();
+    let mut warnings = diff.warnings;
+    warnings.extend(desired.warnings.iter().cloned());
+    warnings.sort();
+    warnings.dedup();
+    Plan {
+        version: PLAN_FORMAT_VERSION,
+        operations,
+        conflicts,
+        warnings,
+        guards,
+        server: options.server,
+    }
+}
 
 /// The version of the plan's JSON form ([`Plan::to_json`]). Bumped on any
 /// incompatible change to the JSON layout.
@@ -148,32 +224,6 @@ pub struct Operation {
     pub action: Action,
     /// `Some` when a safety guard withheld it: apply skips it.
     pub withheld: Option<GuardKind>,
-}
-
-/// Which guard withheld an operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GuardKind {
-    /// The source snapshot was incomplete.
-    IncompleteSource,
-    /// The source (after scoping) had no users.
-    EmptySource,
-    /// More deactivations than the limit allows.
-    DeactivationLimit,
-    /// More re-keys than the limit allows.
-    #[serde(rename = "rekey_limit")]
-    ReKeyLimit,
-}
-
-impl fmt::Display for GuardKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::IncompleteSource => "incomplete source",
-            Self::EmptySource => "empty source",
-            Self::DeactivationLimit => "deactivation limit",
-            Self::ReKeyLimit => "re-key limit",
-        })
-    }
 }
 
 /// An operation's payload. The JSON form carries the variant as `"op"`.
@@ -648,7 +698,7 @@ pub struct EmptyGroup {
 }
 
 /// Sorts operations into apply order, then by subject (name, key, id).
-pub(crate) fn sort_operations(operations: &mut [Operation]) {
+fn sort_operations(operations: &mut [Operation]) {
     operations.sort_by_cached_key(|op| {
         let subject = op.action.subject();
         (

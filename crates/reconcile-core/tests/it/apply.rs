@@ -1,23 +1,18 @@
 //! The apply orchestrator: order, isolation, deadline, abort, chunking, waves.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use std::sync::Mutex;
 
 use reconcile_core::{
     ActionKind, ApplyOptions, Clock, Conflict, DeactivationLimit, Deadline, ExternalId, FailOn,
-    FieldChange, GroupChange, InMemoryTarget, ManualClock, MarkWrite, NewGroupRecord,
-    NewUserRecord, OutcomeCounts, OwnedGroup, OwnedUser, ScimId, ScimTarget, TargetCall,
-    TargetError, TargetErrorKind, TargetUser, UserChange, Written, apply,
+    FieldChange, GroupChange, InMemoryTarget, ManualClock, MarkWrite, OutcomeCounts, OwnedUser,
+    ScimId, ScimTarget, TargetCall, TargetError, TargetErrorKind, UserChange, apply,
 };
 
-use crate::support::Org;
+use crate::support::{Around, Org, Wrapped, Write, YieldOnce};
 
 fn run(org: &Org, target: &dyn ScimTarget, options: &ApplyOptions) -> reconcile_core::ApplyReport {
     futures::executor::block_on(apply(&org.plan(), target, options))
@@ -141,49 +136,13 @@ fn a_failed_creation_is_isolated_and_its_memberships_reported() {
     assert_eq!(kinds, vec![ActionKind::CreateUser, ActionKind::UpdateGroup]);
 }
 
-/// Advances a clock by one second on every call it passes through.
-struct Ticking<'a> {
-    inner: &'a InMemoryTarget,
-    clock: Arc<ManualClock>,
-}
-
-impl Ticking<'_> {
-    fn tick(&self) {
-        self.clock.advance(Duration::from_secs(1));
-    }
-}
+/// Advances a clock by one second on every write it passes through.
+struct Ticking(Arc<ManualClock>);
 
 #[async_trait]
-impl ScimTarget for Ticking<'_> {
-    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
-        self.tick();
-        self.inner.create_user(user).await
-    }
-    async fn patch_user(
-        &self,
-        id: &ScimId,
-        changes: &[UserChange],
-    ) -> Result<Written<OwnedUser>, TargetError> {
-        self.tick();
-        self.inner.patch_user(id, changes).await
-    }
-    async fn create_group(
-        &self,
-        group: &NewGroupRecord,
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.tick();
-        self.inner.create_group(group).await
-    }
-    async fn patch_group(
-        &self,
-        id: &ScimId,
-        changes: &[GroupChange],
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.tick();
-        self.inner.patch_group(id, changes).await
-    }
-    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
-        self.inner.read_user(id).await
+impl Around for Ticking {
+    async fn before(&self, _write: Write<'_>) {
+        self.0.advance(Duration::from_secs(1));
     }
 }
 
@@ -200,9 +159,9 @@ fn no_operation_starts_after_the_deadline() {
         &ids.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     let clock = Arc::new(ManualClock::new());
-    let target = Ticking {
+    let target = Wrapped {
         inner: &org.target,
-        clock: Arc::clone(&clock),
+        around: Ticking(Arc::clone(&clock)),
     };
     let options = ApplyOptions {
         concurrency: 1,
@@ -352,68 +311,17 @@ fn withheld_operations_are_counted_and_not_sent() {
     assert_eq!(org.target.calls().len(), before);
 }
 
-/// Completes later-started calls first: call k yields (8 - k) times before
-/// reaching the inner target, so concurrent calls finish in reverse order.
-struct Reversing<'a> {
-    inner: &'a InMemoryTarget,
-    started: AtomicUsize,
-}
-
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
-impl Reversing<'_> {
-    async fn delay(&self) {
-        let k = self.started.fetch_add(1, Ordering::SeqCst);
-        for _ in 0..8usize.saturating_sub(k) {
-            YieldOnce(false).await;
-        }
-    }
-}
+/// Completes later-started calls first: write k yields (8 - k) times before
+/// reaching the inner target, so concurrent writes finish in reverse order.
+struct Reversing(AtomicUsize);
 
 #[async_trait]
-impl ScimTarget for Reversing<'_> {
-    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
-        self.delay().await;
-        self.inner.create_user(user).await
-    }
-    async fn patch_user(
-        &self,
-        id: &ScimId,
-        changes: &[UserChange],
-    ) -> Result<Written<OwnedUser>, TargetError> {
-        self.delay().await;
-        self.inner.patch_user(id, changes).await
-    }
-    async fn create_group(
-        &self,
-        group: &NewGroupRecord,
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.delay().await;
-        self.inner.create_group(group).await
-    }
-    async fn patch_group(
-        &self,
-        id: &ScimId,
-        changes: &[GroupChange],
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.delay().await;
-        self.inner.patch_group(id, changes).await
-    }
-    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
-        self.inner.read_user(id).await
+impl Around for Reversing {
+    async fn before(&self, _write: Write<'_>) {
+        let k = self.0.fetch_add(1, Ordering::SeqCst);
+        for _ in 0..8usize.saturating_sub(k) {
+            YieldOnce::new().await;
+        }
     }
 }
 
@@ -429,9 +337,9 @@ fn renames_that_free_a_name_finish_before_the_rename_that_takes_it() {
         org.user_mut(id).username = name.into();
     }
     org.user("5", "a", "");
-    let target = Reversing {
+    let target = Wrapped {
         inner: &org.target,
-        started: AtomicUsize::new(0),
+        around: Reversing(AtomicUsize::new(0)),
     };
     let options = ApplyOptions {
         concurrency: 8,
@@ -479,52 +387,32 @@ async fn apply_runs_under_a_multi_threaded_runtime() {
 
 /// Logs when each create starts and ends, yielding in between so that
 /// concurrent operations interleave.
-struct Logging<'a> {
-    inner: &'a InMemoryTarget,
-    log: Mutex<Vec<String>>,
-}
+struct Logging(Mutex<Vec<String>>);
 
-impl Logging<'_> {
+impl Logging {
     fn note(&self, event: String) {
-        self.log.lock().expect("not poisoned").push(event);
+        self.0.lock().expect("not poisoned").push(event);
     }
 }
 
 #[async_trait]
-impl ScimTarget for Logging<'_> {
-    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
-        self.note(format!("start {}", user.user_name));
-        for _ in 0..4 {
-            YieldOnce(false).await;
+impl Around for Logging {
+    async fn before(&self, write: Write<'_>) {
+        match write {
+            Write::CreateUser(user) => {
+                self.note(format!("start {}", user.user_name));
+                for _ in 0..4 {
+                    YieldOnce::new().await;
+                }
+                self.note(format!("end {}", user.user_name));
+            }
+            Write::CreateGroup(group) => {
+                self.note(format!("start group {}", group.display_name));
+                YieldOnce::new().await;
+                self.note(format!("end group {}", group.display_name));
+            }
+            Write::PatchUser | Write::PatchGroup => {}
         }
-        self.note(format!("end {}", user.user_name));
-        self.inner.create_user(user).await
-    }
-    async fn patch_user(
-        &self,
-        id: &ScimId,
-        changes: &[UserChange],
-    ) -> Result<Written<OwnedUser>, TargetError> {
-        self.inner.patch_user(id, changes).await
-    }
-    async fn create_group(
-        &self,
-        group: &NewGroupRecord,
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.note(format!("start group {}", group.display_name));
-        YieldOnce(false).await;
-        self.note(format!("end group {}", group.display_name));
-        self.inner.create_group(group).await
-    }
-    async fn patch_group(
-        &self,
-        id: &ScimId,
-        changes: &[GroupChange],
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.inner.patch_group(id, changes).await
-    }
-    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
-        self.inner.read_user(id).await
     }
 }
 
@@ -537,9 +425,9 @@ fn the_first_create_goes_out_alone_and_the_rest_run_concurrently_once_it_proved_
     org.group("g1", "gpu", &["1"]);
     org.group("g2", "cpu", &["2"]);
     org.group("g3", "tpu", &["3"]);
-    let target = Logging {
+    let target = Wrapped {
         inner: &org.target,
-        log: Mutex::new(Vec::new()),
+        around: Logging(Mutex::new(Vec::new())),
     };
     let options = ApplyOptions {
         concurrency: 4,
@@ -547,7 +435,7 @@ fn the_first_create_goes_out_alone_and_the_rest_run_concurrently_once_it_proved_
     };
     let report = run(&org, &target, &options);
     assert!(report.is_complete(), "{report:#?}");
-    let log = target.log.into_inner().expect("not poisoned");
+    let log = target.around.0.into_inner().expect("not poisoned");
     assert_eq!(log[..2], ["start user1", "end user1"], "{log:#?}");
     // Then the other four overlap.
     assert_eq!(
@@ -623,43 +511,17 @@ fn a_server_that_drops_the_ownership_mark_costs_one_record_and_no_duplicate() {
     );
 }
 
-/// Answers every PATCH with `204 No Content`, so what was kept must be read back.
-struct NoContent<'a> {
-    inner: &'a InMemoryTarget,
-    reads: AtomicUsize,
-}
+/// Answers every user PATCH with `204 No Content`, so what was kept must be
+/// read back; counts the reads.
+struct NoContent(AtomicUsize);
 
-#[async_trait]
-impl ScimTarget for NoContent<'_> {
-    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
-        self.inner.create_user(user).await
+impl Around for NoContent {
+    fn answers_user_patches(&self) -> bool {
+        false
     }
-    async fn patch_user(
-        &self,
-        id: &ScimId,
-        changes: &[UserChange],
-    ) -> Result<Written<OwnedUser>, TargetError> {
-        self.inner
-            .patch_user(id, changes)
-            .await
-            .map(|_| Written::empty())
-    }
-    async fn create_group(
-        &self,
-        group: &NewGroupRecord,
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.inner.create_group(group).await
-    }
-    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.read_user(id).await
-    }
-    async fn patch_group(
-        &self,
-        id: &ScimId,
-        changes: &[GroupChange],
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.inner.patch_group(id, changes).await
+
+    fn before_read(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -691,9 +553,9 @@ fn an_attribute_the_server_does_not_keep_is_reported_and_the_writes_do_not_grow(
 
     // Later runs PATCH it again, the same number of writes each time; answered
     // 204, the records are read back, at most `read_backs` of them.
-    let target = NoContent {
+    let target = Wrapped {
         inner: &org.target,
-        reads: AtomicUsize::new(0),
+        around: NoContent(AtomicUsize::new(0)),
     };
     let options = ApplyOptions {
         read_backs: 3,
@@ -712,26 +574,16 @@ fn an_attribute_the_server_does_not_keep_is_reported_and_the_writes_do_not_grow(
         writes.push(org.target.calls().len() - calls);
     }
     assert_eq!(writes, vec![4, 4, 4]);
-    assert_eq!(target.reads.load(Ordering::SeqCst), 9);
+    assert_eq!(target.around.0.load(Ordering::SeqCst), 9);
 }
 
-/// Keeps every user PATCH but its `externalId`, which it empties (a server that
-/// drops the attribute on replace).
-struct DropsExternalIdOnPatch<'a> {
-    inner: &'a InMemoryTarget,
-}
+/// Carries out every PATCH but empties the `externalId` it sets (a server
+/// that drops the attribute on replace).
+struct DropsExternalIdOnPatch;
 
-#[async_trait]
-impl ScimTarget for DropsExternalIdOnPatch<'_> {
-    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
-        self.inner.create_user(user).await
-    }
-    async fn patch_user(
-        &self,
-        id: &ScimId,
-        changes: &[UserChange],
-    ) -> Result<Written<OwnedUser>, TargetError> {
-        let changes: Vec<UserChange> = changes
+impl Around for DropsExternalIdOnPatch {
+    fn carried_out(&self, changes: &[UserChange]) -> Vec<UserChange> {
+        changes
             .iter()
             .map(|change| match change {
                 UserChange::ExternalId(c) => UserChange::ExternalId(FieldChange {
@@ -740,31 +592,17 @@ impl ScimTarget for DropsExternalIdOnPatch<'_> {
                 }),
                 other => other.clone(),
             })
-            .collect();
-        self.inner.patch_user(id, &changes).await
+            .collect()
     }
-    async fn create_group(
-        &self,
-        group: &NewGroupRecord,
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        self.inner.create_group(group).await
-    }
-    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
-        self.inner.read_user(id).await
-    }
-    async fn patch_group(
-        &self,
-        id: &ScimId,
-        changes: &[GroupChange],
-    ) -> Result<Written<OwnedGroup>, TargetError> {
-        let changes: Vec<GroupChange> = changes
+
+    fn group_carried_out(&self, changes: &[GroupChange]) -> Vec<GroupChange> {
+        changes
             .iter()
             .map(|change| match change {
                 GroupChange::ExternalId(_) => GroupChange::ExternalId(ExternalId::new("")),
                 other => other.clone(),
             })
-            .collect();
-        self.inner.patch_group(id, &changes).await
+            .collect()
     }
 }
 
@@ -774,11 +612,11 @@ fn org_with_old_keys() -> Org {
     for id in 1..=3 {
         org.user(&id.to_string(), &format!("user{id}"), "");
         org.target
-            .insert_user(TargetUser {
-                external_id: Some(ExternalId::new(format!("pw-activate:user:old-{id}"))),
+            .insert_user(OwnedUser {
+                external_id: ExternalId::new(format!("pw-activate:user:old-{id}")),
                 user_name: format!("user{id}"),
                 active: true,
-                ..TargetUser::default()
+                ..OwnedUser::default()
             })
             .unwrap();
     }
@@ -797,7 +635,10 @@ fn a_server_that_drops_the_mark_on_a_rekey_costs_one_record() {
 
     let report = run(
         &org,
-        &DropsExternalIdOnPatch { inner: &org.target },
+        &Wrapped {
+            inner: &org.target,
+            around: DropsExternalIdOnPatch,
+        },
         &ApplyOptions::default(),
     );
     let lost = report
@@ -844,7 +685,10 @@ fn a_group_rekey_whose_mark_is_not_kept_fails_and_is_reported() {
     org.group_mut("g1").id = "scim-g1".into();
     let report = run(
         &org,
-        &DropsExternalIdOnPatch { inner: &org.target },
+        &Wrapped {
+            inner: &org.target,
+            around: DropsExternalIdOnPatch,
+        },
         &ApplyOptions::default(),
     );
     let lost = report

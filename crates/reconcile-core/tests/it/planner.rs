@@ -2,7 +2,7 @@
 
 use reconcile_core::{
     Action, ActionKind, Conflict, ExternalId, Observed, OwnedUser, PlanOptions, ScimId,
-    TargetGroup, TargetUser, Warning, plan,
+    TargetGroup, Warning, plan,
 };
 
 use crate::support::Org;
@@ -16,13 +16,8 @@ fn an_unowned_record_in_the_observed_state_is_ignored_and_its_name_is_foreign() 
         scim_id: ScimId::new("x1"),
         external_id: ExternalId::new("okta:1"),
         user_name: "ALICE".into(),
-        given_name: None,
-        family_name: None,
-        formatted_name: None,
-        display_name: None,
-        email: None,
         active: true,
-        ssh_keys: vec![],
+        ..OwnedUser::default()
     });
     let plan = plan(&org.desired(), &observed, &PlanOptions::default());
     assert!(plan.operations.is_empty(), "{}", plan.to_text());
@@ -47,11 +42,10 @@ fn foreign_members_of_an_owned_group_are_removed_but_foreign_groups_are_not_touc
     org.sync();
     let foreign_user = org
         .target
-        .insert_user(TargetUser {
-            external_id: None,
+        .insert_user(OwnedUser {
             user_name: "svc-backup".into(),
             active: true,
-            ..TargetUser::default()
+            ..OwnedUser::default()
         })
         .unwrap();
     let foreign_group = org

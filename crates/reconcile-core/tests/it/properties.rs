@@ -8,8 +8,8 @@ use proptest::sample::Index;
 use proptest::test_runner::Config;
 use reconcile_core::{
     Action, ApplyOptions, ApplyReport, Conflict, DesiredStatus, ExternalId, GuardKind,
-    InMemoryTarget, Observed, Plan, PlanOptions, ScimId, Scope, TargetCall, TargetGroup,
-    TargetUser, UnusableUser, apply, plan, project,
+    InMemoryTarget, Observed, OwnedUser, Plan, PlanOptions, ScimId, Scope, TargetCall, TargetGroup,
+    UnusableUser, apply, plan, project,
 };
 
 use crate::strategies::{Case, case, limit, prepare};
@@ -50,20 +50,17 @@ fn plan_case(case: &Case, target: &InMemoryTarget, options: &PlanOptions) -> Pla
 /// Records without the ownership prefix, by id.
 fn foreign(
     target: &InMemoryTarget,
-) -> (BTreeMap<ScimId, TargetUser>, BTreeMap<ScimId, TargetGroup>) {
-    let owned = |e: &Option<reconcile_core::ExternalId>| {
-        e.as_ref().is_some_and(reconcile_core::ExternalId::is_owned)
-    };
+) -> (BTreeMap<ScimId, OwnedUser>, BTreeMap<ScimId, TargetGroup>) {
     (
         target
             .users()
             .into_iter()
-            .filter(|(_, u)| !owned(&u.external_id))
+            .filter(|(_, u)| !u.external_id.is_owned())
             .collect(),
         target
             .groups()
             .into_iter()
-            .filter(|(_, g)| !owned(&g.external_id))
+            .filter(|(_, g)| !g.external_id.as_ref().is_some_and(ExternalId::is_owned))
             .collect(),
     )
 }
@@ -92,12 +89,12 @@ fn record_of(op: &reconcile_core::Operation) -> (reconcile_core::ActionKind, Str
 fn records_with_memberships(
     target: &InMemoryTarget,
     keys: &HashSet<ExternalId>,
-) -> BTreeMap<ScimId, (TargetUser, BTreeSet<ScimId>)> {
+) -> BTreeMap<ScimId, (OwnedUser, BTreeSet<ScimId>)> {
     let groups = target.groups();
     target
         .users()
         .into_iter()
-        .filter(|(_, u)| u.external_id.as_ref().is_some_and(|k| keys.contains(k)))
+        .filter(|(_, u)| keys.contains(&u.external_id))
         .map(|(id, user)| {
             let member_of = groups
                 .iter()

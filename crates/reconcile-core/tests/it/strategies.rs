@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use reconcile_core::{
     ApplyOptions, DeactivationLimit, ExternalId, FieldChange, InMemoryTarget, LicenseStatus,
-    Observed, PlanOptions, ScimTarget, Scope, SourceGroup, SourceSnapshot, SourceUser, TargetGroup,
-    TargetUser, UserChange, apply, plan, project,
+    Observed, OwnedUser, PlanOptions, ScimTarget, Scope, SourceGroup, SourceSnapshot, SourceUser,
+    TargetGroup, UserChange, apply, plan, project,
 };
 
 use crate::support::key;
@@ -343,12 +343,12 @@ pub fn limit() -> impl Strategy<Value = Option<DeactivationLimit>> {
     ]
 }
 
-fn foreign_external_id(kind: u8) -> Option<ExternalId> {
+/// A foreign record's `externalId` (empty: none).
+fn foreign_external_id(kind: u8) -> ExternalId {
     match kind {
-        0 => None,
-        1 => Some(ExternalId::new("okta:00u42")),
-        2 => Some(ExternalId::new("PW-ACTIVATE:user:u1")),
-        _ => Some(ExternalId::new("")),
+        1 => ExternalId::new("okta:00u42"),
+        2 => ExternalId::new("PW-ACTIVATE:user:u1"),
+        _ => ExternalId::new(""),
     }
 }
 
@@ -358,27 +358,27 @@ fn seed_user(target: &InMemoryTarget, extra: &Extra) {
             user_name,
             external_id,
             ..
-        } => TargetUser {
+        } => OwnedUser {
             external_id: foreign_external_id(*external_id),
             user_name: user_name.clone(),
             active: true,
-            ..TargetUser::default()
+            ..OwnedUser::default()
         },
         Extra::Legacy {
             user_name,
             scheme,
             active,
             ..
-        } => TargetUser {
-            external_id: Some(ExternalId::new(if *scheme {
+        } => OwnedUser {
+            external_id: ExternalId::new(if *scheme {
                 format!("pw-activate:{}", user_name.to_lowercase())
             } else {
                 format!("pw-activate:user:gone-{}", user_name.to_lowercase())
-            })),
+            }),
             user_name: user_name.clone(),
             display_name: Some("Legacy".to_owned()),
             active: *active,
-            ..TargetUser::default()
+            ..OwnedUser::default()
         },
         _ => return,
     };
@@ -426,11 +426,11 @@ pub fn prepare(case: &Case) -> InMemoryTarget {
                 active,
             } if !owned.is_empty() => {
                 let (_, external_id) = &owned[of.index(owned.len())];
-                let _ = target.insert_user(TargetUser {
-                    external_id: Some(external_id.clone()),
+                let _ = target.insert_user(OwnedUser {
+                    external_id: external_id.clone(),
                     user_name: user_name.clone(),
                     active: *active,
-                    ..TargetUser::default()
+                    ..OwnedUser::default()
                 });
             }
             Extra::Drift { of, what } if !owned.is_empty() => {

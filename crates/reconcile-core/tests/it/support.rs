@@ -1,8 +1,15 @@
 //! Builders for small organizations and their target state.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
 use reconcile_core::{
-    ApplyOptions, ApplyReport, Desired, InMemoryTarget, LicenseStatus, Plan, PlanOptions, Scope,
-    SourceGroup, SourceSnapshot, SourceUser, apply, plan, project,
+    ApplyOptions, ApplyReport, Desired, GroupChange, InMemoryTarget, LicenseStatus, NewGroupRecord,
+    NewUserRecord, OwnedGroup, OwnedUser, Plan, PlanOptions, ScimId, ScimTarget, Scope,
+    SourceGroup, SourceSnapshot, SourceUser, TargetError, UserChange, Written, apply, plan,
+    project,
 };
 use ssh_key::PublicKey;
 use ssh_key::public::{Ed25519PublicKey, KeyData};
@@ -111,4 +118,117 @@ impl Org {
 /// The snapshot form of a plan: text, then JSON.
 pub fn rendered(plan: &Plan) -> String {
     format!("{}\n----- JSON -----\n{}\n", plan.to_text(), plan.to_json())
+}
+
+/// A write the orchestrator sends.
+#[derive(Debug, Clone, Copy)]
+pub enum Write<'w> {
+    CreateUser(&'w NewUserRecord),
+    PatchUser,
+    CreateGroup(&'w NewGroupRecord),
+    PatchGroup,
+}
+
+/// What a test server does around the in-memory one; every hook passes
+/// through by default.
+#[async_trait]
+pub trait Around: Send + Sync {
+    /// Runs before a write reaches the server.
+    async fn before(&self, _write: Write<'_>) {}
+
+    /// The user changes the server carries out (default: all).
+    fn carried_out(&self, changes: &[UserChange]) -> Vec<UserChange> {
+        changes.to_vec()
+    }
+
+    /// The group changes the server carries out (default: all).
+    fn group_carried_out(&self, changes: &[GroupChange]) -> Vec<GroupChange> {
+        changes.to_vec()
+    }
+
+    /// Whether a user PATCH is answered with the record (default) or with
+    /// `204 No Content`.
+    fn answers_user_patches(&self) -> bool {
+        true
+    }
+
+    /// Runs before a user record is read back.
+    fn before_read(&self) {}
+}
+
+/// The in-memory server with `around` around it.
+pub struct Wrapped<'t, A> {
+    pub inner: &'t InMemoryTarget,
+    pub around: A,
+}
+
+#[async_trait]
+impl<A: Around> ScimTarget for Wrapped<'_, A> {
+    async fn create_user(&self, user: &NewUserRecord) -> Result<Written<OwnedUser>, TargetError> {
+        self.around.before(Write::CreateUser(user)).await;
+        self.inner.create_user(user).await
+    }
+
+    async fn patch_user(
+        &self,
+        id: &ScimId,
+        changes: &[UserChange],
+    ) -> Result<Written<OwnedUser>, TargetError> {
+        self.around.before(Write::PatchUser).await;
+        let written = self
+            .inner
+            .patch_user(id, &self.around.carried_out(changes))
+            .await?;
+        Ok(if self.around.answers_user_patches() {
+            written
+        } else {
+            Written::empty()
+        })
+    }
+
+    async fn create_group(
+        &self,
+        group: &NewGroupRecord,
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.around.before(Write::CreateGroup(group)).await;
+        self.inner.create_group(group).await
+    }
+
+    async fn patch_group(
+        &self,
+        id: &ScimId,
+        changes: &[GroupChange],
+    ) -> Result<Written<OwnedGroup>, TargetError> {
+        self.around.before(Write::PatchGroup).await;
+        self.inner
+            .patch_group(id, &self.around.group_carried_out(changes))
+            .await
+    }
+
+    async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
+        self.around.before_read();
+        self.inner.read_user(id).await
+    }
+}
+
+/// Yields once to the executor, so that concurrent operations interleave.
+pub struct YieldOnce(bool);
+
+impl YieldOnce {
+    pub fn new() -> Self {
+        Self(false)
+    }
+}
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
 }

@@ -1,0 +1,226 @@
+//! Typed handles: the planner's names for desired users and owned user records.
+//!
+//! The planner turns every id it reads into a handle once, when it takes its
+//! inputs in (see [`super::inputs`]); from then on it indexes typed vectors
+//! ([`Table`]) with handles the compiler tells apart, instead of searching maps
+//! by text or mixing two kinds of `usize`.
+//!
+//! The id → handle lookups ([`IdTable`]) copy the ids into one buffer and keep
+//! only handles in their hash table: a lookup reads the id it is given and a
+//! few megabytes that stay in cache, never a string somewhere in a heap of
+//! hundreds of megabytes (at 100k users there are about a million of them, one
+//! per membership on each side).
+
+use std::fmt;
+use std::hash::BuildHasher;
+use std::marker::PhantomData;
+use std::ops::{Index, IndexMut};
+
+use foldhash::quality::RandomState;
+use hashbrown::HashTable;
+
+/// A handle: a position in one [`Table`].
+pub(crate) trait Handle: Copy + Ord + fmt::Debug {
+    /// The handle of position `position`.
+    fn at(position: usize) -> Self;
+    /// Its position.
+    fn position(self) -> usize;
+}
+
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub(crate) struct $name(u32);
+
+        impl Handle for $name {
+            fn at(position: usize) -> Self {
+                Self(u32::try_from(position).expect("fewer than 2^32 records"))
+            }
+
+            fn position(self) -> usize {
+                self.0 as usize
+            }
+        }
+    };
+}
+
+handle!(
+    /// A desired user: its position in [`crate::Desired::users`] (id order).
+    UserIx
+);
+handle!(
+    /// An owned user record: its position among the owned records sorted by SCIM id.
+    RecordIx
+);
+
+/// A vector indexed by one kind of handle.
+pub(crate) struct Table<I, T> {
+    items: Vec<T>,
+    handle: PhantomData<fn(I) -> I>,
+}
+
+impl<I: Handle, T> Table<I, T> {
+    /// One item per handle, in handle order.
+    pub(crate) fn new(items: Vec<T>) -> Self {
+        Self {
+            items,
+            handle: PhantomData,
+        }
+    }
+
+    /// `value` for each of `len` handles.
+    pub(crate) fn filled(len: usize, value: T) -> Self
+    where
+        T: Clone,
+    {
+        Self::new(vec![value; len])
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Every handle, in order.
+    pub(crate) fn handles(&self) -> impl Iterator<Item = I> + use<I, T> {
+        (0..self.items.len()).map(I::at)
+    }
+
+    /// Every item with its handle, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (I, &T)> {
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(p, item)| (I::at(p), item))
+    }
+
+    /// Every item, in handle order.
+    pub(crate) fn values(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+
+    /// A table with the same handles: `f` of each item.
+    pub(crate) fn map<U>(&self, f: impl FnMut(&T) -> U) -> Table<I, U> {
+        Table::new(self.items.iter().map(f).collect())
+    }
+}
+
+impl<I: Handle, T> Index<I> for Table<I, T> {
+    type Output = T;
+
+    fn index(&self, handle: I) -> &T {
+        &self.items[handle.position()]
+    }
+}
+
+impl<I: Handle, T> IndexMut<I> for Table<I, T> {
+    fn index_mut(&mut self, handle: I) -> &mut T {
+        &mut self.items[handle.position()]
+    }
+}
+
+/// Id text → the handle of its position (the order the ids were given in).
+/// When an id is given twice, the first position wins.
+pub(crate) struct IdTable<I> {
+    /// Every id, concatenated.
+    text: String,
+    /// End of id `p` in `text` (it starts at the end of id `p - 1`).
+    ends: Vec<usize>,
+    /// Handles, hashed by their id.
+    by_text: HashTable<I>,
+    hasher: RandomState,
+}
+
+impl<I: Handle> IdTable<I> {
+    /// Indexes `ids` by position.
+    pub(crate) fn new<'k>(ids: impl ExactSizeIterator<Item = &'k str>) -> Self {
+        let mut table = Self {
+            text: String::new(),
+            ends: Vec::with_capacity(ids.len()),
+            by_text: HashTable::with_capacity(ids.len()),
+            hasher: RandomState::default(),
+        };
+        for id in ids {
+            table.text.push_str(id);
+            table.ends.push(table.text.len());
+        }
+        let Self {
+            text,
+            ends,
+            by_text,
+            hasher,
+        } = &mut table;
+        for position in 0..ends.len() {
+            let id = key(text, ends, position);
+            let hash = hasher.hash_one(id);
+            if by_text
+                .find(hash, |&h: &I| key(text, ends, h.position()) == id)
+                .is_none()
+            {
+                by_text.insert_unique(hash, I::at(position), |&h| {
+                    hasher.hash_one(key(text, ends, h.position()))
+                });
+            }
+        }
+        table
+    }
+
+    /// The handle of `id`, if it was given.
+    pub(crate) fn get(&self, id: &str) -> Option<I> {
+        self.by_text
+            .find(self.hasher.hash_one(id), |&h| {
+                key(&self.text, &self.ends, h.position()) == id
+            })
+            .copied()
+    }
+}
+
+fn key<'t>(text: &'t str, ends: &[usize], position: usize) -> &'t str {
+    let start = position.checked_sub(1).map_or(0, |p| ends[p]);
+    &text[start..ends[position]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Handle, IdTable, RecordIx, Table, UserIx};
+
+    #[test]
+    fn finds_handles_by_text_and_keeps_the_first_of_duplicates() {
+        let table = IdTable::<UserIx>::new(["b", "", "abc", "b", "ab", "c"].into_iter());
+        let get = |id: &str| table.get(id).map(Handle::position);
+        assert_eq!(get("b"), Some(0));
+        assert_eq!(get(""), Some(1));
+        assert_eq!(get("abc"), Some(2));
+        assert_eq!(get("ab"), Some(4));
+        assert_eq!(get("c"), Some(5));
+        assert_eq!(get("a"), None);
+        assert_eq!(get("bc"), None);
+        assert_eq!(get("abcb"), None);
+    }
+
+    #[test]
+    fn an_empty_table_finds_nothing() {
+        let table = IdTable::<RecordIx>::new(std::iter::empty());
+        assert_eq!(table.get(""), None);
+        assert_eq!(table.get("x"), None);
+    }
+
+    #[test]
+    fn a_table_is_indexed_by_its_handles() {
+        let mut table: Table<RecordIx, &str> = Table::new(vec!["a", "b", "c"]);
+        table[RecordIx::at(1)] = "B";
+        assert_eq!(table.len(), 3);
+        assert_eq!(
+            table
+                .iter()
+                .map(|(h, v)| (h.position(), *v))
+                .collect::<Vec<_>>(),
+            vec![(0, "a"), (1, "B"), (2, "c")]
+        );
+        assert_eq!(
+            table.handles().map(Handle::position).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert_eq!(table.map(|v| v.len()).values().sum::<usize>(), 3);
+    }
+}
