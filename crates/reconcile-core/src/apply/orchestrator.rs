@@ -2,6 +2,8 @@
 //! in the design's order, with bounded concurrency and failure isolation.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::StreamExt;
@@ -230,6 +232,9 @@ impl Executed {
     }
 }
 
+/// One job being run.
+type Running<'a> = Pin<Box<dyn Future<Output = Done> + Send + 'a>>;
+
 struct Runner<'t, 'o> {
     target: &'t dyn ScimTarget,
     options: &'o ApplyOptions,
@@ -270,14 +275,16 @@ impl Runner<'_, '_> {
         if jobs.is_empty() {
             return;
         }
-        // The futures are built up front (they do nothing until polled), so the
-        // stream holds no closure and the whole future stays `Send`.
-        let pending: Vec<_> = jobs.into_iter().map(|job| self.run_one(job)).collect();
-        let done: Vec<Done> = stream::iter(pending)
-            .buffer_unordered(self.options.concurrency.max(1))
-            .collect()
-            .await;
-        for done in done {
+        // Each job's future is made when the stream reaches it and each result is
+        // recorded as it comes, so a phase of many thousand jobs holds only the
+        // ones in flight. Boxed, the futures have one nameable type, which keeps
+        // the whole future `Send`.
+        let mut running = stream::iter(
+            jobs.into_iter()
+                .map(|job| -> Running<'_> { Box::pin(self.run_one(job)) }),
+        )
+        .buffer_unordered(self.options.concurrency.max(1));
+        while let Some(done) = running.next().await {
             report.omitted_members.extend(done.omitted);
             if let Some(message) = done.warning {
                 report.warnings.push(ApplyWarning {
