@@ -2,12 +2,10 @@
 //! in the design's order, with bounded concurrency and failure isolation.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::StreamExt;
-use futures::stream;
+use futures::stream::FuturesUnordered;
 
 use crate::apply::report::{
     ApplyFailure, ApplyReport, ApplyWarning, NotKeptAttribute, OmittedMember, OwnershipNotKept,
@@ -232,9 +230,6 @@ impl Executed {
     }
 }
 
-/// One job being run.
-type Running<'a> = Pin<Box<dyn Future<Output = Done> + Send + 'a>>;
-
 struct Runner<'t, 'o> {
     target: &'t dyn ScimTarget,
     options: &'o ApplyOptions,
@@ -275,16 +270,21 @@ impl Runner<'_, '_> {
         if jobs.is_empty() {
             return;
         }
-        // Each job's future is made when the stream reaches it and each result is
-        // recorded as it comes, so a phase of many thousand jobs holds only the
-        // ones in flight. Boxed, the futures have one nameable type, which keeps
-        // the whole future `Send`.
-        let mut running = stream::iter(
-            jobs.into_iter()
-                .map(|job| -> Running<'_> { Box::pin(self.run_one(job)) }),
-        )
-        .buffer_unordered(self.options.concurrency.max(1));
-        while let Some(done) = running.next().await {
+        // Each job's future is made when a slot is free and each result is recorded
+        // as it comes, so a phase of many thousand jobs holds only the ones in
+        // flight. (No closure or iterator adapter over the jobs: the future that
+        // runs them must stay `Send` for `tokio::spawn`.)
+        let limit = self.options.concurrency.max(1);
+        let mut jobs = jobs.into_iter();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < limit {
+                let Some(job) = jobs.next() else { break };
+                running.push(self.run_one(job));
+            }
+            let Some(done) = running.next().await else {
+                break;
+            };
             report.omitted_members.extend(done.omitted);
             if let Some(message) = done.warning {
                 report.warnings.push(ApplyWarning {
