@@ -194,7 +194,8 @@ impl ScimSource {
                 .map_err(|e| SnapshotError::new(SnapshotPart::Groups, scim_error(&groups_path, e)))
                 .try_fold(
                     (Vec::new(), HashMap::new()),
-                    |(mut listed, mut members): (Vec<GroupInfo>, HashMap<String, Vec<String>>), g| {
+                    |(mut listed, mut members): (Vec<GroupInfo>, HashMap<String, Vec<String>>),
+                     g| {
                         let ids = g.member_ids().map(str::to_owned).collect();
                         listed.push(GroupInfo {
                             id: non_empty(Some(g.id.clone())),

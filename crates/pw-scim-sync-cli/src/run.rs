@@ -184,10 +184,8 @@ pub async fn sync(
         server: ServerRules::default(),
     };
     let plan = plan_by_server_rules(&scim, &desired, &target.observed, options).await;
-    // The plan holds what applying it needs; the states it compared go before the
-    // writes start.
-    drop(desired);
-    drop(target);
+    // The plan holds what applying it needs: the states it compared go before the writes.
+    drop((desired, target));
     if plan.guards.limit_overridden {
         tracing::warn!(
             planned = plan.guards.deactivations_planned,
@@ -338,9 +336,7 @@ fn write_plan_text(out: &mut (dyn Write + Send), plan: &Plan) -> Result<()> {
             .unwrap_or_else(|| std::io::Error::other("the plan could not be rendered"));
         return Err(error).context("cannot write to stdout");
     }
-    text.out
-        .flush()
-        .context("cannot write to stdout")
+    text.out.flush().context("cannot write to stdout")
 }
 
 fn write_out(out: &mut (dyn Write + Send), text: &str) -> Result<()> {

@@ -434,7 +434,12 @@ fn render_change(out: &mut dyn fmt::Write, change: &UserChange, detail: &str) {
     }
 }
 
-fn render_keys(out: &mut dyn fmt::Write, detail: &str, added: &[KeySummary], removed: &[KeySummary]) {
+fn render_keys(
+    out: &mut dyn fmt::Write,
+    detail: &str,
+    added: &[KeySummary],
+    removed: &[KeySummary],
+) {
     if added.is_empty() && removed.is_empty() {
         let _ = writeln!(out, "{detail}sunkSshKeys: (none)");
         return;

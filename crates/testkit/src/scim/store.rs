@@ -77,12 +77,11 @@ impl Table {
     /// Stores a resource, replacing the one with its id if there is one.
     fn put(&mut self, id: &str, resource: Map<String, Value>) {
         self.selection.get_mut().take();
-        match self.positions.get(id) {
-            Some(&at) => self.items[at] = resource,
-            None => {
-                self.positions.insert(id.to_owned(), self.items.len());
-                self.items.push(resource);
-            }
+        if let Some(&at) = self.positions.get(id) {
+            self.items[at] = resource;
+        } else {
+            self.positions.insert(id.to_owned(), self.items.len());
+            self.items.push(resource);
         }
     }
 
@@ -346,11 +345,7 @@ impl Store {
             meta.insert("version".to_owned(), Value::String(version));
         }
         if kind == Kind::Group {
-            let mut list = match self
-                .groups
-                .get_mut(id)
-                .and_then(|g| g.remove("members"))
-            {
+            let mut list = match self.groups.get_mut(id).and_then(|g| g.remove("members")) {
                 Some(Value::Array(list)) => list,
                 _ => Vec::new(),
             };
