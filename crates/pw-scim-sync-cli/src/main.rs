@@ -2,8 +2,8 @@
 
 /// mimalloc instead of glibc's allocator: a run allocates on several runtime
 /// threads and frees most of what it read before it plans, and glibc's per-thread
-/// arenas keep much of that memory. A 100,000-user steady-state run peaked at
-/// 295 MiB with glibc and 252 to 260 MiB with mimalloc (`BENCHMARKS.md`, 6).
+/// arenas keep much of that memory. It lowers the peak of the largest runs, a
+/// 100,000-user steady state (`BENCHMARKS.md`, 6, compares the allocators).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
