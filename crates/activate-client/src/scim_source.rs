@@ -36,6 +36,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use futures::TryStreamExt as _;
 use scim_client::model::COREWEAVE_USER_SCHEMA;
 use scim_client::{
     AdaptiveLimiter, Endpoint, LimiterConfig, RequestEvent, RequestObserver, ScimClient,
@@ -177,17 +178,37 @@ impl ScimSource {
             .map_err(|e| SnapshotError::new(SnapshotPart::ScimSetup, e))?;
         let users_path = format!("{}/Users", scim.base_url().path());
         let groups_path = format!("{}/Groups", scim.base_url().path());
+        // Each user and group is converted as its page arrives: the full SCIM
+        // records of a listing are never held together.
         let users = async {
-            scim.list_all_users(None)
-                .await
+            scim.list_users(None)
                 .map_err(|e| SnapshotError::new(SnapshotPart::Users, scim_error(&users_path, e)))
+                .try_fold(UserMapper::default(), |mut mapper, user| {
+                    mapper.add(user);
+                    futures::future::ready(Ok(mapper))
+                })
+                .await
         };
         let groups = async {
-            scim.list_all_groups(None)
-                .await
+            scim.list_groups(None)
                 .map_err(|e| SnapshotError::new(SnapshotPart::Groups, scim_error(&groups_path, e)))
+                .try_fold(
+                    (Vec::new(), HashMap::new()),
+                    |(mut listed, mut members): (Vec<GroupInfo>, HashMap<String, Vec<String>>),
+                     g| {
+                        let ids = g.member_ids().map(str::to_owned).collect();
+                        listed.push(GroupInfo {
+                            id: non_empty(Some(g.id.clone())),
+                            name: Some(g.display_name).filter(|n| !n.is_empty()),
+                            member_count: None,
+                        });
+                        members.insert(g.id, ids);
+                        futures::future::ready(Ok((listed, members)))
+                    },
+                )
+                .await
         };
-        let (scim_users, scim_groups) = futures::try_join!(users, groups)?;
+        let (mapper, (listed, mut members)) = futures::try_join!(users, groups)?;
         stats.scim_user_pages = counts.users.load(Ordering::Relaxed);
         stats.scim_group_pages = counts.groups.load(Ordering::Relaxed);
 
@@ -196,23 +217,11 @@ impl ScimSource {
             users,
             unusable,
             keys,
-        } = map_users(scim_users, &request)
+        } = mapper
+            .finish(&request)
             .map_err(|e| SnapshotError::new(SnapshotPart::Users, e))?;
 
         let request = format!("GET {groups_path}");
-        let mut members: HashMap<String, Vec<String>> = HashMap::new();
-        let listed: Vec<GroupInfo> = scim_groups
-            .into_iter()
-            .map(|g| {
-                let info = GroupInfo {
-                    id: non_empty(Some(g.id.clone())),
-                    name: Some(g.display_name.clone()).filter(|n| !n.is_empty()),
-                    member_count: None,
-                };
-                members.insert(g.id.clone(), g.member_ids().map(str::to_owned).collect());
-                info
-            })
-            .collect();
         let Selection {
             groups: selected,
             unknown,
@@ -293,29 +302,27 @@ fn carries_extension(user: &scim_client::User) -> bool {
     user.schemas.iter().any(|s| s == COREWEAVE_USER_SCHEMA) || !user.sunk_ssh_keys().is_empty()
 }
 
-/// Maps the listing. A user without `active` or with an empty `userName` (or id) is
-/// unusable (held); a repeated `userName`, and a listing of users of which none
-/// carries the CoreWeave extension (the keys were not returned, which is not "nobody
-/// has keys"), fail the snapshot.
-fn map_users(
-    scim_users: Vec<scim_client::User>,
-    request: &str,
-) -> Result<MappedUsers, ActivateError> {
-    let invalid = |problem: String| ActivateError::InvalidEntry {
-        request: request.to_owned(),
-        problem,
-    };
-    if !scim_users.is_empty() && !scim_users.iter().any(carries_extension) {
-        return Err(invalid(format!(
-            "none of the {} users carries the CoreWeave user extension ({COREWEAVE_USER_SCHEMA}), \
-             so their SSH keys were not returned; the listing is incomplete",
-            scim_users.len()
-        )));
-    }
-    let mut keys: HashMap<String, Vec<String>> = HashMap::new();
-    let mut users = Vec::with_capacity(scim_users.len());
-    let mut unusable = Vec::new();
-    for u in scim_users {
+/// Maps the listing as it arrives. A user without `active` or with an empty
+/// `userName` (or id) is unusable (held); a repeated `userName`, and a listing of
+/// users of which none carries the CoreWeave extension (the keys were not returned,
+/// which is not "nobody has keys"), fail the snapshot.
+#[derive(Default)]
+struct UserMapper {
+    users: Vec<User>,
+    unusable: Vec<UnusableUser>,
+    keys: HashMap<String, Vec<String>>,
+    /// Users listed, usable or not.
+    listed: usize,
+    /// Whether any listed user carries the extension.
+    extension_seen: bool,
+    /// The first `userName` listed twice.
+    repeated: Option<String>,
+}
+
+impl UserMapper {
+    fn add(&mut self, u: scim_client::User) {
+        self.listed += 1;
+        self.extension_seen = self.extension_seen || carries_extension(&u);
         let id = non_empty(Some(u.id.clone()));
         let username = non_empty(Some(u.user_name.clone()));
         let problem = match (&id, &username, u.active) {
@@ -331,12 +338,12 @@ fn map_users(
                 reason = problem,
                 "an ACTIVATE user cannot be used; nothing is written for it"
             );
-            unusable.push(UnusableUser {
+            self.unusable.push(UnusableUser {
                 id,
                 username,
                 reason: problem.to_owned(),
             });
-            continue;
+            return;
         }
         let active = u.active.unwrap_or_default();
         let user_keys: Vec<String> = u
@@ -344,11 +351,9 @@ fn map_users(
             .iter()
             .flat_map(|entry| parse_key_lines(entry))
             .collect();
-        if keys.insert(u.user_name.clone(), user_keys).is_some() {
-            return Err(invalid(format!(
-                "the userName {:?} appears twice",
-                u.user_name
-            )));
+        if self.keys.insert(u.user_name.clone(), user_keys).is_some() {
+            self.repeated.get_or_insert_with(|| u.user_name.clone());
+            return;
         }
         let name = u
             .name
@@ -361,7 +366,7 @@ fn map_users(
             .find(|e| e.primary == Some(true))
             .or_else(|| u.emails.first())
             .and_then(|e| non_empty(Some(e.value.clone())));
-        users.push(User {
+        self.users.push(User {
             id: u.id,
             username: u.user_name,
             name,
@@ -372,22 +377,45 @@ fn map_users(
             ssh_keys: None,
         });
     }
-    Ok(MappedUsers {
-        users,
-        unusable,
-        keys: KeysByUsername(keys),
-    })
+
+    fn finish(self, request: &str) -> Result<MappedUsers, ActivateError> {
+        let invalid = |problem: String| ActivateError::InvalidEntry {
+            request: request.to_owned(),
+            problem,
+        };
+        if self.listed > 0 && !self.extension_seen {
+            return Err(invalid(format!(
+                "none of the {} users carries the CoreWeave user extension ({COREWEAVE_USER_SCHEMA}), \
+                 so their SSH keys were not returned; the listing is incomplete",
+                self.listed
+            )));
+        }
+        if let Some(user_name) = self.repeated {
+            return Err(invalid(format!("the userName {user_name:?} appears twice")));
+        }
+        Ok(MappedUsers {
+            users: self.users,
+            unusable: self.unusable,
+            keys: KeysByUsername(std::sync::Mutex::new(self.keys)),
+        })
+    }
 }
 
-/// Keys already read with the users.
-struct KeysByUsername(HashMap<String, Vec<String>>);
+/// Keys already read with the users, each handed out once (a user's keys are asked
+/// for once per snapshot).
+struct KeysByUsername(std::sync::Mutex<HashMap<String, Vec<String>>>);
 
 impl SshKeySource for KeysByUsername {
     fn ssh_keys(
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Vec<String>, ActivateError>> + Send {
-        let keys = self.0.get(username).cloned().unwrap_or_default();
+        let keys = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(username)
+            .unwrap_or_default();
         std::future::ready(Ok(keys))
     }
 }

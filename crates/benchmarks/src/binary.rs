@@ -15,7 +15,10 @@
 //! method and resource, the time until the binary logged that it had read ACTIVATE,
 //! and the process's peak RSS: `VmHWM` from `/proc/<pid>/status`, polled every 10 ms
 //! until the process exits (the high-water mark only grows, so the last reading is
-//! the peak up to at most 10 ms before exit).
+//! the peak up to at most 10 ms before exit). Beside it, the binary's CPU time (user +
+//! system, from `/proc/<pid>/stat`, read with the same polling) and this process's CPU
+//! time over the run, which is the two emulators': with the wall time they tell which
+//! side's CPU a run waited for.
 //!
 //! The latency bound of a side is `requests × latency ÷ concurrency`: no client that
 //! makes those requests, at most `concurrency` at a time, can be faster. The reads
@@ -301,6 +304,10 @@ struct ProcessRun {
     wall: Duration,
     source_read: Option<Duration>,
     peak_rss_kib: Option<u64>,
+    /// The binary's CPU time (user + system), as last read before it exited.
+    cpu: Option<Duration>,
+    /// This process's CPU time during the run: the two emulators (and the polling).
+    emulators_cpu: Option<Duration>,
     stderr_tail: Vec<String>,
     activate: BTreeMap<String, u64>,
     scim: BTreeMap<String, u64>,
@@ -351,6 +358,7 @@ async fn spawn(
         .with_context(|| format!("cannot create {}", stdout_path.display()))?;
     command.stdout(stdout);
 
+    let emulators_cpu_before = read_cpu("/proc/self/stat");
     let started = Instant::now();
     let mut child = command
         .spawn()
@@ -360,13 +368,20 @@ async fn spawn(
         .context("the binary exited before it could be watched")?;
     // KiB; 0 until the first reading.
     let peak = Arc::new(AtomicU64::new(0));
+    // Clock ticks; 0 until the first reading.
+    let cpu_ticks = Arc::new(AtomicU64::new(0));
     let poller = {
         let peak = Arc::clone(&peak);
+        let cpu_ticks = Arc::clone(&cpu_ticks);
         tokio::spawn(async move {
             let status = format!("/proc/{pid}/status");
+            let stat = format!("/proc/{pid}/stat");
             // A zombie (exited, not yet reaped) has no Vm* lines: stop there.
             while let Some(kib) = read_vm_hwm(&status) {
                 peak.fetch_max(kib, Ordering::Relaxed);
+                if let Some(ticks) = read_cpu(&stat) {
+                    cpu_ticks.fetch_max(ticks, Ordering::Relaxed);
+                }
                 tokio::time::sleep(POLL).await;
             }
         })
@@ -389,6 +404,9 @@ async fn spawn(
     });
     let status = child.wait().await.context("cannot wait for the binary")?;
     let wall = started.elapsed();
+    let emulators_cpu = read_cpu("/proc/self/stat")
+        .zip(emulators_cpu_before)
+        .map(|(after, before)| ticks(after.saturating_sub(before)));
     poller.abort();
     let (source_read, stderr_tail) = reader.await.unwrap_or_default();
     let peak_rss_kib = Some(peak.load(Ordering::Relaxed)).filter(|&k| k > 0);
@@ -397,6 +415,10 @@ async fn spawn(
         wall,
         source_read,
         peak_rss_kib,
+        cpu: Some(cpu_ticks.load(Ordering::Relaxed))
+            .filter(|&t| t > 0)
+            .map(ticks),
+        emulators_cpu,
         stderr_tail,
         activate: counts(world.activate.log()),
         scim: counts(world.scim.log()),
@@ -409,6 +431,22 @@ fn read_vm_hwm(status_path: &str) -> Option<u64> {
     text.lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// User plus system CPU time of a process in clock ticks, from its `stat` file
+/// (fields 14 and 15).
+fn read_cpu(stat_path: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(stat_path).ok()?;
+    // The fields after the command name, which is in parentheses: field 3 on.
+    let mut fields = text.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
+}
+
+/// Clock ticks as time: `/proc` counts in `USER_HZ`, 100 a second on Linux.
+fn ticks(ticks: u64) -> Duration {
+    Duration::from_millis(ticks * 10)
 }
 
 /// `10k` for 10,000; `200` for 200.
@@ -463,6 +501,8 @@ fn row(
         "activate_read_s": source_read.map(round3),
         "scim_side_s": scim_side.map(round3),
         "peak_rss_mib": run.peak_rss_kib.map(|k| round3(k as f64 * 1024.0 / MIB)),
+        "binary_cpu_s": run.cpu.map(|d| round3(d.as_secs_f64())),
+        "emulators_cpu_s": run.emulators_cpu.map(|d| round3(d.as_secs_f64())),
         "activate_requests": activate_requests,
         "activate_requests_by_kind": run.activate,
         "scim_requests": scim_requests,
@@ -487,7 +527,7 @@ fn print_row(row: &Value) {
             .map_or("–".to_owned(), |v| format!("{v:.2}"))
     };
     println!(
-        "  {:>4} users, {:<4} {:<15} exit {}: wall {} s (ACTIVATE read {} s, SCIM side {} s), peak RSS {} MiB",
+        "  {:>4} users, {:<4} {:<15} exit {}: wall {} s (ACTIVATE read {} s, SCIM side {} s), peak RSS {} MiB, CPU: binary {} s, emulators {} s",
         users_label(usize::try_from(row["users"].as_u64().unwrap_or(0)).unwrap_or(0)),
         row["source"].as_str().unwrap_or(""),
         row["run"].as_str().unwrap_or(""),
@@ -496,6 +536,8 @@ fn print_row(row: &Value) {
         f("activate_read_s"),
         f("scim_side_s"),
         f("peak_rss_mib"),
+        f("binary_cpu_s"),
+        f("emulators_cpu_s"),
     );
     println!(
         "      ACTIVATE {} requests {}; bound {} (read ÷ bound {})",

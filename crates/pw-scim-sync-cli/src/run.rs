@@ -185,6 +185,8 @@ pub async fn sync(
         server: ServerRules::default(),
     };
     let plan = plan_by_server_rules(&scim, &desired, &target.observed, options).await;
+    // The plan holds what applying it needs: the states it compared go before the writes.
+    drop((desired, target));
     if plan.guards.limit_overridden {
         tracing::warn!(
             planned = plan.guards.deactivations_planned,
@@ -204,7 +206,7 @@ pub async fn sync(
     }
 
     if run.output == Output::Text {
-        write_out(out, &plan.to_text())?;
+        write_plan_text(out, &plan)?;
     }
     let applied = match mode {
         Mode::PlanOnly => None,
@@ -313,6 +315,35 @@ fn print(
             write_out(out, &text)
         }
     }
+}
+
+/// Writes the plan's text as it is rendered: at 100,000 creations it is tens of
+/// megabytes, never held whole.
+fn write_plan_text(out: &mut (dyn Write + Send), plan: &Plan) -> Result<()> {
+    /// `fmt::Write` over an `io::Write`, keeping the I/O error.
+    struct Text<W> {
+        out: W,
+        error: Option<std::io::Error>,
+    }
+    impl<W: Write> std::fmt::Write for Text<W> {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            self.out.write_all(text.as_bytes()).map_err(|error| {
+                self.error = Some(error);
+                std::fmt::Error
+            })
+        }
+    }
+    let mut text = Text {
+        out: std::io::BufWriter::new(&mut *out),
+        error: None,
+    };
+    if plan.write_text(&mut text).is_err() {
+        let error = text
+            .error
+            .unwrap_or_else(|| std::io::Error::other("the plan could not be rendered"));
+        return Err(error).context("cannot write to stdout");
+    }
+    text.out.flush().context("cannot write to stdout")
 }
 
 fn write_out(out: &mut (dyn Write + Send), text: &str) -> Result<()> {

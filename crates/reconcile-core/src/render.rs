@@ -40,7 +40,7 @@
 //! Version 2 added `revoke_keys` (operation and summary count) and the
 //! `removed_keys` of a deactivation.
 
-use std::fmt::Write as _;
+use std::fmt;
 
 use serde::Serialize;
 
@@ -83,11 +83,33 @@ impl Plan {
     /// The plan as human-readable text, ending with a `Plan: ...` summary line.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        // Writing to a `String` cannot fail.
+        let _ = self.write_text(&mut out);
+        out
+    }
+
+    /// Writes the text of [`to_text`](Self::to_text) piece by piece, without
+    /// building it whole first (at 100,000 creations it is tens of megabytes).
+    ///
+    /// # Errors
+    ///
+    /// The first error `out` returned; nothing is written after it.
+    pub fn write_text(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        let mut out = TrimStart {
+            out,
+            started: false,
+            failed: false,
+        };
+        self.render_text(&mut out);
+        if out.failed { Err(fmt::Error) } else { Ok(()) }
+    }
+
+    fn render_text(&self, out: &mut dyn fmt::Write) {
         if self.is_converged() {
             if self.conflicts.is_empty() && !self.has_withheld() {
-                out.push_str("No changes: the target matches the source.\n");
+                let _ = out.write_str("No changes: the target matches the source.\n");
             } else {
-                out.push_str("Nothing to apply.\n");
+                let _ = out.write_str("Nothing to apply.\n");
             }
         }
         let sections = [
@@ -114,7 +136,7 @@ impl Plan {
             }
             let _ = writeln!(out, "\n{title} ({}):", ops.len());
             for op in ops {
-                render_action(&mut out, &op.action, "  ");
+                render_action(out, &op.action, "  ");
             }
         }
         if !self.conflicts.is_empty() {
@@ -129,9 +151,34 @@ impl Plan {
                 let _ = writeln!(out, "  * {warning}");
             }
         }
-        render_guards(&mut out, self);
+        render_guards(out, self);
         let _ = writeln!(out, "\n{}", summary_line(&self.summary()));
-        out.trim_start_matches('\n').to_owned()
+    }
+}
+
+/// Passes text on without the newlines it starts with, and stops at the first error.
+struct TrimStart<'a> {
+    out: &'a mut dyn fmt::Write,
+    started: bool,
+    failed: bool,
+}
+
+impl fmt::Write for TrimStart<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        if self.failed {
+            return Err(fmt::Error);
+        }
+        let text = if self.started {
+            text
+        } else {
+            let rest = text.trim_start_matches('\n');
+            self.started = !rest.is_empty();
+            rest
+        };
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.out.write_str(text).inspect_err(|_| self.failed = true)
     }
 }
 
@@ -157,7 +204,7 @@ fn summary_line(s: &Summary) -> String {
     )
 }
 
-fn render_guards(out: &mut String, plan: &Plan) {
+fn render_guards(out: &mut dyn fmt::Write, plan: &Plan) {
     let g = &plan.guards;
     let withheld: Vec<&Operation> = plan.withheld().collect();
     if withheld.is_empty() && !g.limit_overridden && !g.rekey_limit_overridden {
@@ -232,7 +279,7 @@ fn render_guards(out: &mut String, plan: &Plan) {
     }
 }
 
-fn render_action(out: &mut String, action: &Action, indent: &str) {
+fn render_action(out: &mut dyn fmt::Write, action: &Action, indent: &str) {
     let detail = format!("{indent}    ");
     match action {
         Action::Deactivate(d) => {
@@ -303,7 +350,7 @@ fn render_action(out: &mut String, action: &Action, indent: &str) {
     }
 }
 
-fn render_group_update(out: &mut String, u: &UpdateGroup, indent: &str) {
+fn render_group_update(out: &mut dyn fmt::Write, u: &UpdateGroup, indent: &str) {
     let detail = format!("{indent}    ");
     let _ = writeln!(
         out,
@@ -343,7 +390,7 @@ fn render_group_update(out: &mut String, u: &UpdateGroup, indent: &str) {
     }
 }
 
-fn render_revocation(out: &mut String, r: &RevokeKeys, indent: &str) {
+fn render_revocation(out: &mut dyn fmt::Write, r: &RevokeKeys, indent: &str) {
     let _ = writeln!(
         out,
         "{indent}- {} [{}] {}: {}, inactive but still carrying keys",
@@ -352,7 +399,7 @@ fn render_revocation(out: &mut String, r: &RevokeKeys, indent: &str) {
     render_keys(out, &format!("{indent}    "), &[], &r.removed_keys);
 }
 
-fn render_change(out: &mut String, change: &UserChange, detail: &str) {
+fn render_change(out: &mut dyn fmt::Write, change: &UserChange, detail: &str) {
     let attribute = change.attribute();
     match change {
         UserChange::ExternalId(c) => {
@@ -387,7 +434,12 @@ fn render_change(out: &mut String, change: &UserChange, detail: &str) {
     }
 }
 
-fn render_keys(out: &mut String, detail: &str, added: &[KeySummary], removed: &[KeySummary]) {
+fn render_keys(
+    out: &mut dyn fmt::Write,
+    detail: &str,
+    added: &[KeySummary],
+    removed: &[KeySummary],
+) {
     if added.is_empty() && removed.is_empty() {
         let _ = writeln!(out, "{detail}sunkSshKeys: (none)");
         return;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use futures::StreamExt;
-use futures::stream;
+use futures::stream::FuturesUnordered;
 
 use crate::apply::report::{
     ApplyFailure, ApplyReport, ApplyWarning, MarkWrite, NotKeptAttribute, OmittedMember,
@@ -306,14 +306,21 @@ impl Runner<'_, '_> {
         if jobs.is_empty() {
             return;
         }
-        // The futures are built up front (they do nothing until polled), so the
-        // stream holds no closure and the whole future stays `Send`.
-        let pending: Vec<_> = jobs.into_iter().map(|job| self.run_one(job)).collect();
-        let done: Vec<Done> = stream::iter(pending)
-            .buffer_unordered(self.options.concurrency.max(1))
-            .collect()
-            .await;
-        for done in done {
+        // Each job's future is made when a slot is free and each result is recorded
+        // as it comes, so a phase of many thousand jobs holds only the ones in
+        // flight. (No closure or iterator adapter over the jobs: the future that
+        // runs them must stay `Send` for `tokio::spawn`.)
+        let limit = self.options.concurrency.max(1);
+        let mut jobs = jobs.into_iter();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < limit {
+                let Some(job) = jobs.next() else { break };
+                running.push(self.run_one(job));
+            }
+            let Some(done) = running.next().await else {
+                break;
+            };
             report.omitted_members.extend(done.omitted);
             if let Some(message) = done.warning {
                 report.warnings.push(ApplyWarning {

@@ -237,8 +237,14 @@ pub(crate) async fn users(
     if let Err(error) = check_org(&fixture, &org) {
         return error.into_response();
     }
-    let matching: Vec<&FixtureUser> = match &listing.filter {
-        None => fixture.users.iter().collect(),
+    let filtered: Vec<&FixtureUser> = match &listing.filter {
+        // Unfiltered pages are slices of the users: no pass over all of them.
+        None => {
+            let (total, page) = listing.page(&fixture.users);
+            let resources: Vec<Value> = page.iter().map(|u| scim_user(u, with_extension)).collect();
+            drop(fixture);
+            return list_response(total, listing.start_index, &resources);
+        }
         Some((attribute, value)) => match attribute.as_str() {
             "username" => fixture
                 .users
@@ -255,8 +261,9 @@ pub(crate) async fn users(
             }
         },
     };
-    let (total, page) = listing.page(&matching);
+    let (total, page) = listing.page(&filtered);
     let resources: Vec<Value> = page.iter().map(|u| scim_user(u, with_extension)).collect();
+    drop(fixture);
     list_response(total, listing.start_index, &resources)
 }
 
@@ -317,6 +324,8 @@ pub(crate) async fn groups(
             })
         })
         .collect();
+    drop(by_name);
+    drop(fixture);
     list_response(total, listing.start_index, &resources)
 }
 

@@ -10,8 +10,15 @@
 //! it appends are checked and written. That needs no recheck of the stored members
 //! because a member, once accepted, stays valid: nothing is ever deleted, and an id
 //! names one resource only (no group takes a user's id).
+//!
+//! A listing costs time in proportion to its page, not to the store: the positions
+//! matching the last filter of each kind are kept until the next write, so the pages
+//! of one listing (a client reads the owned-prefix filter page after page) evaluate
+//! the filter once between them.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -38,8 +45,66 @@ pub(crate) enum Origin {
 
 #[derive(Debug, Default)]
 struct Table {
-    order: Vec<String>,
-    items: HashMap<String, Map<String, Value>>,
+    /// The resources in creation order.
+    items: Vec<Map<String, Value>>,
+    /// Id → position in `items`.
+    positions: HashMap<String, usize>,
+    /// The positions matching the last filter listed, until the next write.
+    selection: RefCell<Option<Selection>>,
+}
+
+/// The resources of one table that match a filter, as of one state of the table.
+#[derive(Debug)]
+struct Selection {
+    filter: Filter,
+    positions: Arc<[usize]>,
+}
+
+impl Table {
+    fn get(&self, id: &str) -> Option<&Map<String, Value>> {
+        self.positions.get(id).map(|&at| &self.items[at])
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut Map<String, Value>> {
+        self.selection.get_mut().take();
+        self.positions.get(id).map(|&at| &mut self.items[at])
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.positions.contains_key(id)
+    }
+
+    /// Stores a resource, replacing the one with its id if there is one.
+    fn put(&mut self, id: &str, resource: Map<String, Value>) {
+        self.selection.get_mut().take();
+        if let Some(&at) = self.positions.get(id) {
+            self.items[at] = resource;
+        } else {
+            self.positions.insert(id.to_owned(), self.items.len());
+            self.items.push(resource);
+        }
+    }
+
+    /// The positions of the resources matching `filter`, in creation order.
+    fn matching(&self, filter: &Filter) -> Arc<[usize]> {
+        if let Some(selection) = self.selection.borrow().as_ref()
+            && selection.filter == *filter
+        {
+            return Arc::clone(&selection.positions);
+        }
+        let positions: Arc<[usize]> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| filter.matches(r.get(filter.attr).and_then(Value::as_str)))
+            .map(|(at, _)| at)
+            .collect();
+        *self.selection.borrow_mut() = Some(Selection {
+            filter: filter.clone(),
+            positions: Arc::clone(&positions),
+        });
+        positions
+    }
 }
 
 /// All users and groups.
@@ -85,7 +150,7 @@ impl Store {
 
     /// One resource by id.
     pub(crate) fn get(&self, kind: Kind, id: &str) -> Option<&Map<String, Value>> {
-        self.table(kind).items.get(id)
+        self.table(kind).get(id)
     }
 
     fn found(&self, kind: Kind, id: &str) -> Result<&Map<String, Value>, Rejection> {
@@ -95,20 +160,28 @@ impl Store {
 
     /// Whether a user or a group has this id.
     fn id_taken(&self, id: &str) -> bool {
-        self.users.items.contains_key(id) || self.groups.items.contains_key(id)
+        self.users.contains(id) || self.groups.contains(id)
     }
 
     /// Every resource of a kind, in creation order.
     pub(crate) fn all(&self, kind: Kind) -> impl Iterator<Item = &Map<String, Value>> {
-        let table = self.table(kind);
-        table.order.iter().filter_map(|id| table.items.get(id))
+        self.table(kind).items.iter()
     }
 
     /// The resources matching `filter` (all when `None`), in creation order.
+    ///
+    /// The filter is evaluated once per state of the store: until the next write,
+    /// listing with the same filter again reuses the positions it found.
     pub(crate) fn select(&self, kind: Kind, filter: Option<&Filter>) -> Vec<&Map<String, Value>> {
-        self.all(kind)
-            .filter(|r| filter.is_none_or(|f| f.matches(r.get(f.attr).and_then(Value::as_str))))
-            .collect()
+        let table = self.table(kind);
+        match filter {
+            None => table.items.iter().collect(),
+            Some(filter) => table
+                .matching(filter)
+                .iter()
+                .map(|&at| &table.items[at])
+                .collect(),
+        }
     }
 
     /// Creates a resource from a request body (or seed) and returns it.
@@ -272,12 +345,7 @@ impl Store {
             meta.insert("version".to_owned(), Value::String(version));
         }
         if kind == Kind::Group {
-            let mut list = match self
-                .groups
-                .items
-                .get_mut(id)
-                .and_then(|g| g.remove("members"))
-            {
+            let mut list = match self.groups.get_mut(id).and_then(|g| g.remove("members")) {
                 Some(Value::Array(list)) => list,
                 _ => Vec::new(),
             };
@@ -324,10 +392,7 @@ impl Store {
                 self.user_names.insert(new.to_lowercase(), id.to_owned());
             }
         }
-        let table = self.table_mut(kind);
-        if table.items.insert(id.to_owned(), resource).is_none() {
-            table.order.push(id.to_owned());
-        }
+        self.table_mut(kind).put(id, resource);
     }
 
     fn new_id(&mut self) -> String {
@@ -428,13 +493,13 @@ impl Store {
         self_id: Option<&str>,
     ) -> Result<(), Rejection> {
         for id in ids {
-            if self.groups.items.contains_key(id) || Some(id) == self_id {
+            if self.groups.contains(id) || Some(id) == self_id {
                 return Err(Rejection::bad(
                     "invalidValue",
                     format!("member {id} is a group; only flat groups are supported"),
                 ));
             }
-            if !self.users.items.contains_key(id) {
+            if !self.users.contains(id) {
                 return Err(Rejection::bad(
                     "invalidValue",
                     format!("member {id} is not an existing user"),
@@ -534,4 +599,57 @@ fn set_attribute(
         resource.insert(name.to_owned(), value);
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::filter;
+
+    fn user(store: &mut Store, name: &str, external_id: &str) -> String {
+        let created = store
+            .create(
+                Kind::User,
+                json!({"userName": name, "externalId": external_id}),
+                Origin::Seed,
+            )
+            .unwrap();
+        created["id"].as_str().unwrap().to_owned()
+    }
+
+    fn names(store: &Store, filter: &Filter) -> Vec<String> {
+        store
+            .select(Kind::User, Some(filter))
+            .into_iter()
+            .map(|r| r["userName"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_listing_sees_every_write_since_the_last() {
+        let mut store = Store::new("http://127.0.0.1/scim".to_owned(), 7);
+        let owned = filter::parse(Kind::User, r#"externalId sw "pw-activate:""#).unwrap();
+        let named = filter::parse(Kind::User, r#"userName eq "B""#).unwrap();
+        user(&mut store, "a", "pw-activate:user:1");
+        let b = user(&mut store, "b", "other:2");
+        user(&mut store, "c", "pw-activate:user:3");
+        assert_eq!(names(&store, &owned), ["a", "c"]);
+        // The same filter again, and another one in between.
+        assert_eq!(names(&store, &owned), ["a", "c"]);
+        assert_eq!(names(&store, &named), ["b"]);
+        assert_eq!(names(&store, &owned), ["a", "c"]);
+        // A creation, then a PATCH that moves a record into the selection.
+        user(&mut store, "d", "pw-activate:user:4");
+        assert_eq!(names(&store, &owned), ["a", "c", "d"]);
+        let patch = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "externalId", "value": "pw-activate:user:2"}],
+        });
+        store
+            .patch(Kind::User, &b, &patch, false, Quirks::default(), None)
+            .unwrap();
+        assert_eq!(names(&store, &owned), ["a", "b", "c", "d"]);
+        assert_eq!(store.select(Kind::User, None).len(), 4);
+        assert_eq!(store.select(Kind::Group, Some(&owned)).len(), 0);
+    }
 }
