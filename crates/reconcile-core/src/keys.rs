@@ -273,6 +273,21 @@ pub(crate) fn same_key_set(desired: &[SshKey], stored: &[String]) -> bool {
     normalized.len() == wanted.len() && normalized.iter().all(|k| wanted.contains(k.as_str()))
 }
 
+/// The keys of `desired` whose key data `stored` already holds (a changed
+/// comment does not make a key new), in `desired`'s order.
+pub(crate) fn keys_already_held(desired: &[SshKey], stored: &[String]) -> Vec<SshKey> {
+    let held: HashSet<String> = stored
+        .iter()
+        .filter_map(|value| SshKey::parse_any_strength(value).ok())
+        .map(|(key, _)| key.data().to_owned())
+        .collect();
+    desired
+        .iter()
+        .filter(|key| held.contains(key.data()))
+        .cloned()
+        .collect()
+}
+
 /// The normal forms of stored key values (unparsable values kept as trimmed,
 /// whitespace-collapsed text so they compare unequal to any valid key).
 fn observed_key_set(stored: &[String]) -> BTreeSet<String> {

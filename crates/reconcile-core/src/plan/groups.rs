@@ -7,8 +7,9 @@
 //! (case-insensitively) is a conflict: the group is not created, or not
 //! renamed and given no new members; members of an existing record who lost
 //! access still leave it (least privilege). Owned groups no longer desired are
-//! emptied. Members belonging to users that are not written (held or
-//! conflicted) are never added or removed.
+//! emptied. Members belonging to held users are never added or removed; the
+//! record of a user whose rename is blocked stays in the groups it is in and
+//! leaves those its user left, but is added to none.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -42,7 +43,7 @@ struct Matched<'i, 'a> {
     warnings: Vec<Warning>,
 }
 
-/// The group operations. `blocked` users are not written.
+/// The group operations. `blocked` users are added to no group.
 pub(super) fn operations(
     inputs: &Inputs<'_>,
     assignment: &Assignment,
@@ -82,7 +83,8 @@ pub(super) fn operations(
             .flatten();
         let blocked_name = clash.is_some();
         conflicts.extend(clash);
-        let (existing_members, created) = desired_members(inputs, assignment, blocked, wanted);
+        let (existing_members, created, kept) =
+            desired_members(inputs, assignment, blocked, wanted);
         let action = match existing {
             None if blocked_name => None,
             None => {
@@ -103,6 +105,7 @@ pub(super) fn operations(
                 let change = Change {
                     wanted: existing_members,
                     created,
+                    kept,
                     blocked_name,
                     rekey: rekeyed.contains(&current.record.scim_id),
                 };
@@ -137,6 +140,9 @@ struct Change {
     wanted: Vec<RecordIx>,
     /// Members this plan creates.
     created: Vec<MemberRef>,
+    /// Members whose user is blocked (a rename into a name held by someone
+    /// else): they stay if they are members, and are not added.
+    kept: Vec<RecordIx>,
     /// The group's name is held by a group record we do not own.
     blocked_name: bool,
     /// The record was adopted by name under a new key.
@@ -248,17 +254,21 @@ fn match_groups<'i, 'a>(inputs: &'i Inputs<'a>) -> Matched<'i, 'a> {
 }
 
 /// A desired group's members: existing records (each once, in no particular
-/// order), and users this plan creates. Blocked users are left out.
+/// order), users this plan creates, and the records of blocked users (kept
+/// where they are members, never added; a blocked user without a record is
+/// left out).
 fn desired_members(
     inputs: &Inputs<'_>,
     assignment: &Assignment,
     blocked: &Table<UserIx, bool>,
     group: &WantedGroup<'_>,
-) -> (Vec<RecordIx>, Vec<MemberRef>) {
+) -> (Vec<RecordIx>, Vec<MemberRef>, Vec<RecordIx>) {
     let mut existing = Vec::with_capacity(group.members.len());
     let mut created = Vec::new();
+    let mut kept = Vec::new();
     for &user in &group.members {
         if blocked[user] {
+            kept.extend(assignment.record_of[user]);
             continue;
         }
         if let Some(index) = assignment.record_of[user] {
@@ -271,7 +281,7 @@ fn desired_members(
             }));
         }
     }
-    (existing, created)
+    (existing, created, kept)
 }
 
 /// Group memberships as owned records (compared as handles, not strings).
@@ -316,7 +326,13 @@ impl<'r, 'a> Members<'r, 'a> {
         change: Change,
     ) -> Option<Action> {
         let (group, record) = (wanted.group, current.record);
-        let (added, stale) = self.difference(&change.wanted, &current.owned);
+        let (mut added, stale) = if change.kept.is_empty() {
+            self.difference(&change.wanted, &current.owned)
+        } else {
+            let wanted: Vec<RecordIx> = change.wanted.iter().chain(&change.kept).copied().collect();
+            self.difference(&wanted, &current.owned)
+        };
+        added.retain(|index| !change.kept.contains(index));
         let remove = self.removal(&stale, &current.other);
         // A blocked rename keeps the old name and gains nobody; members who
         // lost access still leave (least privilege).

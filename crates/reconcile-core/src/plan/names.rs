@@ -14,7 +14,8 @@ use crate::plan::inputs::Inputs;
 
 /// Users whose name is not free, and why.
 pub(super) struct Blocked {
-    /// Desired user → not written.
+    /// Desired user → not created or renamed (its record, if any, only loses
+    /// keys and groups).
     pub(super) users: Table<UserIx, bool>,
     /// One conflict per blocked user, in user order.
     pub(super) conflicts: Vec<Conflict>,

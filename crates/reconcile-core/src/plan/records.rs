@@ -167,10 +167,16 @@ pub(super) fn settle_orphans(inputs: &Inputs<'_>, by_key: ByKey) -> Assignment {
 }
 
 impl Assignment {
-    /// Freezes the records of users whose name is not free (they are not written).
+    /// Freezes the records that blocked users (whose name is not free) were
+    /// to adopt by re-key: they are not written. A blocked user's own record
+    /// stays matched: it keeps its name and gains nothing, but loses what its
+    /// user lost (see `users::withdrawn_keys` and `groups`).
     pub(super) fn freeze(mut self, blocked: &Table<UserIx, bool>) -> Self {
         for (user, &is_blocked) in blocked.iter() {
-            if is_blocked && let Some(index) = self.record_of[user] {
+            if is_blocked
+                && let Some(index) = self.record_of[user]
+                && matches!(self.fate[index], Fate::ReKey(_))
+            {
                 self.fate[index] = Fate::Frozen;
             }
         }

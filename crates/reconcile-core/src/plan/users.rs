@@ -7,12 +7,14 @@
 //! (`active=false` and an empty key list in one PATCH); inactive with an
 //! inactive record that still carries keys → revoke the keys; inactive
 //! otherwise → nothing (an inactive record's other attributes are not
-//! maintained). Records no longer desired are retired the same way.
+//! maintained). Records no longer desired are retired the same way. A user
+//! whose rename is blocked keeps its record as it is, except for the keys
+//! removed in ACTIVATE, which leave it.
 
 use std::collections::BTreeMap;
 
 use crate::desired::{DesiredStatus, DesiredUser};
-use crate::keys::{observed_key_summaries, same_key_set};
+use crate::keys::{keys_already_held, observed_key_summaries, same_key_set};
 use crate::notes::Warning;
 use crate::observed::OwnedUser;
 use crate::plan::handles::{Table, UserIx};
@@ -38,6 +40,11 @@ pub(super) fn operations(
     };
     for (user, &desired) in inputs.users.iter() {
         if blocked[user] {
+            if let Some(index) = assignment.record_of[user]
+                && assignment.fate[index] == Fate::Matched(user)
+            {
+                actions.extend(withdrawn_keys(desired, inputs.records[index]));
+            }
             continue;
         }
         let Some(index) = assignment.record_of[user] else {
@@ -91,6 +98,28 @@ pub(super) fn operations(
         }
     }
     (actions, compare.warnings())
+}
+
+/// The keys a blocked user's record loses: while its rename waits (the new
+/// name is held by someone else), the record keeps its name and gains no key,
+/// but a key removed in ACTIVATE leaves it now (compared by key data, so a
+/// changed comment does not remove a key).
+fn withdrawn_keys(desired: &DesiredUser, record: &OwnedUser) -> Option<Action> {
+    let wanted = desired.ssh_keys.as_ref()?;
+    let kept = keys_already_held(wanted, &record.ssh_keys);
+    if same_key_set(&kept, &record.ssh_keys) {
+        return None;
+    }
+    Some(Action::UpdateUser(UserPatch {
+        scim_id: record.scim_id.clone(),
+        external_id: record.external_id.clone(),
+        user: desired.id.clone(),
+        user_name: record.user_name.clone(),
+        changes: vec![UserChange::SshKeys(KeysChange {
+            old: observed_key_summaries(&record.ssh_keys),
+            new: kept,
+        })],
+    }))
 }
 
 /// Takes access away from a record that is not to be active: an active

@@ -2,10 +2,11 @@
 //! keep it back: regression tests for each way it once did not.
 
 use reconcile_core::{
-    Action, ActionKind, DeactivationLimit, GuardKind, ScimId, UnusableUser, UserChange, apply,
+    Action, ActionKind, Conflict, DeactivationLimit, ExternalId, GuardKind, OwnedUser, ScimId,
+    UnusableUser, UserChange, apply,
 };
 
-use crate::support::{Around, Org, Wrapped};
+use crate::support::{Around, Org, Wrapped, key};
 
 fn scim_id_of(org: &Org, name: &str) -> ScimId {
     org.target
@@ -181,4 +182,88 @@ fn a_held_user_without_a_username_freezes_the_records_it_could_own() {
         "{}",
         plan.to_text()
     );
+}
+
+/// Carol, in gpu and cpu with two keys, synced; then ACTIVATE renames her to a
+/// name a record we do not own holds, removes one key, adds another, moves her
+/// from cpu to ml.
+fn blocked_rename_with_removals() -> Org {
+    let mut org = Org::new();
+    org.user("1", "carol", "Carol").ssh_keys = Some(vec![key(1, "laptop"), key(2, "old")]);
+    org.user("2", "dan", "Dan");
+    org.group("g1", "gpu", &["1", "2"]);
+    org.group("g2", "cpu", &["1", "2"]);
+    org.group("g3", "ml", &["2"]);
+    org.sync();
+    org.target
+        .insert_user(OwnedUser {
+            external_id: ExternalId::new("okta:00u7"),
+            user_name: "caroline".into(),
+            active: true,
+            ..OwnedUser::default()
+        })
+        .unwrap();
+    let carol = org.user_mut("1");
+    carol.username = "caroline".into();
+    // The comment of the kept key changes too: still the same key.
+    carol.ssh_keys = Some(vec![key(1, "laptop 2"), key(3, "new")]);
+    org.group_mut("g2").members.retain(|m| m.as_str() != "1");
+    org.group_mut("g3").members.push("1".into());
+    org
+}
+
+#[test]
+fn a_blocked_rename_still_takes_away_what_the_user_lost_and_grants_nothing() {
+    let mut org = blocked_rename_with_removals();
+    let plan = org.plan();
+    assert!(
+        matches!(
+            plan.conflicts.as_slice(),
+            [Conflict::ForeignUserName { user }] if user.user_name == "caroline"
+        ),
+        "{}",
+        plan.to_text()
+    );
+    let carol = scim_id_of(&org, "carol");
+    let patches: Vec<&Vec<UserChange>> = plan
+        .applicable()
+        .filter_map(|op| match &op.action {
+            Action::UpdateUser(p) if p.scim_id == carol => Some(&p.changes),
+            _ => None,
+        })
+        .collect();
+    let [changes] = patches.as_slice() else {
+        panic!("one PATCH of carol's record: {}", plan.to_text());
+    };
+    let [UserChange::SshKeys(keys)] = changes.as_slice() else {
+        panic!("only her keys change, no rename: {changes:?}");
+    };
+    assert_eq!(
+        keys.new
+            .iter()
+            .map(reconcile_core::SshKey::comment)
+            .collect::<Vec<_>>(),
+        ["laptop 2"],
+        "the removed key goes, the new one waits"
+    );
+
+    let report = org.apply(&plan);
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!(org.target.users()[&carol].user_name, "carol");
+    assert_eq!(org.target.users()[&carol].ssh_keys.len(), 1);
+    let mut groups = groups_holding(&org, &carol);
+    groups.sort();
+    assert_eq!(groups, ["gpu"], "left cpu, not added to ml");
+    let again = org.plan();
+    assert_eq!(again.applicable().count(), 0, "{}", again.to_text());
+    assert_eq!(again.conflicts.len(), 1);
+
+    // Renamed again to a free name: the rename and what waited go out.
+    org.user_mut("1").username = "carol.b".into();
+    org.sync();
+    assert_eq!(org.target.users()[&carol].user_name, "carol.b");
+    assert_eq!(org.target.users()[&carol].ssh_keys.len(), 2);
+    let mut groups = groups_holding(&org, &carol);
+    groups.sort();
+    assert_eq!(groups, ["gpu", "ml"]);
 }
