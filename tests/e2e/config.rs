@@ -92,6 +92,12 @@ async fn configuration_errors_name_the_variable_and_exit_1() {
                 &["CW_SCIM_BEARER_TOKEN"],
                 "CW_SCIM_BEARER_TOKEN (or CW_SCIM_BEARER_TOKEN_FILE) is required",
             ),
+            mistake(
+                &[],
+                &[("ACTIVATE_SYNC_GROUPS", " , ")],
+                &[],
+                "ACTIVATE_SYNC_GROUPS is set but names no group; expected a comma-separated list such as gpu-users,ml-team",
+            ),
             // The same checks apply to `plan`.
             mistake(
                 &["plan"],
@@ -302,12 +308,6 @@ const USAGE_MISTAKES: &[Mistake] = &[
         &[("ACTIVATE_ORG_NAME", "..")],
         &[],
         "invalid value '..' for ACTIVATE_ORG_NAME: expected an organization name",
-    ),
-    mistake(
-        &[],
-        &[("ACTIVATE_SYNC_GROUPS", " , ")],
-        &[],
-        "for ACTIVATE_SYNC_GROUPS: an empty group name; expected a comma-separated list such as gpu-users,ml-team",
     ),
     mistake(
         &[],

@@ -397,7 +397,7 @@ pub fn render_report(report: &ApplyReport) -> String {
     for omitted in &report.omitted_members {
         let _ = writeln!(
             out,
-            "  left out of group {:?}: {} (its user could not be created)",
+            "  left out of group {:?}: {} (its record could not be created or re-keyed)",
             omitted.group_name, omitted.user_name
         );
     }

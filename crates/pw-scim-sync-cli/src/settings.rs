@@ -139,14 +139,31 @@ impl Settings {
     }
 }
 
+/// The groups of `ACTIVATE_SYNC_GROUPS`, empty entries (a trailing comma) skipped;
+/// a list that names no group is refused.
+fn scope(args: &SyncArgs) -> Result<Option<BTreeSet<String>>> {
+    let Some(names) = &args.activate_sync_groups else {
+        return Ok(None);
+    };
+    let names: BTreeSet<String> = names
+        .iter()
+        .filter(|name| !name.0.is_empty())
+        .map(|name| name.0.clone())
+        .collect();
+    if names.is_empty() {
+        bail!(
+            "{} is set but names no group; expected a comma-separated list such as gpu-users,ml-team",
+            args.name_of(env::ACTIVATE_SYNC_GROUPS)
+        );
+    }
+    Ok(Some(names))
+}
+
 impl RunSettings {
     /// The side-independent settings.
     pub fn from_args(args: &SyncArgs) -> Result<Self> {
         Ok(Self {
-            scope: args
-                .activate_sync_groups
-                .as_ref()
-                .map(|names| names.iter().map(|n| n.0.clone()).collect()),
+            scope: scope(args)?,
             max_deactivations: args.max_deactivations,
             allow_mass_deactivation: args.allow_mass_deactivation,
             max_rekeys: args.max_rekeys,

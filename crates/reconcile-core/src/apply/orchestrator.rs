@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -19,7 +20,7 @@ use crate::ids::{ExternalId, ScimId, SourceGroupId, SourceUserId, fold};
 use crate::keys::KeySummary;
 use crate::plan::{
     Action, ActionKind, CreateGroup, CreateUser, FieldChange, KeysChange, MemberRef, Operation,
-    Plan, Subject, UpdateGroup, UserChange,
+    Plan, Subject, UpdateGroup, UserChange, UserPatch,
 };
 use crate::rules::ServerRules;
 
@@ -54,6 +55,9 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         groups_proven: AtomicBool::new(false),
         rekeys_proven: AtomicBool::new(false),
         rekeys_stopped: AtomicBool::new(false),
+        group_rekeys_proven: AtomicBool::new(false),
+        group_rekeys_stopped: AtomicBool::new(false),
+        unkeyed: Mutex::new(HashMap::new()),
         rules: plan.server,
         read_backs: AtomicUsize::new(options.read_backs),
     };
@@ -89,35 +93,7 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
     runner.run(creations.collect(), &mut report).await;
 
     let groups = of_kinds(&[ActionKind::CreateGroup, ActionKind::UpdateGroup]);
-    let mut group_jobs = Vec::with_capacity(groups.len());
-    for op in groups {
-        let (planned, subject) = match &op.action {
-            Action::CreateGroup(c) => (&c.members, (&c.external_id, &c.display_name)),
-            Action::UpdateGroup(u) => (&u.add, (&u.external_id, &u.display_name)),
-            _ => continue,
-        };
-        let mut members = Vec::with_capacity(planned.len());
-        let mut omitted = Vec::new();
-        for member in planned {
-            match member {
-                MemberRef::Existing(e) => members.push(e.scim_id.clone()),
-                MemberRef::Created(c) => match report.created_users.get(&c.user) {
-                    Some(id) => members.push(id.clone()),
-                    None => omitted.push(OmittedMember {
-                        group: subject.0.clone(),
-                        group_name: subject.1.clone(),
-                        user: c.user.clone(),
-                        user_name: c.user_name.clone(),
-                    }),
-                },
-            }
-        }
-        group_jobs.push(Job {
-            action: &op.action,
-            members,
-            omitted,
-        });
-    }
+    let group_jobs = runner.group_jobs(groups, &report);
     let (creates, mut group_jobs): (Vec<Job<'_>>, Vec<Job<'_>>) = group_jobs
         .into_iter()
         .partition(|job| matches!(job.action, Action::CreateGroup(_)));
@@ -130,6 +106,18 @@ pub async fn apply(plan: &Plan, target: &dyn ScimTarget, options: &ApplyOptions)
         )
         .await;
     group_jobs.extend(creates);
+    let (rekeys, mut group_jobs): (Vec<Job<'_>>, Vec<Job<'_>>) = group_jobs
+        .into_iter()
+        .partition(|job| matches!(job.action, Action::UpdateGroup(u) if u.rekey.is_some()));
+    let mut rekeys = rekeys.into_iter();
+    runner
+        .prove(
+            &mut rekeys,
+            (&runner.group_rekeys_proven, &runner.group_rekeys_stopped),
+            &mut report,
+        )
+        .await;
+    group_jobs.extend(rekeys);
     // Longest first: a large group's chunks are sent one after another, so the
     // phase can end no sooner than its chain does; started first, it runs while
     // the small groups fill the other slots.
@@ -260,6 +248,13 @@ struct Runner<'t, 'o> {
     rekeys_proven: AtomicBool,
     /// Set when a user re-key's mark was not kept: no re-key starts any more.
     rekeys_stopped: AtomicBool,
+    /// Set once a group re-key's answer showed the new mark kept.
+    group_rekeys_proven: AtomicBool,
+    /// Set when a group re-key's mark was not kept: no group is re-keyed any more.
+    group_rekeys_stopped: AtomicBool,
+    /// User records whose re-key did not apply (failed, not started, or the mark
+    /// lost), by SCIM id: they are added to no group in this run.
+    unkeyed: Mutex<HashMap<ScimId, (SourceUserId, String)>>,
     /// The rules the plan compared by; what the server kept is judged by them.
     rules: ServerRules,
     /// Read-backs left for this run.
@@ -283,6 +278,52 @@ impl Runner<'_, '_> {
             };
             self.run(vec![job], report).await;
         }
+    }
+
+    /// The group creations and updates as jobs, their members resolved: a user
+    /// created in this run by its new SCIM id; a user whose record was not
+    /// created or re-keyed is left out (and reported).
+    fn group_jobs<'p>(&self, groups: Vec<&'p Operation>, report: &ApplyReport) -> Vec<Job<'p>> {
+        let mut group_jobs = Vec::with_capacity(groups.len());
+        for op in groups {
+            let (planned, subject) = match &op.action {
+                Action::CreateGroup(c) => (&c.members, (&c.external_id, &c.display_name)),
+                Action::UpdateGroup(u) => (&u.add, (&u.external_id, &u.display_name)),
+                _ => continue,
+            };
+            let mut members = Vec::with_capacity(planned.len());
+            let mut omitted = Vec::new();
+            let unkeyed = self.unkeyed.lock().unwrap_or_else(PoisonError::into_inner);
+            for member in planned {
+                match member {
+                    MemberRef::Existing(e) => match unkeyed.get(&e.scim_id) {
+                        None => members.push(e.scim_id.clone()),
+                        Some((user, user_name)) => omitted.push(OmittedMember {
+                            group: subject.0.clone(),
+                            group_name: subject.1.clone(),
+                            user: user.clone(),
+                            user_name: user_name.clone(),
+                        }),
+                    },
+                    MemberRef::Created(c) => match report.created_users.get(&c.user) {
+                        Some(id) => members.push(id.clone()),
+                        None => omitted.push(OmittedMember {
+                            group: subject.0.clone(),
+                            group_name: subject.1.clone(),
+                            user: c.user.clone(),
+                            user_name: c.user_name.clone(),
+                        }),
+                    },
+                }
+            }
+            drop(unkeyed);
+            group_jobs.push(Job {
+                action: &op.action,
+                members,
+                omitted,
+            });
+        }
+        group_jobs
     }
 
     /// The user `PATCH`es in rename waves; in each, the re-keys prove the mark first.
@@ -390,6 +431,9 @@ impl Runner<'_, '_> {
         };
         if let Some(outcome) = skipped {
             tracing::debug!(action = %kind, subject = %subject, "not started");
+            if let Action::ReKey(patch) = job.action {
+                self.unkeyed(patch);
+            }
             return Done {
                 kind,
                 subject,
@@ -453,23 +497,26 @@ impl Runner<'_, '_> {
                     UserChange::ExternalId(c) => Some(&c.new),
                     _ => None,
                 });
-                match sent {
-                    Some(sent) => self.judge_rekey((sent, &p.scim_id), subject, executed),
+                let executed = match sent {
+                    Some(sent) => Self::judge_rekey(
+                        (sent, &p.scim_id),
+                        (&self.rekeys_proven, &self.rekeys_stopped),
+                        subject,
+                        executed,
+                    ),
                     None => executed,
+                };
+                if executed.result.is_err() {
+                    self.unkeyed(p);
                 }
+                executed
             }
             Action::Reactivate(p) | Action::UpdateUser(p) => {
                 self.patch_user(&p.scim_id, &p.changes).await
             }
             Action::CreateUser(c) => self.create_user(c, subject).await,
             Action::CreateGroup(c) => self.create_group(c, job.members, subject).await,
-            Action::UpdateGroup(u) => {
-                let executed = self.update_group(u, &job.members).await;
-                match &u.rekey {
-                    Some(rekey) => self.judge_rekey((&rekey.new, &u.scim_id), subject, executed),
-                    None => executed,
-                }
-            }
+            Action::UpdateGroup(u) => self.update_group(u, &job.members, subject).await,
             Action::EmptyGroup(e) => {
                 let remove: Vec<ScimId> = e.remove.iter().map(|m| m.scim_id.clone()).collect();
                 self.patch_group(&e.scim_id, Vec::new(), &remove, &[]).await
@@ -545,8 +592,8 @@ impl Runner<'_, '_> {
     /// longer be updated or deactivated by this tool. A re-key whose record
     /// could not be read is neither: the next user re-key goes out alone again.
     fn judge_rekey(
-        &self,
         (sent, scim_id): (&ExternalId, &ScimId),
+        (proven, stopped): (&AtomicBool, &AtomicBool),
         subject: &Subject,
         executed: Executed,
     ) -> Executed {
@@ -554,10 +601,10 @@ impl Runner<'_, '_> {
             return executed;
         };
         if kept == sent {
-            self.rekeys_proven.store(true, Ordering::SeqCst);
+            proven.store(true, Ordering::SeqCst);
             return executed;
         }
-        self.rekeys_stopped.store(true, Ordering::SeqCst);
+        stopped.store(true, Ordering::SeqCst);
         let lost = OwnershipNotKept {
             subject: subject.clone(),
             write: MarkWrite::ReKey,
@@ -573,6 +620,17 @@ impl Runner<'_, '_> {
             ownership: Some(lost),
             ..executed
         }
+    }
+
+    /// Notes a user re-key that did not apply: its record joins no group.
+    fn unkeyed(&self, patch: &UserPatch) {
+        self.unkeyed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                patch.scim_id.clone(),
+                (patch.user.clone(), patch.user_name.clone()),
+            );
     }
 
     fn take_read_back(&self) -> bool {
@@ -709,16 +767,62 @@ impl Runner<'_, '_> {
         rest
     }
 
-    async fn update_group(&self, update: &UpdateGroup, add: &[ScimId]) -> Executed {
+    /// Updates a group. A re-key goes out first, alone (with any rename), and
+    /// members are added only once its answer showed the new mark kept: a group
+    /// the tool can no longer manage never gains access. Removals go out
+    /// whatever the re-key's fate.
+    async fn update_group(
+        &self,
+        update: &UpdateGroup,
+        add: &[ScimId],
+        subject: &Subject,
+    ) -> Executed {
         let remove: Vec<ScimId> = update.remove.iter().map(|m| m.scim_id.clone()).collect();
-        let mut head = Vec::new();
-        if let Some(rekey) = &update.rekey {
-            head.push(GroupChange::ExternalId(rekey.new.clone()));
+        let rename = update
+            .rename
+            .as_ref()
+            .map(|rename| GroupChange::DisplayName(rename.new.clone()));
+        let Some(rekey) = &update.rekey else {
+            return self
+                .patch_group(&update.scim_id, rename.into_iter().collect(), &remove, add)
+                .await;
+        };
+        if self.group_rekeys_stopped.load(Ordering::SeqCst) {
+            let removed = self
+                .patch_group(&update.scim_id, Vec::new(), &remove, &[])
+                .await;
+            let error = TargetError::new(
+                TargetErrorKind::Other,
+                "not re-keyed: an earlier group re-key lost the ownership mark; only member \
+                 removals were sent",
+            );
+            return Executed {
+                result: removed.result.and(Err(error)),
+                ..removed
+            };
         }
-        if let Some(rename) = &update.rename {
-            head.push(GroupChange::DisplayName(rename.new.clone()));
+        let mut head = vec![GroupChange::ExternalId(rekey.new.clone())];
+        head.extend(rename);
+        let first = self.patch_group(&update.scim_id, head, &[], &[]).await;
+        let first = Self::judge_rekey(
+            (&rekey.new, &update.scim_id),
+            (&self.group_rekeys_proven, &self.group_rekeys_stopped),
+            subject,
+            first,
+        );
+        let kept = first.kept_external_id.is_some();
+        let failed = first.result.is_err();
+        // Without a readable answer the mark is unproven: removals only.
+        let add = if kept && !failed { add } else { &[] };
+        let rest = self
+            .patch_group(&update.scim_id, Vec::new(), &remove, add)
+            .await;
+        Executed {
+            result: first.result.and(rest.result),
+            warning: first.warning.or(rest.warning),
+            ownership: first.ownership,
+            ..Executed::applied(None)
         }
-        self.patch_group(&update.scim_id, head, &remove, add).await
     }
 
     /// Sends a re-key, a rename and member changes as PATCH calls carrying at

@@ -19,7 +19,7 @@ pub struct ApplyReport {
     pub created_users: BTreeMap<SourceUserId, ScimId>,
     /// SCIM ids of the groups created.
     pub created_groups: BTreeMap<SourceGroupId, ScimId>,
-    /// Group members left out because their user was not created.
+    /// Group members left out because their record was not created or re-keyed.
     pub omitted_members: Vec<OmittedMember>,
     /// Set when a create's answer did not prove ownership: the server does not
     /// keep the `externalId` this tool recognizes its records by. No creation
@@ -107,14 +107,15 @@ pub struct ApplyFailure {
     pub error: TargetError,
 }
 
-/// A group member left out because its user's creation failed or was skipped.
+/// A group member left out because its record's creation or re-key failed or was
+/// skipped.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct OmittedMember {
     /// The group's `externalId`.
     pub group: ExternalId,
     /// The group's `displayName`.
     pub group_name: String,
-    /// The user that was not created.
+    /// The user whose record was not created or re-keyed.
     pub user: SourceUserId,
     /// Its `userName`.
     pub user_name: String,

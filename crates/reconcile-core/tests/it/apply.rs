@@ -606,6 +606,15 @@ impl Around for DropsExternalIdOnPatch {
     }
 }
 
+/// Applies `org`'s plan to a server that empties the `externalId` a PATCH sets.
+fn run_dropping_external_ids(org: &Org) -> reconcile_core::ApplyReport {
+    let target = Wrapped {
+        inner: &org.target,
+        around: DropsExternalIdOnPatch,
+    };
+    run(org, &target, &ApplyOptions::default())
+}
+
 /// Three users whose records carry keys of an earlier scheme.
 fn org_with_old_keys() -> Org {
     let mut org = Org::new();
@@ -633,14 +642,7 @@ fn a_server_that_drops_the_mark_on_a_rekey_costs_one_record() {
         .count();
     assert_eq!(rekeys, 3);
 
-    let report = run(
-        &org,
-        &Wrapped {
-            inner: &org.target,
-            around: DropsExternalIdOnPatch,
-        },
-        &ApplyOptions::default(),
-    );
+    let report = run_dropping_external_ids(&org);
     let lost = report
         .ownership_not_kept
         .as_ref()
@@ -677,27 +679,65 @@ fn a_kept_rekey_lets_the_others_run() {
 }
 
 #[test]
-fn a_group_rekey_whose_mark_is_not_kept_fails_and_is_reported() {
+fn a_group_rekey_whose_mark_is_not_kept_gains_nobody_and_stops_the_others() {
     let mut org = Org::new();
     org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
     org.group("g1", "gpu", &["1"]);
+    org.group("g2", "cpu", &["1"]);
     org.sync();
-    org.group_mut("g1").id = "scim-g1".into();
-    let report = run(
-        &org,
-        &Wrapped {
-            inner: &org.target,
-            around: DropsExternalIdOnPatch,
-        },
-        &ApplyOptions::default(),
-    );
+    // Both groups' ACTIVATE ids change, and bob joins both.
+    for (id, new) in [("g1", "scim-g1"), ("g2", "scim-g2")] {
+        let group = org.group_mut(id);
+        group.id = new.into();
+        group.members.push("2".into());
+    }
+    let calls = org.target.calls().len();
+    let report = run_dropping_external_ids(&org);
     let lost = report
         .ownership_not_kept
         .as_ref()
         .expect("the lost mark is reported");
     assert_eq!(
         (lost.write, lost.sent.as_str(), lost.kept.as_deref()),
-        (MarkWrite::ReKey, "pw-activate:group:scim-g1", None)
+        (MarkWrite::ReKey, "pw-activate:group:scim-g2", None),
+        "cpu sorts first: its re-key went alone"
     );
-    assert_eq!(report.counts[&ActionKind::UpdateGroup], counts(0, 1, 0, 0));
+    assert_eq!(report.counts[&ActionKind::UpdateGroup], counts(0, 2, 0, 0));
+    assert_eq!(
+        org.target.calls().len() - calls,
+        1,
+        "one PATCH (the first re-key, alone); no member added, the other group not re-keyed"
+    );
+    let bob = id_of(&org.target, "bob");
+    assert!(
+        org.target
+            .groups()
+            .values()
+            .all(|g| !g.members.contains(&bob)),
+        "{:#?}",
+        org.target.groups()
+    );
+}
+
+#[test]
+fn records_whose_rekey_did_not_apply_join_no_group() {
+    let mut org = org_with_old_keys();
+    org.group("g1", "gpu", &["1", "2", "3"]);
+    let report = run_dropping_external_ids(&org);
+    assert!(report.ownership_not_kept.is_some());
+    assert_eq!(report.counts[&ActionKind::CreateGroup], counts(1, 0, 0, 0));
+    assert_eq!(
+        report
+            .omitted_members
+            .iter()
+            .map(|m| m.user_name.as_str())
+            .collect::<Vec<_>>(),
+        ["user1", "user2", "user3"]
+    );
+    assert!(
+        org.target.groups().values().all(|g| g.members.is_empty()),
+        "{:#?}",
+        org.target.groups()
+    );
 }
