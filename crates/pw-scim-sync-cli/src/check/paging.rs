@@ -76,7 +76,9 @@ pub(super) async fn probe(
             .consequence
             .push("the sync counts the records it received, not itemsPerPage".to_owned());
     }
-    let page_size = if returned < total && returned > 0 {
+    // More than one page: the records a page really holds, and what the second brought.
+    let paged = returned < total && returned > 0;
+    let second = if paged {
         if returned < asked_size {
             found.consequence.push(format!(
                 "pages hold {returned} records whatever count asks for{}; the sync pages by the records received",
@@ -92,7 +94,7 @@ pub(super) async fn probe(
         None
     };
     let cursors_work = cursor && cursor_page(client, base, asked_size, &mut found, limits).await;
-    match page_size {
+    match second {
         Some(PageSecond::Brought) | None => {}
         Some(PageSecond::Failed(_)) if cursors_work => {
             found.verdict = found.verdict.max(Verdict::Degraded);
@@ -106,11 +108,7 @@ pub(super) async fn probe(
             found.consequence.push(consequence.to_owned());
         }
     }
-    let page_size = if page_size.is_some() {
-        returned
-    } else {
-        asked_size
-    };
+    let page_size = if paged { returned } else { asked_size };
     listing_pages(client, page_size, everything, &mut found);
     Probe::new(
         "paging",
