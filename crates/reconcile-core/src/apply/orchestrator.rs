@@ -810,16 +810,23 @@ impl Runner<'_, '_> {
             subject,
             first,
         );
-        let kept = first.kept_external_id.is_some();
-        let failed = first.result.is_err();
-        // Without a readable answer the mark is unproven: removals only.
-        let add = if kept && !failed { add } else { &[] };
+        // Without a readable answer the mark is unproven: removals only, and the
+        // additions wait for the next run (which sees the group under its new key).
+        let proven = first.kept_external_id.is_some() && first.result.is_ok();
+        let waiting = (!proven && first.result.is_ok() && !add.is_empty()).then(|| {
+            format!(
+                "{} members not added: the answer to the re-key carried no record, so the \
+                 new externalId is unproven; the next run adds them",
+                add.len()
+            )
+        });
+        let add = if proven { add } else { &[] };
         let rest = self
             .patch_group(&update.scim_id, Vec::new(), &remove, add)
             .await;
         Executed {
             result: first.result.and(rest.result),
-            warning: first.warning.or(rest.warning),
+            warning: first.warning.or(waiting).or(rest.warning),
             ownership: first.ownership,
             ..Executed::applied(None)
         }

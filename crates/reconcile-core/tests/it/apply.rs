@@ -741,3 +741,51 @@ fn records_whose_rekey_did_not_apply_join_no_group() {
         org.target.groups()
     );
 }
+
+/// Answers every group PATCH with `204 No Content`.
+struct GroupPatchesAnsweredEmpty;
+
+impl Around for GroupPatchesAnsweredEmpty {
+    fn answers_group_patches(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_group_rekey_answered_without_a_record_adds_its_members_on_the_next_run() {
+    let mut org = Org::new();
+    org.user("1", "alice", "Alice");
+    org.user("2", "bob", "Bob");
+    org.group("g1", "gpu", &["1"]);
+    org.sync();
+    let group = org.group_mut("g1");
+    group.id = "scim-g1".into();
+    group.members.push("2".into());
+    let target = Wrapped {
+        inner: &org.target,
+        around: GroupPatchesAnsweredEmpty,
+    };
+    let report = run(&org, &target, &ApplyOptions::default());
+    assert!(report.failures.is_empty(), "{report:#?}");
+    assert_eq!(report.ownership_not_kept, None);
+    assert!(
+        report.warnings[0]
+            .message
+            .starts_with("1 members not added: the answer to the re-key carried no record"),
+        "{report:#?}"
+    );
+    let bob = id_of(&org.target, "bob");
+    assert!(
+        org.target
+            .groups()
+            .values()
+            .all(|g| !g.members.contains(&bob))
+    );
+    org.sync();
+    assert!(
+        org.target
+            .groups()
+            .values()
+            .any(|g| g.members.contains(&bob))
+    );
+}

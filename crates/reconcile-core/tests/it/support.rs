@@ -146,6 +146,12 @@ pub trait Around: Send + Sync {
         changes.to_vec()
     }
 
+    /// Whether a group PATCH is answered with the record (default) or with
+    /// `204 No Content`.
+    fn answers_group_patches(&self) -> bool {
+        true
+    }
+
     /// Whether a user PATCH is answered with the record (default) or with
     /// `204 No Content`.
     fn answers_user_patches(&self) -> bool {
@@ -200,9 +206,15 @@ impl<A: Around> ScimTarget for Wrapped<'_, A> {
         changes: &[GroupChange],
     ) -> Result<Written<OwnedGroup>, TargetError> {
         self.around.before(Write::PatchGroup).await;
-        self.inner
+        let written = self
+            .inner
             .patch_group(id, &self.around.group_carried_out(changes))
-            .await
+            .await?;
+        Ok(if self.around.answers_group_patches() {
+            written
+        } else {
+            Written::empty()
+        })
     }
 
     async fn read_user(&self, id: &ScimId) -> Result<OwnedUser, TargetError> {
