@@ -393,7 +393,7 @@ pub fn ssh_keys(data: &[u8]) {
         unusable_users: Vec::new(),
     };
     let desired = project(&snapshot, &reconcile_core::Scope::All);
-    for user in desired.users.values() {
+    for user in desired.users().values() {
         if let Some(keys) = &user.ssh_keys {
             assert!(
                 keys.windows(2)

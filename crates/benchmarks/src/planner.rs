@@ -348,7 +348,7 @@ fn source(users: usize, groups: usize) -> SourceSnapshot {
 fn converged(desired: &Desired) -> Observed {
     let mut observed = Observed::default();
     let mut scim_id = HashMap::new();
-    for (n, (id, user)) in desired.users.iter().enumerate() {
+    for (n, (id, user)) in desired.users().iter().enumerate() {
         if !user.status.is_active() && n % 2 == 1 {
             continue; // Never active while synced: no record.
         }
@@ -372,7 +372,7 @@ fn converged(desired: &Desired) -> Observed {
                 .collect(),
         });
     }
-    for (n, group) in desired.groups.values().enumerate() {
+    for (n, group) in desired.groups().values().enumerate() {
         observed.groups.push(OwnedGroup {
             scim_id: ScimId::new(format!("{n:08x}-9a0b-4c1d-8e2f-{n:012x}")),
             external_id: group.external_id(),

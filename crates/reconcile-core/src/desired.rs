@@ -10,14 +10,17 @@ use crate::notes::{Conflict, Warning};
 
 /// The projection of a [`crate::SourceSnapshot`] through a [`crate::Scope`].
 ///
-/// Build it with [`crate::project`]; it is plain data, so tests may also build
-/// or edit it directly.
+/// Built by [`crate::project`] only. The users and the groups are read through
+/// [`Desired::users`] and [`Desired::groups`] and cannot be changed: each group
+/// also holds its members as positions among the users (made once, here, so
+/// that the planner never looks a member up by its text), and an edit could
+/// make the two disagree. To plan another state, project another snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Desired {
     /// In-scope users that can be written (conflicted users are in `held_users`).
-    pub users: BTreeMap<SourceUserId, DesiredUser>,
+    pub(crate) users: BTreeMap<SourceUserId, DesiredUser>,
     /// In-scope groups, with their desired (active, writable) members.
-    pub groups: BTreeMap<SourceGroupId, DesiredGroup>,
+    pub(crate) groups: BTreeMap<SourceGroupId, DesiredGroup>,
     /// In-scope users that must not be written because of a conflict (value:
     /// their username). Their records are left exactly as they are.
     pub held_users: BTreeMap<SourceUserId, String>,
@@ -33,6 +36,19 @@ pub struct Desired {
     pub warnings: Vec<Warning>,
     /// Facts about the snapshot the safety guards need.
     pub source: SourceFacts,
+}
+
+impl Desired {
+    /// In-scope users that can be written, by id (conflicted users are in
+    /// `held_users`).
+    pub fn users(&self) -> &BTreeMap<SourceUserId, DesiredUser> {
+        &self.users
+    }
+
+    /// In-scope groups, by id, with their desired (active, writable) members.
+    pub fn groups(&self) -> &BTreeMap<SourceGroupId, DesiredGroup> {
+        &self.groups
+    }
 }
 
 /// Facts about the source snapshot, for the safety guards.
@@ -128,9 +144,35 @@ pub struct DesiredGroup {
     pub display_name: String,
     /// Members: the group's users that are desired, writable and active.
     pub members: BTreeSet<SourceUserId>,
+    /// The same members as positions in [`Desired::users`] (id order),
+    /// ascending.
+    #[serde(skip)]
+    positions: Vec<u32>,
 }
 
 impl DesiredGroup {
+    /// A group whose members are the users at `positions` (ascending, once
+    /// each) of the desired users; `id_at` gives the id at a position.
+    pub(crate) fn new(
+        id: SourceGroupId,
+        display_name: String,
+        positions: Vec<u32>,
+        id_at: impl Fn(u32) -> SourceUserId,
+    ) -> Self {
+        debug_assert!(positions.windows(2).all(|w| w[0] < w[1]));
+        Self {
+            id,
+            display_name,
+            members: positions.iter().map(|&p| id_at(p)).collect(),
+            positions,
+        }
+    }
+
+    /// The members as positions in [`Desired::users`], ascending.
+    pub(crate) fn member_positions(&self) -> &[u32] {
+        &self.positions
+    }
+
     /// `pw-activate:group:<id>`.
     pub fn external_id(&self) -> ExternalId {
         ExternalId::for_group(&self.id)

@@ -30,10 +30,10 @@
 //! - **Group members** = the group's users that are desired, not held, and active.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
-use crate::ids::{SourceUserId, fold};
+use crate::ids::{SourceGroupId, SourceUserId, fold};
 use crate::keys::parse_source_keys;
 use crate::notes::{Conflict, UserLabel, Warning};
 use crate::source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUser};
@@ -82,32 +82,16 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
             }
         }
     }
-    // Members share their user's id rather than the copy in the member list.
-    let active: HashMap<&str, &SourceUserId> = users
-        .iter()
-        .filter(|(_, user)| user.status.is_active())
-        .map(|(id, _)| (id.as_str(), id))
-        .collect();
+    // Users in id order, the order of `Desired::users`: a group's members are
+    // also kept as positions in it, so the planner never looks them up by text.
+    users.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    let desired_groups = desire_groups(&selected, &users);
 
-    let mut desired_groups = BTreeMap::new();
-    for group in &selected {
-        let members: BTreeSet<SourceUserId> = group
-            .members
-            .iter()
-            .filter_map(|id| active.get(id.as_str()).map(|&id| id.clone()))
-            .collect();
-        desired_groups.insert(
-            group.id.clone(),
-            DesiredGroup {
-                id: group.id.clone(),
-                display_name: group.name.clone(),
-                members,
-            },
-        );
-    }
-
-    // Bulk-built from a vector (sorted once) rather than inserted one by one.
+    // Bulk-built from the sorted vector; ids are unique (see `Deduplicated`),
+    // so a user's position in the map is its position in the vector.
+    let user_count = users.len();
     let desired_users: BTreeMap<SourceUserId, DesiredUser> = users.into_iter().collect();
+    debug_assert_eq!(desired_users.len(), user_count);
     let in_scope_ids: HashSet<&SourceUserId> = in_scope.iter().map(|u| &u.id).collect();
     let out_of_scope_users = source
         .users
@@ -143,6 +127,45 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
             groups: source.groups.len(),
         },
     }
+}
+
+/// The selected groups with their members: the desired users (at their
+/// position in `users`, sorted by id) that are active.
+fn desire_groups(
+    selected: &[&SourceGroup],
+    users: &[(SourceUserId, DesiredUser)],
+) -> BTreeMap<SourceGroupId, DesiredGroup> {
+    let active: HashMap<&str, u32> = users
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, user))| user.status.is_active())
+        .map(|(position, (id, _))| (id.as_str(), position_u32(position)))
+        .collect();
+
+    let mut desired_groups = BTreeMap::new();
+    for group in selected {
+        let mut positions: Vec<u32> = group
+            .members
+            .iter()
+            .filter_map(|id| active.get(id.as_str()).copied())
+            .collect();
+        positions.sort_unstable();
+        positions.dedup();
+        desired_groups.insert(
+            group.id.clone(),
+            DesiredGroup::new(
+                group.id.clone(),
+                group.name.clone(),
+                positions,
+                |position| users[position as usize].0.clone(),
+            ),
+        );
+    }
+    desired_groups
+}
+
+fn position_u32(position: usize) -> u32 {
+    u32::try_from(position).expect("fewer than 2^32 users")
 }
 
 /// The snapshot with duplicate ids removed (first entry wins), in order.
@@ -566,5 +589,58 @@ mod tests {
             desired.warnings,
             vec![Warning::DuplicateSourceUser { user: "1".into() }]
         );
+    }
+
+    #[test]
+    fn member_positions_name_the_same_users_as_the_member_ids() {
+        let mut inactive = user("20", "inactive");
+        inactive.active = false;
+        let snapshot = SourceSnapshot {
+            // Ids out of order, a held pair (case collision), an inactive user,
+            // a member listed twice and one that does not exist.
+            users: vec![
+                user("9", "nine"),
+                user("30", "Bob"),
+                user("1", "one"),
+                inactive,
+                user("31", "bob"),
+                user("100", "hundred"),
+            ],
+            groups: vec![
+                SourceGroup {
+                    id: "g".into(),
+                    name: "all".into(),
+                    members: ["100", "9", "30", "20", "9", "1", "31", "404"]
+                        .map(SourceUserId::from)
+                        .to_vec(),
+                },
+                SourceGroup {
+                    id: "h".into(),
+                    name: "none".into(),
+                    members: Vec::new(),
+                },
+            ],
+            complete: true,
+            unusable_users: Vec::new(),
+        };
+        let desired = project(&snapshot, &Scope::All);
+        let ids: Vec<&SourceUserId> = desired.users().keys().collect();
+        for group in desired.groups().values() {
+            let by_position: Vec<&SourceUserId> = group
+                .member_positions()
+                .iter()
+                .map(|&p| ids[p as usize])
+                .collect();
+            assert_eq!(by_position, group.members.iter().collect::<Vec<_>>());
+        }
+        assert_eq!(
+            desired.groups()["g"]
+                .members
+                .iter()
+                .map(SourceUserId::as_str)
+                .collect::<Vec<_>>(),
+            vec!["1", "100", "9"]
+        );
+        assert!(desired.groups()["h"].member_positions().is_empty());
     }
 }

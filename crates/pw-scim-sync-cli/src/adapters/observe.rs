@@ -141,7 +141,7 @@ fn creation_candidates(desired: &Desired, owned: &[OwnedUser]) -> BTreeSet<Strin
         .collect();
     let names: HashSet<&String> = by_key.values().collect();
     desired
-        .users
+        .users()
         .values()
         .filter(|u| u.status.is_active())
         .filter(|u| {
@@ -166,7 +166,7 @@ fn group_name_candidates(desired: &Desired, owned: &[OwnedGroup]) -> BTreeMap<St
         .map(|g| (g.external_id.as_str(), g.display_name.as_str()))
         .collect();
     desired
-        .groups
+        .groups()
         .values()
         .filter(|g| names.get(g.external_id().as_str()) != Some(&g.display_name.as_str()))
         .map(|g| (g.display_name.to_lowercase(), g.display_name.clone()))

@@ -67,8 +67,8 @@ pub(super) fn probe(desired: &Desired, everything: &Everything) -> Probe {
     let groups = group_clashes(desired, &owned_keys, &by_group_name, &mut details);
     let asked = format!(
         "the {} desired users and {} desired groups against the unowned records of the unfiltered listings (userName, email and displayName, case-insensitively)",
-        desired.users.len(),
-        desired.groups.len()
+        desired.users().len(),
+        desired.groups().len()
     );
     if details.is_empty() {
         return Probe::new(
@@ -100,7 +100,7 @@ fn user_clashes(
     details: &mut Vec<String>,
 ) -> usize {
     let mut users = 0;
-    for user in desired.users.values() {
+    for user in desired.users().values() {
         let key = user.external_id();
         if owned_keys.contains(key.as_str()) {
             continue;
@@ -145,7 +145,7 @@ fn group_clashes(
     details: &mut Vec<String>,
 ) -> usize {
     let mut groups = 0;
-    for group in desired.groups.values() {
+    for group in desired.groups().values() {
         if owned_keys.contains(group.external_id().as_str()) {
             continue;
         }

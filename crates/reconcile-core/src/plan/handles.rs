@@ -16,7 +16,7 @@ use std::hash::BuildHasher;
 use std::marker::PhantomData;
 use std::ops::{Index, IndexMut};
 
-use foldhash::quality::RandomState;
+use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 /// A handle: a position in one [`Table`].
@@ -122,10 +122,11 @@ impl<I: Handle, T> IndexMut<I> for Table<I, T> {
 /// Id text → the handle of its position (the order the ids were given in).
 /// When an id is given twice, the first position wins.
 pub(crate) struct IdTable<I> {
-    /// Every id, concatenated.
-    text: String,
-    /// End of id `p` in `text` (it starts at the end of id `p - 1`).
-    ends: Vec<usize>,
+    /// Every id's bytes, concatenated.
+    text: Vec<u8>,
+    /// Where id `p` starts in `text`; it ends where id `p + 1` starts (one
+    /// entry more than there are ids).
+    starts: Vec<u32>,
     /// Handles, hashed by their id.
     by_text: HashTable<I>,
     hasher: RandomState,
@@ -135,30 +136,31 @@ impl<I: Handle> IdTable<I> {
     /// Indexes `ids` by position.
     pub(crate) fn new<'k>(ids: impl ExactSizeIterator<Item = &'k str>) -> Self {
         let mut table = Self {
-            text: String::new(),
-            ends: Vec::with_capacity(ids.len()),
+            text: Vec::new(),
+            starts: Vec::with_capacity(ids.len() + 1),
             by_text: HashTable::with_capacity(ids.len()),
             hasher: RandomState::default(),
         };
+        table.starts.push(0);
         for id in ids {
-            table.text.push_str(id);
-            table.ends.push(table.text.len());
+            table.text.extend_from_slice(id.as_bytes());
+            table.starts.push(offset(table.text.len()));
         }
         let Self {
             text,
-            ends,
+            starts,
             by_text,
             hasher,
         } = &mut table;
-        for position in 0..ends.len() {
-            let id = key(text, ends, position);
+        for position in 0..starts.len() - 1 {
+            let id = key(text, starts, position);
             let hash = hasher.hash_one(id);
             if by_text
-                .find(hash, |&h: &I| key(text, ends, h.position()) == id)
+                .find(hash, |&h: &I| key(text, starts, h.position()) == id)
                 .is_none()
             {
                 by_text.insert_unique(hash, I::at(position), |&h| {
-                    hasher.hash_one(key(text, ends, h.position()))
+                    hasher.hash_one(key(text, starts, h.position()))
                 });
             }
         }
@@ -167,17 +169,23 @@ impl<I: Handle> IdTable<I> {
 
     /// The handle of `id`, if it was given.
     pub(crate) fn get(&self, id: &str) -> Option<I> {
+        let id = id.as_bytes();
         self.by_text
             .find(self.hasher.hash_one(id), |&h| {
-                key(&self.text, &self.ends, h.position()) == id
+                key(&self.text, &self.starts, h.position()) == id
             })
             .copied()
     }
 }
 
-fn key<'t>(text: &'t str, ends: &[usize], position: usize) -> &'t str {
-    let start = position.checked_sub(1).map_or(0, |p| ends[p]);
-    &text[start..ends[position]]
+/// The bytes of id `position`. Ids are compared and hashed as bytes: a `str`
+/// slice would check character boundaries on every lookup.
+fn key<'t>(text: &'t [u8], starts: &[u32], position: usize) -> &'t [u8] {
+    &text[starts[position] as usize..starts[position + 1] as usize]
+}
+
+fn offset(len: usize) -> u32 {
+    u32::try_from(len).expect("ids fit in 4 GiB")
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::desired::{Desired, DesiredGroup, DesiredUser};
 use crate::ids::{ScimId, SourceGroupId, SourceUserId, fold};
 use crate::notes::Warning;
 use crate::observed::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
-use crate::plan::handles::{IdTable, RecordIx, Table, UserIx};
+use crate::plan::handles::{Handle, IdTable, RecordIx, Table, UserIx};
 
 /// Desired and observed state as the phases read it.
 pub(super) struct Inputs<'a> {
@@ -119,9 +119,9 @@ impl<'a> Inputs<'a> {
                 id,
                 group,
                 members: group
-                    .members
+                    .member_positions()
                     .iter()
-                    .filter_map(|member| user_of.get(member.as_str()))
+                    .map(|&position| UserIx::at(position as usize))
                     .collect(),
             })
             .collect();

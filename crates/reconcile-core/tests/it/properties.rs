@@ -289,7 +289,7 @@ proptest! {
             // ACTIVATE user could be that user's: they are frozen too.
             let orphan = key_user.as_ref().is_none_or(|id| {
                 let id = reconcile_core::SourceUserId::new(id.as_str());
-                !desired.users.contains_key(&id) && !desired.out_of_scope_users.contains(&id)
+                !desired.users().contains_key(&id) && !desired.out_of_scope_users.contains(&id)
             });
             if key_user.is_some_and(|id| frozen_users.contains(&id))
                 || frozen_names.contains(&record.user_name.to_lowercase())
@@ -394,7 +394,7 @@ proptest! {
         let mut created = HashSet::new();
         for op in plan.applicable() {
             if let Action::CreateUser(c) = &op.action {
-                let user = &desired.users[&c.user];
+                let user = &desired.users()[&c.user];
                 prop_assert_eq!(user.status, DesiredStatus::Active);
                 prop_assert!(c.record.active);
                 prop_assert!(!existing.contains(&c.record.external_id));

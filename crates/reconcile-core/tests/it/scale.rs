@@ -46,7 +46,7 @@ fn twenty_thousand_users_plan_apply_and_converge() {
     let target = InMemoryTarget::new();
     let first = plan(&desired, &target.observed(), &PlanOptions::default());
     let active = desired
-        .users
+        .users()
         .values()
         .filter(|u| u.status.is_active())
         .count();
