@@ -18,6 +18,7 @@ use std::ops::{Index, IndexMut};
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 /// A handle: a position in one [`Table`].
 pub(crate) trait Handle: Copy + Ord + fmt::Debug {
@@ -154,14 +155,12 @@ impl<I: Handle> IdTable<I> {
         } = &mut table;
         for position in 0..starts.len() - 1 {
             let id = key(text, starts, position);
-            let hash = hasher.hash_one(id);
-            if by_text
-                .find(hash, |&h: &I| key(text, starts, h.position()) == id)
-                .is_none()
-            {
-                by_text.insert_unique(hash, I::at(position), |&h| {
-                    hasher.hash_one(key(text, starts, h.position()))
-                });
+            if let Entry::Vacant(slot) = by_text.entry(
+                hasher.hash_one(id),
+                |&h: &I| key(text, starts, h.position()) == id,
+                |&h| hasher.hash_one(key(text, starts, h.position())),
+            ) {
+                slot.insert(I::at(position));
             }
         }
         table
