@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 use ssh_key::public::KeyData;
@@ -32,8 +33,9 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// the request body.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SshKey {
-    /// `algorithm base64[ comment]`.
-    openssh: String,
+    /// `algorithm base64[ comment]`. Shared: the desired state and every plan
+    /// operation that carries the key hold one copy of the text.
+    openssh: Arc<str>,
     /// End of the algorithm name in `openssh`.
     algorithm_end: usize,
     /// End of the key data (algorithm and base64) in `openssh`.
@@ -85,7 +87,10 @@ impl SshKey {
             line
         };
         let key = PublicKey::from_openssh(line).map_err(|e| InvalidKey(e.to_string()))?;
-        let openssh = key.to_openssh().map_err(|e| InvalidKey(e.to_string()))?;
+        let openssh: Arc<str> = key
+            .to_openssh()
+            .map_err(|e| InvalidKey(e.to_string()))?
+            .into();
         let algorithm_end = openssh.find(' ').unwrap_or(openssh.len());
         let data_end = openssh[algorithm_end + 1..]
             .find(' ')
@@ -295,7 +300,7 @@ fn observed_key_set(stored: &[String]) -> BTreeSet<String> {
         .iter()
         .filter(|value| !value.trim().is_empty())
         .map(|value| match SshKey::parse_any_strength(value) {
-            Ok((key, _)) => key.openssh,
+            Ok((key, _)) => key.openssh.to_string(),
             Err(_) => value.split_whitespace().collect::<Vec<_>>().join(" "),
         })
         .collect()
