@@ -76,7 +76,7 @@ pub use client::{
 pub use error::ScimError;
 pub use filter::Filter;
 pub use model::{
-    AttributeDefinition, CoreWeaveUser, Email, Group, ListResponse, Member, Name, NameComponent,
+    AttributeDefinition, CoreWeaveUser, Email, Group, ListResponse, ListedGroup, Member, Name, NameComponent,
     NewGroup, NewUser, PaginationConfig, PatchKind, PatchOp, PatchOperation,
     ResourceTypeDefinition, SchemaDefinition, ScimErrorBody, ScimType, ServiceProviderConfig, User,
 };
