@@ -108,7 +108,7 @@ pub struct Options {
     /// Only these sources.
     pub sources: Vec<Source>,
     /// Skip the first sync: seed the SCIM emulator with what the last first sync of
-    /// the same size and source left (see [`converged_path`]).
+    /// the same size left (see [`converged_path`]).
     pub seeded: bool,
 }
 
@@ -206,7 +206,7 @@ pub async fn run(out: &Out, options: &Options) -> Result<()> {
                 },
             )
             .await?;
-            let converged = converged_path(&workdir, size, source);
+            let converged = converged_path(&workdir, size);
             let mut runs = vec![("steady state", None)];
             if options.seeded {
                 seed(&world, &converged)?;
@@ -253,7 +253,7 @@ pub async fn run(out: &Out, options: &Options) -> Result<()> {
             "peak_rss_method": format!("VmHWM from /proc/<pid>/status, polled every {} ms", POLL.as_millis()),
             "bound": "requests × latency ÷ concurrency, per side; whole run = ACTIVATE + SCIM",
             "skipped": skipped,
-            "seeded": options.seeded.then_some("no first sync: the SCIM emulator started with the records the last first sync of each size and source left"),
+            "seeded": options.seeded.then_some("no first sync: the SCIM emulator started with the records the last first sync of each size left"),
             "load_average_at_end": load_average(),
         }),
         &json!({"runs": rows}),
@@ -261,13 +261,11 @@ pub async fn run(out: &Out, options: &Options) -> Result<()> {
     )
 }
 
-/// Where a first sync's records are saved, for `--seeded` runs.
-fn converged_path(workdir: &Path, size: &Size, source: Source) -> PathBuf {
-    workdir.join(format!(
-        "{}-{}-converged.json",
-        users_label(size.users),
-        source.label()
-    ))
+/// Where a first sync's records are saved, for `--seeded` runs: one file per size,
+/// whichever source wrote it (both write the same records; a seeded steady state
+/// that writes anything shows it in its SCIM writes, which must be 0).
+fn converged_path(workdir: &Path, size: &Size) -> PathBuf {
+    workdir.join(format!("{}-converged.json", users_label(size.users)))
 }
 
 /// Saves what the SCIM emulator holds after a first sync.
@@ -280,12 +278,12 @@ fn save_converged(world: &World, path: &Path) -> Result<()> {
 fn seed(world: &World, path: &Path) -> Result<()> {
     let text = std::fs::read(path).with_context(|| {
         format!(
-            "cannot read {}: run the benchmark once without --seeded at this size and source",
+            "cannot read {}: run the benchmark once without --seeded at this size",
             path.display()
         )
     })?;
-    let snapshot: Value = serde_json::from_slice(&text)
-        .with_context(|| format!("{} is not JSON", path.display()))?;
+    let snapshot: Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
     world
         .scim
         .seed_snapshot(&snapshot)
@@ -399,22 +397,19 @@ async fn spawn(
 ) -> Result<ProcessRun> {
     world.activate.log().clear();
     world.scim.log().clear();
-    let mut command = match wrapper(label) {
-        Some(mut wrap) => {
-            let mut command = tokio::process::Command::new(wrap.remove(0));
-            command
-                .args(wrap)
-                .arg(bin)
-                .env_clear()
-                // The wrapper finds its own helpers in `PATH`.
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-            command
-        }
-        None => {
-            let mut command = tokio::process::Command::new(bin);
-            command.env_clear();
-            command
-        }
+    let mut command = if let Some(mut wrap) = wrapper(label) {
+        let mut command = tokio::process::Command::new(wrap.remove(0));
+        command
+            .args(wrap)
+            .arg(bin)
+            .env_clear()
+            // The wrapper finds its own helpers in `PATH`.
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        command
+    } else {
+        let mut command = tokio::process::Command::new(bin);
+        command.env_clear();
+        command
     };
     command
         .current_dir(workdir)
@@ -498,7 +493,11 @@ async fn spawn(
     // The poller ends on its own once the process is gone.
     let timeline = poller.await.unwrap_or_default();
     let (source_read, stderr_tail, logged) = reader.await.unwrap_or_default();
-    write_timeline(&workdir.join(format!("{label}.rss.tsv")), &timeline, &logged)?;
+    write_timeline(
+        &workdir.join(format!("{label}.rss.tsv")),
+        &timeline,
+        &logged,
+    )?;
     let peak_rss_kib = Some(peak.load(Ordering::Relaxed)).filter(|&k| k > 0);
     Ok(ProcessRun {
         exit_code: status.code(),
@@ -559,7 +558,11 @@ fn write_timeline(
     let mut rows: Vec<(Duration, String)> = rss
         .iter()
         .map(|(at, kib)| (*at, format!("rss\t{:.1}", *kib as f64 * 1024.0 / MIB)))
-        .chain(logged.iter().map(|(at, line)| (*at, format!("log\t{line}"))))
+        .chain(
+            logged
+                .iter()
+                .map(|(at, line)| (*at, format!("log\t{line}"))),
+        )
         .collect();
     rows.sort_by_key(|(at, _)| *at);
     let mut text = String::from("ms\tkind\tvalue (VmRSS in MiB, or the log line)\n");

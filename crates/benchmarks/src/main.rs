@@ -109,8 +109,8 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_enum)]
         source: Vec<binary::Source>,
         /// Skip the first sync: start the SCIM emulator with the records the last
-        /// first sync of the same size and source left (every first sync saves them
-        /// in `target/bench-binary/`), then measure the later runs.
+        /// first sync of the same size left (every first sync saves them in
+        /// `target/bench-binary/`), then measure the later runs.
         #[arg(long)]
         seeded: bool,
     },
