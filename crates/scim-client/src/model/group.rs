@@ -222,7 +222,10 @@ mod tests {
             json!({"id": "g", "displayName": "eng", "members": [{"display": "Alice"}]}),
         )
         .unwrap_err();
-        assert!(error.to_string().contains("missing field `value`"), "{error}");
+        assert!(
+            error.to_string().contains("missing field `value`"),
+            "{error}"
+        );
         assert!(
             serde_json::from_value::<Group>(
                 json!({"id": "g", "displayName": "eng", "members": [{"display": "Alice"}]})
