@@ -190,19 +190,20 @@ impl ScimSource {
                 .await
         };
         let groups = async {
-            scim.list_groups(None)
+            // Groups decoded with their member ids only (not every member's
+            // `$ref`, `type` and `display`).
+            scim.list_listed_groups(None)
                 .map_err(|e| SnapshotError::new(SnapshotPart::Groups, scim_error(&groups_path, e)))
                 .try_fold(
                     (Vec::new(), HashMap::new()),
                     |(mut listed, mut members): (Vec<GroupInfo>, HashMap<String, Vec<String>>),
                      g| {
-                        let ids = g.member_ids().map(str::to_owned).collect();
                         listed.push(GroupInfo {
                             id: non_empty(Some(g.id.clone())),
                             name: Some(g.display_name).filter(|n| !n.is_empty()),
                             member_count: None,
                         });
-                        members.insert(g.id, ids);
+                        members.insert(g.id, g.member_ids);
                         futures::future::ready(Ok((listed, members)))
                     },
                 )

@@ -314,31 +314,26 @@ pub(crate) async fn assemble<K: SshKeySource>(
         .map(|(i, u)| (i, u.username.clone()))
         .collect();
     let lookups = wanted.len() as u64;
-    let fetched = fetch_keys(wanted, keys, concurrency).await?;
+    let failed = fetch_keys(&mut users, wanted, keys, concurrency).await?;
     let mut held: BTreeSet<usize> = BTreeSet::new();
-    for (index, _, result) in fetched {
-        match result {
-            Ok(user_keys) => users[index].ssh_keys = Some(user_keys),
-            Err(error) => {
-                let user = &users[index];
-                let reason = format!(
-                    "its SSH keys cannot be read: {}",
-                    http_policy::chain::render(&error)
-                );
-                tracing::warn!(
-                    id = %user.id,
-                    username = %user.username,
-                    reason = %reason,
-                    "an ACTIVATE user cannot be used; nothing is written for it"
-                );
-                unusable.push(UnusableUser {
-                    id: Some(user.id.clone()),
-                    username: Some(user.username.clone()),
-                    reason,
-                });
-                held.insert(index);
-            }
-        }
+    for (index, error) in failed {
+        let user = &users[index];
+        let reason = format!(
+            "its SSH keys cannot be read: {}",
+            http_policy::chain::render(&error)
+        );
+        tracing::warn!(
+            id = %user.id,
+            username = %user.username,
+            reason = %reason,
+            "an ACTIVATE user cannot be used; nothing is written for it"
+        );
+        unusable.push(UnusableUser {
+            id: Some(user.id.clone()),
+            username: Some(user.username.clone()),
+            reason,
+        });
+        held.insert(index);
     }
     if !held.is_empty() {
         let mut index = 0;
@@ -352,53 +347,62 @@ pub(crate) async fn assemble<K: SshKeySource>(
     Ok((snapshot, lookups))
 }
 
-/// A key lookup per `(index, username)`, `concurrency` at a time, sorted by index.
-/// Fails on a failure that [`fails_everyone`], and when the per-user failures are
+/// A key lookup per `(index, username)`, `concurrency` at a time, each user's keys
+/// set on `users[index]` as its answer arrives (the answers are never collected).
+/// Returns the lookups that failed for their user alone, sorted by index. Fails on
+/// a failure that [`fails_everyone`], and when the per-user failures are
 /// [`is_systematic`] (early, once they exceed `max(5, 10%)`).
 async fn fetch_keys<K: SshKeySource>(
+    users: &mut [User],
     wanted: Vec<(usize, String)>,
     keys: &K,
     concurrency: usize,
-) -> Result<Vec<(usize, String, Result<Vec<String>, ActivateError>)>, SnapshotError> {
+) -> Result<Vec<(usize, ActivateError)>, SnapshotError> {
     let lookups = wanted.len() as u64;
     let failed = AtomicU64::new(0);
-    let mut fetched: Vec<(usize, String, Result<Vec<String>, ActivateError>)> =
-        futures::stream::iter(wanted)
-            .map(|(index, username)| {
-                let failed = &failed;
-                async move {
-                    match keys.ssh_keys(&username).await {
-                        Ok(k) => Ok((index, username, Ok(k))),
-                        Err(e) if fails_everyone(&e) => {
-                            Err(SnapshotError::new(SnapshotPart::Keys { username }, e))
-                        }
-                        Err(e) => {
-                            let so_far = failed.fetch_add(1, Ordering::Relaxed) + 1;
-                            // Stop early once the failures are too many whatever
-                            // the rest brings.
-                            if so_far > per_user_limit(lookups) {
-                                Err(key_lookups(so_far, lookups, username, e))
-                            } else {
-                                Ok((index, username, Err(e)))
-                            }
+    let mut answers = futures::stream::iter(wanted)
+        .map(|(index, username)| {
+            let failed = &failed;
+            async move {
+                match keys.ssh_keys(&username).await {
+                    Ok(k) => Ok((index, Ok(k))),
+                    Err(e) if fails_everyone(&e) => {
+                        Err(SnapshotError::new(SnapshotPart::Keys { username }, e))
+                    }
+                    Err(e) => {
+                        let so_far = failed.fetch_add(1, Ordering::Relaxed) + 1;
+                        // Stop early once the failures are too many whatever
+                        // the rest brings.
+                        if so_far > per_user_limit(lookups) {
+                            Err(key_lookups(so_far, lookups, username, e))
+                        } else {
+                            Ok((index, Err(e)))
                         }
                     }
                 }
-            })
-            .buffer_unordered(concurrency)
-            .try_collect()
-            .await?;
-    fetched.sort_by_key(|(index, _, _)| *index);
+            }
+        })
+        .buffer_unordered(concurrency);
+    let mut failures: Vec<(usize, ActivateError)> = Vec::new();
+    while let Some((index, answer)) = answers.try_next().await? {
+        match answer {
+            Ok(user_keys) => users[index].ssh_keys = Some(user_keys),
+            Err(error) => failures.push((index, error)),
+        }
+    }
+    drop(answers);
+    failures.sort_by_key(|(index, _)| *index);
     let failed = failed.into_inner();
     if is_systematic(failed, lookups) {
-        let (_, username, error) = fetched
-            .into_iter()
-            .find(|(_, _, result)| result.is_err())
-            .expect("a failure was counted");
-        let error = error.expect_err("found as an error");
-        return Err(key_lookups(failed, lookups, username, error));
+        let (index, error) = failures.swap_remove(0);
+        return Err(key_lookups(
+            failed,
+            lookups,
+            users[index].username.clone(),
+            error,
+        ));
     }
-    Ok(fetched)
+    Ok(failures)
 }
 
 fn key_lookups(

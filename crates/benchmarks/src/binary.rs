@@ -24,6 +24,15 @@
 //! makes those requests, at most `concurrency` at a time, can be faster. The reads
 //! of ACTIVATE come before the SCIM side, so the whole run's bound is the sum.
 //!
+//! Beside each run's logs in `target/bench-binary/`, `<run>.rss.tsv` is its memory
+//! over time: `VmRSS` every 50 ms and each log line, in milliseconds from the spawn,
+//! to tell which phase of a run set its peak.
+//!
+//! For profiling, `BENCH_WRAP` names a command prefix the binary runs under (split on
+//! whitespace, e.g. `heaptrack -o /tmp/sync`), and `BENCH_WRAP_RUNS` the runs it
+//! applies to (labels such as `100k-bulk-steady-state`, comma-separated; all when
+//! unset). The peak RSS of a wrapped run is the wrapper's, not the binary's.
+//!
 //! The binary is found next to this program (`target/release/` for
 //! `cargo run --release`), or given with `--bin` or `PW_ACTIVATE_SCIM_SYNC_BIN`.
 //! Whether it has the bulk source is asked from its `--help`; the bulk rows are
@@ -59,6 +68,15 @@ const SOURCE_READ_MARK: &str = "read the ACTIVATE organization";
 /// `VmHWM` polling interval.
 const POLL: Duration = Duration::from_millis(10);
 
+/// `VmRSS` is recorded in the timeline every this many polls (50 ms).
+const TIMELINE_EVERY: u32 = 5;
+
+/// A command prefix for the binary (profiling only).
+const WRAP_ENV: &str = "BENCH_WRAP";
+
+/// The runs [`WRAP_ENV`] applies to.
+const WRAP_RUNS_ENV: &str = "BENCH_WRAP_RUNS";
+
 /// Bytes in a MiB, for the RSS figures.
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -89,6 +107,9 @@ pub struct Options {
     pub users: Vec<usize>,
     /// Only these sources.
     pub sources: Vec<Source>,
+    /// Skip the first sync: seed the SCIM emulator with what the last first sync of
+    /// the same size left (see [`converged_path`]).
+    pub seeded: bool,
 }
 
 /// One organization size.
@@ -185,7 +206,13 @@ pub async fn run(out: &Out, options: &Options) -> Result<()> {
                 },
             )
             .await?;
-            let mut runs = vec![("first sync", None), ("steady state", None)];
+            let converged = converged_path(&workdir, size);
+            let mut runs = vec![("steady state", None)];
+            if options.seeded {
+                seed(&world, &converged)?;
+            } else {
+                runs.insert(0, ("first sync", None));
+            }
             if size.access_run {
                 runs.push(("one user added", Some(newcomer(&fixture))));
             }
@@ -204,6 +231,9 @@ pub async fn run(out: &Out, options: &Options) -> Result<()> {
                 let label =
                     format!("{}k-{}-{}", size.users / 1000, source.label(), kind).replace(' ', "-");
                 let run = spawn(&bin, &world, source, &workdir, &label).await?;
+                if kind == "first sync" && run.exit_code == Some(0) {
+                    save_converged(&world, &converged)?;
+                }
                 let row = row(size, source, kind, &run, &world, latency, concurrency);
                 print_row(&row);
                 rows.push(row);
@@ -223,11 +253,43 @@ pub async fn run(out: &Out, options: &Options) -> Result<()> {
             "peak_rss_method": format!("VmHWM from /proc/<pid>/status, polled every {} ms", POLL.as_millis()),
             "bound": "requests × latency ÷ concurrency, per side; whole run = ACTIVATE + SCIM",
             "skipped": skipped,
+            "seeded": options.seeded.then_some("no first sync: the SCIM emulator started with the records the last first sync of each size left"),
             "load_average_at_end": load_average(),
         }),
         &json!({"runs": rows}),
         &targets,
     )
+}
+
+/// Where a first sync's records are saved, for `--seeded` runs: one file per size,
+/// whichever source wrote it (both write the same records; a seeded steady state
+/// that writes anything shows it in its SCIM writes, which must be 0).
+fn converged_path(workdir: &Path, size: &Size) -> PathBuf {
+    workdir.join(format!("{}-converged.json", users_label(size.users)))
+}
+
+/// Saves what the SCIM emulator holds after a first sync.
+fn save_converged(world: &World, path: &Path) -> Result<()> {
+    let text = serde_json::to_vec(&world.scim.snapshot())?;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Starts the SCIM emulator with the records a first sync left.
+fn seed(world: &World, path: &Path) -> Result<()> {
+    let text = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read {}: run the benchmark once without --seeded at this size",
+            path.display()
+        )
+    })?;
+    let snapshot: Value =
+        serde_json::from_slice(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    world
+        .scim
+        .seed_snapshot(&snapshot)
+        .with_context(|| format!("cannot seed the SCIM emulator from {}", path.display()))?;
+    println!("  seeded the SCIM emulator from {}", path.display());
+    Ok(())
 }
 
 /// The binary: `explicit`, else [`BIN_ENV`], else next to this program.
@@ -335,9 +397,21 @@ async fn spawn(
 ) -> Result<ProcessRun> {
     world.activate.log().clear();
     world.scim.log().clear();
-    let mut command = tokio::process::Command::new(bin);
+    let mut command = if let Some(mut wrap) = wrapper(label) {
+        let mut command = tokio::process::Command::new(wrap.remove(0));
+        command
+            .args(wrap)
+            .arg(bin)
+            .env_clear()
+            // The wrapper finds its own helpers in `PATH`.
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        command
+    } else {
+        let mut command = tokio::process::Command::new(bin);
+        command.env_clear();
+        command
+    };
     command
-        .env_clear()
         .current_dir(workdir)
         .env("ACTIVATE_API_KEY", world.activate.api_key())
         .env("ACTIVATE_API_URL", world.activate.base_url())
@@ -376,14 +450,21 @@ async fn spawn(
         tokio::spawn(async move {
             let status = format!("/proc/{pid}/status");
             let stat = format!("/proc/{pid}/stat");
+            let mut timeline = Vec::new();
+            let mut polls = 0_u32;
             // A zombie (exited, not yet reaped) has no Vm* lines: stop there.
-            while let Some(kib) = read_vm_hwm(&status) {
-                peak.fetch_max(kib, Ordering::Relaxed);
+            while let Some(memory) = read_memory(&status) {
+                peak.fetch_max(memory.hwm_kib, Ordering::Relaxed);
+                if polls.is_multiple_of(TIMELINE_EVERY) {
+                    timeline.push((started.elapsed(), memory.rss_kib));
+                }
+                polls = polls.wrapping_add(1);
                 if let Some(ticks) = read_cpu(&stat) {
                     cpu_ticks.fetch_max(ticks, Ordering::Relaxed);
                 }
                 tokio::time::sleep(POLL).await;
             }
+            timeline
         })
     };
     let stderr = child.stderr.take().context("no stderr pipe")?;
@@ -391,24 +472,32 @@ async fn spawn(
         let mut lines = BufReader::new(stderr).lines();
         let mut source_read = None;
         let mut tail: Vec<String> = Vec::new();
+        let mut logged = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
             if source_read.is_none() && line.contains(SOURCE_READ_MARK) {
                 source_read = Some(started.elapsed());
             }
+            logged.push((started.elapsed(), line.clone()));
             if tail.len() == 20 {
                 tail.remove(0);
             }
             tail.push(line);
         }
-        (source_read, tail)
+        (source_read, tail, logged)
     });
     let status = child.wait().await.context("cannot wait for the binary")?;
     let wall = started.elapsed();
     let emulators_cpu = read_cpu("/proc/self/stat")
         .zip(emulators_cpu_before)
         .map(|(after, before)| ticks(after.saturating_sub(before)));
-    poller.abort();
-    let (source_read, stderr_tail) = reader.await.unwrap_or_default();
+    // The poller ends on its own once the process is gone.
+    let timeline = poller.await.unwrap_or_default();
+    let (source_read, stderr_tail, logged) = reader.await.unwrap_or_default();
+    write_timeline(
+        &workdir.join(format!("{label}.rss.tsv")),
+        &timeline,
+        &logged,
+    )?;
     let peak_rss_kib = Some(peak.load(Ordering::Relaxed)).filter(|&k| k > 0);
     Ok(ProcessRun {
         exit_code: status.code(),
@@ -425,12 +514,62 @@ async fn spawn(
     })
 }
 
-/// `VmHWM` in KiB, or `None` when the process is gone or a zombie.
-fn read_vm_hwm(status_path: &str) -> Option<u64> {
+/// A process's resident memory, in KiB.
+struct Memory {
+    /// `VmHWM`: the peak so far.
+    hwm_kib: u64,
+    /// `VmRSS`: now.
+    rss_kib: u64,
+}
+
+/// `VmHWM` and `VmRSS`, or `None` when the process is gone or a zombie.
+fn read_memory(status_path: &str) -> Option<Memory> {
     let text = std::fs::read_to_string(status_path).ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    };
+    Some(Memory {
+        hwm_kib: field("VmHWM:")?,
+        rss_kib: field("VmRSS:")?,
+    })
+}
+
+/// The command prefix for the run `label`, from [`WRAP_ENV`] and [`WRAP_RUNS_ENV`].
+fn wrapper(label: &str) -> Option<Vec<String>> {
+    let wrap: Vec<String> = std::env::var(WRAP_ENV)
+        .ok()?
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let applies = std::env::var(WRAP_RUNS_ENV)
+        .map_or(true, |runs| runs.split(',').any(|run| run.trim() == label));
+    (!wrap.is_empty() && applies).then_some(wrap)
+}
+
+/// Writes a run's memory timeline: `VmRSS` samples and log lines, by time.
+fn write_timeline(
+    path: &Path,
+    rss: &[(Duration, u64)],
+    logged: &[(Duration, String)],
+) -> Result<()> {
+    use std::fmt::Write as _;
+    let mut rows: Vec<(Duration, String)> = rss
+        .iter()
+        .map(|(at, kib)| (*at, format!("rss\t{:.1}", *kib as f64 * 1024.0 / MIB)))
+        .chain(
+            logged
+                .iter()
+                .map(|(at, line)| (*at, format!("log\t{line}"))),
+        )
+        .collect();
+    rows.sort_by_key(|(at, _)| *at);
+    let mut text = String::from("ms\tkind\tvalue (VmRSS in MiB, or the log line)\n");
+    for (at, row) in rows {
+        let _ = writeln!(text, "{}\t{row}", at.as_millis());
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// User plus system CPU time of a process in clock ticks, from its `stat` file

@@ -108,6 +108,11 @@ enum Command {
         /// Only these sources (comma-separated).
         #[arg(long, value_delimiter = ',', value_enum)]
         source: Vec<binary::Source>,
+        /// Skip the first sync: start the SCIM emulator with the records the last
+        /// first sync of the same size left (every first sync saves them in
+        /// `target/bench-binary/`), then measure the later runs.
+        #[arg(long)]
+        seeded: bool,
     },
     /// Every benchmark in turn.
     All,
@@ -146,12 +151,18 @@ fn main() -> Result<()> {
         Command::RateLimit => runtime()?.block_on(rate_limit::run(&out()?)),
         Command::Source => runtime()?.block_on(source::run(&out()?)),
         Command::Membership => runtime()?.block_on(membership::run(&out()?)),
-        Command::Binary { bin, users, source } => runtime()?.block_on(binary::run(
+        Command::Binary {
+            bin,
+            users,
+            source,
+            seeded,
+        } => runtime()?.block_on(binary::run(
             &out()?,
             &binary::Options {
                 bin,
                 users,
                 sources: source,
+                seeded,
             },
         )),
         Command::All => {

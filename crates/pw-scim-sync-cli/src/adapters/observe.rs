@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use reconcile_core::{Desired, ForeignGroup, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser};
-use scim_client::{Filter, Group, ListingMode, ScimClient, ScimError, User};
+use scim_client::{Filter, Group, ListedGroup, ListingMode, ScimClient, ScimError, User};
 
 /// Above this many creation candidates, one unfiltered listing is cheaper than one
 /// `userName eq` lookup per candidate.
@@ -59,7 +59,7 @@ pub async fn observe(
     }
     let (users, groups) = tokio::try_join!(
         client.list_users_with_prefix_as(OWNED_PREFIX, |user| owned_user(&user)),
-        client.list_groups_with_prefix_as(OWNED_PREFIX, |group| owned_group(&group))
+        client.list_groups_with_prefix_as(OWNED_PREFIX, listed_group)
     )?;
     let owned_users: Vec<OwnedUser> = users.records;
     let owned_groups: Vec<OwnedGroup> = groups.records;
@@ -237,5 +237,15 @@ pub(crate) fn owned_group(group: &Group) -> OwnedGroup {
         external_id: group.external_id.clone().unwrap_or_default().into(),
         display_name: group.display_name.clone(),
         members: group.member_ids().map(Into::into).collect(),
+    }
+}
+
+/// A listed group record as the planner reads it.
+fn listed_group(group: ListedGroup) -> OwnedGroup {
+    OwnedGroup {
+        scim_id: group.id.into(),
+        external_id: group.external_id.unwrap_or_default().into(),
+        display_name: group.display_name,
+        members: group.member_ids.into_iter().map(Into::into).collect(),
     }
 }

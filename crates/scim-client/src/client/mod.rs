@@ -28,7 +28,7 @@ pub use probe::{PageProbe, PageStart};
 
 use crate::error::ScimError;
 use crate::filter::Filter;
-use crate::model::{Group, NewGroup, NewUser, PatchOp, ServiceProviderConfig, User};
+use crate::model::{Group, ListedGroup, NewGroup, NewUser, PatchOp, ServiceProviderConfig, User};
 use crate::observe::{Endpoint, Method, RequestObserver};
 use transport::Call;
 
@@ -119,6 +119,18 @@ impl Resource for Group {
     }
 }
 
+impl Resource for ListedGroup {
+    const ENDPOINT: Endpoint = Endpoint::Groups;
+    const WHAT: &'static str = "Group";
+    const LIST_WHAT: &'static str = "ListResponse<Group>";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn external_id(&self) -> Option<&str> {
+        self.external_id.as_deref()
+    }
+}
+
 impl ScimClient {
     /// Starts configuring a client for `base_url` (e.g.
     /// `https://api.coreweave.com/scim/<org>`) with a bearer `token`.
@@ -191,6 +203,17 @@ impl ScimClient {
         filter: Option<Filter>,
     ) -> impl Stream<Item = Result<Group, ScimError>> + Send + 'static {
         self.list::<Group>(filter)
+    }
+
+    /// Lists groups as [`list_groups`](Self::list_groups) does, each decoded as a
+    /// [`ListedGroup`]: the id, `externalId`, name and member ids only, so that a
+    /// page of large groups costs their member ids and not every member's full
+    /// record.
+    pub fn list_listed_groups(
+        &self,
+        filter: Option<Filter>,
+    ) -> impl Stream<Item = Result<ListedGroup, ScimError>> + Send + 'static {
+        self.list::<ListedGroup>(filter)
     }
 
     /// Lists all users matching `filter` (all users for `None`); only a complete

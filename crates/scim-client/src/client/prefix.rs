@@ -8,7 +8,7 @@ use futures::TryStreamExt;
 use super::{Resource, ScimClient};
 use crate::error::ScimError;
 use crate::filter::Filter;
-use crate::model::{Group, User};
+use crate::model::{Group, ListedGroup, User};
 
 /// How a prefix listing selected the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,10 +106,12 @@ impl ScimClient {
 
     /// Lists the groups whose `externalId` starts with `prefix`, converting each as
     /// its page arrives; as [`list_users_with_prefix_as`](Self::list_users_with_prefix_as).
+    /// Each group is decoded as a [`ListedGroup`] (its member ids, not every member's
+    /// attributes), so a page of large groups costs little more than its ids.
     pub async fn list_groups_with_prefix_as<O>(
         &self,
         prefix: &str,
-        convert: impl FnMut(Group) -> O,
+        convert: impl FnMut(ListedGroup) -> O,
     ) -> Result<PrefixListing<O>, ScimError> {
         self.list_with_prefix(prefix, convert).await
     }

@@ -19,6 +19,23 @@ use crate::observe::{Endpoint, Method, RequestEvent, RequestOutcome};
 /// Characters of a response body quoted in an error.
 const EXCERPT_CHARS: usize = 200;
 
+/// The most a response's `Content-Length` reserves up front; a longer body grows
+/// past it as it arrives.
+const MAX_BODY_RESERVE: u64 = 64 * 1024 * 1024;
+
+/// Reads a response body chunk by chunk into one buffer, sized by its
+/// `Content-Length` when it has one. A 40 MB listing page (a page of large groups)
+/// is held once: collecting its chunks and then copying them into a `Vec` held it
+/// two or three times at the end of the read.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let reserve = response.content_length().unwrap_or(0).min(MAX_BODY_RESERVE);
+    let mut body = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 fn http_method(method: Method) -> reqwest::Method {
     match method {
         Method::Get => reqwest::Method::GET,
@@ -150,7 +167,7 @@ impl ScimClient {
             let content_type = header(headers, CONTENT_TYPE.as_str());
             let location = header(headers, LOCATION.as_str());
             let limit_headers = limit_headers(headers);
-            let mut body = response.bytes().await.map_err(transport_error)?.to_vec();
+            let mut body = read_body(response).await.map_err(transport_error)?;
             // A server may echo the token; mask it before anything reads the body.
             redact_in(&mut body, self.inner.token.expose_secret().as_bytes());
             let reply = Reply {

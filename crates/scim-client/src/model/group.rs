@@ -105,6 +105,58 @@ impl Serialize for NewGroup {
     }
 }
 
+/// A group as a listing of owned records needs it: its id, `externalId`,
+/// `displayName` and the ids of its members, nothing else.
+///
+/// Decoding it skips the rest without keeping it: `schemas`, `meta`, and every
+/// member attribute but `value` (`display`, `type`, `$ref`). A group of 90,000
+/// members read as a [`Group`] holds a [`Member`] of four strings per member; this
+/// holds one id. Members read as in [`Group`]: absent, `null` and `[]` are no
+/// members, and a member without `value` is an error.
+///
+/// ```
+/// use scim_client::ListedGroup;
+///
+/// let group: ListedGroup = serde_json::from_str(
+///     r#"{"id": "g1", "displayName": "eng", "externalId": "pw-activate:group:7",
+///         "members": [{"value": "u1", "$ref": "https://x/Users/u1", "type": "User"}]}"#,
+/// )
+/// .unwrap();
+/// assert_eq!(group.member_ids, ["u1"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ListedGroup {
+    /// The id the server assigned.
+    pub id: String,
+    /// The provisioning client's key; ours start with `pw-activate:`.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The group's name.
+    pub display_name: String,
+    /// The members' ids (`members[].value`), in the server's order.
+    #[serde(rename = "members", default, deserialize_with = "member_values")]
+    pub member_ids: Vec<String>,
+}
+
+/// `members` keeping only each member's `value`.
+fn member_values<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    /// One member, every attribute but `value` skipped.
+    #[derive(Deserialize)]
+    struct Value {
+        value: String,
+    }
+    let members: Option<Vec<Value>> = Option::deserialize(deserializer)?;
+    Ok(members
+        .unwrap_or_default()
+        .into_iter()
+        .map(|member| member.value)
+        .collect())
+}
+
 /// Serializes member ids as `[{"value": id}, …]`, the form PATCH values use too.
 pub(crate) fn member_refs(ids: &[String]) -> serde_json::Value {
     serde_json::Value::Array(
@@ -139,6 +191,48 @@ mod tests {
             .unwrap();
             assert!(g.members.is_empty());
         }
+    }
+
+    #[test]
+    fn a_listed_group_keeps_the_member_ids_only() {
+        let full = json!({
+            "schemas": [GROUP_SCHEMA], "id": "g", "externalId": "pw-activate:group:1",
+            "displayName": "eng",
+            "members": [{"value": "u1", "display": "Alice", "type": "User", "$ref": "https://x/Users/u1"}, {"value": "u2"}],
+            "meta": {"resourceType": "Group", "location": "https://x/Groups/g"}
+        });
+        let listed: ListedGroup = serde_json::from_value(full.clone()).unwrap();
+        let group: Group = serde_json::from_value(full).unwrap();
+        assert_eq!(listed.id, group.id);
+        assert_eq!(listed.external_id, group.external_id);
+        assert_eq!(listed.display_name, group.display_name);
+        assert_eq!(listed.member_ids, group.member_ids().collect::<Vec<_>>());
+        for members in [json!(null), json!([])] {
+            let g: ListedGroup = serde_json::from_value(
+                json!({"id": "g", "displayName": "eng", "members": members}),
+            )
+            .unwrap();
+            assert!(g.member_ids.is_empty());
+            assert_eq!(g.external_id, None);
+        }
+        let no_members: ListedGroup =
+            serde_json::from_value(json!({"id": "g", "displayName": "eng"})).unwrap();
+        assert!(no_members.member_ids.is_empty());
+        let error = serde_json::from_value::<ListedGroup>(
+            json!({"id": "g", "displayName": "eng", "members": [{"display": "Alice"}]}),
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("missing field `value`"),
+            "{error}"
+        );
+        assert!(
+            serde_json::from_value::<Group>(
+                json!({"id": "g", "displayName": "eng", "members": [{"display": "Alice"}]})
+            )
+            .is_err(),
+            "a Group reads the same member as an error too"
+        );
     }
 
     #[test]

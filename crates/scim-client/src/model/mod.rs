@@ -21,7 +21,7 @@ pub mod user;
 use serde::{Deserialize, Serialize};
 
 pub use error::{ScimErrorBody, ScimType};
-pub use group::{Group, Member, NewGroup};
+pub use group::{Group, ListedGroup, Member, NewGroup};
 pub use list::ListResponse;
 pub use patch::{NameComponent, PatchKind, PatchOp, PatchOperation};
 pub use schema::{AttributeDefinition, ResourceTypeDefinition, SchemaDefinition, SchemaExtension};
