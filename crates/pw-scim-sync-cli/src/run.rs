@@ -16,7 +16,7 @@ use reconcile_core::{
 use scim_client::ScimClient;
 use serde_json::json;
 
-use crate::adapters::observe::observe;
+use crate::adapters::observe::{OwnedListings, list_owned, observe};
 use crate::adapters::rules;
 use crate::adapters::source::{scopes, to_source};
 use crate::adapters::target::ScimClientTarget;
@@ -154,20 +154,13 @@ pub async fn sync(
     let scim = clients::scim(&settings.scim, run, &counts)?;
 
     let (client_scope, core_scope) = scopes(run.scope.as_ref());
-    let snapshot = read_source(&activate, settings, &client_scope).await?;
+    let (snapshot, owned) = read_both(&activate, settings, &client_scope, &scim).await?;
     let activate_requests = u64::from(snapshot.stats.total());
-    tracing::info!(
-        org = %snapshot.org,
-        users = snapshot.users.len(),
-        groups = snapshot.groups.len(),
-        requests = activate_requests,
-        "read the ACTIVATE organization"
-    );
     let desired = project(&to_source(snapshot), &core_scope);
 
-    let target = observe(&scim, &desired, run.concurrency)
+    let target = observe(&scim, &desired, owned, run.concurrency)
         .await
-        .context("could not read the SCIM target completely; nothing was written")?;
+        .context(SCIM_INCOMPLETE)?;
     tracing::info!(
         users = target.observed.users.len(),
         groups = target.observed.groups.len(),
@@ -251,6 +244,66 @@ pub async fn sync(
     };
     print(&report, mode, run.output, out)?;
     Ok(report)
+}
+
+/// What a run that cannot read the target says.
+const SCIM_INCOMPLETE: &str = "could not read the SCIM target completely; nothing was written";
+
+/// Reads the ACTIVATE organization and, at the same time, lists the owned SCIM
+/// records: the two reads are independent and read-only, so neither waits for the
+/// other. Nothing is written before both are complete.
+///
+/// ACTIVATE's outcome comes first: when its read fails, the SCIM listing is stopped
+/// and the ACTIVATE error is the run's, as when the listing had not started; a
+/// failed listing is reported once ACTIVATE has been read.
+async fn read_both(
+    activate: &activate_client::ActivateClient,
+    settings: &Settings,
+    scope: &activate_client::Scope,
+    scim: &ScimClient,
+) -> Result<(OrgSnapshot, OwnedListings)> {
+    // A task of its own, so that its pages are decoded on another thread than
+    // ACTIVATE's; aborted when this function returns early.
+    let listing = AbortOnDrop(tokio::spawn({
+        let scim = scim.clone();
+        async move {
+            let owned = list_owned(&scim).await;
+            if let Ok(owned) = &owned {
+                let (users, groups) = owned.counts();
+                tracing::info!(users, groups, "listed the owned SCIM records");
+            }
+            owned
+        }
+    }));
+    let snapshot = read_source(activate, settings, scope).await?;
+    tracing::info!(
+        org = %snapshot.org,
+        users = snapshot.users.len(),
+        groups = snapshot.groups.len(),
+        requests = snapshot.stats.total(),
+        "read the ACTIVATE organization"
+    );
+    let owned = listing
+        .join()
+        .await
+        .context("the SCIM listing stopped unexpectedly; nothing was written")?
+        .context(SCIM_INCOMPLETE)?;
+    Ok((snapshot, owned))
+}
+
+/// A spawned task that is aborted when dropped before it was joined.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn read_source(

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt};
 use reconcile_core::{Desired, ForeignGroup, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser};
-use scim_client::{Filter, Group, ListingMode, ScimClient, ScimError, User};
+use scim_client::{Filter, Group, ListingMode, PrefixListing, ScimClient, ScimError, User};
 
 /// Above this many creation candidates, one unfiltered listing is cheaper than one
 /// `userName eq` lookup per candidate.
@@ -34,22 +34,31 @@ pub enum ForeignNameSource {
     FullListing,
 }
 
-/// Reads the owned users and groups (complete listings or an error: a failed listing is
-/// never taken for "no records"), each page converted into the planner's records as
-/// it arrives, the user names that records this tool does not
-/// own hold among the users the plan would create, and the groups this tool does not
-/// own that hold the name of a group the plan would create or rename.
+/// The owned users and groups, each listing complete, converted into the planner's
+/// records page by page.
+#[derive(Debug)]
+pub struct OwnedListings {
+    users: PrefixListing<OwnedUser>,
+    groups: PrefixListing<OwnedGroup>,
+}
+
+impl OwnedListings {
+    /// How many owned users and groups were listed.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.users.records.len(), self.groups.records.len())
+    }
+}
+
+/// Reads the owned users and groups: complete listings or an error (a failed listing
+/// is never taken for "no records"), each page converted into the planner's records
+/// as it arrives. It needs nothing from the source, so it may run while the source
+/// is read.
 ///
 /// The server's `ServiceProviderConfig` is read first (one request) to learn whether
 /// it offers cursor paging (RFC 9865); if it does, listings follow `nextCursor`,
 /// otherwise they page by `startIndex` with the pages after the first fetched
-/// concurrently. In steady state nothing is to be created or renamed, and the reads
-/// are exactly that one and the pages of the two owned listings.
-pub async fn observe(
-    client: &ScimClient,
-    desired: &Desired,
-    concurrency: usize,
-) -> Result<ObservedTarget, ScimError> {
+/// concurrently. The two listings go side by side.
+pub async fn list_owned(client: &ScimClient) -> Result<OwnedListings, ScimError> {
     match client.learn_paging().await {
         Ok(paging) => tracing::debug!(?paging, "listings page by the server's advertised method"),
         Err(error) => tracing::debug!(
@@ -61,6 +70,24 @@ pub async fn observe(
         client.list_users_with_prefix_as(OWNED_PREFIX, |user| owned_user(&user)),
         client.list_groups_with_prefix_as(OWNED_PREFIX, |group| owned_group(&group))
     )?;
+    Ok(OwnedListings { users, groups })
+}
+
+/// What the planner needs from the target: the owned records ([`list_owned`]), the
+/// user names that records this tool does not own hold among the users the plan
+/// would create, and the groups this tool does not own that hold the name of a
+/// group the plan would create or rename.
+///
+/// In steady state nothing is to be created or renamed, and this reads nothing more:
+/// the reads of the run are the `ServiceProviderConfig` and the pages of the two
+/// owned listings.
+pub async fn observe(
+    client: &ScimClient,
+    desired: &Desired,
+    owned: OwnedListings,
+    concurrency: usize,
+) -> Result<ObservedTarget, ScimError> {
+    let OwnedListings { users, groups } = owned;
     let owned_users: Vec<OwnedUser> = users.records;
     let owned_groups: Vec<OwnedGroup> = groups.records;
 
