@@ -67,7 +67,7 @@ pub async fn list_owned(client: &ScimClient) -> Result<OwnedListings, ScimError>
         ),
     }
     let (users, groups) = tokio::try_join!(
-        client.list_users_with_prefix_as(OWNED_PREFIX, |user| owned_user(&user)),
+        client.list_users_with_prefix_as(OWNED_PREFIX, owned_user),
         client.list_groups_with_prefix_as(OWNED_PREFIX, |group| owned_group(&group))
     )?;
     Ok(OwnedListings { users, groups })
@@ -234,26 +234,28 @@ fn foreign_names_of<'a>(users: impl Iterator<Item = &'a User>) -> BTreeSet<Strin
         .collect()
 }
 
-/// A user record as the planner reads it.
-pub(crate) fn owned_user(user: &User) -> OwnedUser {
-    let name = user.name.clone().unwrap_or_default();
-    let email = user
-        .emails
+/// A user record as the planner reads it (taken apart, not copied: at 100,000
+/// owned users every string copied is 100,000 allocations).
+pub(crate) fn owned_user(user: User) -> OwnedUser {
+    let active = user.is_active();
+    let name = user.name.unwrap_or_default();
+    let mut emails = user.emails;
+    let primary = emails
         .iter()
-        .find(|e| e.primary == Some(true))
-        .or_else(|| user.emails.first())
-        .map(|e| e.value.clone());
+        .position(|e| e.primary == Some(true))
+        .unwrap_or(0);
+    let email = (primary < emails.len()).then(|| emails.swap_remove(primary).value);
     OwnedUser {
         scim_id: user.id.as_str().into(),
-        external_id: user.external_id.clone().unwrap_or_default().into(),
-        user_name: user.user_name.clone(),
+        external_id: user.external_id.unwrap_or_default().into(),
+        user_name: user.user_name,
         given_name: name.given_name,
         family_name: name.family_name,
         formatted_name: name.formatted,
-        display_name: user.display_name.clone(),
+        display_name: user.display_name,
         email,
-        active: user.is_active(),
-        ssh_keys: user.sunk_ssh_keys().to_vec(),
+        active,
+        ssh_keys: user.coreweave.sunk_ssh_keys,
     }
 }
 
