@@ -13,7 +13,7 @@ use reconcile_core::{
     ActionKind, ApplyOptions, ApplyReport, Clock, Deadline, Desired, Observed, Plan, PlanOptions,
     ServerRules, apply, plan, project,
 };
-use scim_client::ScimClient;
+use scim_client::{ScimClient, ScimError};
 use serde_json::json;
 
 use crate::adapters::observe::{OwnedListings, list_owned, observe};
@@ -154,9 +154,22 @@ pub async fn sync(
     let scim = clients::scim(&settings.scim, run, &counts)?;
 
     let (client_scope, core_scope) = scopes(run.scope.as_ref());
-    let (snapshot, owned) = read_both(&activate, settings, &client_scope, &scim).await?;
+    let listing = list_owned_meanwhile(&scim);
+    let snapshot = read_source(&activate, settings, &client_scope).await?;
     let activate_requests = u64::from(snapshot.stats.total());
+    tracing::info!(
+        org = %snapshot.org,
+        users = snapshot.users.len(),
+        groups = snapshot.groups.len(),
+        requests = activate_requests,
+        "read the ACTIVATE organization"
+    );
     let desired = project(&to_source(snapshot), &core_scope);
+    let owned = listing
+        .join()
+        .await
+        .context("the SCIM listing stopped unexpectedly; nothing was written")?
+        .context(SCIM_INCOMPLETE)?;
 
     let target = observe(&scim, &desired, owned, run.concurrency)
         .await
@@ -249,46 +262,25 @@ pub async fn sync(
 /// What a run that cannot read the target says.
 const SCIM_INCOMPLETE: &str = "could not read the SCIM target completely; nothing was written";
 
-/// Reads the ACTIVATE organization and, at the same time, lists the owned SCIM
-/// records: the two reads are independent and read-only, so neither waits for the
-/// other. Nothing is written before both are complete.
+/// Starts listing the owned SCIM records, in a task of its own (its pages are
+/// decoded on another thread than ACTIVATE's), to run while ACTIVATE is read: the
+/// two reads are independent and read-only. Nothing is written before both are
+/// complete.
 ///
-/// ACTIVATE's outcome comes first: when its read fails, the SCIM listing is stopped
-/// and the ACTIVATE error is the run's, as when the listing had not started; a
-/// failed listing is reported once ACTIVATE has been read.
-async fn read_both(
-    activate: &activate_client::ActivateClient,
-    settings: &Settings,
-    scope: &activate_client::Scope,
-    scim: &ScimClient,
-) -> Result<(OrgSnapshot, OwnedListings)> {
-    // A task of its own, so that its pages are decoded on another thread than
-    // ACTIVATE's; aborted when this function returns early.
-    let listing = AbortOnDrop(tokio::spawn({
-        let scim = scim.clone();
-        async move {
-            let owned = list_owned(&scim).await;
-            if let Ok(owned) = &owned {
-                let (users, groups) = owned.counts();
-                tracing::info!(users, groups, "listed the owned SCIM records");
-            }
-            owned
+/// ACTIVATE's outcome comes first: when its read fails, the listing is stopped (the
+/// task is aborted when its handle is dropped) and the ACTIVATE error is the run's,
+/// as if the listing had not started; a failed listing is reported once ACTIVATE
+/// has been read.
+fn list_owned_meanwhile(scim: &ScimClient) -> AbortOnDrop<Result<OwnedListings, ScimError>> {
+    let scim = scim.clone();
+    AbortOnDrop(tokio::spawn(async move {
+        let owned = list_owned(&scim).await;
+        if let Ok(owned) = &owned {
+            let (users, groups) = owned.counts();
+            tracing::info!(users, groups, "listed the owned SCIM records");
         }
-    }));
-    let snapshot = read_source(activate, settings, scope).await?;
-    tracing::info!(
-        org = %snapshot.org,
-        users = snapshot.users.len(),
-        groups = snapshot.groups.len(),
-        requests = snapshot.stats.total(),
-        "read the ACTIVATE organization"
-    );
-    let owned = listing
-        .join()
-        .await
-        .context("the SCIM listing stopped unexpectedly; nothing was written")?
-        .context(SCIM_INCOMPLETE)?;
-    Ok((snapshot, owned))
+        owned
+    }))
 }
 
 /// A spawned task that is aborted when dropped before it was joined.
