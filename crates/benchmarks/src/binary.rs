@@ -13,9 +13,9 @@
 //!
 //! Each run reports its wall time (spawn to exit), the requests each emulator saw by
 //! method and resource, the time until the binary logged that it had read ACTIVATE
-//! (everything after it is the SCIM side; the owned SCIM records are listed while
-//! ACTIVATE is read, and the time until the binary logged that it had listed them is
-//! reported too), and the process's peak RSS: `VmHWM` from `/proc/<pid>/status`, polled every 10 ms
+//! (everything after it is the SCIM side, of which the `ServiceProviderConfig` read
+//! overlaps the ACTIVATE read; the time until the binary logged that it had listed
+//! the owned SCIM records is reported too), and the process's peak RSS: `VmHWM` from `/proc/<pid>/status`, polled every 10 ms
 //! until the process exits (the high-water mark only grows, so the last reading is
 //! the peak up to at most 10 ms before exit). Beside it, the binary's CPU time (user +
 //! system, from `/proc/<pid>/stat`, read with the same polling) and this process's CPU
@@ -58,8 +58,7 @@ const BIN_NAME: &str = "pw-activate-scim-sync";
 /// What the binary logs once it has read ACTIVATE.
 const SOURCE_READ_MARK: &str = "read the ACTIVATE organization";
 
-/// What the binary logs once it has listed the owned SCIM records (which it does
-/// while it reads ACTIVATE).
+/// What the binary logs once it has listed the owned SCIM records.
 const TARGET_LISTED_MARK: &str = "listed the owned SCIM records";
 
 /// `VmHWM` polling interval.

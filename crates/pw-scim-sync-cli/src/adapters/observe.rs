@@ -49,16 +49,11 @@ impl OwnedListings {
     }
 }
 
-/// Reads the owned users and groups: complete listings or an error (a failed listing
-/// is never taken for "no records"), each page converted into the planner's records
-/// as it arrives. It needs nothing from the source, so it may run while the source
-/// is read.
-///
-/// The server's `ServiceProviderConfig` is read first (one request) to learn whether
-/// it offers cursor paging (RFC 9865); if it does, listings follow `nextCursor`,
+/// Reads the server's `ServiceProviderConfig` (one request) to learn whether it
+/// offers cursor paging (RFC 9865): if it does, listings follow `nextCursor`,
 /// otherwise they page by `startIndex` with the pages after the first fetched
-/// concurrently. The two listings go side by side.
-pub async fn list_owned(client: &ScimClient) -> Result<OwnedListings, ScimError> {
+/// concurrently. A configuration that cannot be read leaves `startIndex` paging.
+pub async fn learn_paging(client: &ScimClient) {
     match client.learn_paging().await {
         Ok(paging) => tracing::debug!(?paging, "listings page by the server's advertised method"),
         Err(error) => tracing::debug!(
@@ -66,6 +61,12 @@ pub async fn list_owned(client: &ScimClient) -> Result<OwnedListings, ScimError>
             "the ServiceProviderConfig could not be read; listings page by startIndex"
         ),
     }
+}
+
+/// Reads the owned users and groups, side by side, paging as [`learn_paging`]
+/// found: complete listings or an error (a failed listing is never taken for "no
+/// records"), each page converted into the planner's records as it arrives.
+pub async fn list_owned(client: &ScimClient) -> Result<OwnedListings, ScimError> {
     let (users, groups) = tokio::try_join!(
         client.list_users_with_prefix_as(OWNED_PREFIX, owned_user),
         client.list_groups_with_prefix_as(OWNED_PREFIX, |group| owned_group(&group))

@@ -6,7 +6,7 @@ use reconcile_core::{Action, PlanOptions, UserChange, plan};
 use scim_client::ScimClient;
 
 use super::report::{Probe, Verdict};
-use crate::adapters::observe::{list_owned, observe};
+use crate::adapters::observe::{learn_paging, list_owned, observe};
 use crate::adapters::rules;
 use crate::settings::Settings;
 use http_policy::chain::render as chain;
@@ -25,6 +25,7 @@ pub(super) async fn probe(
         "the owned listings (GET {base}/Users and {base}/Groups, filtered), planned against ACTIVATE"
     );
     let read = async {
+        learn_paging(client).await;
         let owned = list_owned(client).await?;
         observe(client, desired, owned, settings.run.concurrency).await
     };
