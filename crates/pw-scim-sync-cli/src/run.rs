@@ -153,27 +153,7 @@ pub async fn sync(
     let counts = RequestCounts::default();
     let scim = clients::scim(&settings.scim, run, &counts)?;
 
-    let (client_scope, core_scope) = scopes(run.scope.as_ref());
-    let (projected, listing_gate) = tokio::sync::oneshot::channel::<()>();
-    let listing = list_owned_meanwhile(&scim, listing_gate);
-    let snapshot = read_source(&activate, settings, &client_scope).await?;
-    let activate_requests = u64::from(snapshot.stats.total());
-    tracing::info!(
-        org = %snapshot.org,
-        users = snapshot.users.len(),
-        groups = snapshot.groups.len(),
-        requests = activate_requests,
-        "read the ACTIVATE organization"
-    );
-    let desired = project(&to_source(snapshot), &core_scope);
-    // The source snapshot is gone: the owned records may be held now.
-    let _ = projected.send(());
-    let owned = listing
-        .join()
-        .await
-        .context("the SCIM listing stopped unexpectedly; nothing was written")?
-        .context(SCIM_INCOMPLETE)?;
-
+    let (desired, owned, activate_requests) = read_sides(&activate, settings, &scim).await?;
     let target = observe(&scim, &desired, owned, run.concurrency)
         .await
         .context(SCIM_INCOMPLETE)?;
@@ -260,6 +240,36 @@ pub async fn sync(
     };
     print(&report, mode, run.output, out)?;
     Ok(report)
+}
+
+/// Reads ACTIVATE into the desired state and lists the owned SCIM records (see
+/// [`list_owned_meanwhile`]); also returns the ACTIVATE requests made.
+async fn read_sides(
+    activate: &activate_client::ActivateClient,
+    settings: &Settings,
+    scim: &ScimClient,
+) -> Result<(Desired, OwnedListings, u64)> {
+    let (client_scope, core_scope) = scopes(settings.run.scope.as_ref());
+    let (projected, listing_gate) = tokio::sync::oneshot::channel::<()>();
+    let listing = list_owned_meanwhile(scim, listing_gate);
+    let snapshot = read_source(activate, settings, &client_scope).await?;
+    let activate_requests = u64::from(snapshot.stats.total());
+    tracing::info!(
+        org = %snapshot.org,
+        users = snapshot.users.len(),
+        groups = snapshot.groups.len(),
+        requests = activate_requests,
+        "read the ACTIVATE organization"
+    );
+    let desired = project(&to_source(snapshot), &core_scope);
+    // The source snapshot is gone: the owned records may be held now.
+    let _ = projected.send(());
+    let owned = listing
+        .join()
+        .await
+        .context("the SCIM listing stopped unexpectedly; nothing was written")?
+        .context(SCIM_INCOMPLETE)?;
+    Ok((desired, owned, activate_requests))
 }
 
 /// What a run that cannot read the target says.
