@@ -13,7 +13,7 @@ use reconcile_core::{
     ActionKind, ApplyOptions, ApplyReport, Clock, Deadline, Desired, Observed, Plan, PlanOptions,
     ServerRules, apply, plan, project,
 };
-use scim_client::{ScimClient, ScimError};
+use scim_client::ScimClient;
 use serde_json::json;
 
 use crate::adapters::observe::{OwnedListings, learn_paging, list_owned, observe};
@@ -242,17 +242,38 @@ pub async fn sync(
     Ok(report)
 }
 
-/// Reads ACTIVATE into the desired state and lists the owned SCIM records (see
-/// [`list_owned_meanwhile`]); also returns the ACTIVATE requests made.
+/// Reads ACTIVATE into the desired state, then lists the owned SCIM records; the
+/// SCIM `ServiceProviderConfig` (one read-only request, independent of ACTIVATE) is
+/// read while ACTIVATE is. Also returns the ACTIVATE requests made.
+///
+/// The listings wait until the ACTIVATE snapshot was projected and dropped: held
+/// beside the snapshot and its projection, the owned records raised the 100k steady
+/// state's peak memory (about 30 MiB). Everything runs in this task, on this thread,
+/// so that the listings reuse the memory the snapshot freed (in a task of its own,
+/// on another thread's heap, they did not, and the peak rose further).
+///
+/// ACTIVATE's outcome comes first: when its read fails, the `ServiceProviderConfig`
+/// read is dropped and the ACTIVATE error is the run's. Nothing is written before
+/// both sides were read completely.
 async fn read_sides(
     activate: &activate_client::ActivateClient,
     settings: &Settings,
     scim: &ScimClient,
 ) -> Result<(Desired, OwnedListings, u64)> {
     let (client_scope, core_scope) = scopes(settings.run.scope.as_ref());
-    let (projected, listing_gate) = tokio::sync::oneshot::channel::<()>();
-    let listing = list_owned_meanwhile(scim, listing_gate);
-    let snapshot = read_source(activate, settings, &client_scope).await?;
+    let source = read_source(activate, settings, &client_scope);
+    let paging = learn_paging(scim);
+    tokio::pin!(source, paging);
+    let mut paging_learnt = false;
+    let snapshot = loop {
+        tokio::select! {
+            snapshot = &mut source => break snapshot?,
+            () = &mut paging, if !paging_learnt => paging_learnt = true,
+        }
+    };
+    if !paging_learnt {
+        paging.await;
+    }
     let activate_requests = u64::from(snapshot.stats.total());
     tracing::info!(
         org = %snapshot.org,
@@ -262,65 +283,14 @@ async fn read_sides(
         "read the ACTIVATE organization"
     );
     let desired = project(&to_source(snapshot), &core_scope);
-    // The source snapshot is gone: the owned records may be held now.
-    let _ = projected.send(());
-    let owned = listing
-        .join()
-        .await
-        .context("the SCIM listing stopped unexpectedly; nothing was written")?
-        .context(SCIM_INCOMPLETE)?;
+    let owned = list_owned(scim).await.context(SCIM_INCOMPLETE)?;
+    let (users, groups) = owned.counts();
+    tracing::info!(users, groups, "listed the owned SCIM records");
     Ok((desired, owned, activate_requests))
 }
 
 /// What a run that cannot read the target says.
 const SCIM_INCOMPLETE: &str = "could not read the SCIM target completely; nothing was written";
-
-/// Starts reading the owned SCIM records in a task of its own (its pages are
-/// decoded on another thread than the ACTIVATE side's): the `ServiceProviderConfig`
-/// at once, while ACTIVATE is read, and the two listings once `gate` opens (or is
-/// dropped). Both reads are read-only and independent of each other; nothing is
-/// written before both are complete.
-///
-/// The listings wait for the gate, which the run opens once the ACTIVATE snapshot
-/// was projected and dropped: holding the owned records beside the snapshot and its
-/// projection would raise the run's peak memory by the size of the owned records
-/// (about 30 MiB at 100,000 users).
-///
-/// ACTIVATE's outcome comes first: when its read fails, the task is aborted (when
-/// its handle is dropped) and the ACTIVATE error is the run's, as if the SCIM read
-/// had not started.
-fn list_owned_meanwhile(
-    scim: &ScimClient,
-    gate: tokio::sync::oneshot::Receiver<()>,
-) -> AbortOnDrop<Result<OwnedListings, ScimError>> {
-    let scim = scim.clone();
-    AbortOnDrop(tokio::spawn(async move {
-        learn_paging(&scim).await;
-        // An error only says that the run dropped its end: list all the same.
-        let _ = gate.await;
-        let owned = list_owned(&scim).await;
-        if let Ok(owned) = &owned {
-            let (users, groups) = owned.counts();
-            tracing::info!(users, groups, "listed the owned SCIM records");
-        }
-        owned
-    }))
-}
-
-/// A spawned task that is aborted when dropped before it was joined.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> AbortOnDrop<T> {
-    async fn join(mut self) -> Result<T, tokio::task::JoinError> {
-        (&mut self.0).await
-    }
-}
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 async fn read_source(
     activate: &activate_client::ActivateClient,
