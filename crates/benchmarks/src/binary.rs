@@ -12,8 +12,10 @@
 //!   ACTIVATE (in one group), synced by the next run.
 //!
 //! Each run reports its wall time (spawn to exit), the requests each emulator saw by
-//! method and resource, the time until the binary logged that it had read ACTIVATE,
-//! and the process's peak RSS: `VmHWM` from `/proc/<pid>/status`, polled every 10 ms
+//! method and resource, the time until the binary logged that it had read ACTIVATE
+//! (everything after it is the SCIM side, of which the `ServiceProviderConfig` read
+//! overlaps the ACTIVATE read; the time until the binary logged that it had listed
+//! the owned SCIM records is reported too), and the process's peak RSS: `VmHWM` from `/proc/<pid>/status`, polled every 10 ms
 //! until the process exits (the high-water mark only grows, so the last reading is
 //! the peak up to at most 10 ms before exit). Beside it, the binary's CPU time (user +
 //! system, from `/proc/<pid>/stat`, read with the same polling) and this process's CPU
@@ -64,6 +66,9 @@ const BIN_NAME: &str = "pw-activate-scim-sync";
 
 /// What the binary logs once it has read ACTIVATE.
 const SOURCE_READ_MARK: &str = "read the ACTIVATE organization";
+
+/// What the binary logs once it has listed the owned SCIM records.
+const TARGET_LISTED_MARK: &str = "listed the owned SCIM records";
 
 /// `VmHWM` polling interval.
 const POLL: Duration = Duration::from_millis(10);
@@ -365,6 +370,7 @@ struct ProcessRun {
     exit_code: Option<i32>,
     wall: Duration,
     source_read: Option<Duration>,
+    target_listed: Option<Duration>,
     peak_rss_kib: Option<u64>,
     /// The binary's CPU time (user + system), as last read before it exited.
     cpu: Option<Duration>,
@@ -471,11 +477,15 @@ async fn spawn(
     let reader = tokio::spawn(async move {
         let mut lines = BufReader::new(stderr).lines();
         let mut source_read = None;
+        let mut target_listed = None;
         let mut tail: Vec<String> = Vec::new();
         let mut logged = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
             if source_read.is_none() && line.contains(SOURCE_READ_MARK) {
                 source_read = Some(started.elapsed());
+            }
+            if target_listed.is_none() && line.contains(TARGET_LISTED_MARK) {
+                target_listed = Some(started.elapsed());
             }
             logged.push((started.elapsed(), line.clone()));
             if tail.len() == 20 {
@@ -483,7 +493,7 @@ async fn spawn(
             }
             tail.push(line);
         }
-        (source_read, tail, logged)
+        (source_read, target_listed, tail, logged)
     });
     let status = child.wait().await.context("cannot wait for the binary")?;
     let wall = started.elapsed();
@@ -492,7 +502,7 @@ async fn spawn(
         .map(|(after, before)| ticks(after.saturating_sub(before)));
     // The poller ends on its own once the process is gone.
     let timeline = poller.await.unwrap_or_default();
-    let (source_read, stderr_tail, logged) = reader.await.unwrap_or_default();
+    let (source_read, target_listed, stderr_tail, logged) = reader.await.unwrap_or_default();
     write_timeline(
         &workdir.join(format!("{label}.rss.tsv")),
         &timeline,
@@ -503,6 +513,7 @@ async fn spawn(
         exit_code: status.code(),
         wall,
         source_read,
+        target_listed,
         peak_rss_kib,
         cpu: Some(cpu_ticks.load(Ordering::Relaxed))
             .filter(|&t| t > 0)
@@ -639,6 +650,7 @@ fn row(
         "wall_s": round3(wall),
         "activate_read_s": source_read.map(round3),
         "scim_side_s": scim_side.map(round3),
+        "scim_listed_s": run.target_listed.map(|d| round3(d.as_secs_f64())),
         "peak_rss_mib": run.peak_rss_kib.map(|k| round3(k as f64 * 1024.0 / MIB)),
         "binary_cpu_s": run.cpu.map(|d| round3(d.as_secs_f64())),
         "emulators_cpu_s": run.emulators_cpu.map(|d| round3(d.as_secs_f64())),
@@ -666,7 +678,7 @@ fn print_row(row: &Value) {
             .map_or("–".to_owned(), |v| format!("{v:.2}"))
     };
     println!(
-        "  {:>4} users, {:<4} {:<15} exit {}: wall {} s (ACTIVATE read {} s, SCIM side {} s), peak RSS {} MiB, CPU: binary {} s, emulators {} s",
+        "  {:>4} users, {:<4} {:<15} exit {}: wall {} s (ACTIVATE read {} s, SCIM side {} s; owned SCIM records listed at {} s), peak RSS {} MiB, CPU: binary {} s, emulators {} s",
         users_label(usize::try_from(row["users"].as_u64().unwrap_or(0)).unwrap_or(0)),
         row["source"].as_str().unwrap_or(""),
         row["run"].as_str().unwrap_or(""),
@@ -674,6 +686,7 @@ fn print_row(row: &Value) {
         f("wall_s"),
         f("activate_read_s"),
         f("scim_side_s"),
+        f("scim_listed_s"),
         f("peak_rss_mib"),
         f("binary_cpu_s"),
         f("emulators_cpu_s"),

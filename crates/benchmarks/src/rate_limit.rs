@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use pw_scim_sync_cli::adapters::observe::observe;
+use pw_scim_sync_cli::adapters::observe::{learn_paging, list_owned, observe};
 use pw_scim_sync_cli::adapters::source::to_source;
 use pw_scim_sync_cli::adapters::target::ScimClientTarget;
 use reconcile_core::{ApplyOptions, PlanOptions, apply, plan, project};
@@ -303,7 +303,11 @@ async fn without_limiter(world: &World, concurrency: usize) -> Result<(Duration,
         .await
         .context("cannot read the ACTIVATE emulator")?;
     let desired = project(&to_source(snapshot), &reconcile_core::Scope::All);
-    let target = observe(&scim, &desired, concurrency)
+    learn_paging(&scim).await;
+    let owned = list_owned(&scim)
+        .await
+        .context("cannot read the SCIM emulator")?;
+    let target = observe(&scim, &desired, owned, concurrency)
         .await
         .context("cannot read the SCIM emulator")?;
     let planned = plan(

@@ -49,7 +49,7 @@ impl ScimTarget for ScimClientTarget {
                 .collect(),
         };
         match self.client.create_user(&body).await {
-            Ok(created) => Ok(Written::record(owned_user(&created))),
+            Ok(created) => Ok(Written::record(owned_user(created))),
             Err(error) if unreadable_success(&error) => {
                 // Created, but the answer names no record: find it by the mark sent.
                 let warning = odd_answer(&error);
@@ -68,7 +68,7 @@ impl ScimTarget for ScimClientTarget {
                         .await
                         .map_err(target_error)?;
                 }
-                let record = found.iter().find(|u| carries(u)).map(owned_user);
+                let record = found.into_iter().find(|u| carries(u)).map(owned_user);
                 Ok(Written {
                     record,
                     ..Written::empty()
@@ -87,7 +87,7 @@ impl ScimTarget for ScimClientTarget {
         let patch: PatchOp = changes.iter().map(user_operation).collect();
         match self.client.patch_user(id.as_str(), &patch).await {
             Ok(answer) => Ok(Written {
-                record: answer.as_ref().map(owned_user),
+                record: answer.map(owned_user),
                 ..Written::empty()
             }),
             Err(error) if unreadable_success(&error) => {
@@ -101,7 +101,7 @@ impl ScimTarget for ScimClientTarget {
         self.client
             .get_user(id.as_str())
             .await
-            .map(|user| owned_user(&user))
+            .map(owned_user)
             .map_err(target_error)
     }
 

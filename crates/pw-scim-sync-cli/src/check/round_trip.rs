@@ -6,7 +6,7 @@ use reconcile_core::{Action, PlanOptions, UserChange, plan};
 use scim_client::ScimClient;
 
 use super::report::{Probe, Verdict};
-use crate::adapters::observe::observe;
+use crate::adapters::observe::{learn_paging, list_owned, observe};
 use crate::adapters::rules;
 use crate::settings::Settings;
 use http_policy::chain::render as chain;
@@ -24,7 +24,12 @@ pub(super) async fn probe(
     let asked = format!(
         "the owned listings (GET {base}/Users and {base}/Groups, filtered), planned against ACTIVATE"
     );
-    let target = match observe(client, desired, settings.run.concurrency).await {
+    let read = async {
+        learn_paging(client).await;
+        let owned = list_owned(client).await?;
+        observe(client, desired, owned, settings.run.concurrency).await
+    };
+    let target = match read.await {
         Ok(target) => target,
         Err(error) => {
             return Probe::new(

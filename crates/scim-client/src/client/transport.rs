@@ -313,6 +313,11 @@ impl ScimClient {
                 excerpt: excerpt(&reply.body),
             });
         }
+        // Decoded directly; only a body that does not decode is read again, tracking
+        // the path, to say where it went wrong (tracking costs on every value).
+        if let Ok(value) = serde_json::from_slice(&reply.body) {
+            return Ok(value);
+        }
         let deserializer = &mut serde_json::Deserializer::from_slice(&reply.body);
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let path = error.path().to_string();

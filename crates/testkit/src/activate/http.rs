@@ -1,6 +1,5 @@
 //! The ACTIVATE emulator's routes, request gate (log, faults, auth) and handlers.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
@@ -14,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::fixture::{Fixture, FixtureUser};
+use super::served::Served;
 use super::{Faults, Resource, USERS_LIMIT_MAX, UserQuirk, scim};
 use crate::gate::Front;
 use crate::lock;
@@ -26,14 +26,21 @@ const USERS_LIMIT_DEFAULT: i64 = 50;
 pub(crate) struct App {
     pub(crate) api_key: String,
     pub(crate) scim_token: String,
-    pub(crate) fixture: Mutex<Fixture>,
+    /// The organization being served; replaced whole on every change.
+    pub(crate) served: Mutex<Arc<Served>>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) front: Front<Resource>,
 }
 
 impl App {
-    pub(crate) fn fixture(&self) -> MutexGuard<'_, Fixture> {
-        lock(&self.fixture)
+    /// The organization as it is now: handlers answer from it without a lock.
+    pub(crate) fn served(&self) -> Arc<Served> {
+        Arc::clone(&lock(&self.served))
+    }
+
+    /// The organization, to replace it.
+    pub(crate) fn served_mut(&self) -> MutexGuard<'_, Arc<Served>> {
+        lock(&self.served)
     }
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
@@ -192,7 +199,7 @@ fn authorized(headers: &HeaderMap, api_key: &str) -> bool {
 }
 
 async fn whoami_organization(State(app): State<Arc<App>>) -> Response {
-    axum::Json(Value::String(app.fixture().organization.clone())).into_response()
+    axum::Json(Value::String(app.served().fixture.organization.clone())).into_response()
 }
 
 fn check_org(fixture: &Fixture, org: &str) -> Result<(), ApiError> {
@@ -264,8 +271,9 @@ async fn users(
         let faults = app.faults();
         (faults.total_offset, faults.user_quirks.clone())
     };
-    let fixture = app.fixture();
-    check_org(&fixture, &org)?;
+    let served = app.served();
+    let fixture = &served.fixture;
+    check_org(fixture, &org)?;
     let page: Vec<Value> = fixture
         .users
         .iter()
@@ -302,8 +310,9 @@ async fn groups(
     let params = params(&uri);
     let limit = int_param(&params, "limit")?;
     let skip = int_param(&params, "skip")?.unwrap_or(0).max(0);
-    let fixture = app.fixture();
-    check_org(&fixture, &org)?;
+    let served = app.served();
+    let fixture = &served.fixture;
+    check_org(fixture, &org)?;
     let take = limit.map_or(usize::MAX, |l| {
         usize::try_from(l.max(0)).unwrap_or(usize::MAX)
     });
@@ -337,21 +346,16 @@ async fn members(
     State(app): State<Arc<App>>,
     Path((org, group)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let fixture = app.fixture();
-    check_org(&fixture, &org)?;
-    let group = fixture
+    let served = app.served();
+    check_org(&served.fixture, &org)?;
+    let group = served
+        .fixture
         .group(&group)
         .ok_or_else(|| ApiError::new(404, format!("group {group:?} not found")))?;
-    // One pass over the users, not one search per member; the first user with a
-    // name, as `Fixture::user` finds it.
-    let mut by_name: HashMap<&str, &FixtureUser> = HashMap::with_capacity(fixture.users.len());
-    for user in &fixture.users {
-        by_name.entry(user.username.as_str()).or_insert(user);
-    }
     let members: Vec<Value> = group
         .members
         .iter()
-        .filter_map(|username| by_name.get(username.as_str()))
+        .filter_map(|username| served.user(username))
         .map(|u| {
             json!({
                 "id": u.id,
@@ -376,8 +380,7 @@ async fn ssh_public_keys(State(app): State<Arc<App>>, Path(username): Path<Strin
         )
             .into_response();
     }
-    let fixture = app.fixture();
-    match fixture.user(&username) {
+    match app.served().user(&username) {
         Some(user) => axum::Json(Value::String(user.ssh_keys.join("\n"))).into_response(),
         None => error(404, "not_found", &format!("user {username:?} not found")),
     }

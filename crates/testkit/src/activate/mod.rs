@@ -51,6 +51,7 @@
 pub mod fixture;
 mod http;
 pub mod scim;
+mod served;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -68,6 +69,7 @@ use crate::gate::Front;
 use crate::net::{self, Server};
 use crate::request_log::RequestLog;
 use http::App;
+use served::Served;
 
 /// The SCIM bearer token the emulator accepts unless told otherwise.
 pub const DEFAULT_SCIM_TOKEN: &str = "activate-scim-emulator";
@@ -212,7 +214,7 @@ impl ActivateEmulator {
             scim_token: options
                 .scim_token
                 .unwrap_or_else(|| DEFAULT_SCIM_TOKEN.to_owned()),
-            fixture: Mutex::new(options.fixture),
+            served: Mutex::new(Arc::new(Served::new(options.fixture))),
             faults: Mutex::new(options.faults),
             front: Front::new(options.seed),
         });
@@ -257,7 +259,7 @@ impl ActivateEmulator {
 
     /// The organization name.
     pub fn organization(&self) -> String {
-        self.app.fixture().organization.clone()
+        self.app.served().fixture.organization.clone()
     }
 
     /// The request log.
@@ -278,13 +280,13 @@ impl ActivateEmulator {
 
     /// A copy of the current state.
     pub fn fixture(&self) -> Fixture {
-        self.app.fixture().clone()
+        self.app.served().fixture.clone()
     }
 
     /// Replaces the whole state (validated first).
     pub fn set_fixture(&self, fixture: Fixture) -> Result<(), FixtureError> {
         fixture.validate()?;
-        *self.app.fixture() = fixture;
+        *self.app.served_mut() = Arc::new(Served::new(fixture));
         Ok(())
     }
 
@@ -294,11 +296,11 @@ impl ActivateEmulator {
         &self,
         change: impl FnOnce(&mut Fixture) -> Result<T, FixtureError>,
     ) -> Result<T, FixtureError> {
-        let mut fixture = self.app.fixture();
-        let mut copy = fixture.clone();
+        let mut served = self.app.served_mut();
+        let mut copy = served.fixture.clone();
         let out = change(&mut copy)?;
         copy.validate()?;
-        *fixture = copy;
+        *served = Arc::new(Served::new(copy));
         Ok(out)
     }
 

@@ -25,17 +25,16 @@
 //! `Authorization: Bearer <SCIM token>` ([`super::ActivateEmulator::scim_token`]), not
 //! the API key; errors are SCIM `Error` documents (`application/scim+json`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::fixture::{Fixture, FixtureUser, LicenseStatus};
+use super::fixture::Fixture;
 use super::http::{App, params};
-use crate::scim::{CW_USER_EXT, ERROR, GROUP_SCHEMA, LIST_RESPONSE, USER_SCHEMA};
+use crate::scim::{CW_USER_EXT, ERROR, LIST_RESPONSE};
 
 /// The largest `count` ACTIVATE's SCIM server honours.
 pub const SCIM_COUNT_MAX: usize = 200;
@@ -83,20 +82,29 @@ pub(crate) fn error(status: u16, scim_type: Option<&str>, detail: &str) -> Respo
     (code, [(header::CONTENT_TYPE, SCIM_JSON)], body.to_string()).into_response()
 }
 
-fn list_response(total: usize, start_index: usize, resources: &[Value]) -> Response {
-    let body = json!({
+/// A `ListResponse` whose `Resources` are the JSON texts `resources`.
+fn list_response<'a>(
+    total: usize,
+    start_index: usize,
+    resources: impl ExactSizeIterator<Item = &'a str>,
+) -> Response {
+    let head = json!({
         "schemas": [LIST_RESPONSE],
         "totalResults": total,
         "startIndex": start_index,
         "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, SCIM_JSON)],
-        body.to_string(),
-    )
-        .into_response()
+    })
+    .to_string();
+    let mut body = String::from(head.strip_suffix('}').unwrap_or(&head));
+    body.push_str(",\"Resources\":[");
+    for (i, resource) in resources.enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(resource);
+    }
+    body.push_str("]}");
+    (StatusCode::OK, [(header::CONTENT_TYPE, SCIM_JSON)], body).into_response()
 }
 
 /// The paging, filtering and attribute parameters of one listing.
@@ -177,6 +185,13 @@ impl Listing {
         let to = from.saturating_add(self.count).min(matching.len());
         (matching.len(), &matching[from..to])
     }
+
+    /// `totalResults` and the positions of the page, over `len` unfiltered records.
+    fn page_range(&self, len: usize) -> (usize, std::ops::Range<usize>) {
+        let from = (self.start_index - 1).min(len);
+        let to = from.saturating_add(self.count).min(len);
+        (len, from..to)
+    }
 }
 
 /// `attr eq "value"` as `(lower-cased attr, value)`.
@@ -202,27 +217,6 @@ fn check_org(fixture: &Fixture, org: &str) -> Result<(), ScimError> {
     }
 }
 
-fn scim_user(user: &FixtureUser, with_extension: bool) -> Value {
-    let mut record = json!({
-        "schemas": [USER_SCHEMA],
-        "id": user.id,
-        "userName": user.username,
-        "active": user.active && user.license_status != LicenseStatus::Inactive,
-    });
-    if let Some(name) = &user.name {
-        record["name"] = json!({"formatted": name});
-        record["displayName"] = json!(name);
-    }
-    if let Some(email) = &user.email {
-        record["emails"] = json!([{"value": email, "primary": true, "type": "work"}]);
-    }
-    if with_extension {
-        record["schemas"] = json!([USER_SCHEMA, CW_USER_EXT]);
-        record[CW_USER_EXT] = json!({"sunkSshKeys": user.ssh_keys});
-    }
-    record
-}
-
 pub(crate) async fn users(
     State(app): State<Arc<App>>,
     Path(org): Path<String>,
@@ -233,25 +227,24 @@ pub(crate) async fn users(
         Err(error) => return error.into_response(),
     };
     let with_extension = listing.with_extension(app.faults().scim_extension_on_request);
-    let fixture = app.fixture();
-    if let Err(error) = check_org(&fixture, &org) {
+    let served = app.served();
+    let users = &served.fixture.users;
+    if let Err(error) = check_org(&served.fixture, &org) {
         return error.into_response();
     }
-    let filtered: Vec<&FixtureUser> = match &listing.filter {
+    let matching: Vec<usize> = match &listing.filter {
         // Unfiltered pages are slices of the users: no pass over all of them.
         None => {
-            let (total, page) = listing.page(&fixture.users);
-            let resources: Vec<Value> = page.iter().map(|u| scim_user(u, with_extension)).collect();
-            drop(fixture);
-            return list_response(total, listing.start_index, &resources);
+            let (total, page) = listing.page_range(users.len());
+            return list_response(
+                total,
+                listing.start_index,
+                page.map(|at| served.user_text(at, with_extension)),
+            );
         }
         Some((attribute, value)) => match attribute.as_str() {
-            "username" => fixture
-                .users
-                .iter()
-                .filter(|u| u.username.eq_ignore_ascii_case(value))
-                .collect(),
-            "id" => fixture.users.iter().filter(|u| u.id == *value).collect(),
+            "username" => positions(users, |u| u.username.eq_ignore_ascii_case(value)),
+            "id" => positions(users, |u| u.id == *value),
             _ => {
                 return error(
                     400,
@@ -261,10 +254,22 @@ pub(crate) async fn users(
             }
         },
     };
-    let (total, page) = listing.page(&filtered);
-    let resources: Vec<Value> = page.iter().map(|u| scim_user(u, with_extension)).collect();
-    drop(fixture);
-    list_response(total, listing.start_index, &resources)
+    let (total, page) = listing.page(&matching);
+    list_response(
+        total,
+        listing.start_index,
+        page.iter().map(|&at| served.user_text(at, with_extension)),
+    )
+}
+
+/// The positions in `items` of those that `keep`.
+fn positions<T>(items: &[T], keep: impl Fn(&T) -> bool) -> Vec<usize> {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| keep(item))
+        .map(|(at, _)| at)
+        .collect()
 }
 
 pub(crate) async fn groups(
@@ -276,19 +281,16 @@ pub(crate) async fn groups(
         Ok(listing) => listing,
         Err(error) => return error.into_response(),
     };
-    let fixture = app.fixture();
-    if let Err(error) = check_org(&fixture, &org) {
+    let served = app.served();
+    let groups = &served.fixture.groups;
+    if let Err(error) = check_org(&served.fixture, &org) {
         return error.into_response();
     }
-    let matching: Vec<_> = match &listing.filter {
-        None => fixture.groups.iter().collect(),
+    let matching: Vec<usize> = match &listing.filter {
+        None => (0..groups.len()).collect(),
         Some((attribute, value)) => match attribute.as_str() {
-            "displayname" => fixture
-                .groups
-                .iter()
-                .filter(|g| g.name.eq_ignore_ascii_case(value))
-                .collect(),
-            "id" => fixture.groups.iter().filter(|g| g.id == *value).collect(),
+            "displayname" => positions(groups, |g| g.name.eq_ignore_ascii_case(value)),
+            "id" => positions(groups, |g| g.id == *value),
             _ => {
                 return error(
                     400,
@@ -299,34 +301,11 @@ pub(crate) async fn groups(
         },
     };
     let (total, page) = listing.page(&matching);
-    // One pass over the users for the page's members; the first user with a name, as
-    // `Fixture::user` finds it.
-    let mut by_name: HashMap<&str, &FixtureUser> = HashMap::with_capacity(fixture.users.len());
-    if page.iter().any(|g| !g.members.is_empty()) {
-        for user in &fixture.users {
-            by_name.entry(user.username.as_str()).or_insert(user);
-        }
-    }
-    let resources: Vec<Value> = page
-        .iter()
-        .map(|group| {
-            let members: Vec<Value> = group
-                .members
-                .iter()
-                .filter_map(|name| by_name.get(name.as_str()))
-                .map(|user| json!({"value": user.id, "display": user.username}))
-                .collect();
-            json!({
-                "schemas": [GROUP_SCHEMA],
-                "id": group.id,
-                "displayName": group.name,
-                "members": members,
-            })
-        })
-        .collect();
-    drop(by_name);
-    drop(fixture);
-    list_response(total, listing.start_index, &resources)
+    list_response(
+        total,
+        listing.start_index,
+        page.iter().map(|&at| served.group_text(at)),
+    )
 }
 
 #[cfg(test)]

@@ -280,12 +280,12 @@ fn list(app: &App, kind: Kind, uri: &Uri) -> Result<Response, Rejection> {
         None => usize::try_from(start_index - 1).unwrap_or(usize::MAX),
     };
     let store = app.store();
-    let matched = if settings.quirks.sw_matches_nothing && is_sw {
-        Vec::new()
+    let matched = store.select_text(kind, filter.as_ref());
+    let matched_len = if settings.quirks.sw_matches_nothing && is_sw {
+        0
     } else {
-        store.select(kind, filter.as_ref())
+        matched.len()
     };
-    let matched_len = matched.len();
     let total = i64::try_from(matched_len).unwrap_or(i64::MAX);
     let skip = if settings.quirks.restart_past_end && cursor.is_none() && skip >= matched_len {
         start_index = 1;
@@ -293,28 +293,45 @@ fn list(app: &App, kind: Kind, uri: &Uri) -> Result<Response, Rejection> {
     } else {
         skip
     };
-    let page: Vec<Value> = matched
-        .into_iter()
-        .skip(skip)
-        .take(count)
-        .map(|r| Value::Object(r.clone()))
-        .collect();
+    // The page is assembled from the stored resources' JSON text.
+    let mut resources = String::from("[");
+    let returned = if matched_len == 0 {
+        0
+    } else {
+        matched.write_page(skip, count, &mut resources)?
+    };
+    resources.push(']');
     drop(store);
     let mut body = json!({
         "schemas": [LIST_RESPONSE],
         "totalResults": total.saturating_add(settings.faults.total_results_offset).max(0),
-        "itemsPerPage": page.len(),
+        "itemsPerPage": returned,
     });
     if cursor.is_some() {
-        let next = skip.saturating_add(page.len());
-        if next < matched_len && !page.is_empty() {
+        let next = skip.saturating_add(returned);
+        if next < matched_len && returned > 0 {
             body["nextCursor"] = Value::String(quirks::cursor_at(next));
         }
     } else {
         body["startIndex"] = json!(start_index);
     }
-    body["Resources"] = Value::Array(page);
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(scim_text(StatusCode::OK, with_resources(&body, &resources)))
+}
+
+/// `head` (a JSON object) with a `Resources` member holding `resources`, the text
+/// of a JSON array.
+fn with_resources(head: &Value, resources: &str) -> String {
+    let head = head.to_string();
+    let open = head.strip_suffix('}').unwrap_or(&head);
+    let mut body = String::with_capacity(open.len() + resources.len() + 16);
+    body.push_str(open);
+    if open.len() > 1 {
+        body.push(',');
+    }
+    body.push_str("\"Resources\":");
+    body.push_str(resources);
+    body.push('}');
+    body
 }
 
 async fn get_user(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {

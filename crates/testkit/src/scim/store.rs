@@ -14,9 +14,11 @@
 //! A listing costs time in proportion to its page, not to the store: the positions
 //! matching the last filter of each kind are kept until the next write, so the pages
 //! of one listing (a client reads the owned-prefix filter page after page) evaluate
-//! the filter once between them.
+//! the filter once between them. Each stored resource keeps its JSON text once a
+//! listing has serialised it, until the resource changes: a page is assembled from
+//! that text, not cloned and serialised again for every request.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -47,6 +49,8 @@ pub(crate) enum Origin {
 struct Table {
     /// The resources in creation order.
     items: Vec<Map<String, Value>>,
+    /// The JSON text of `items[i]`, once serialised, until it changes.
+    texts: Vec<OnceCell<Box<str>>>,
     /// Id → position in `items`.
     positions: HashMap<String, usize>,
     /// The positions matching the last filter listed, until the next write.
@@ -67,7 +71,9 @@ impl Table {
 
     fn get_mut(&mut self, id: &str) -> Option<&mut Map<String, Value>> {
         self.selection.get_mut().take();
-        self.positions.get(id).map(|&at| &mut self.items[at])
+        let &at = self.positions.get(id)?;
+        self.texts[at].take();
+        Some(&mut self.items[at])
     }
 
     fn contains(&self, id: &str) -> bool {
@@ -79,10 +85,24 @@ impl Table {
         self.selection.get_mut().take();
         if let Some(&at) = self.positions.get(id) {
             self.items[at] = resource;
+            self.texts[at].take();
         } else {
             self.positions.insert(id.to_owned(), self.items.len());
             self.items.push(resource);
+            self.texts.push(OnceCell::new());
         }
+    }
+
+    /// The JSON text of the resource at `at`, serialised on first use.
+    fn text(&self, at: usize) -> Result<&str, Rejection> {
+        let cell = &self.texts[at];
+        if let Some(text) = cell.get() {
+            return Ok(text);
+        }
+        let text = serde_json::to_string(&self.items[at]).map_err(|e| {
+            Rejection::new(500, None, format!("a resource cannot be serialised: {e}"))
+        })?;
+        Ok(cell.get_or_init(|| text.into_boxed_str()))
     }
 
     /// The positions of the resources matching `filter`, in creation order.
@@ -172,6 +192,7 @@ impl Store {
     ///
     /// The filter is evaluated once per state of the store: until the next write,
     /// listing with the same filter again reuses the positions it found.
+    #[cfg(test)]
     pub(crate) fn select(&self, kind: Kind, filter: Option<&Filter>) -> Vec<&Map<String, Value>> {
         let table = self.table(kind);
         match filter {
@@ -181,6 +202,16 @@ impl Store {
                 .iter()
                 .map(|&at| &table.items[at])
                 .collect(),
+        }
+    }
+
+    /// The resources matching `filter` (all when `None`) as positions, for a page
+    /// assembled from their JSON text ([`Selected::write_page`]).
+    pub(crate) fn select_text(&self, kind: Kind, filter: Option<&Filter>) -> Selected<'_> {
+        let table = self.table(kind);
+        Selected {
+            table,
+            positions: filter.map(|filter| table.matching(filter)),
         }
     }
 
@@ -518,6 +549,44 @@ impl Store {
     }
 }
 
+/// The resources of one listing, by position in their table.
+#[derive(Debug)]
+pub(crate) struct Selected<'a> {
+    table: &'a Table,
+    /// `None`: every resource of the table.
+    positions: Option<Arc<[usize]>>,
+}
+
+impl Selected<'_> {
+    /// How many resources matched.
+    pub(crate) fn len(&self) -> usize {
+        self.positions
+            .as_ref()
+            .map_or(self.table.items.len(), |p| p.len())
+    }
+
+    /// Appends the JSON texts of the matches `skip..skip + count` to `out`, comma
+    /// separated; returns how many it wrote.
+    pub(crate) fn write_page(
+        &self,
+        skip: usize,
+        count: usize,
+        out: &mut String,
+    ) -> Result<usize, Rejection> {
+        let end = skip.saturating_add(count).min(self.len());
+        let mut written = 0;
+        for index in skip.min(end)..end {
+            let at = self.positions.as_ref().map_or(index, |p| p[index]);
+            if written > 0 {
+                out.push(',');
+            }
+            out.push_str(self.table.text(at)?);
+            written += 1;
+        }
+        Ok(written)
+    }
+}
+
 /// A group member as stored: a reference to the user `id`.
 fn member_ref(base_url: &str, id: &str) -> Value {
     json!({
@@ -651,5 +720,55 @@ mod tests {
         assert_eq!(names(&store, &owned), ["a", "b", "c", "d"]);
         assert_eq!(store.select(Kind::User, None).len(), 4);
         assert_eq!(store.select(Kind::Group, Some(&owned)).len(), 0);
+    }
+
+    /// The page text, parsed, next to the stored resources it should hold.
+    fn page(store: &Store, filter: Option<&Filter>, skip: usize, count: usize) -> (Value, Value) {
+        let mut text = String::from("[");
+        let written = store
+            .select_text(Kind::User, filter)
+            .write_page(skip, count, &mut text)
+            .unwrap();
+        text.push(']');
+        let expected: Vec<Value> = store
+            .select(Kind::User, filter)
+            .into_iter()
+            .skip(skip)
+            .take(count)
+            .cloned()
+            .map(Value::Object)
+            .collect();
+        assert_eq!(written, expected.len());
+        (serde_json::from_str(&text).unwrap(), Value::Array(expected))
+    }
+
+    #[test]
+    fn a_page_of_stored_text_is_the_resources_as_they_are_now() {
+        let mut store = Store::new("http://127.0.0.1/scim".to_owned(), 7);
+        let owned = filter::parse(Kind::User, r#"externalId sw "pw-activate:""#).unwrap();
+        user(&mut store, "a", "pw-activate:user:1");
+        let b = user(&mut store, "b", "other:2");
+        user(&mut store, "c", "pw-activate:user:3");
+        for (skip, count) in [(0, 10), (1, 1), (2, 5), (3, 2), (9, 1)] {
+            let (got, expected) = page(&store, None, skip, count);
+            assert_eq!(got, expected, "skip {skip}, count {count}");
+        }
+        let (got, _) = page(&store, Some(&owned), 0, 10);
+        assert_eq!(got.as_array().unwrap().len(), 2);
+        // A PATCH changes the text of the record it changes, and the selection.
+        let patch = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "replace", "path": "externalId", "value": "pw-activate:user:2"},
+                {"op": "replace", "path": "userName", "value": "bee"}
+            ],
+        });
+        store
+            .patch(Kind::User, &b, &patch, false, Quirks::default(), None)
+            .unwrap();
+        let (got, expected) = page(&store, Some(&owned), 0, 10);
+        assert_eq!(got, expected);
+        assert_eq!(got[1]["userName"], "bee");
+        assert_eq!(got.as_array().unwrap().len(), 3);
     }
 }
