@@ -314,28 +314,34 @@ impl ScimClient {
             });
         }
         // Decoded directly; only a body that does not decode is read again, tracking
-        // the path, to say where it went wrong (tracking costs on every value).
-        if let Ok(value) = serde_json::from_slice(&reply.body) {
-            return Ok(value);
-        }
+        // the path, to say where it went wrong (tracking costs on every value). The
+        // first decode's verdict stands: the second one does not check what follows
+        // the document, so a body that only fails for its trailing bytes still fails.
+        let error = match serde_json::from_slice::<T>(&reply.body) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
         let deserializer = &mut serde_json::Deserializer::from_slice(&reply.body);
-        serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            let at = if path == "." {
-                "the top level".to_owned()
-            } else {
-                path
-            };
-            ScimError::Decode {
-                method: call.method,
-                path: call.path.clone(),
-                status: reply.status,
-                what,
-                location: format!("{at} (line {}, column {})", inner.line(), inner.column()),
-                excerpt: excerpt(&reply.body),
-                source: Box::new(inner),
+        let (at, inner) = match serde_path_to_error::deserialize::<_, T>(deserializer) {
+            Err(tracked) => {
+                let path = tracked.path().to_string();
+                let at = if path == "." {
+                    "the top level".to_owned()
+                } else {
+                    path
+                };
+                (at, tracked.into_inner())
             }
+            Ok(_) => ("after the document".to_owned(), error),
+        };
+        Err(ScimError::Decode {
+            method: call.method,
+            path: call.path.clone(),
+            status: reply.status,
+            what,
+            location: format!("{at} (line {}, column {})", inner.line(), inner.column()),
+            excerpt: excerpt(&reply.body),
+            source: Box::new(inner),
         })
     }
 }

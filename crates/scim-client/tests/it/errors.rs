@@ -333,6 +333,35 @@ async fn decode_errors_name_the_response_and_the_place() {
 }
 
 #[tokio::test]
+async fn a_page_followed_by_more_bytes_is_refused() {
+    // A complete page, then a second document (a proxy's page appended to a
+    // chunked answer, say): the page is not taken as complete.
+    let server = MockServer::start().await;
+    let mut body = serde_json::to_vec(&list_page()).unwrap();
+    body.extend_from_slice(br#"{"Resources":[]}"#);
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/scim+json"))
+        .mount(&server)
+        .await;
+    let error = client(&server).list_all_users(None).await.unwrap_err();
+    let ScimError::Decode { what, location, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*what, "ListResponse<User>");
+    assert!(
+        location.starts_with("after the document (line 1, column "),
+        "{location}"
+    );
+    assert!(
+        error
+            .source()
+            .unwrap()
+            .to_string()
+            .contains("trailing characters")
+    );
+}
+
+#[tokio::test]
 async fn a_non_json_success_is_refused() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
