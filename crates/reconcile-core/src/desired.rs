@@ -10,7 +10,7 @@ use crate::notes::{Conflict, Warning};
 
 /// The projection of a [`crate::SourceSnapshot`] through a [`crate::Scope`].
 ///
-/// Built by [`crate::project`] only. The users and the groups are read through
+/// Made by [`crate::project`] (or empty, by `Default`). The users and the groups are read through
 /// [`Desired::users`] and [`Desired::groups`] and cannot be changed: each group
 /// also holds its members as positions among the users (made once, here, so
 /// that the planner never looks a member up by its text), and an edit could
