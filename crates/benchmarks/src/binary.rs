@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use testkit::activate::{Fixture, FixtureUser, LicenseStatus};
+use testkit::activate::{Fixture, FixtureUser};
 use testkit::request_log::RequestLog;
 use testkit::synthetic::ed25519_key_line;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -344,18 +344,10 @@ async fn has_bulk_source(bin: &Path) -> Result<bool> {
 /// to put them in (the last one).
 fn newcomer(fixture: &Fixture) -> (FixtureUser, String) {
     let user = FixtureUser {
-        id: "bench-newcomer-0001".to_owned(),
-        username: "bench.newcomer".to_owned(),
         name: Some("Bench Newcomer".to_owned()),
         email: Some("bench.newcomer@example.org".to_owned()),
-        active: true,
-        license_status: LicenseStatus::Active,
-        admin: false,
-        billing_admin: false,
-        complimentary: false,
-        uid: None,
-        created_at: None,
         ssh_keys: vec![ed25519_key_line(&[7; 32], "bench.newcomer")],
+        ..FixtureUser::new("bench-newcomer-0001", "bench.newcomer")
     };
     let group = fixture
         .groups
