@@ -1,9 +1,12 @@
 //! What the SCIM target holds, as the planner needs it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
 
 use futures::{StreamExt, TryStreamExt};
-use reconcile_core::{Desired, ForeignGroup, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser};
+use reconcile_core::{
+    Desired, ForeignGroup, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser, ScimId,
+};
 use scim_client::{
     Filter, Group, ListedGroup, ListingMode, PrefixListing, ScimClient, ScimError, User,
 };
@@ -68,12 +71,40 @@ pub async fn learn_paging(client: &ScimClient) {
 /// Reads the owned users and groups, side by side, paging as [`learn_paging`]
 /// found: complete listings or an error (a failed listing is never taken for "no
 /// records"), each page converted into the planner's records as it arrives.
+///
+/// Each SCIM id is held once: a group's members share the text of the user
+/// records' ids (and of each other's), where each member would otherwise be an
+/// allocation of its own (about 60 MB for the 926,000 memberships of 100,000 users).
 pub async fn list_owned(client: &ScimClient) -> Result<OwnedListings, ScimError> {
+    let ids = Mutex::new(ScimIds::default());
     let (users, groups) = tokio::try_join!(
-        client.list_users_with_prefix_as(OWNED_PREFIX, owned_user),
-        client.list_groups_with_prefix_as(OWNED_PREFIX, listed_group)
+        client.list_users_with_prefix_as(OWNED_PREFIX, |user| listed_user(user, &mut lock(&ids))),
+        client
+            .list_groups_with_prefix_as(OWNED_PREFIX, |group| listed_group(group, &mut lock(&ids)))
     )?;
     Ok(OwnedListings { users, groups })
+}
+
+/// SCIM ids seen while listing, each held once.
+#[derive(Debug, Default)]
+pub(crate) struct ScimIds(HashSet<ScimId>);
+
+impl ScimIds {
+    /// The id `id`, sharing the text of an equal id seen before.
+    pub(crate) fn get(&mut self, id: &str) -> ScimId {
+        if let Some(seen) = self.0.get(id) {
+            return seen.clone();
+        }
+        let id = ScimId::from(id);
+        self.0.insert(id.clone());
+        id
+    }
+}
+
+/// The lock of the ids; a panic while it was held left nothing half-written.
+fn lock(ids: &Mutex<ScimIds>) -> std::sync::MutexGuard<'_, ScimIds> {
+    ids.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What the planner needs from the target: the owned records ([`list_owned`]), the
@@ -240,6 +271,17 @@ fn foreign_names_of<'a>(users: impl Iterator<Item = &'a User>) -> BTreeSet<Strin
 /// A user record as the planner reads it (taken apart, not copied: at 100,000
 /// owned users every string copied is 100,000 allocations).
 pub(crate) fn owned_user(user: User) -> OwnedUser {
+    let scim_id = user.id.as_str().into();
+    user_record(user, scim_id)
+}
+
+/// A listed user record as the planner reads it, its id shared through `ids`.
+fn listed_user(user: User, ids: &mut ScimIds) -> OwnedUser {
+    let scim_id = ids.get(&user.id);
+    user_record(user, scim_id)
+}
+
+fn user_record(user: User, scim_id: ScimId) -> OwnedUser {
     let active = user.is_active();
     let name = user.name.unwrap_or_default();
     let mut emails = user.emails;
@@ -249,7 +291,7 @@ pub(crate) fn owned_user(user: User) -> OwnedUser {
         .unwrap_or(0);
     let email = (primary < emails.len()).then(|| emails.swap_remove(primary).value);
     OwnedUser {
-        scim_id: user.id.as_str().into(),
+        scim_id,
         external_id: user.external_id.unwrap_or_default().into(),
         user_name: user.user_name,
         given_name: name.given_name,
@@ -273,11 +315,32 @@ pub(crate) fn owned_group(group: &Group) -> OwnedGroup {
 }
 
 /// A listed group record as the planner reads it.
-fn listed_group(group: ListedGroup) -> OwnedGroup {
+fn listed_group(group: ListedGroup, ids: &mut ScimIds) -> OwnedGroup {
     OwnedGroup {
         scim_id: group.id.into(),
         external_id: group.external_id.unwrap_or_default().into(),
         display_name: group.display_name,
-        members: group.member_ids.into_iter().map(Into::into).collect(),
+        members: group.member_ids.iter().map(|id| ids.get(id)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_seen_before_shares_its_text_and_a_new_one_is_its_own() {
+        let mut ids = ScimIds::default();
+        let user = ids.get("2819c223-7f76-453a-919d-413861904646");
+        let member = ids.get(&String::from("2819c223-7f76-453a-919d-413861904646"));
+        let other = ids.get("2819c223-7f76-453a-919d-413861904647");
+        assert_eq!(user, member);
+        assert_eq!(user.as_str().as_ptr(), member.as_str().as_ptr());
+        assert_ne!(user, other);
+        assert_ne!(user.as_str().as_ptr(), other.as_str().as_ptr());
+        // Case matters: SCIM ids are compared exactly.
+        let upper = ids.get("2819C223-7F76-453A-919D-413861904646");
+        assert_ne!(upper, user);
+        assert_eq!(ids.0.len(), 3);
     }
 }
