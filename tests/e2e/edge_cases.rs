@@ -2,12 +2,15 @@
 //! without the `sw` filter, an organization name that does not exist.
 
 use serde_json::json;
-use testkit::activate::{ActivateOptions, FixtureUser};
+use std::time::Duration;
+
+use testkit::activate::{self, ActivateOptions, FixtureUser};
+use testkit::faults::{HttpFaults, Latency};
 use testkit::request_log::Method;
 use testkit::scim::{CW_USER_EXT, Faults, Resource, ScimOptions, USER_SCHEMA};
 
 use crate::expected::{assert_records, initial_state};
-use crate::harness::{LogExt, World, writes};
+use crate::harness::{HttpRecorder, LogExt, World, writes};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_without_name_or_email_is_created_with_the_username_and_converges() {
@@ -124,8 +127,7 @@ async fn an_organization_that_does_not_exist_is_fatal_and_named() {
             && output.stderr.contains("ACTIVATE_ORG_NAME"),
         "{output}"
     );
-    // The SCIM `ServiceProviderConfig` is read while ACTIVATE is, and may have been;
-    // the owned listings wait for the ACTIVATE snapshot and never started.
+    // The SCIM side is read beside ACTIVATE and may have been, in part: reads only.
     let asked: Vec<_> = world
         .scim()
         .log()
@@ -134,10 +136,60 @@ async fn an_organization_that_does_not_exist_is_fatal_and_named() {
         .map(|r| (r.method, r.resource))
         .collect();
     assert!(
-        asked.len() <= 1
-            && asked
-                .iter()
-                .all(|&asked| asked == (Method::Get, Resource::ServiceProviderConfig)),
+        asked.iter().all(|&(method, _)| method == Method::Get),
         "{asked:?}"
+    );
+}
+
+/// The two sides are read side by side; a target that fails at once does not
+/// hide why ACTIVATE could not be read, and a target that fails alone is named.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_activate_error_comes_first_and_a_failing_target_alone_is_named() {
+    // ACTIVATE answers slowly and the target refuses at once: the target's error
+    // is there first.
+    let slow = ActivateOptions {
+        faults: activate::Faults {
+            http: HttpFaults {
+                latency: Latency::Fixed(Duration::from_millis(300)),
+                ..HttpFaults::default()
+            },
+            ..activate::Faults::default()
+        },
+        ..ActivateOptions::default()
+    };
+    let world = World::with(slow, ScimOptions::default()).await;
+    let broken = HttpRecorder::start(403).await;
+    let both = world
+        .run(
+            &[],
+            &[
+                ("ACTIVATE_ORG_NAME", "no-such-org"),
+                ("CW_SCIM_BASE_URL", broken.base_url()),
+            ],
+        )
+        .await;
+    both.expect_code(1);
+    assert!(
+        both.stderr
+            .contains("organization \"no-such-org\" not found")
+            && !both.stderr.contains("could not read the SCIM target"),
+        "{both}"
+    );
+
+    let target_only = world
+        .run(&[], &[("CW_SCIM_BASE_URL", broken.base_url())])
+        .await;
+    target_only.expect_code(1);
+    assert!(
+        target_only
+            .stderr
+            .contains("could not read the SCIM target completely; nothing was written")
+            && target_only.stderr.contains("HTTP 403"),
+        "{target_only}"
+    );
+    assert!(
+        broken.requests().iter().all(|r| r.method == "GET"),
+        "{:?}",
+        broken.requests()
     );
 }

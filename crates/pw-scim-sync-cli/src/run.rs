@@ -244,50 +244,65 @@ pub async fn sync(
     Ok(report)
 }
 
-/// Reads ACTIVATE into the desired state, then lists the owned SCIM records; the
-/// SCIM `ServiceProviderConfig` (one read-only request, independent of ACTIVATE) is
-/// read while ACTIVATE is. Also returns the ACTIVATE requests made.
+/// Reads ACTIVATE into the desired state and, beside it, the owned SCIM records
+/// (after the SCIM `ServiceProviderConfig`, which says how to page). Also returns
+/// the ACTIVATE requests made.
 ///
-/// The listings wait until the ACTIVATE snapshot was projected and dropped: held
-/// beside the snapshot and its projection, the owned records raised the 100k steady
-/// state's peak memory (about 30 MiB). Everything runs in this task, on this thread,
-/// so that the listings reuse the memory the snapshot freed (in a task of its own,
-/// on another thread's heap, they did not, and the peak rose further).
+/// The two sides are independent reads, so neither waits for the other: a steady
+/// state's time is the longer of the two, not their sum. The projection of the
+/// snapshot runs on a thread of its own, so that the listings' pages keep being
+/// taken while it runs.
 ///
-/// ACTIVATE's outcome comes first: when its read fails, the `ServiceProviderConfig`
-/// read is dropped and the ACTIVATE error is the run's. Nothing is written before
-/// both sides were read completely.
+/// ACTIVATE's outcome comes first: when its read fails, the listings are dropped
+/// and the ACTIVATE error is the run's, whatever the SCIM side did; a SCIM error is
+/// the run's only once ACTIVATE was read. Nothing is written before both sides
+/// were read completely.
 async fn read_sides(
     activate: &activate_client::ActivateClient,
     settings: &Settings,
     scim: &ScimClient,
 ) -> Result<(Desired, OwnedListings, u64)> {
     let (client_scope, core_scope) = scopes(settings.run.scope.as_ref());
-    let source = read_source(activate, settings, &client_scope);
-    let paging = learn_paging(scim);
-    tokio::pin!(source, paging);
-    let mut paging_learnt = false;
-    let snapshot = loop {
+    let source = async {
+        let snapshot = read_source(activate, settings, &client_scope).await?;
+        let requests = u64::from(snapshot.stats.total());
+        tracing::info!(
+            org = %snapshot.org,
+            users = snapshot.users.len(),
+            groups = snapshot.groups.len(),
+            requests,
+            "read the ACTIVATE organization"
+        );
+        let projection =
+            tokio::task::spawn_blocking(move || project(&to_source(snapshot), &core_scope));
+        let desired = match projection.await {
+            Ok(desired) => desired,
+            Err(error) => match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(error) => return Err(error).context("the projection did not finish"),
+            },
+        };
+        Ok::<_, anyhow::Error>((desired, requests))
+    };
+    let target = async {
+        learn_paging(scim).await;
+        let owned = list_owned(scim).await.context(SCIM_INCOMPLETE)?;
+        let (users, groups) = owned.counts();
+        tracing::info!(users, groups, "listed the owned SCIM records");
+        Ok::<_, anyhow::Error>(owned)
+    };
+    tokio::pin!(source, target);
+    let mut listed = None;
+    let (desired, activate_requests) = loop {
         tokio::select! {
-            snapshot = &mut source => break snapshot?,
-            () = &mut paging, if !paging_learnt => paging_learnt = true,
+            read = &mut source => break read?,
+            owned = &mut target, if listed.is_none() => listed = Some(owned),
         }
     };
-    if !paging_learnt {
-        paging.await;
-    }
-    let activate_requests = u64::from(snapshot.stats.total());
-    tracing::info!(
-        org = %snapshot.org,
-        users = snapshot.users.len(),
-        groups = snapshot.groups.len(),
-        requests = activate_requests,
-        "read the ACTIVATE organization"
-    );
-    let desired = project(&to_source(snapshot), &core_scope);
-    let owned = list_owned(scim).await.context(SCIM_INCOMPLETE)?;
-    let (users, groups) = owned.counts();
-    tracing::info!(users, groups, "listed the owned SCIM records");
+    let owned = match listed {
+        Some(owned) => owned?,
+        None => target.await?,
+    };
     Ok((desired, owned, activate_requests))
 }
 
