@@ -16,7 +16,9 @@ use reconcile_core::{
 use scim_client::ScimClient;
 use serde_json::json;
 
-use crate::adapters::observe::{OwnedListings, learn_paging, list_owned, observe};
+use crate::adapters::observe::{
+    OwnedListings, ScimIds, learn_paging, list_owned_groups, list_owned_users, observe,
+};
 use crate::adapters::rules;
 use crate::adapters::source::{scopes, to_source};
 use crate::adapters::target::ScimClientTarget;
@@ -244,17 +246,20 @@ pub async fn sync(
     Ok(report)
 }
 
-/// Reads ACTIVATE into the desired state and, beside it, the owned SCIM records
-/// (after the SCIM `ServiceProviderConfig`, which says how to page). Also returns
+/// Reads ACTIVATE into the desired state and the owned SCIM records. Also returns
 /// the ACTIVATE requests made.
 ///
-/// The two sides are independent reads, so neither waits for the other: a steady
-/// state's time is the longer of the two, not their sum. The projection of the
-/// snapshot runs on a thread of its own, so that the listings' pages keep being
-/// taken while it runs.
+/// The owned users are listed beside the ACTIVATE read (after the SCIM
+/// `ServiceProviderConfig`, which says how to page), and the projection of the
+/// snapshot runs on a thread of its own so that their pages keep being taken
+/// meanwhile: a steady state waits for the longer of the two sides, not for their
+/// sum. The owned groups are listed once the snapshot was projected and dropped:
+/// their pages are the largest (a page of large groups is tens of megabytes), and
+/// held beside the snapshot they would set the run's peak memory; their listing
+/// is short (a page per 100 groups, fetched side by side).
 ///
-/// ACTIVATE's outcome comes first: when its read fails, the listings are dropped
-/// and the ACTIVATE error is the run's, whatever the SCIM side did; a SCIM error is
+/// ACTIVATE's outcome comes first: when its read fails, the listing is dropped and
+/// the ACTIVATE error is the run's, whatever the SCIM side did; a SCIM error is
 /// the run's only once ACTIVATE was read. Nothing is written before both sides
 /// were read completely.
 async fn read_sides(
@@ -263,46 +268,56 @@ async fn read_sides(
     scim: &ScimClient,
 ) -> Result<(Desired, OwnedListings, u64)> {
     let (client_scope, core_scope) = scopes(settings.run.scope.as_ref());
-    let source = async {
-        let snapshot = read_source(activate, settings, &client_scope).await?;
-        let requests = u64::from(snapshot.stats.total());
-        tracing::info!(
-            org = %snapshot.org,
-            users = snapshot.users.len(),
-            groups = snapshot.groups.len(),
-            requests,
-            "read the ACTIVATE organization"
-        );
-        let projection =
-            tokio::task::spawn_blocking(move || project(&to_source(snapshot), &core_scope));
-        let desired = match projection.await {
-            Ok(desired) => desired,
-            Err(error) => match error.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(error) => return Err(error).context("the projection did not finish"),
-            },
+    let mut ids = ScimIds::default();
+    let (desired, activate_requests, users) = {
+        let source = async {
+            let snapshot = read_source(activate, settings, &client_scope).await?;
+            let requests = u64::from(snapshot.stats.total());
+            tracing::info!(
+                org = %snapshot.org,
+                users = snapshot.users.len(),
+                groups = snapshot.groups.len(),
+                requests,
+                "read the ACTIVATE organization"
+            );
+            let projection =
+                tokio::task::spawn_blocking(move || project(&to_source(snapshot), &core_scope));
+            let desired = match projection.await {
+                Ok(desired) => desired,
+                Err(error) => match error.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(error) => return Err(error).context("the projection did not finish"),
+                },
+            };
+            Ok::<_, anyhow::Error>((desired, requests))
         };
-        Ok::<_, anyhow::Error>((desired, requests))
+        let users = async {
+            learn_paging(scim).await;
+            list_owned_users(scim, &mut ids)
+                .await
+                .context(SCIM_INCOMPLETE)
+        };
+        tokio::pin!(source, users);
+        let mut listed = None;
+        let (desired, requests) = loop {
+            tokio::select! {
+                read = &mut source => break read?,
+                owned = &mut users, if listed.is_none() => listed = Some(owned),
+            }
+        };
+        let users = match listed {
+            Some(users) => users?,
+            None => users.await?,
+        };
+        (desired, requests, users)
     };
-    let target = async {
-        learn_paging(scim).await;
-        let owned = list_owned(scim).await.context(SCIM_INCOMPLETE)?;
-        let (users, groups) = owned.counts();
-        tracing::info!(users, groups, "listed the owned SCIM records");
-        Ok::<_, anyhow::Error>(owned)
-    };
-    tokio::pin!(source, target);
-    let mut listed = None;
-    let (desired, activate_requests) = loop {
-        tokio::select! {
-            read = &mut source => break read?,
-            owned = &mut target, if listed.is_none() => listed = Some(owned),
-        }
-    };
-    let owned = match listed {
-        Some(owned) => owned?,
-        None => target.await?,
-    };
+    let groups = list_owned_groups(scim, &mut ids)
+        .await
+        .context(SCIM_INCOMPLETE)?;
+    drop(ids);
+    let owned = OwnedListings::new(users, groups);
+    let (users, groups) = owned.counts();
+    tracing::info!(users, groups, "listed the owned SCIM records");
     Ok((desired, owned, activate_requests))
 }
 

@@ -1,7 +1,6 @@
 //! What the SCIM target holds, as the planner needs it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Mutex;
 
 use futures::{StreamExt, TryStreamExt};
 use reconcile_core::{
@@ -48,6 +47,11 @@ pub struct OwnedListings {
 }
 
 impl OwnedListings {
+    /// The two listings, as one.
+    pub fn new(users: PrefixListing<OwnedUser>, groups: PrefixListing<OwnedGroup>) -> Self {
+        Self { users, groups }
+    }
+
     /// How many owned users and groups were listed.
     pub fn counts(&self) -> (usize, usize) {
         (self.users.records.len(), self.groups.records.len())
@@ -68,30 +72,46 @@ pub async fn learn_paging(client: &ScimClient) {
     }
 }
 
-/// Reads the owned users and groups, side by side, paging as [`learn_paging`]
-/// found: complete listings or an error (a failed listing is never taken for "no
-/// records"), each page converted into the planner's records as it arrives.
-///
-/// Each SCIM id is held once: a group's members share the text of the user
-/// records' ids (and of each other's), where each member would otherwise be an
-/// allocation of its own (about 60 MB for the 926,000 memberships of 100,000 users).
+/// Reads the owned users and groups, paging as [`learn_paging`] found: complete
+/// listings or an error (a failed listing is never taken for "no records"), each
+/// page converted into the planner's records as it arrives.
 pub async fn list_owned(client: &ScimClient) -> Result<OwnedListings, ScimError> {
-    let ids = Mutex::new(ScimIds::default());
-    let (users, groups) = tokio::try_join!(
-        client.list_users_with_prefix_as(OWNED_PREFIX, |user| listed_user(user, &mut lock(&ids))),
-        client
-            .list_groups_with_prefix_as(OWNED_PREFIX, |group| listed_group(group, &mut lock(&ids)))
-    )?;
+    let mut ids = ScimIds::default();
+    let users = list_owned_users(client, &mut ids).await?;
+    let groups = list_owned_groups(client, &mut ids).await?;
     Ok(OwnedListings { users, groups })
+}
+
+/// The owned users, as [`list_owned`] reads them; `ids` holds their SCIM ids for
+/// the groups' members to share.
+pub async fn list_owned_users(
+    client: &ScimClient,
+    ids: &mut ScimIds,
+) -> Result<PrefixListing<OwnedUser>, ScimError> {
+    client
+        .list_users_with_prefix_as(OWNED_PREFIX, |user| listed_user(user, ids))
+        .await
+}
+
+/// The owned groups, as [`list_owned`] reads them. Each member id is taken from
+/// `ids` when an owned user (or another member) holds it: the 926,000 memberships
+/// of 100,000 users would otherwise be as many allocations, about 60 MB.
+pub async fn list_owned_groups(
+    client: &ScimClient,
+    ids: &mut ScimIds,
+) -> Result<PrefixListing<OwnedGroup>, ScimError> {
+    client
+        .list_groups_with_prefix_as(OWNED_PREFIX, |group| listed_group(group, ids))
+        .await
 }
 
 /// SCIM ids seen while listing, each held once.
 #[derive(Debug, Default)]
-pub(crate) struct ScimIds(HashSet<ScimId>);
+pub struct ScimIds(HashSet<ScimId>);
 
 impl ScimIds {
     /// The id `id`, sharing the text of an equal id seen before.
-    pub(crate) fn get(&mut self, id: &str) -> ScimId {
+    pub fn get(&mut self, id: &str) -> ScimId {
         if let Some(seen) = self.0.get(id) {
             return seen.clone();
         }
@@ -99,12 +119,6 @@ impl ScimIds {
         self.0.insert(id.clone());
         id
     }
-}
-
-/// The lock of the ids; a panic while it was held left nothing half-written.
-fn lock(ids: &Mutex<ScimIds>) -> std::sync::MutexGuard<'_, ScimIds> {
-    ids.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// What the planner needs from the target: the owned records ([`list_owned`]), the
