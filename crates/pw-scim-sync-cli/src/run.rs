@@ -250,13 +250,16 @@ pub async fn sync(
 /// the ACTIVATE requests made.
 ///
 /// The owned users are listed beside the ACTIVATE read (after the SCIM
-/// `ServiceProviderConfig`, which says how to page), and the projection of the
-/// snapshot runs on a thread of its own so that their pages keep being taken
-/// meanwhile: a steady state waits for the longer of the two sides, not for their
-/// sum. The owned groups are listed once the snapshot was projected and dropped:
-/// their pages are the largest (a page of large groups is tens of megabytes), and
-/// held beside the snapshot they would set the run's peak memory; their listing
-/// is short (a page per 100 groups, fetched side by side).
+/// `ServiceProviderConfig`, which says how to page): a steady state waits for the
+/// longer of the two reads, not for their sum. The owned groups are listed once
+/// the snapshot was projected and dropped: their pages are the largest (a page of
+/// large groups is tens of megabytes), and held beside the snapshot they would set
+/// the run's peak memory; their listing is short (a page per 100 groups, fetched
+/// side by side).
+///
+/// The projection runs in this task: on a thread of its own it raised the 100k
+/// steady state's peak memory by about 45 MiB (what one thread frees, the
+/// allocator keeps for that thread).
 ///
 /// ACTIVATE's outcome comes first: when its read fails, the listing is dropped and
 /// the ACTIVATE error is the run's, whatever the SCIM side did; a SCIM error is
@@ -280,15 +283,7 @@ async fn read_sides(
                 requests,
                 "read the ACTIVATE organization"
             );
-            let projection =
-                tokio::task::spawn_blocking(move || project(&to_source(snapshot), &core_scope));
-            let desired = match projection.await {
-                Ok(desired) => desired,
-                Err(error) => match error.try_into_panic() {
-                    Ok(panic) => std::panic::resume_unwind(panic),
-                    Err(error) => return Err(error).context("the projection did not finish"),
-                },
-            };
+            let desired = project(&to_source(snapshot), &core_scope);
             Ok::<_, anyhow::Error>((desired, requests))
         };
         let users = async {
