@@ -3,6 +3,8 @@
 //! The wire shapes (`OrgUser`, `Group`, `MemberDetail`) are read tolerantly: unknown
 //! fields are ignored, `null` lists are empty, and empty optional strings are `None`.
 
+use std::sync::Arc;
+
 /// A user's license standing.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LicenseStatus {
@@ -112,8 +114,10 @@ pub struct Group {
     /// The group name.
     pub name: String,
     /// The members' user ids, sorted, without repeats. May hold ids that are not in
-    /// the snapshot's users (see [`crate::OrgSnapshot::members_not_in_org`]).
-    pub member_ids: Vec<String>,
+    /// the snapshot's users (see [`crate::OrgSnapshot::members_not_in_org`]). In a
+    /// snapshot, each id's text is held once, shared by every group it is a member
+    /// of (the memberships of a large organization are many times its users).
+    pub member_ids: Vec<Arc<str>>,
 }
 
 pub(crate) fn non_empty(value: Option<String>) -> Option<String> {

@@ -196,14 +196,18 @@ impl ScimSource {
                 .map_err(|e| SnapshotError::new(SnapshotPart::Groups, scim_error(&groups_path, e)))
                 .try_fold(
                     (Vec::new(), HashMap::new()),
-                    |(mut listed, mut members): (Vec<GroupInfo>, HashMap<String, Vec<String>>),
+                    |(mut listed, mut members): (
+                        Vec<GroupInfo>,
+                        HashMap<String, Vec<Arc<str>>>,
+                    ),
                      g| {
                         listed.push(GroupInfo {
                             id: non_empty(Some(g.id.clone())),
                             name: Some(g.display_name).filter(|n| !n.is_empty()),
                             member_count: None,
                         });
-                        members.insert(g.id, g.member_ids);
+                        let ids = g.member_ids.into_iter().map(Arc::from).collect();
+                        members.insert(g.id, ids);
                         futures::future::ready(Ok((listed, members)))
                     },
                 )

@@ -1,7 +1,8 @@
 //! A complete organization snapshot: users, groups with members, and the SSH keys of
 //! the users who will be active, read in one call.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -125,10 +126,11 @@ impl OrgSnapshot {
     /// user is a member of a group in scope.
     pub fn in_scope(&self, user: &User) -> bool {
         self.scope.groups.is_none()
-            || self
-                .groups
-                .iter()
-                .any(|g| g.member_ids.binary_search(&user.id).is_ok())
+            || self.groups.iter().any(|g| {
+                g.member_ids
+                    .binary_search_by(|id| (**id).cmp(user.id.as_str()))
+                    .is_ok()
+            })
     }
 
     /// Whether `user` will be active in the target: enabled in ACTIVATE (`active`,
@@ -257,6 +259,16 @@ pub(crate) struct Parts {
 /// key listing, a failed `pw` run) becomes an [`UnusableUser`]. An authentication
 /// failure, a `pw` program that cannot be started, or failures of so many users
 /// that [`is_systematic`] says so, fail the snapshot.
+/// Makes `id` share the text of an equal id in `seen`, or adds it there.
+fn share(seen: &mut HashSet<Arc<str>>, id: &mut Arc<str>) {
+    match seen.get(id) {
+        Some(held) => *id = Arc::clone(held),
+        None => {
+            seen.insert(Arc::clone(id));
+        }
+    }
+}
+
 pub(crate) async fn assemble<K: SshKeySource>(
     parts: Parts,
     scope: &Scope,
@@ -276,10 +288,15 @@ pub(crate) async fn assemble<K: SshKeySource>(
     }
     users.sort_by(|a, b| a.id.cmp(&b.id));
     groups.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut member_ids = HashSet::new();
     for group in &mut groups {
         group.member_ids.sort();
         group.member_ids.dedup();
+        for id in &mut group.member_ids {
+            share(&mut member_ids, id);
+        }
     }
+    drop(member_ids);
     let user_ids: BTreeSet<&str> = users
         .iter()
         .map(|u| u.id.as_str())
@@ -288,8 +305,8 @@ pub(crate) async fn assemble<K: SshKeySource>(
     let members_not_in_org: BTreeSet<String> = groups
         .iter()
         .flat_map(|g| g.member_ids.iter())
-        .filter(|id| !user_ids.contains(id.as_str()))
-        .cloned()
+        .filter(|id| !user_ids.contains(&***id))
+        .map(|id| String::from(&**id))
         .collect();
     if !members_not_in_org.is_empty() {
         tracing::warn!(
@@ -484,7 +501,7 @@ impl ActivateClient {
                             }
                             Ok(members) => Ok(Group {
                                 id,
-                                member_ids: members.into_iter().map(|m| m.id).collect(),
+                                member_ids: members.into_iter().map(|m| m.id.into()).collect(),
                                 name,
                             }),
                             Err(e) => {
@@ -513,5 +530,26 @@ impl ActivateClient {
         let (mut snapshot, lookups) = assemble(parts, scope, keys, concurrency).await?;
         snapshot.stats.key_lookups = u32::try_from(lookups).unwrap_or(u32::MAX);
         Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_in_several_groups_is_held_once() {
+        let mut seen = HashSet::new();
+        let mut in_first: Arc<str> = Arc::from("65a1f3c2e4b0a1b2c3d4e5f6");
+        let mut in_second: Arc<str> = Arc::from(String::from("65a1f3c2e4b0a1b2c3d4e5f6"));
+        let mut other: Arc<str> = Arc::from("65a1f3c2e4b0a1b2c3d4e5f7");
+        assert!(!Arc::ptr_eq(&in_first, &in_second));
+        share(&mut seen, &mut in_first);
+        share(&mut seen, &mut in_second);
+        share(&mut seen, &mut other);
+        assert!(Arc::ptr_eq(&in_first, &in_second));
+        assert_eq!(&*in_second, "65a1f3c2e4b0a1b2c3d4e5f6");
+        assert!(!Arc::ptr_eq(&in_first, &other));
+        assert_eq!(seen.len(), 2);
     }
 }

@@ -228,7 +228,7 @@ fn compare(rest: &OrgSnapshot, scim: &OrgSnapshot) -> Value {
             })
             .collect()
     };
-    let groups = |s: &OrgSnapshot| -> Vec<(String, String, Vec<String>)> {
+    let groups = |s: &OrgSnapshot| -> Vec<(String, String, Vec<std::sync::Arc<str>>)> {
         s.groups
             .iter()
             .map(|g| (g.id.clone(), g.name.clone(), g.member_ids.clone()))

@@ -2,6 +2,7 @@
 //! scope, request counts, and the part named on failure.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use activate_client::{
     Group, LicenseStatus, OrgSnapshot, RequestStats, Scope, SnapshotPart, UnusableUser,
@@ -140,7 +141,7 @@ async fn scoped_snapshot_fetches_keys_only_for_active_in_scope_users() {
         [Group {
             id: "g1".into(),
             name: "gpu users".into(),
-            member_ids: ["ghost", "u1", "u2", "u3", "u5"].map(String::from).to_vec(),
+            member_ids: ["ghost", "u1", "u2", "u3", "u5"].map(Arc::from).to_vec(),
         }]
     );
     assert_eq!(
@@ -209,7 +210,7 @@ async fn unscoped_snapshot_reads_every_group() {
 
     let names: Vec<&str> = snapshot.groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(names, ["cpu", "gpu users"], "sorted by name");
-    assert_eq!(snapshot.groups[0].member_ids, ["u4"]);
+    assert_eq!(snapshot.groups[0].member_ids, [Arc::from("u4")]);
     assert_eq!(
         keys_of(&snapshot),
         [

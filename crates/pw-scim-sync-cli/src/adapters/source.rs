@@ -56,8 +56,8 @@ pub fn to_source(snapshot: OrgSnapshot) -> SourceSnapshot {
                 .iter()
                 .map(|id| {
                     user_ids
-                        .get(id.as_str())
-                        .map_or_else(|| id.as_str().into(), SourceUserId::clone)
+                        .get(&**id)
+                        .map_or_else(|| SourceUserId::from(&**id), SourceUserId::clone)
                 })
                 .collect(),
         })
@@ -105,7 +105,7 @@ mod tests {
             groups: vec![activate_client::Group {
                 id: "g1".to_owned(),
                 name: "eng".to_owned(),
-                member_ids: vec!["u2".to_owned(), "gone".to_owned(), "u1".to_owned()],
+                member_ids: vec!["u2".into(), "gone".into(), "u1".into()],
             }],
             unknown_groups: BTreeSet::new(),
             unusable_users: Vec::new(),
