@@ -693,4 +693,64 @@ mod tests {
         );
         assert!(desired.groups()["h"].member_positions().is_empty());
     }
+
+    #[test]
+    fn with_group_scope_an_unusable_record_is_held_when_a_selected_group_lists_it() {
+        let unusable = |id: &str| crate::source::UnusableUser {
+            id: Some(id.into()),
+            username: Some(format!("user{id}")),
+            reason: "its keys cannot be read".into(),
+        };
+        let snapshot = SourceSnapshot {
+            users: vec![user("1", "a"), user("2", "b")],
+            groups: vec![
+                SourceGroup {
+                    id: "g1".into(),
+                    name: "gpu".into(),
+                    members: ["1", "7", "404"].map(SourceUserId::from).to_vec(),
+                },
+                SourceGroup {
+                    id: "g2".into(),
+                    name: "cpu".into(),
+                    members: ["2", "8"].map(SourceUserId::from).to_vec(),
+                },
+            ],
+            complete: true,
+            unusable_users: vec![unusable("7"), unusable("8")],
+        };
+        let desired = project(&snapshot, &Scope::Groups(["gpu".to_owned()].into()));
+        assert_eq!(
+            desired.held_users,
+            [("7".into(), "user7".to_owned())].into_iter().collect()
+        );
+        assert_eq!(
+            desired.out_of_scope_users,
+            ["2".into(), "8".into()].into_iter().collect()
+        );
+        assert_eq!(
+            desired.conflicts,
+            vec![Conflict::UnusableUser {
+                user: Some("7".into()),
+                user_name: Some("user7".into()),
+                reason: "its keys cannot be read".into(),
+            }]
+        );
+        // The unusable member is known; only the id nobody has is warned about.
+        assert_eq!(
+            desired.warnings,
+            vec![Warning::UnknownGroupMember {
+                group: "g1".into(),
+                group_name: "gpu".into(),
+                user: "404".into()
+            }]
+        );
+        assert_eq!(
+            desired.groups()["g1"]
+                .members
+                .iter()
+                .map(SourceUserId::as_str)
+                .collect::<Vec<_>>(),
+            vec!["1"]
+        );
+    }
 }
