@@ -8,6 +8,11 @@
 //! not. Two lines with the same key data are one key (the first line's comment
 //! wins).
 //!
+//! A line already in normal form (as ACTIVATE usually gives keys) is checked
+//! without `ssh-key`'s slower base64 and kept as it is; any other line goes
+//! through `ssh-key` as a whole. Either way a line is accepted or rejected, with
+//! the same reason, exactly as `ssh-key` alone decides (see `parse_normal`).
+//!
 //! Source keys must also be usable and strong enough: RSA keys with a modulus
 //! under [`MIN_RSA_BITS`], DSA (`ssh-dss`) keys and key types this parser does
 //! not know are rejected like unparsable lines. Keys already stored in
@@ -21,6 +26,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Serialize, Serializer};
+use ssh_encoding::{Decode, Encode, Writer};
 use ssh_key::public::KeyData;
 use ssh_key::{HashAlg, Mpint, PublicKey};
 
@@ -171,15 +177,37 @@ impl Serialize for SshKey {
 /// encodes back to the same bytes. Everything else, including every line the
 /// general path rejects, goes the general path, so its errors stay the same.
 /// The point is speed: `ssh-key` decodes base64 in constant time, several times
-/// slower than this, and re-encodes the key a second time.
+/// slower than this, and encodes the key a second time, allocating as it goes;
+/// this compares the key's encoding with the decoded bytes in place.
 fn parse_normal(line: &str) -> Option<KeyData> {
     let (algorithm, rest) = line.split_once(' ')?;
     let base64 = rest.split_once(' ').map_or(rest, |(data, _comment)| data);
-    let bytes = STANDARD.decode(base64).ok()?;
-    let key = PublicKey::from_bytes(&bytes).ok()?;
-    let known = !matches!(key.key_data(), KeyData::Other(_));
-    (known && key.algorithm().as_str() == algorithm && key.to_bytes().ok()? == bytes)
-        .then(|| key.into())
+    let mut buffer = [0; NORMAL_BLOB_MAX];
+    let len = STANDARD.decode_slice(base64, &mut buffer).ok()?;
+    let blob = &buffer[..len];
+    let mut rest = blob;
+    let key = KeyData::decode(&mut rest).ok()?;
+    let known = !matches!(key, KeyData::Other(_));
+    (known && rest.is_empty() && key.algorithm().as_str() == algorithm && encodes_to(&key, blob))
+        .then_some(key)
+}
+
+/// The longest key blob [`parse_normal`] decodes (an 8192-bit RSA key takes
+/// about 1,050 bytes); longer ones take the general path.
+const NORMAL_BLOB_MAX: usize = 2048;
+
+/// Whether `key` encodes to exactly `blob`.
+fn encodes_to(key: &KeyData, blob: &[u8]) -> bool {
+    /// Compares what is written with the bytes still expected.
+    struct Expect<'b>(Option<&'b [u8]>);
+    impl Writer for Expect<'_> {
+        fn write(&mut self, bytes: &[u8]) -> ssh_encoding::Result<()> {
+            self.0 = self.0.and_then(|rest| rest.strip_prefix(bytes));
+            Ok(())
+        }
+    }
+    let mut expect = Expect(Some(blob));
+    key.encode(&mut expect).is_ok() && expect.0.is_some_and(<[u8]>::is_empty)
 }
 
 /// The size in bits of an RSA modulus (its positive big-endian value).
@@ -619,6 +647,34 @@ mod tests {
                 }
                 line
             })
+    }
+
+    #[test]
+    fn a_key_longer_than_the_fast_path_takes_is_parsed_as_ssh_key_parses_it() {
+        use ssh_key::public::RsaPublicKey;
+        // A 20,000-bit modulus: a blob of about 2.5 kB, more than `NORMAL_BLOB_MAX`.
+        let mut n = vec![0xC5_u8; 2500];
+        n[2499] = 0x01;
+        let rsa = RsaPublicKey {
+            e: Mpint::from_positive_bytes(&[1, 0, 1]).unwrap(),
+            n: Mpint::from_positive_bytes(&n).unwrap(),
+        };
+        let line = PublicKey::new(KeyData::Rsa(rsa), "big")
+            .to_openssh()
+            .unwrap();
+        let (_, data) = line.split_once(' ').unwrap();
+        assert!(
+            STANDARD
+                .decode(data.trim_end_matches(" big"))
+                .unwrap()
+                .len()
+                > NORMAL_BLOB_MAX
+        );
+        let parsed = SshKey::parse_any_strength(&line)
+            .map(|(key, _)| key.as_openssh().to_owned())
+            .map_err(|InvalidKey(reason)| reason);
+        assert_eq!(parsed, through_ssh_key(&line));
+        assert_eq!(parsed, Ok(line));
     }
 
     proptest::proptest! {
