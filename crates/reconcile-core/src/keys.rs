@@ -8,6 +8,11 @@
 //! not. Two lines with the same key data are one key (the first line's comment
 //! wins).
 //!
+//! A line already in normal form (as ACTIVATE usually gives keys) is checked
+//! without `ssh-key`'s slower base64 and kept as it is; any other line goes
+//! through `ssh-key` as a whole. Either way a line is accepted or rejected, with
+//! the same reason, exactly as `ssh-key` alone decides (see `parse_normal`).
+//!
 //! Source keys must also be usable and strong enough: RSA keys with a modulus
 //! under [`MIN_RSA_BITS`], DSA (`ssh-dss`) keys and key types this parser does
 //! not know are rejected like unparsable lines. Keys already stored in
@@ -18,7 +23,10 @@ use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use serde::{Serialize, Serializer};
+use ssh_encoding::{Decode, Encode, Writer};
 use ssh_key::public::KeyData;
 use ssh_key::{HashAlg, Mpint, PublicKey};
 
@@ -48,8 +56,8 @@ impl SshKey {
     /// than [`MIN_RSA_BITS`], DSA keys (disabled by default in OpenSSH 7.0 and
     /// removed in 9.8), and algorithms the parser does not know.
     pub fn parse(line: &str) -> Result<Self, InvalidKey> {
-        let (key, parsed) = Self::parse_any_strength(line)?;
-        match parsed.key_data() {
+        let (key, data) = Self::parse_any_strength(line)?;
+        match data {
             KeyData::Rsa(rsa) => {
                 let bits = modulus_bits(&rsa.n);
                 if bits < MIN_RSA_BITS {
@@ -77,7 +85,7 @@ impl SshKey {
     }
 
     /// Parses a key line without the strength check (for values already stored).
-    fn parse_any_strength(line: &str) -> Result<(Self, PublicKey), InvalidKey> {
+    fn parse_any_strength(line: &str) -> Result<(Self, KeyData), InvalidKey> {
         let line = line.trim();
         let collapsed;
         let line = if line.contains(['\t', '\n', '\r', '\u{b}', '\u{c}']) || line.contains("  ") {
@@ -86,11 +94,13 @@ impl SshKey {
         } else {
             line
         };
-        let key = PublicKey::from_openssh(line).map_err(|e| InvalidKey(e.to_string()))?;
-        let openssh: Arc<str> = key
-            .to_openssh()
-            .map_err(|e| InvalidKey(e.to_string()))?
-            .into();
+        let (openssh, data): (Arc<str>, KeyData) = if let Some(data) = parse_normal(line) {
+            (Arc::from(line), data)
+        } else {
+            let key = PublicKey::from_openssh(line).map_err(|e| InvalidKey(e.to_string()))?;
+            let openssh = key.to_openssh().map_err(|e| InvalidKey(e.to_string()))?;
+            (Arc::from(openssh), key.into())
+        };
         let algorithm_end = openssh.find(' ').unwrap_or(openssh.len());
         let data_end = openssh[algorithm_end + 1..]
             .find(' ')
@@ -100,7 +110,7 @@ impl SshKey {
             algorithm_end,
             data_end,
         };
-        Ok((parsed, key))
+        Ok((parsed, data))
     }
 
     /// The full key in normal form, for the SCIM request body.
@@ -154,6 +164,50 @@ impl Serialize for SshKey {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.summary().serialize(serializer)
     }
+}
+
+/// The key data on `line` (trimmed, single spaces) when `line` is already its
+/// own normal form, or `None` to take the general path
+/// ([`PublicKey::from_openssh`], then [`PublicKey::to_openssh`]).
+///
+/// It accepts only what the general path accepts, and only where the general
+/// path would give back `line` unchanged: the key data is strict, canonical
+/// base64 (padded, no stray bits: one text per byte string) of a known key type
+/// whose name is the line's algorithm, it decodes with nothing left over, and it
+/// encodes back to the same bytes. Everything else, including every line the
+/// general path rejects, goes the general path, so its errors stay the same.
+/// The point is speed: `ssh-key` decodes base64 in constant time, several times
+/// slower than this, and encodes the key a second time, allocating as it goes;
+/// this compares the key's encoding with the decoded bytes in place.
+fn parse_normal(line: &str) -> Option<KeyData> {
+    let (algorithm, rest) = line.split_once(' ')?;
+    let base64 = rest.split_once(' ').map_or(rest, |(data, _comment)| data);
+    let mut buffer = [0; NORMAL_BLOB_MAX];
+    let len = STANDARD.decode_slice(base64, &mut buffer).ok()?;
+    let blob = &buffer[..len];
+    let mut rest = blob;
+    let key = KeyData::decode(&mut rest).ok()?;
+    let known = !matches!(key, KeyData::Other(_));
+    (known && rest.is_empty() && key.algorithm().as_str() == algorithm && encodes_to(&key, blob))
+        .then_some(key)
+}
+
+/// The longest key blob [`parse_normal`] decodes (an 8192-bit RSA key takes
+/// about 1,050 bytes); longer ones take the general path.
+const NORMAL_BLOB_MAX: usize = 2048;
+
+/// Whether `key` encodes to exactly `blob`.
+fn encodes_to(key: &KeyData, blob: &[u8]) -> bool {
+    /// Compares what is written with the bytes still expected.
+    struct Expect<'b>(Option<&'b [u8]>);
+    impl Writer for Expect<'_> {
+        fn write(&mut self, bytes: &[u8]) -> ssh_encoding::Result<()> {
+            self.0 = self.0.and_then(|rest| rest.strip_prefix(bytes));
+            Ok(())
+        }
+    }
+    let mut expect = Expect(Some(blob));
+    key.encode(&mut expect).is_ok() && expect.0.is_some_and(<[u8]>::is_empty)
 }
 
 /// The size in bits of an RSA modulus (its positive big-endian value).
@@ -219,10 +273,10 @@ pub(crate) struct RejectedLine {
 }
 
 /// Parses a user's raw key entries: skips blank and `#` lines, rejects invalid
-/// lines, removes duplicates (same key data), returns the keys sorted.
+/// lines, removes duplicates (same key data; the first line wins), returns the
+/// keys sorted.
 pub(crate) fn parse_source_keys(entries: &[String]) -> (Vec<SshKey>, Vec<RejectedLine>) {
     let mut keys = Vec::new();
-    let mut seen = HashSet::new();
     let mut rejected = Vec::new();
     let lines = entries.iter().flat_map(|entry| entry.lines());
     for (index, line) in lines.enumerate() {
@@ -231,18 +285,20 @@ pub(crate) fn parse_source_keys(entries: &[String]) -> (Vec<SshKey>, Vec<Rejecte
             continue;
         }
         match SshKey::parse(trimmed) {
-            Ok(key) => {
-                if seen.insert(key.data().to_owned()) {
-                    keys.push(key);
-                }
-            }
+            Ok(key) => keys.push(key),
             Err(InvalidKey(reason)) => rejected.push(RejectedLine {
                 line: index + 1,
                 reason,
             }),
         }
     }
-    keys.sort();
+    if keys.len() > 1 {
+        // A stable sort keeps lines with the same key data in line order, so
+        // `dedup_by` keeps the first of them.
+        keys.sort_by(|a, b| a.data().cmp(b.data()));
+        keys.dedup_by(|later, first| later.data() == first.data());
+        keys.sort_unstable();
+    }
     (keys, rejected)
 }
 
@@ -473,5 +529,165 @@ mod tests {
         let summaries = observed_key_summaries(&stored);
         assert_eq!(summaries.len(), 2);
         assert_eq!(summaries[1], KeySummary::Invalid { invalid_length: 4 });
+    }
+
+    /// Base64 (standard alphabet, padded) of `bytes`.
+    fn base64(bytes: &[u8]) -> String {
+        STANDARD.encode(bytes)
+    }
+
+    fn reason(line: &str) -> String {
+        match SshKey::parse(line) {
+            Ok(key) => panic!("{line:?} was accepted as {key:?}"),
+            Err(InvalidKey(reason)) => reason,
+        }
+    }
+
+    #[test]
+    fn key_data_that_is_not_exactly_one_well_formed_key_of_the_named_type_is_rejected() {
+        // Base64 that is not canonical: the bits after the last byte are not
+        // zero ("M" → "N" changes only those), or the padding is missing or doubled.
+        assert!(ECDSA.contains("iHM= "));
+        for line in [
+            ECDSA.replace("iHM= ", "iHN= "),
+            ECDSA.replace("iHM= ", "iHM "),
+            ECDSA.replace("iHM= ", "iHM== "),
+        ] {
+            assert_eq!(
+                reason(&line),
+                "Base64 encoding error: invalid Base64 encoding",
+                "{line}"
+            );
+        }
+        // The type named before the data is not the type inside it.
+        assert_eq!(
+            reason(&ED.replace("ssh-ed25519 ", "ssh-rsa ")),
+            "unknown algorithm"
+        );
+        assert_eq!(
+            reason(&ECDSA.replace("ecdsa-sha2-nistp256 ", "ecdsa-sha2-nistp384 ")),
+            "unknown algorithm"
+        );
+        assert_eq!(
+            reason(&RSA_2048.replace("ssh-rsa ", "ssh-ed25519 ")),
+            "unknown algorithm"
+        );
+        // A blob cut short, and one with bytes after the key, each in valid base64.
+        let (_, data) = ED.split_once(' ').unwrap();
+        let blob = STANDARD.decode(data).unwrap();
+        let truncated = format!("ssh-ed25519 {}", base64(&blob[..blob.len() - 1]));
+        assert_eq!(
+            reason(&truncated),
+            "Base64 encoding error: invalid Base64 length"
+        );
+        let mut longer = blob.clone();
+        longer.extend_from_slice(b"xyz");
+        let trailing = format!("ssh-ed25519 {}", base64(&longer));
+        assert_eq!(
+            reason(&trailing),
+            "unexpected trailing data at end of message (3 bytes)"
+        );
+        // Base64 cut short, and characters outside the alphabet.
+        assert_eq!(
+            reason(&ED[..ED.len() - 2]),
+            "Base64 encoding error: invalid Base64 encoding"
+        );
+        assert_eq!(
+            reason(&ED.replace('+', "-")),
+            "Base64 encoding error: invalid Base64 encoding"
+        );
+        // A line ACTIVATE gives in normal form is kept byte for byte.
+        for line in [ED, ECDSA, SK_ED25519, RSA_2048] {
+            assert_eq!(SshKey::parse(line).unwrap().as_openssh(), line);
+        }
+    }
+
+    /// What `SshKey::parse_any_strength` did before it took normal lines as
+    /// they are: `ssh-key` parses every line and encodes it again.
+    fn through_ssh_key(line: &str) -> Result<String, String> {
+        let line = line.trim();
+        let line = if line.contains(['\t', '\n', '\r', '\u{b}', '\u{c}']) || line.contains("  ") {
+            line.split_whitespace().collect::<Vec<_>>().join(" ")
+        } else {
+            line.to_owned()
+        };
+        PublicKey::from_openssh(&line)
+            .and_then(|key| key.to_openssh())
+            .map_err(|e| e.to_string())
+    }
+
+    fn mutated_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let lines = [ED, ECDSA, SK_ED25519, RSA_2048, RSA_1024, DSA, UNKNOWN];
+        let chars = prop::sample::select(vec![
+            'A', 'B', 'Q', 'g', 'w', '/', '+', '=', '-', '@', '.', ' ', '\t', 'é', '\u{a0}',
+        ]);
+        (
+            prop::sample::select(lines.to_vec()),
+            any::<prop::sample::Index>(),
+            0..5_u8,
+            chars,
+            prop::option::of("[ a-z@.]{0,6}"),
+        )
+            .prop_map(|(line, at, edit, c, comment)| {
+                let mut chars: Vec<char> = line.chars().collect();
+                let i = at.index(chars.len());
+                match edit {
+                    0 => chars[i] = c,
+                    1 => chars.insert(i, c),
+                    2 => {
+                        chars.remove(i);
+                    }
+                    3 => chars.truncate(i),
+                    _ => {}
+                }
+                let mut line: String = chars.into_iter().collect();
+                if let Some(comment) = comment {
+                    line.push_str(&comment);
+                }
+                line
+            })
+    }
+
+    #[test]
+    fn a_key_longer_than_the_fast_path_takes_is_parsed_as_ssh_key_parses_it() {
+        use ssh_key::public::RsaPublicKey;
+        // A 20,000-bit modulus: a blob of about 2.5 kB, more than `NORMAL_BLOB_MAX`.
+        let mut n = vec![0xC5_u8; 2500];
+        n[2499] = 0x01;
+        let rsa = RsaPublicKey {
+            e: Mpint::from_positive_bytes(&[1, 0, 1]).unwrap(),
+            n: Mpint::from_positive_bytes(&n).unwrap(),
+        };
+        let line = PublicKey::new(KeyData::Rsa(rsa), "big")
+            .to_openssh()
+            .unwrap();
+        let (_, data) = line.split_once(' ').unwrap();
+        assert!(
+            STANDARD
+                .decode(data.trim_end_matches(" big"))
+                .unwrap()
+                .len()
+                > NORMAL_BLOB_MAX
+        );
+        let parsed = SshKey::parse_any_strength(&line)
+            .map(|(key, _)| key.as_openssh().to_owned())
+            .map_err(|InvalidKey(reason)| reason);
+        assert_eq!(parsed, through_ssh_key(&line));
+        assert_eq!(parsed, Ok(line));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Every line, valid or one edit away from valid, gets the normal form or
+        /// the error `ssh-key` gives for it.
+        #[test]
+        fn lines_parse_as_ssh_key_parses_and_encodes_them(line in mutated_line()) {
+            let parsed = SshKey::parse_any_strength(&line)
+                .map(|(key, _)| key.as_openssh().to_owned())
+                .map_err(|InvalidKey(reason)| reason);
+            proptest::prop_assert_eq!(parsed, through_ssh_key(&line));
+        }
     }
 }

@@ -29,9 +29,15 @@
 //!   user name, with the Linux length limit) is a warning.
 //! - **Group members** = the group's users that are desired, not held, and active.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod positions;
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use foldhash::HashSet;
+use hashbrown::hash_map::{Entry, HashMap};
+
+use self::positions::IdPositions;
 use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
 use crate::ids::{SourceGroupId, SourceUserId, fold};
 use crate::keys::parse_source_keys;
@@ -42,14 +48,21 @@ use crate::source::{LicenseStatus, Scope, SourceGroup, SourceSnapshot, SourceUse
 pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
     let mut warnings = Vec::new();
     let source = Deduplicated::new(snapshot, &mut warnings);
-    let (selected, in_scope) = source.select(scope, &mut warnings);
+    let selection = source.select(scope, &mut warnings);
+    let in_scope: Vec<(u32, &SourceUser)> = source
+        .users
+        .iter()
+        .enumerate()
+        .filter(|&(position, _)| selection.in_scope[position])
+        .map(|(position, &user)| (position_u32(position), user))
+        .collect();
     let (mut held_users, mut conflicts) = find_conflicts(&in_scope);
     let mut unusable_out_of_scope = Vec::new();
     for unusable in &snapshot.unusable_users {
         if let Some(id) = &unusable.id {
             let in_scope = match scope {
                 Scope::All => true,
-                Scope::Groups(_) => selected.iter().any(|g| g.members.contains(id)),
+                Scope::Groups(_) => selection.listed_unusable.contains(id.as_str()),
             };
             if !in_scope {
                 unusable_out_of_scope.push(id.clone());
@@ -65,13 +78,14 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
     }
     let complete = snapshot.complete && snapshot.unusable_users.iter().all(|u| u.id.is_some());
 
-    let mut users: Vec<(SourceUserId, DesiredUser)> = Vec::with_capacity(in_scope.len());
-    for user in &in_scope {
+    // Each desired user with its position among the source users.
+    let mut users: Vec<(u32, DesiredUser)> = Vec::with_capacity(in_scope.len());
+    for &(position, user) in &in_scope {
         if held_users.contains_key(&user.id) {
             continue;
         }
         match desire_user(user, &mut warnings) {
-            Ok(desired) => users.push((user.id.clone(), desired)),
+            Ok(desired) => users.push((position, desired)),
             Err(reason) => {
                 held_users.insert(user.id.clone(), user.username.clone());
                 conflicts.push(Conflict::UnusableUser {
@@ -84,20 +98,24 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
     }
     // Users in id order, the order of `Desired::users`: a group's members are
     // also kept as positions in it, so the planner never looks them up by text.
-    users.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-    let desired_groups = desire_groups(&selected, &users);
+    // Ids are compared where `source.ids` holds them, side by side.
+    users.sort_unstable_by(|(a, _), (b, _)| source.ids.id(*a).cmp(source.ids.id(*b)));
+    let desired_groups = desire_groups(&selection.groups, &users, source.users.len());
 
     // Bulk-built from the sorted vector; ids are unique (see `Deduplicated`),
     // so a user's position in the map is its position in the vector.
     let user_count = users.len();
-    let desired_users: BTreeMap<SourceUserId, DesiredUser> = users.into_iter().collect();
+    let desired_users: BTreeMap<SourceUserId, DesiredUser> = users
+        .into_iter()
+        .map(|(_, user)| (user.id.clone(), user))
+        .collect();
     debug_assert_eq!(desired_users.len(), user_count);
-    let in_scope_ids: HashSet<&SourceUserId> = in_scope.iter().map(|u| &u.id).collect();
     let out_of_scope_users = source
         .users
         .iter()
-        .filter(|u| !in_scope_ids.contains(&u.id))
-        .map(|u| u.id.clone())
+        .zip(&selection.in_scope)
+        .filter(|&(_, &in_scope)| !in_scope)
+        .map(|(user, _)| user.id.clone())
         .chain(unusable_out_of_scope)
         .filter(|id| !held_users.contains_key(id))
         .collect();
@@ -130,24 +148,26 @@ pub fn project(snapshot: &SourceSnapshot, scope: &Scope) -> Desired {
 }
 
 /// The selected groups with their members: the desired users (at their
-/// position in `users`, sorted by id) that are active.
+/// position in `users`, sorted by id) that are active. `users` holds each
+/// desired user with its position among the `source_users` source users.
 fn desire_groups(
-    selected: &[&SourceGroup],
-    users: &[(SourceUserId, DesiredUser)],
+    selected: &[(&SourceGroup, Vec<u32>)],
+    users: &[(u32, DesiredUser)],
+    source_users: usize,
 ) -> BTreeMap<SourceGroupId, DesiredGroup> {
-    let active: HashMap<&str, u32> = users
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, user))| user.status.is_active())
-        .map(|(position, (id, _))| (id.as_str(), position_u32(position)))
-        .collect();
+    // Source position → position among the desired users, for active ones.
+    let mut active = vec![None; source_users];
+    for (position, (source_position, user)) in users.iter().enumerate() {
+        if user.status.is_active() {
+            active[*source_position as usize] = Some(position_u32(position));
+        }
+    }
 
     let mut desired_groups = BTreeMap::new();
-    for group in selected {
-        let mut positions: Vec<u32> = group
-            .members
+    for (group, members) in selected {
+        let mut positions: Vec<u32> = members
             .iter()
-            .filter_map(|id| active.get(id.as_str()).copied())
+            .filter_map(|&member| active[member as usize])
             .collect();
         positions.sort_unstable();
         positions.dedup();
@@ -157,7 +177,7 @@ fn desire_groups(
                 group.id.clone(),
                 group.name.clone(),
                 positions,
-                |position| users[position as usize].0.clone(),
+                |position| users[position as usize].1.id.clone(),
             ),
         );
     }
@@ -171,19 +191,30 @@ fn position_u32(position: usize) -> u32 {
 /// The snapshot with duplicate ids removed (first entry wins), in order.
 struct Deduplicated<'s> {
     users: Vec<&'s SourceUser>,
-    by_id: HashMap<&'s SourceUserId, &'s SourceUser>,
+    /// The ids of `users`, at the same positions.
+    ids: IdPositions,
     groups: Vec<&'s SourceGroup>,
     /// Ids of unusable records: members, but not unknown ones.
-    unusable: HashSet<&'s SourceUserId>,
+    unusable: HashSet<&'s str>,
+}
+
+/// What a scope selects.
+struct Selection<'s> {
+    /// The selected groups, each with its members that are source users (as
+    /// positions in [`Deduplicated::users`], in the group's order).
+    groups: Vec<(&'s SourceGroup, Vec<u32>)>,
+    /// Whether the source user at each position is in scope.
+    in_scope: Vec<bool>,
+    /// Ids of unusable records that a selected group lists.
+    listed_unusable: HashSet<&'s str>,
 }
 
 impl<'s> Deduplicated<'s> {
     fn new(snapshot: &'s SourceSnapshot, warnings: &mut Vec<Warning>) -> Self {
-        let mut by_id = HashMap::with_capacity(snapshot.users.len());
+        let mut ids = IdPositions::with_capacity(snapshot.users.len());
         let mut users = Vec::with_capacity(snapshot.users.len());
         for user in &snapshot.users {
-            if let Entry::Vacant(slot) = by_id.entry(&user.id) {
-                slot.insert(user);
+            if ids.insert(user.id.as_str()) {
                 users.push(user);
             } else {
                 warnings.push(Warning::DuplicateSourceUser {
@@ -191,10 +222,10 @@ impl<'s> Deduplicated<'s> {
                 });
             }
         }
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let mut groups = Vec::with_capacity(snapshot.groups.len());
         for group in &snapshot.groups {
-            if seen.insert(&group.id) {
+            if seen.insert(group.id.as_str()) {
                 groups.push(group);
             } else {
                 warnings.push(Warning::DuplicateSourceGroup {
@@ -204,22 +235,18 @@ impl<'s> Deduplicated<'s> {
         }
         Self {
             users,
-            by_id,
+            ids,
             groups,
             unusable: snapshot
                 .unusable_users
                 .iter()
-                .filter_map(|u| u.id.as_ref())
+                .filter_map(|u| u.id.as_ref().map(SourceUserId::as_str))
                 .collect(),
         }
     }
 
-    /// The selected groups and the in-scope users (in snapshot order).
-    fn select(
-        &self,
-        scope: &Scope,
-        warnings: &mut Vec<Warning>,
-    ) -> (Vec<&'s SourceGroup>, Vec<&'s SourceUser>) {
+    /// The selected groups with their members resolved, and the in-scope users.
+    fn select(&self, scope: &Scope, warnings: &mut Vec<Warning>) -> Selection<'s> {
         let selected: Vec<&SourceGroup> = match scope {
             Scope::All => self.groups.clone(),
             Scope::Groups(names) => {
@@ -236,39 +263,59 @@ impl<'s> Deduplicated<'s> {
                     .collect()
             }
         };
-        for group in &selected {
+        let mut listed_unusable = HashSet::default();
+        let mut groups = Vec::with_capacity(selected.len());
+        for group in selected {
+            let mut members = Vec::with_capacity(group.members.len());
             for member in &group.members {
-                if !self.by_id.contains_key(member) && !self.unusable.contains(member) {
-                    warnings.push(Warning::UnknownGroupMember {
+                let listed =
+                    !self.unusable.is_empty() && self.unusable.contains(member.as_str()) && {
+                        listed_unusable.insert(member.as_str());
+                        true
+                    };
+                match self.ids.get(member.as_str()) {
+                    Some(position) => members.push(position),
+                    None if listed => {}
+                    None => warnings.push(Warning::UnknownGroupMember {
                         group: group.id.clone(),
                         group_name: group.name.clone(),
                         user: member.clone(),
-                    });
+                    }),
                 }
             }
+            groups.push((group, members));
         }
         let in_scope = match scope {
-            Scope::All => self.users.clone(),
+            Scope::All => vec![true; self.users.len()],
             Scope::Groups(_) => {
-                let members: HashSet<&SourceUserId> =
-                    selected.iter().flat_map(|g| g.members.iter()).collect();
-                self.users
-                    .iter()
-                    .copied()
-                    .filter(|u| members.contains(&u.id))
-                    .collect()
+                let mut in_scope = vec![false; self.users.len()];
+                for (_, members) in &groups {
+                    for &member in members {
+                        in_scope[member as usize] = true;
+                    }
+                }
+                in_scope
             }
         };
-        (selected, in_scope)
+        Selection {
+            groups,
+            in_scope,
+            listed_unusable,
+        }
     }
 }
 
 /// Empty usernames, and usernames equal after case folding, hold the users.
-fn find_conflicts(in_scope: &[&SourceUser]) -> (BTreeMap<SourceUserId, String>, Vec<Conflict>) {
+fn find_conflicts(
+    in_scope: &[(u32, &SourceUser)],
+) -> (BTreeMap<SourceUserId, String>, Vec<Conflict>) {
     let mut held = BTreeMap::new();
     let mut conflicts = Vec::new();
-    let mut by_folded: HashMap<String, Vec<&SourceUser>> = HashMap::with_capacity(in_scope.len());
-    for user in in_scope {
+    let mut first_by_folded: HashMap<Cow<'_, str>, &SourceUser, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(in_scope.len(), foldhash::fast::RandomState::default());
+    // Only the folded names that more than one user has, with all of them.
+    let mut collisions: BTreeMap<String, Vec<&SourceUser>> = BTreeMap::new();
+    for &(_, user) in in_scope {
         if user.username.trim().is_empty() {
             conflicts.push(Conflict::UnusableUser {
                 user: Some(user.id.clone()),
@@ -277,21 +324,24 @@ fn find_conflicts(in_scope: &[&SourceUser]) -> (BTreeMap<SourceUserId, String>, 
             });
             held.insert(user.id.clone(), user.username.clone());
         } else {
-            by_folded
-                .entry(fold(&user.username).into_owned())
-                .or_default()
-                .push(user);
+            match first_by_folded.entry(fold(&user.username)) {
+                Entry::Vacant(slot) => {
+                    slot.insert(user);
+                }
+                Entry::Occupied(slot) => collisions
+                    .entry(slot.key().clone().into_owned())
+                    .or_insert_with(|| vec![*slot.get()])
+                    .push(user),
+            }
         }
     }
-    for (folded, same) in by_folded {
-        if same.len() > 1 {
-            let mut users: Vec<UserLabel> = same.iter().map(|u| label(u)).collect();
-            users.sort();
-            for user in same {
-                held.insert(user.id.clone(), user.username.clone());
-            }
-            conflicts.push(Conflict::UserNameCaseCollision { folded, users });
+    for (folded, same) in collisions {
+        let mut users: Vec<UserLabel> = same.iter().map(|u| label(u)).collect();
+        users.sort();
+        for user in same {
+            held.insert(user.id.clone(), user.username.clone());
         }
+        conflicts.push(Conflict::UserNameCaseCollision { folded, users });
     }
     (held, conflicts)
 }
@@ -642,5 +692,65 @@ mod tests {
             vec!["1", "100", "9"]
         );
         assert!(desired.groups()["h"].member_positions().is_empty());
+    }
+
+    #[test]
+    fn with_group_scope_an_unusable_record_is_held_when_a_selected_group_lists_it() {
+        let unusable = |id: &str| crate::source::UnusableUser {
+            id: Some(id.into()),
+            username: Some(format!("user{id}")),
+            reason: "its keys cannot be read".into(),
+        };
+        let snapshot = SourceSnapshot {
+            users: vec![user("1", "a"), user("2", "b")],
+            groups: vec![
+                SourceGroup {
+                    id: "g1".into(),
+                    name: "gpu".into(),
+                    members: ["1", "7", "404"].map(SourceUserId::from).to_vec(),
+                },
+                SourceGroup {
+                    id: "g2".into(),
+                    name: "cpu".into(),
+                    members: ["2", "8"].map(SourceUserId::from).to_vec(),
+                },
+            ],
+            complete: true,
+            unusable_users: vec![unusable("7"), unusable("8")],
+        };
+        let desired = project(&snapshot, &Scope::Groups(["gpu".to_owned()].into()));
+        assert_eq!(
+            desired.held_users,
+            [("7".into(), "user7".to_owned())].into_iter().collect()
+        );
+        assert_eq!(
+            desired.out_of_scope_users,
+            ["2".into(), "8".into()].into_iter().collect()
+        );
+        assert_eq!(
+            desired.conflicts,
+            vec![Conflict::UnusableUser {
+                user: Some("7".into()),
+                user_name: Some("user7".into()),
+                reason: "its keys cannot be read".into(),
+            }]
+        );
+        // The unusable member is known; only the id nobody has is warned about.
+        assert_eq!(
+            desired.warnings,
+            vec![Warning::UnknownGroupMember {
+                group: "g1".into(),
+                group_name: "gpu".into(),
+                user: "404".into()
+            }]
+        );
+        assert_eq!(
+            desired.groups()["g1"]
+                .members
+                .iter()
+                .map(SourceUserId::as_str)
+                .collect::<Vec<_>>(),
+            vec!["1"]
+        );
     }
 }
