@@ -256,7 +256,7 @@ impl<T: Resource> IndexListing<T> {
     fn fetch(&self, request: PageRequest) -> PageFuture<T> {
         let client = self.client.clone();
         let query = self.query.clone();
-        on_worker::<T>(async move {
+        Box::pin(async move {
             client
                 .fetch_page::<T>(query.as_deref(), index_query(request))
                 .await
@@ -275,44 +275,6 @@ impl<T: Resource> IndexListing<T> {
     }
 }
 
-/// Runs a page's request and decoding as a task of the current tokio runtime, so
-/// that the pages fetched ahead are decoded on the runtime's worker threads, side
-/// by side, rather than one after another in the task that takes them in order
-/// (at 100,000 records, decoding is most of a listing's time). The task is aborted
-/// when the returned future is dropped: a listing that stops early leaves no page
-/// running. Outside a runtime the page is read where it is polled.
-fn on_worker<T: Resource>(
-    page: impl Future<Output = Result<ListResponse<T>, ScimError>> + Send + 'static,
-) -> PageFuture<T> {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return Box::pin(page);
-    };
-    let mut task = AbortOnDrop(runtime.spawn(page));
-    Box::pin(async move {
-        match (&mut task.0).await {
-            Ok(page) => page,
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            // Only a runtime shutting down cancels the task.
-            Err(error) => Err(ScimError::Transport {
-                method: Method::Get,
-                path: format!("/{}", T::ENDPOINT.as_str()),
-                maybe_sent: true,
-                attempts: 1,
-                source: Box::new(error),
-            }),
-        }
-    })
-}
-
-/// A spawned task that is aborted when this is dropped.
-struct AbortOnDrop<O>(tokio::task::JoinHandle<O>);
-
-impl<O> Drop for AbortOnDrop<O> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 impl CursorListing {
     async fn next_page<T: Resource>(&mut self) -> Result<Option<Vec<T>>, ScimError> {
         loop {
@@ -328,32 +290,5 @@ impl CursorListing {
                 return Ok(Some(fresh));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::User;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_page_on_a_worker_is_aborted_when_dropped_and_answers_when_awaited() {
-        let (held, released) = tokio::sync::oneshot::channel::<()>();
-        let page = on_worker::<User>(async move {
-            let _held = held;
-            futures::future::pending::<Result<ListResponse<User>, ScimError>>().await
-        });
-        drop(page);
-        // The task was aborted: what it held is dropped, so the channel closes
-        // (a task left running would hold it past the timeout).
-        let closed = tokio::time::timeout(std::time::Duration::from_secs(10), released).await;
-        assert!(matches!(closed, Ok(Err(_))), "{closed:?}");
-
-        let page = on_worker::<User>(async {
-            Ok(serde_json::from_str(r#"{"totalResults": 0, "Resources": []}"#).unwrap())
-        });
-        let page = page.await.unwrap();
-        assert_eq!(page.total_results, Some(0));
-        assert!(page.resources.is_empty());
     }
 }
