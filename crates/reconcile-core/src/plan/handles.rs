@@ -130,6 +130,9 @@ pub(crate) struct IdTable<I> {
     starts: Vec<u32>,
     /// Handles, hashed by their id.
     by_text: HashTable<I>,
+    /// Positions whose id an earlier position has too (ascending): no lookup
+    /// gives their handle.
+    shadowed: Vec<u32>,
     hasher: RandomState,
 }
 
@@ -140,6 +143,7 @@ impl<I: Handle> IdTable<I> {
             text: Vec::new(),
             starts: Vec::with_capacity(ids.len() + 1),
             by_text: HashTable::with_capacity(ids.len()),
+            shadowed: Vec::new(),
             hasher: RandomState::default(),
         };
         table.starts.push(0);
@@ -151,16 +155,20 @@ impl<I: Handle> IdTable<I> {
             text,
             starts,
             by_text,
+            shadowed,
             hasher,
         } = &mut table;
         for position in 0..starts.len() - 1 {
             let id = key(text, starts, position);
-            if let Entry::Vacant(slot) = by_text.entry(
+            match by_text.entry(
                 hasher.hash_one(id),
                 |&h: &I| key(text, starts, h.position()) == id,
                 |&h| hasher.hash_one(key(text, starts, h.position())),
             ) {
-                slot.insert(I::at(position));
+                Entry::Vacant(slot) => {
+                    slot.insert(I::at(position));
+                }
+                Entry::Occupied(_) => shadowed.push(offset(position)),
             }
         }
         table
@@ -174,6 +182,16 @@ impl<I: Handle> IdTable<I> {
                 key(&self.text, &self.starts, h.position()) == id
             })
             .copied()
+    }
+
+    /// Whether [`IdTable::get`] of `id` is `handle`, found by reading the id
+    /// of `handle` only (no hashing, no probe).
+    pub(crate) fn resolves_to(&self, id: &str, handle: I) -> bool {
+        key(&self.text, &self.starts, handle.position()) == id.as_bytes()
+            && self
+                .shadowed
+                .binary_search(&offset(handle.position()))
+                .is_err()
     }
 }
 
