@@ -129,45 +129,6 @@ impl<I: Handle, T> IndexMut<I> for Table<I, T> {
     }
 }
 
-/// A set of handles of one kind, one bit per handle.
-pub(crate) struct HandleSet<I> {
-    words: Vec<u64>,
-    handle: PhantomData<fn(I) -> I>,
-}
-
-impl<I: Handle> HandleSet<I> {
-    /// An empty set for handles below `len`.
-    pub(crate) fn new(len: usize) -> Self {
-        Self {
-            words: vec![0; len.div_ceil(64)],
-            handle: PhantomData,
-        }
-    }
-
-    /// Adds `handle`; `true` if it was not in the set.
-    pub(crate) fn insert(&mut self, handle: I) -> bool {
-        let (word, bit) = slot(handle);
-        let absent = self.words[word] & bit == 0;
-        self.words[word] |= bit;
-        absent
-    }
-
-    pub(crate) fn contains(&self, handle: I) -> bool {
-        let (word, bit) = slot(handle);
-        self.words[word] & bit != 0
-    }
-
-    pub(crate) fn remove(&mut self, handle: I) {
-        let (word, bit) = slot(handle);
-        self.words[word] &= !bit;
-    }
-}
-
-fn slot<I: Handle>(handle: I) -> (usize, u64) {
-    let position = handle.position();
-    (position / 64, 1 << (position % 64))
-}
-
 /// Id text → the handle of its position (the order the ids were given in).
 /// When an id is given twice, the first position wins.
 pub(crate) struct IdTable<I> {
@@ -255,7 +216,7 @@ fn offset(len: usize) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Handle, HandleSet, IdTable, RecordIx, Table, UserIx};
+    use super::{Handle, IdTable, RecordIx, Table, UserIx};
 
     #[test]
     fn finds_handles_by_text_and_keeps_the_first_of_duplicates() {
@@ -278,26 +239,6 @@ mod tests {
         assert_eq!(RecordIx::at(0).position(), 0);
         assert_eq!(UserIx::at(7).position(), 7);
         assert!(RecordIx::at(1) < RecordIx::at(2));
-    }
-
-    #[test]
-    fn a_handle_set_holds_what_was_inserted_and_not_removed() {
-        let mut set = HandleSet::<RecordIx>::new(130);
-        let at = RecordIx::at;
-        assert!(set.insert(at(0)));
-        assert!(set.insert(at(64)));
-        assert!(set.insert(at(129)));
-        assert!(!set.insert(at(64)));
-        let members = |set: &HandleSet<RecordIx>| {
-            (0..130)
-                .filter(|&p| set.contains(at(p)))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(members(&set), vec![0, 64, 129]);
-        set.remove(at(64));
-        set.remove(at(1));
-        assert_eq!(members(&set), vec![0, 129]);
-        assert!(set.insert(at(64)));
     }
 
     #[test]
