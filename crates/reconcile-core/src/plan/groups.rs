@@ -16,9 +16,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::ids::{ExternalId, OwnedKey, ScimId, SourceGroupId, fold};
 use crate::notes::{Conflict, Warning};
-use crate::observed::{ForeignGroup, OwnedUser};
+use crate::observed::{ForeignGroup, OwnedGroup, OwnedUser};
 use crate::plan::handles::{RecordIx, Table, UserIx};
-use crate::plan::inputs::{GroupRecord, Inputs, WantedGroup};
+use crate::plan::inputs::{CurrentMembers, Inputs, WantedGroup};
 use crate::plan::records::{Assignment, Fate};
 use crate::plan::{
     Action, CreateGroup, CreatedMember, EmptyGroup, EmptyReason, ExistingMember, FieldChange,
@@ -34,12 +34,12 @@ pub(super) struct GroupDiff {
 
 /// Desired groups → their records (by key, then re-keyed by name), and the
 /// records to empty.
-struct Matched<'i, 'a> {
+struct Matched<'a> {
     /// Desired group id → its record.
-    record_of: HashMap<&'a SourceGroupId, &'i GroupRecord<'a>>,
+    record_of: HashMap<&'a SourceGroupId, &'a OwnedGroup>,
     /// Records adopted by name under a new key.
     rekeyed: HashSet<&'a ScimId>,
-    to_empty: Vec<(&'i GroupRecord<'a>, EmptyReason)>,
+    to_empty: Vec<(&'a OwnedGroup, EmptyReason)>,
     warnings: Vec<Warning>,
 }
 
@@ -68,7 +68,7 @@ pub(super) fn operations(
     for wanted in &inputs.groups {
         let WantedGroup { id, group, .. } = *wanted;
         let existing = record_of.get(id).copied();
-        let renamed = existing.is_none_or(|r| r.record.display_name != group.display_name);
+        let renamed = existing.is_none_or(|r| r.display_name != group.display_name);
         let clash = renamed
             .then(|| {
                 foreign
@@ -83,8 +83,9 @@ pub(super) fn operations(
             .flatten();
         let blocked_name = clash.is_some();
         conflicts.extend(clash);
-        let (existing_members, created, kept) =
+        let (mut existing_members, created, kept) =
             desired_members(inputs, assignment, blocked, wanted);
+        existing_members.sort_unstable();
         let action = match existing {
             None if blocked_name => None,
             None => {
@@ -101,21 +102,22 @@ pub(super) fn operations(
                     members: all,
                 }))
             }
-            Some(current) => {
+            Some(record) => {
+                let current = inputs.members_of(record, &existing_members);
                 let change = Change {
                     wanted: existing_members,
                     created,
                     kept,
                     blocked_name,
-                    rekey: rekeyed.contains(&current.record.scim_id),
+                    rekey: rekeyed.contains(&record.scim_id),
                 };
-                members.update(wanted, current, change)
+                members.update(wanted, record, &current, change)
             }
         };
         actions.extend(action);
     }
-    for (current, reason) in to_empty {
-        let record = current.record;
+    for (record, reason) in to_empty {
+        let current = inputs.members_of(record, &[]);
         let remove = members.removal(&current.owned, &current.other);
         if !remove.is_empty() {
             actions.push(Action::EmptyGroup(EmptyGroup {
@@ -136,7 +138,7 @@ pub(super) fn operations(
 
 /// What a desired group with a record needs.
 struct Change {
-    /// Members that have a record.
+    /// Members that have a record, ascending.
     wanted: Vec<RecordIx>,
     /// Members this plan creates.
     created: Vec<MemberRef>,
@@ -154,14 +156,11 @@ struct Change {
 /// kept. Records whose key names no ACTIVATE group are then re-keyed to the
 /// desired group without a record whose name they hold (case-insensitively),
 /// instead of being emptied while a new group of the same name is created.
-fn match_groups<'i, 'a>(inputs: &'i Inputs<'a>) -> Matched<'i, 'a> {
+fn match_groups<'a>(inputs: &Inputs<'a>) -> Matched<'a> {
     let desired = inputs.desired;
-    let mut by_key: HashMap<&'a ExternalId, Vec<&'i GroupRecord<'a>>> = HashMap::new();
-    for current in &inputs.group_records {
-        by_key
-            .entry(&current.record.external_id)
-            .or_default()
-            .push(current);
+    let mut by_key: HashMap<&'a ExternalId, Vec<&'a OwnedGroup>> = HashMap::new();
+    for &record in &inputs.group_records {
+        by_key.entry(&record.external_id).or_default().push(record);
     }
     let mut matched = Matched {
         record_of: HashMap::new(),
@@ -188,19 +187,14 @@ fn match_groups<'i, 'a>(inputs: &'i Inputs<'a>) -> Matched<'i, 'a> {
         };
         let kept = *records
             .iter()
-            .min_by_key(|r| {
-                (
-                    r.record.display_name != group.display_name,
-                    &r.record.scim_id,
-                )
-            })
+            .min_by_key(|r| (r.display_name != group.display_name, &r.scim_id))
             .expect("a key has at least one record");
-        let kept_id = &kept.record.scim_id;
+        let kept_id = &kept.scim_id;
         if records.len() > 1 {
             let mut others: Vec<ScimId> = records
                 .iter()
-                .filter(|r| r.record.scim_id != *kept_id)
-                .map(|r| r.record.scim_id.clone())
+                .filter(|r| r.scim_id != *kept_id)
+                .map(|r| r.scim_id.clone())
                 .collect();
             others.sort();
             matched.warnings.push(Warning::DuplicateExternalId {
@@ -210,7 +204,7 @@ fn match_groups<'i, 'a>(inputs: &'i Inputs<'a>) -> Matched<'i, 'a> {
             });
         }
         for record in records {
-            if record.record.scim_id != *kept_id {
+            if record.scim_id != *kept_id {
                 matched
                     .to_empty
                     .push((record, EmptyReason::DuplicateRecord));
@@ -236,15 +230,15 @@ fn match_groups<'i, 'a>(inputs: &'i Inputs<'a>) -> Matched<'i, 'a> {
         to_empty,
         ..
     } = &mut matched;
-    to_empty.sort_by(|a, b| a.0.record.scim_id.cmp(&b.0.record.scim_id));
+    to_empty.sort_by(|a, b| a.0.scim_id.cmp(&b.0.scim_id));
     to_empty.retain(|&(current, reason)| {
         if reason != EmptyReason::NotInSource {
             return true;
         }
-        match without_record.remove(fold(&current.record.display_name).as_ref()) {
+        match without_record.remove(fold(&current.display_name).as_ref()) {
             Some(id) => {
                 record_of.insert(id, current);
-                rekeyed.insert(&current.record.scim_id);
+                rekeyed.insert(&current.scim_id);
                 false
             }
             None => true,
@@ -318,14 +312,16 @@ impl<'r, 'a> Members<'r, 'a> {
         }
     }
 
-    /// The update that makes `current` the record of `wanted`, if anything differs.
+    /// The update that makes `record` (listing `current`) the record of
+    /// `wanted`, if anything differs.
     fn update(
         &mut self,
         wanted: &WantedGroup<'_>,
-        current: &GroupRecord<'_>,
+        record: &OwnedGroup,
+        current: &CurrentMembers<'_>,
         change: Change,
     ) -> Option<Action> {
-        let (group, record) = (wanted.group, current.record);
+        let group = wanted.group;
         let (mut added, stale) = if change.kept.is_empty() {
             self.difference(&change.wanted, &current.owned)
         } else {

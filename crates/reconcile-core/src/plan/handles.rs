@@ -1,19 +1,21 @@
 //! Typed handles: the planner's names for desired users and owned user records.
 //!
-//! The planner turns every id it reads into a handle once, when it takes its
-//! inputs in (see [`super::inputs`]); from then on it indexes typed vectors
-//! ([`Table`]) with handles the compiler tells apart, instead of searching maps
-//! by text or mixing two kinds of `usize`.
+//! The planner turns every id it reads into a handle once (see
+//! [`super::inputs`]); from then on it indexes typed vectors ([`Table`]) with
+//! handles the compiler tells apart, instead of searching maps by text or
+//! mixing two kinds of `usize`.
 //!
 //! The id → handle lookups ([`IdTable`]) copy the ids into one buffer and keep
 //! only handles in their hash table: a lookup reads the id it is given and a
-//! few megabytes that stay in cache, never a string somewhere in a heap of
-//! hundreds of megabytes (at 100k users there are about a million of them, one
-//! per membership on each side).
+//! few megabytes of table, never a string somewhere in a heap of hundreds of
+//! megabytes. Where the caller can guess the handle (an owned group's members
+//! are expected to be the records the group should list), it checks the guess
+//! with [`IdTable::resolves_to`], which reads one id and probes nothing.
 
 use std::fmt;
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
+use std::num::NonZeroU32;
 use std::ops::{Index, IndexMut};
 
 use foldhash::fast::RandomState;
@@ -28,19 +30,26 @@ pub(crate) trait Handle: Copy + Ord + fmt::Debug {
     fn position(self) -> usize;
 }
 
+/// A handle holds its position plus one, so that an `Option` of it takes four
+/// bytes, as the handle does (a table of them stays half as large).
 macro_rules! handle {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub(crate) struct $name(u32);
+        pub(crate) struct $name(NonZeroU32);
 
         impl Handle for $name {
             fn at(position: usize) -> Self {
-                Self(u32::try_from(position).expect("fewer than 2^32 records"))
+                u32::try_from(position)
+                    .ok()
+                    .and_then(|p| p.checked_add(1))
+                    .and_then(NonZeroU32::new)
+                    .map(Self)
+                    .expect("fewer than 2^32 - 1 records")
             }
 
             fn position(self) -> usize {
-                self.0 as usize
+                (self.0.get() - 1) as usize
             }
         }
     };
@@ -130,6 +139,9 @@ pub(crate) struct IdTable<I> {
     starts: Vec<u32>,
     /// Handles, hashed by their id.
     by_text: HashTable<I>,
+    /// Positions whose id an earlier position has too (ascending): no lookup
+    /// gives their handle.
+    shadowed: Vec<u32>,
     hasher: RandomState,
 }
 
@@ -140,6 +152,7 @@ impl<I: Handle> IdTable<I> {
             text: Vec::new(),
             starts: Vec::with_capacity(ids.len() + 1),
             by_text: HashTable::with_capacity(ids.len()),
+            shadowed: Vec::new(),
             hasher: RandomState::default(),
         };
         table.starts.push(0);
@@ -151,16 +164,20 @@ impl<I: Handle> IdTable<I> {
             text,
             starts,
             by_text,
+            shadowed,
             hasher,
         } = &mut table;
         for position in 0..starts.len() - 1 {
             let id = key(text, starts, position);
-            if let Entry::Vacant(slot) = by_text.entry(
+            match by_text.entry(
                 hasher.hash_one(id),
                 |&h: &I| key(text, starts, h.position()) == id,
                 |&h| hasher.hash_one(key(text, starts, h.position())),
             ) {
-                slot.insert(I::at(position));
+                Entry::Vacant(slot) => {
+                    slot.insert(I::at(position));
+                }
+                Entry::Occupied(_) => shadowed.push(offset(position)),
             }
         }
         table
@@ -174,6 +191,16 @@ impl<I: Handle> IdTable<I> {
                 key(&self.text, &self.starts, h.position()) == id
             })
             .copied()
+    }
+
+    /// Whether [`IdTable::get`] of `id` is `handle`, found by reading the id
+    /// of `handle` only (no hashing, no probe).
+    pub(crate) fn resolves_to(&self, id: &str, handle: I) -> bool {
+        key(&self.text, &self.starts, handle.position()) == id.as_bytes()
+            && self
+                .shadowed
+                .binary_search(&offset(handle.position()))
+                .is_err()
     }
 }
 
@@ -203,6 +230,15 @@ mod tests {
         assert_eq!(get("a"), None);
         assert_eq!(get("bc"), None);
         assert_eq!(get("abcb"), None);
+    }
+
+    #[test]
+    fn a_handle_and_its_option_take_four_bytes() {
+        assert_eq!(size_of::<Option<RecordIx>>(), 4);
+        assert_eq!(size_of::<Option<UserIx>>(), 4);
+        assert_eq!(RecordIx::at(0).position(), 0);
+        assert_eq!(UserIx::at(7).position(), 7);
+        assert!(RecordIx::at(1) < RecordIx::at(2));
     }
 
     #[test]

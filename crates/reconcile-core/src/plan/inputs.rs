@@ -3,7 +3,9 @@
 //!
 //! Built first, read by every phase after it and never changed. Unowned records
 //! in the observed state are set aside here (with a warning; an unowned user's
-//! name counts as foreign).
+//! name counts as foreign). The members of an owned group record are turned
+//! into handles when the group phase reads them ([`Inputs::members_of`]),
+//! checked first against the records the group is expected to list.
 
 use std::collections::HashSet;
 
@@ -24,8 +26,10 @@ pub(super) struct Inputs<'a> {
     pub(super) keys: Table<RecordIx, RecordKey>,
     /// Desired groups in id order, with their members as handles.
     pub(super) groups: Vec<WantedGroup<'a>>,
-    /// Owned group records, sorted by SCIM id, with their members as handles.
-    pub(super) group_records: Vec<GroupRecord<'a>>,
+    /// Owned group records, sorted by SCIM id.
+    pub(super) group_records: Vec<&'a OwnedGroup>,
+    /// SCIM id → owned user record.
+    record_ids: IdTable<RecordIx>,
     /// Case-folded `userName`s of records we do not own.
     pub(super) foreign_names: HashSet<String>,
     /// Group records we do not own, named in conflicts.
@@ -53,9 +57,8 @@ pub(super) struct WantedGroup<'a> {
     pub(super) members: Vec<UserIx>,
 }
 
-/// An owned group record.
-pub(super) struct GroupRecord<'a> {
-    pub(super) record: &'a OwnedGroup,
+/// The members an owned group record lists.
+pub(super) struct CurrentMembers<'a> {
     /// Members that are owned user records, in list order (a record listed
     /// twice appears twice).
     pub(super) owned: Vec<RecordIx>,
@@ -125,36 +128,152 @@ impl<'a> Inputs<'a> {
                     .collect(),
             })
             .collect();
-        let group_records = owned_groups
-            .into_iter()
-            .map(|record| {
-                let mut owned = Vec::with_capacity(record.members.len());
-                let mut other = Vec::new();
-                for member in &record.members {
-                    match record_of.get(member.as_str()) {
-                        Some(index) => owned.push(index),
-                        None => other.push(member),
-                    }
-                }
-                other.sort_unstable();
-                other.dedup();
-                GroupRecord {
-                    record,
-                    owned,
-                    other,
-                }
-            })
-            .collect();
         let inputs = Self {
             desired,
             users: Table::new(desired.users.values().collect()),
             records: Table::new(records),
             keys: Table::new(keys),
             groups,
-            group_records,
+            group_records: owned_groups,
+            record_ids: record_of,
             foreign_names,
             foreign_groups: &observed.foreign_groups,
         };
         (inputs, warnings)
+    }
+
+    /// The members `group` lists, as handles where they are owned user
+    /// records.
+    ///
+    /// `expected` (ascending, once each) are the records the group should
+    /// list. A member is compared with the next of them first and looked up by
+    /// SCIM id only when it is not that one: a group that lists what it should,
+    /// in SCIM id order (the order of the handles), is read with one comparison
+    /// per member. Any other list gives the same result, by lookups.
+    pub(super) fn members_of(
+        &self,
+        group: &'a OwnedGroup,
+        expected: &[RecordIx],
+    ) -> CurrentMembers<'a> {
+        let mut owned = Vec::with_capacity(group.members.len());
+        let mut other = Vec::new();
+        let mut next = 0;
+        for member in &group.members {
+            let id = member.as_str();
+            let found = match expected.get(next) {
+                Some(&index) if self.record_ids.resolves_to(id, index) => {
+                    next += 1;
+                    Some(index)
+                }
+                _ => {
+                    let found = self.record_ids.get(id);
+                    if let Some(index) = found {
+                        // The expected records before this one are not
+                        // listed here (or not in order): compare the next
+                        // member with the one after it.
+                        next += expected[next..].partition_point(|&e| e <= index);
+                    }
+                    found
+                }
+            };
+            match found {
+                Some(index) => owned.push(index),
+                None => other.push(member),
+            }
+        }
+        other.sort_unstable();
+        other.dedup();
+        CurrentMembers { owned, other }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Inputs;
+    use crate::desired::Desired;
+    use crate::ids::{ExternalId, ScimId};
+    use crate::observed::{Observed, OwnedGroup, OwnedUser};
+    use crate::plan::handles::{Handle, RecordIx};
+
+    fn record(scim_id: &str) -> OwnedUser {
+        OwnedUser {
+            scim_id: ScimId::new(scim_id),
+            external_id: ExternalId::new(format!("pw-activate:user:{scim_id}")),
+            user_name: scim_id.to_owned(),
+            ..OwnedUser::default()
+        }
+    }
+
+    fn group(members: &[&str]) -> OwnedGroup {
+        OwnedGroup {
+            scim_id: ScimId::new("g"),
+            external_id: ExternalId::new("pw-activate:group:g"),
+            display_name: "g".to_owned(),
+            members: members.iter().map(|&m| ScimId::new(m)).collect(),
+        }
+    }
+
+    #[test]
+    fn group_members_are_the_same_handles_whatever_records_are_expected() {
+        // Sorted by SCIM id: a = 0, b = 1, b again = 2 (never found), c = 3, d = 4.
+        let observed = Observed {
+            users: vec![
+                record("d"),
+                record("b"),
+                record("a"),
+                record("c"),
+                record("b"),
+            ],
+            ..Observed::default()
+        };
+        let desired = Desired::default();
+        let (inputs, _) = Inputs::new(&desired, &observed);
+        let resolve = |list: &[&str], hint: &[usize]| {
+            let hint: Vec<RecordIx> = hint.iter().map(|&p| RecordIx::at(p)).collect();
+            let group = group(list);
+            let current = inputs.members_of(&group, &hint);
+            let owned: Vec<usize> = current.owned.iter().map(|h| h.position()).collect();
+            let other: Vec<String> = current.other.iter().map(ToString::to_string).collect();
+            (owned, other)
+        };
+        let lists: [&[&str]; 7] = [
+            &["a", "b", "c", "d"],
+            &["d", "c", "b", "a"],
+            &["b", "x", "b", "a", "d"],
+            &[],
+            &["x", "a", "y", "a", "x"],
+            &["c", "a", "d"],
+            &["a", "c", "e"],
+        ];
+        let by_lookup: Vec<_> = lists.iter().map(|list| resolve(list, &[])).collect();
+        let named = |owned: &[usize], other: &[&str]| {
+            (
+                owned.to_vec(),
+                other.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(by_lookup[0], named(&[0, 1, 3, 4], &[]));
+        assert_eq!(by_lookup[1], named(&[4, 3, 1, 0], &[]));
+        assert_eq!(by_lookup[2], named(&[1, 1, 0, 4], &["x"]));
+        assert_eq!(by_lookup[4], named(&[0, 0], &["x", "y"]));
+        assert_eq!(by_lookup[6], named(&[0, 3], &["e"]));
+        let hints: [&[usize]; 7] = [
+            &[0, 1, 3, 4],
+            &[0, 2, 3, 4],
+            &[2],
+            &[1, 4],
+            &[0, 1, 2, 3, 4],
+            &[4],
+            &[0, 3],
+        ];
+        for (list, want) in lists.iter().zip(&by_lookup) {
+            for hint in hints {
+                assert_eq!(
+                    &resolve(list, hint),
+                    want,
+                    "members {list:?}, expected {hint:?}"
+                );
+            }
+        }
     }
 }
