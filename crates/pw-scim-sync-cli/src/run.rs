@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use activate_client::{OrgSnapshot, PwCliKeys};
@@ -252,10 +252,10 @@ pub async fn sync(
 /// The owned users are listed beside the ACTIVATE read (after the SCIM
 /// `ServiceProviderConfig`, which says how to page): a steady state waits for the
 /// longer of the two reads, not for their sum. The owned groups are listed once
-/// the snapshot was projected and dropped: their pages are the largest (a page of
-/// large groups is tens of megabytes), and held beside the snapshot they would set
-/// the run's peak memory; their listing is short (a page per 100 groups, fetched
-/// side by side).
+/// the snapshot was projected and dropped (beside what remains of the users'
+/// listing): their pages are the largest (a page of large groups is tens of
+/// megabytes), and held beside the snapshot they would set the run's peak memory;
+/// their listing is short (a page per 100 groups, fetched side by side).
 ///
 /// The projection runs in this task: on a thread of its own it raised the 100k
 /// steady state's peak memory by about 45 MiB (what one thread frees, the
@@ -271,8 +271,8 @@ async fn read_sides(
     scim: &ScimClient,
 ) -> Result<(Desired, OwnedListings, u64)> {
     let (client_scope, core_scope) = scopes(settings.run.scope.as_ref());
-    let mut ids = ScimIds::default();
-    let (desired, activate_requests, users) = {
+    let ids = Mutex::new(ScimIds::default());
+    let (desired, activate_requests, users, groups) = {
         let source = async {
             let snapshot = read_source(activate, settings, &client_scope).await?;
             let requests = u64::from(snapshot.stats.total());
@@ -288,9 +288,7 @@ async fn read_sides(
         };
         let users = async {
             learn_paging(scim).await;
-            list_owned_users(scim, &mut ids)
-                .await
-                .context(SCIM_INCOMPLETE)
+            list_owned_users(scim, &ids).await.context(SCIM_INCOMPLETE)
         };
         tokio::pin!(source, users);
         let mut listed = None;
@@ -300,15 +298,13 @@ async fn read_sides(
                 owned = &mut users, if listed.is_none() => listed = Some(owned),
             }
         };
-        let users = match listed {
-            Some(users) => users?,
-            None => users.await?,
+        let groups = async { list_owned_groups(scim, &ids).await.context(SCIM_INCOMPLETE) };
+        let (users, groups) = match listed {
+            Some(users) => (users?, groups.await?),
+            None => tokio::try_join!(users, groups)?,
         };
-        (desired, requests, users)
+        (desired, requests, users, groups)
     };
-    let groups = list_owned_groups(scim, &mut ids)
-        .await
-        .context(SCIM_INCOMPLETE)?;
     drop(ids);
     let owned = OwnedListings::new(users, groups);
     let (users, groups) = owned.counts();

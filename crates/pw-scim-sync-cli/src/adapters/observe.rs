@@ -1,6 +1,7 @@
 //! What the SCIM target holds, as the planner needs it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use futures::{StreamExt, TryStreamExt};
 use reconcile_core::{
@@ -76,9 +77,11 @@ pub async fn learn_paging(client: &ScimClient) {
 /// listings or an error (a failed listing is never taken for "no records"), each
 /// page converted into the planner's records as it arrives.
 pub async fn list_owned(client: &ScimClient) -> Result<OwnedListings, ScimError> {
-    let mut ids = ScimIds::default();
-    let users = list_owned_users(client, &mut ids).await?;
-    let groups = list_owned_groups(client, &mut ids).await?;
+    let ids = Mutex::new(ScimIds::default());
+    let (users, groups) = tokio::try_join!(
+        list_owned_users(client, &ids),
+        list_owned_groups(client, &ids)
+    )?;
     Ok(OwnedListings { users, groups })
 }
 
@@ -86,10 +89,10 @@ pub async fn list_owned(client: &ScimClient) -> Result<OwnedListings, ScimError>
 /// the groups' members to share.
 pub async fn list_owned_users(
     client: &ScimClient,
-    ids: &mut ScimIds,
+    ids: &Mutex<ScimIds>,
 ) -> Result<PrefixListing<OwnedUser>, ScimError> {
     client
-        .list_users_with_prefix_as(OWNED_PREFIX, |user| listed_user(user, ids))
+        .list_users_with_prefix_as(OWNED_PREFIX, |user| listed_user(user, &mut lock(ids)))
         .await
 }
 
@@ -98,11 +101,17 @@ pub async fn list_owned_users(
 /// of 100,000 users would otherwise be as many allocations, about 60 MB.
 pub async fn list_owned_groups(
     client: &ScimClient,
-    ids: &mut ScimIds,
+    ids: &Mutex<ScimIds>,
 ) -> Result<PrefixListing<OwnedGroup>, ScimError> {
     client
-        .list_groups_with_prefix_as(OWNED_PREFIX, |group| listed_group(group, ids))
+        .list_groups_with_prefix_as(OWNED_PREFIX, |group| listed_group(group, &mut lock(ids)))
         .await
+}
+
+/// The ids, locked (in one task, so never contended). A panic while they were
+/// held left them whole: each insertion is complete or not made.
+fn lock(ids: &Mutex<ScimIds>) -> MutexGuard<'_, ScimIds> {
+    ids.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// SCIM ids seen while listing, each held once.
