@@ -7,7 +7,7 @@ use std::time::Duration;
 use testkit::activate::{self, ActivateOptions, FixtureUser};
 use testkit::faults::{HttpFaults, Latency};
 use testkit::request_log::Method;
-use testkit::scim::{CW_USER_EXT, Faults, Resource, ScimOptions, USER_SCHEMA};
+use testkit::scim::{CW_USER_EXT, Faults, Quirks, Resource, ScimOptions, USER_SCHEMA};
 
 use crate::expected::{assert_records, initial_state};
 use crate::harness::{HttpRecorder, LogExt, World, writes};
@@ -191,5 +191,47 @@ async fn the_activate_error_comes_first_and_a_failing_target_alone_is_named() {
         broken.requests().iter().all(|r| r.method == "GET"),
         "{:?}",
         broken.requests()
+    );
+}
+
+/// Both owned listings page as the `ServiceProviderConfig` says, even when ACTIVATE
+/// has been read before its answer arrives.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_listings_wait_for_the_paging_the_server_advertises() {
+    let slow_target = ScimOptions {
+        quirks: Quirks {
+            cursor_paging: true,
+            ..Quirks::default()
+        },
+        faults: Faults {
+            http: HttpFaults {
+                latency: Latency::Fixed(Duration::from_millis(150)),
+                ..HttpFaults::default()
+            },
+            ..Faults::default()
+        },
+        ..ScimOptions::default()
+    };
+    let world = World::with(ActivateOptions::default(), slow_target).await;
+    world.sync().await;
+    let from = world.scim().log().records().len();
+    world.sync().await;
+    let listings: Vec<String> = world
+        .scim()
+        .since(from)
+        .into_iter()
+        .filter(|r| matches!(r.resource, Resource::Users | Resource::Groups))
+        .map(|r| format!("{:?} {}", r.resource, r.query.unwrap_or_default()))
+        .collect();
+    assert!(
+        listings.iter().any(|l| l.starts_with("Users"))
+            && listings.iter().any(|l| l.starts_with("Groups")),
+        "{listings:?}"
+    );
+    assert!(
+        listings
+            .iter()
+            .all(|l| l.contains("cursor=") && !l.contains("startIndex=")),
+        "{listings:?}"
     );
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use activate_client::{OrgSnapshot, PwCliKeys};
 use anyhow::{Context, Result};
+use futures::FutureExt as _;
 use reconcile_core::{
     ActionKind, ApplyOptions, ApplyReport, Clock, Deadline, Desired, Observed, Plan, PlanOptions,
     ServerRules, apply, plan, project,
@@ -272,6 +273,8 @@ async fn read_sides(
 ) -> Result<(Desired, OwnedListings, u64)> {
     let (client_scope, core_scope) = scopes(settings.run.scope.as_ref());
     let ids = Mutex::new(ScimIds::default());
+    // Both listings page as the `ServiceProviderConfig` says: each waits for it.
+    let paging = learn_paging(scim).shared();
     let (desired, activate_requests, users, groups) = {
         let source = async {
             let snapshot = read_source(activate, settings, &client_scope).await?;
@@ -287,7 +290,7 @@ async fn read_sides(
             Ok::<_, anyhow::Error>((desired, requests))
         };
         let users = async {
-            learn_paging(scim).await;
+            paging.clone().await;
             list_owned_users(scim, &ids).await.context(SCIM_INCOMPLETE)
         };
         tokio::pin!(source, users);
@@ -298,7 +301,10 @@ async fn read_sides(
                 owned = &mut users, if listed.is_none() => listed = Some(owned),
             }
         };
-        let groups = async { list_owned_groups(scim, &ids).await.context(SCIM_INCOMPLETE) };
+        let groups = async {
+            paging.clone().await;
+            list_owned_groups(scim, &ids).await.context(SCIM_INCOMPLETE)
+        };
         let (users, groups) = match listed {
             Some(users) => (users?, groups.await?),
             None => tokio::try_join!(users, groups)?,
