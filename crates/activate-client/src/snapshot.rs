@@ -252,13 +252,6 @@ pub(crate) struct Parts {
     pub(crate) stats: RequestStats,
 }
 
-/// Puts the pieces together: member ids sorted, keys fetched for the users who will
-/// be active, and the bookkeeping fields. Also returns the number of key lookups.
-///
-/// A user whose keys cannot be read (404, 5xx after retries, a body that is not a
-/// key listing, a failed `pw` run) becomes an [`UnusableUser`]. An authentication
-/// failure, a `pw` program that cannot be started, or failures of so many users
-/// that [`is_systematic`] says so, fail the snapshot.
 /// Makes `id` share the text of an equal id in `seen`, or adds it there.
 fn share(seen: &mut HashSet<Arc<str>>, id: &mut Arc<str>) {
     match seen.get(id) {
@@ -269,6 +262,13 @@ fn share(seen: &mut HashSet<Arc<str>>, id: &mut Arc<str>) {
     }
 }
 
+/// Puts the pieces together: member ids sorted, keys fetched for the users who will
+/// be active, and the bookkeeping fields. Also returns the number of key lookups.
+///
+/// A user whose keys cannot be read (404, 5xx after retries, a body that is not a
+/// key listing, a failed `pw` run) becomes an [`UnusableUser`]. An authentication
+/// failure, a `pw` program that cannot be started, or failures of so many users
+/// that [`is_systematic`] says so, fail the snapshot.
 pub(crate) async fn assemble<K: SshKeySource>(
     parts: Parts,
     scope: &Scope,

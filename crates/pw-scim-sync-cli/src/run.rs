@@ -251,8 +251,8 @@ pub async fn sync(
 /// the ACTIVATE requests made.
 ///
 /// The owned users are listed beside the ACTIVATE read (after the SCIM
-/// `ServiceProviderConfig`, which says how to page): a steady state waits for the
-/// longer of the two reads, not for their sum. The owned groups are listed once
+/// `ServiceProviderConfig`, which says how to page), so that their listing, the
+/// longest chain of pages, does not add to the ACTIVATE read. The owned groups are listed once
 /// the snapshot was projected and dropped (beside what remains of the users'
 /// listing): their pages are the largest (a page of large groups is tens of
 /// megabytes), and held beside the snapshot they would set the run's peak memory;
