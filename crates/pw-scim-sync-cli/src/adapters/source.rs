@@ -22,8 +22,9 @@ pub fn scopes(groups: Option<&BTreeSet<String>>) -> (activate_client::Scope, Sco
 /// an error); user records it could not use are carried as unusable users, and one
 /// without an id marks the snapshot incomplete.
 ///
-/// A group's members share the text of their users' ids (926,000 memberships of
-/// 100,000 users would otherwise be as many allocations, about 45 MB).
+/// A group's members share the text of their users' ids (the 926,000 memberships
+/// of the 100,000-user benchmark would otherwise be as many allocations of their
+/// own).
 pub fn to_source(snapshot: OrgSnapshot) -> SourceSnapshot {
     let complete = snapshot.is_complete();
     let users: Vec<SourceUser> = snapshot
