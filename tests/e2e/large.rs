@@ -108,3 +108,59 @@ async fn a_larger_organization_syncs_exactly_around_a_conflict() {
     assert_eq!(reads(Resource::ServiceProviderConfig, ""), 1);
     assert_eq!(records.len(), expected.users.len().div_ceil(100) + 3);
 }
+
+/// The process asks the kernel for no transparent huge pages, so that its memory is
+/// counted in 4 KiB pages against the CronJob's limit, not in 2 MiB ones.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_process_runs_without_transparent_huge_pages() {
+    use std::time::Duration;
+    use testkit::activate::Faults;
+    use testkit::faults::{HttpFaults, Latency};
+
+    // ACTIVATE answers slowly, so that the process lives long enough to be read.
+    let slow = ActivateOptions {
+        faults: Faults {
+            http: HttpFaults {
+                latency: Latency::Fixed(Duration::from_millis(300)),
+                ..HttpFaults::default()
+            },
+            ..Faults::default()
+        },
+        ..ActivateOptions::default()
+    };
+    let world = World::with(slow, ScimOptions::default()).await;
+    let mut child = tokio::process::Command::new(crate::harness::BIN)
+        .env_clear()
+        .envs(world.base_env())
+        .current_dir(world.dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let status_path = format!("/proc/{}/status", child.id().expect("a running child"));
+    // The setting is made first thing in `main`; read until it shows or the run ends.
+    let mut seen = None;
+    for _ in 0..200 {
+        let Ok(status) = std::fs::read_to_string(&status_path) else {
+            break;
+        };
+        seen = status
+            .lines()
+            .find_map(|line| line.strip_prefix("THP_enabled:"))
+            .map(|value| value.trim().to_owned());
+        if seen.as_deref() == Some("0") || child.try_wait().expect("waitable").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        seen.as_deref(),
+        Some("0"),
+        "THP_enabled in {status_path} while the binary ran"
+    );
+    let code = child.wait().await.expect("the binary exits").code();
+    assert_eq!(code, Some(0));
+}

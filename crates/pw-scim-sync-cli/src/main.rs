@@ -8,5 +8,12 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // No transparent huge pages: a run is short, and with them every 2 MiB region
+    // the allocator touches counts whole against the CronJob's memory limit. The
+    // 100,000-user steady state peaked about 40 MiB higher with them (`BENCHMARKS.md`,
+    // 6). The kernel may refuse (before Linux 3.15, or under a seccomp filter); the
+    // run is then only larger, so the error is not fatal.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     pw_scim_sync_cli::main()
 }
