@@ -1,10 +1,11 @@
 //! A complete organization snapshot: users, groups with members, and the SSH keys of
 //! the users who will be active, read in one call.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use foldhash::HashSet;
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::client::ActivateClient;
@@ -288,7 +289,7 @@ pub(crate) async fn assemble<K: SshKeySource>(
     }
     users.sort_by(|a, b| a.id.cmp(&b.id));
     groups.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut member_ids = HashSet::new();
+    let mut member_ids = HashSet::default();
     for group in &mut groups {
         group.member_ids.sort();
         group.member_ids.dedup();
@@ -297,7 +298,7 @@ pub(crate) async fn assemble<K: SshKeySource>(
         }
     }
     drop(member_ids);
-    let user_ids: BTreeSet<&str> = users
+    let user_ids: HashSet<&str> = users
         .iter()
         .map(|u| u.id.as_str())
         .chain(unusable.iter().filter_map(|u| u.id.as_deref()))
@@ -539,7 +540,7 @@ mod tests {
 
     #[test]
     fn an_id_in_several_groups_is_held_once() {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         let mut in_first: Arc<str> = Arc::from("65a1f3c2e4b0a1b2c3d4e5f6");
         let mut in_second: Arc<str> = Arc::from(String::from("65a1f3c2e4b0a1b2c3d4e5f6"));
         let mut other: Arc<str> = Arc::from("65a1f3c2e4b0a1b2c3d4e5f7");

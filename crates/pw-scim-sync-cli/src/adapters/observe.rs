@@ -117,7 +117,7 @@ fn lock(ids: &Mutex<ScimIds>) -> MutexGuard<'_, ScimIds> {
 
 /// SCIM ids seen while listing, each held once.
 #[derive(Debug, Default)]
-pub struct ScimIds(HashSet<ScimId>);
+pub struct ScimIds(foldhash::HashSet<ScimId>);
 
 impl ScimIds {
     /// The id `id`, sharing the text of an equal id seen before.

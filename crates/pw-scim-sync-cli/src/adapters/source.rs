@@ -1,6 +1,6 @@
 //! ACTIVATE snapshot → core source snapshot.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use activate_client::{LicenseStatus as Wire, OrgSnapshot};
 use reconcile_core::{
@@ -45,7 +45,7 @@ pub fn to_source(snapshot: OrgSnapshot) -> SourceSnapshot {
             ssh_keys: u.ssh_keys,
         })
         .collect();
-    let user_ids: HashSet<SourceUserId> = users.iter().map(|u| u.id.clone()).collect();
+    let user_ids: foldhash::HashSet<SourceUserId> = users.iter().map(|u| u.id.clone()).collect();
     let groups = snapshot
         .groups
         .into_iter()
