@@ -206,7 +206,7 @@ impl ScimSource {
                             name: Some(g.display_name).filter(|n| !n.is_empty()),
                             member_count: None,
                         });
-                        let ids = g.member_ids.into_iter().map(Arc::from).collect();
+                        let ids = g.member_ids.iter().map(Arc::from).collect();
                         members.insert(g.id, ids);
                         futures::future::ready(Ok((listed, members)))
                     },

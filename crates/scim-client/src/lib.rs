@@ -76,8 +76,8 @@ pub use client::{
 pub use error::ScimError;
 pub use filter::Filter;
 pub use model::{
-    AttributeDefinition, CoreWeaveUser, Email, Group, ListResponse, ListedGroup, Member, Name,
-    NameComponent, NewGroup, NewUser, PaginationConfig, PatchKind, PatchOp, PatchOperation,
+    AttributeDefinition, CoreWeaveUser, Email, Group, ListResponse, ListedGroup, Member, MemberIds,
+    Name, NameComponent, NewGroup, NewUser, PaginationConfig, PatchKind, PatchOp, PatchOperation,
     ResourceTypeDefinition, SchemaDefinition, ScimErrorBody, ScimType, ServiceProviderConfig, User,
 };
 pub use observe::{Endpoint, Method, RequestEvent, RequestObserver, RequestOutcome};

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::member_ids::{MemberIds, member_values};
 use super::{GROUP_SCHEMA, Meta, de};
 
 /// A group as the server returns it.
@@ -122,7 +123,7 @@ impl Serialize for NewGroup {
 ///         "members": [{"value": "u1", "$ref": "https://x/Users/u1", "type": "User"}]}"#,
 /// )
 /// .unwrap();
-/// assert_eq!(group.member_ids, ["u1"]);
+/// assert_eq!(group.member_ids.iter().collect::<Vec<_>>(), ["u1"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -137,24 +138,7 @@ pub struct ListedGroup {
     pub display_name: String,
     /// The members' ids (`members[].value`), in the server's order.
     #[serde(rename = "members", default, deserialize_with = "member_values")]
-    pub member_ids: Vec<String>,
-}
-
-/// `members` keeping only each member's `value`.
-fn member_values<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<String>, D::Error> {
-    /// One member, every attribute but `value` skipped.
-    #[derive(Deserialize)]
-    struct Value {
-        value: String,
-    }
-    let members: Option<Vec<Value>> = Option::deserialize(deserializer)?;
-    Ok(members
-        .unwrap_or_default()
-        .into_iter()
-        .map(|member| member.value)
-        .collect())
+    pub member_ids: MemberIds,
 }
 
 /// Serializes member ids as `[{"value": id}, …]`, the form PATCH values use too.
@@ -206,7 +190,10 @@ mod tests {
         assert_eq!(listed.id, group.id);
         assert_eq!(listed.external_id, group.external_id);
         assert_eq!(listed.display_name, group.display_name);
-        assert_eq!(listed.member_ids, group.member_ids().collect::<Vec<_>>());
+        assert_eq!(
+            listed.member_ids.iter().collect::<Vec<_>>(),
+            group.member_ids().collect::<Vec<_>>()
+        );
         for members in [json!(null), json!([])] {
             let g: ListedGroup = serde_json::from_value(
                 json!({"id": "g", "displayName": "eng", "members": members}),
