@@ -2,8 +2,11 @@
 
 /// mimalloc instead of glibc's allocator: a run allocates on several runtime
 /// threads and frees most of what it read before it plans, and glibc's per-thread
-/// arenas keep much of that memory. It lowers the peak of the largest runs, a
-/// 100,000-user steady state (`BENCHMARKS.md`, 6, compares the allocators).
+/// arenas keep much of that memory. Its version 2 (the `v2` feature in the root
+/// manifest) returns freed memory to the system after 10 ms; version 3 waits a
+/// second, and a run frees and allocates tens of megabytes within a second (a page
+/// of large groups). Both lower the peak of the largest runs, a 100,000-user steady
+/// state; `BENCHMARKS.md`, 6, compares them.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
