@@ -38,8 +38,15 @@ use testkit::synthetic::{SyntheticOrg, ed25519_key_line};
 
 use crate::output::{Out, Target, ms, round3};
 
-/// Runs every size (or only `only`) in its own child process and writes
-/// `planner.json`.
+/// How many times each size's child runs, the sizes taking turns: a load that
+/// comes and goes on the machine then falls on every size alike, not on whichever
+/// size happened to run at that moment (the 200k ÷ 100k ratio is a comparison of
+/// two runs).
+const ROUNDS: usize = 3;
+
+/// Runs every size (or only `only`) in child processes, [`ROUNDS`] rounds of one
+/// child per size, and writes `planner.json`: per size, the times of every round's
+/// child pooled, and the highest peak RSS.
 pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
     let (sizes, iterations): (&[usize], usize) = if !only.is_empty() {
         (only, if out.smoke { 1 } else { 7 })
@@ -48,7 +55,61 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
     } else {
         (&[10_000, 100_000, 200_000], 7)
     };
-    println!("== 1. planner (release build: {})", !cfg!(debug_assertions));
+    let rounds = if out.smoke { 1 } else { ROUNDS };
+    println!(
+        "== 1. planner (release build: {}; {rounds} rounds of a child per size, sizes in turn)",
+        !cfg!(debug_assertions)
+    );
+    let exe = std::env::current_exe().context("cannot find this program")?;
+    let dir = crate::workspace_root()
+        .join("target")
+        .join("bench-planner-inputs");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut paths = Vec::new();
+    for &users in sizes {
+        let groups = (users / 100).max(2);
+        let (snapshot, observed) = inputs(users, groups);
+        let snapshot_path = dir.join(format!("snapshot-{users}.json"));
+        let observed_path = dir.join(format!("observed-{users}.json"));
+        write_json(&snapshot_path, &snapshot)?;
+        write_json(&observed_path, &observed)?;
+        paths.push((users, snapshot_path, observed_path));
+    }
+    let mut by_size: Vec<Vec<Value>> = vec![Vec::new(); sizes.len()];
+    for round in 1..=rounds {
+        for ((users, snapshot_path, observed_path), runs) in paths.iter().zip(&mut by_size) {
+            let output = Command::new(&exe)
+                .arg("planner-child")
+                .arg("--snapshot")
+                .arg(snapshot_path)
+                .arg("--observed")
+                .arg(observed_path)
+                .args(["--iterations", &iterations.to_string()])
+                .output()
+                .context("cannot run the planner child process")?;
+            if !output.status.success() {
+                bail!(
+                    "the planner child for {users} users failed (round {round}): {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            let row: Value = serde_json::from_slice(&output.stdout)
+                .context("the planner child printed no JSON")?;
+            println!(
+                "  round {round}, {users:>7} users: plan() median {:.1} ms, project() median {:.1} ms, peak RSS {:.1} MB",
+                row["plan_ms_median"].as_f64().unwrap_or(f64::NAN),
+                row["project_ms_median"].as_f64().unwrap_or(f64::NAN),
+                row["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+            );
+            runs.push(row);
+        }
+    }
+    if !keep_inputs {
+        for (_, snapshot_path, observed_path) in &paths {
+            let _ = std::fs::remove_file(snapshot_path);
+            let _ = std::fs::remove_file(observed_path);
+        }
+    }
     println!(
         "{:>8} {:>7} {:>12} {:>9} {:>11} {:>11} {:>11} {:>12} {:>12}",
         "users",
@@ -61,45 +122,12 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
         "RSS snapshot",
         "peak RSS"
     );
-    let exe = std::env::current_exe().context("cannot find this program")?;
-    let dir = crate::workspace_root()
-        .join("target")
-        .join("bench-planner-inputs");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut rows = Vec::new();
-    for &users in sizes {
-        let groups = (users / 100).max(2);
-        let (snapshot, observed) = inputs(users, groups);
-        let snapshot_path = dir.join(format!("snapshot-{users}.json"));
-        let observed_path = dir.join(format!("observed-{users}.json"));
-        write_json(&snapshot_path, &snapshot)?;
-        write_json(&observed_path, &observed)?;
-        drop((snapshot, observed));
-        let output = Command::new(&exe)
-            .arg("planner-child")
-            .arg("--snapshot")
-            .arg(&snapshot_path)
-            .arg("--observed")
-            .arg(&observed_path)
-            .args(["--iterations", &iterations.to_string()])
-            .output()
-            .context("cannot run the planner child process")?;
-        if !keep_inputs {
-            let _ = std::fs::remove_file(&snapshot_path);
-            let _ = std::fs::remove_file(&observed_path);
-        }
-        if !output.status.success() {
-            bail!(
-                "the planner child for {users} users failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        let row: Value =
-            serde_json::from_slice(&output.stdout).context("the planner child printed no JSON")?;
+    let rows: Vec<Value> = by_size.iter().map(|runs| pooled(runs)).collect();
+    for row in &rows {
         println!(
             "{:>8} {:>7} {:>12} {:>9} {:>9.1}ms {:>9.1}ms {:>9.1}ms {:>9.1} MB {:>9.1} MB",
-            users,
-            groups,
+            row["users"].as_u64().unwrap_or(0),
+            row["groups"].as_u64().unwrap_or(0),
             row["memberships"].as_u64().unwrap_or(0),
             row["operations"].as_u64().unwrap_or(0),
             row["project_ms_median"].as_f64().unwrap_or(f64::NAN),
@@ -108,7 +136,6 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
             row["rss_snapshot_mb"].as_f64().unwrap_or(f64::NAN),
             row["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
         );
-        rows.push(row);
     }
     let find = |users: usize| {
         rows.iter()
@@ -126,6 +153,20 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
             r["users"].as_f64().unwrap_or(f64::NAN) + r["memberships"].as_f64().unwrap_or(f64::NAN)
         };
         let work_ratio = work(r200) / work(r100);
+        let by_round = |r: &Value| -> Vec<f64> {
+            r["plan_ms_median_by_round"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| x.as_f64().unwrap_or(f64::NAN))
+                .collect()
+        };
+        let round_ratios: Vec<f64> = by_round(r200)
+            .iter()
+            .zip(by_round(r100))
+            .map(|(p200, p100)| round3(p200 / p100))
+            .collect();
+        println!("  200k ÷ 100k, each round's medians: {round_ratios:?}");
         println!(
             "  200k ÷ 100k: plan() {:.2}×, input (users + memberships) {:.2}×, \
              plan() per input item {:.2}×",
@@ -136,6 +177,7 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
         summary = json!({
             "plan_ms_100k": plan100,
             "plan_ratio_200k_100k": round3(plan200 / plan100),
+            "plan_ratio_200k_100k_by_round": round_ratios,
             "input_ratio_200k_100k": round3(work_ratio),
             "plan_ratio_per_input_200k_100k": round3(plan200 / plan100 / work_ratio),
             "project_plus_plan_ms_100k": round3(both100),
@@ -167,6 +209,7 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
             "sizes": sizes,
             "groups": "users / 100",
             "iterations": iterations,
+            "rounds": rounds,
             "change": "1 % of users, 0.2 % new users, 1 % of memberships per group",
         }),
         &json!({"rows": rows, "summary": summary}),
@@ -245,6 +288,7 @@ pub fn child(snapshot_path: &Path, observed_path: &Path, iterations: usize) -> R
         "plan_ms_min": round3(plan_ms.first().copied().unwrap_or(f64::NAN)),
         "plan_ms_max": round3(plan_ms.last().copied().unwrap_or(f64::NAN)),
         "plan_ms_runs": plan_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>(),
+        "project_ms_runs": project_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>(),
         "first_plan_ms": round3(ms(first_plan)),
         "rss_snapshot_mb": mb(rss_snapshot),
         "rss_desired_mb": mb(rss_desired),
@@ -253,6 +297,40 @@ pub fn child(snapshot_path: &Path, observed_path: &Path, iterations: usize) -> R
     });
     println!("{row}");
     Ok(())
+}
+
+/// One size's rounds as one row: the first round's counts, the times of every
+/// round pooled (medians over all of them), the highest peak RSS, and each round's
+/// own medians.
+fn pooled(runs: &[Value]) -> Value {
+    let pool = |key: &str| -> Vec<f64> {
+        let mut all: Vec<f64> = runs
+            .iter()
+            .flat_map(|r| r[key].as_array().cloned().unwrap_or_default())
+            .filter_map(|x| x.as_f64())
+            .collect();
+        all.sort_by(f64::total_cmp);
+        all
+    };
+    let each = |key: &str| -> Vec<Value> { runs.iter().map(|r| r[key].clone()).collect() };
+    let plan_ms = pool("plan_ms_runs");
+    let project_ms = pool("project_ms_runs");
+    let peak = runs
+        .iter()
+        .filter_map(|r| r["peak_rss_mb"].as_f64())
+        .fold(f64::NAN, f64::max);
+    let mut row = runs.first().cloned().unwrap_or_else(|| json!({}));
+    row["rounds"] = json!(runs.len());
+    row["plan_ms_median"] = json!(round3(median(&plan_ms)));
+    row["plan_ms_min"] = json!(round3(plan_ms.first().copied().unwrap_or(f64::NAN)));
+    row["plan_ms_max"] = json!(round3(plan_ms.last().copied().unwrap_or(f64::NAN)));
+    row["plan_ms_runs"] = json!(plan_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>());
+    row["project_ms_median"] = json!(round3(median(&project_ms)));
+    row["project_ms_runs"] = json!(project_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>());
+    row["plan_ms_median_by_round"] = json!(each("plan_ms_median"));
+    row["peak_rss_mb"] = json!(round3(peak));
+    row["peak_rss_mb_by_round"] = json!(each("peak_rss_mb"));
+    row
 }
 
 fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
