@@ -75,41 +75,14 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
         write_json(&observed_path, &observed)?;
         paths.push((users, snapshot_path, observed_path));
     }
-    let mut by_size: Vec<Vec<Value>> = vec![Vec::new(); sizes.len()];
-    for round in 1..=rounds {
-        for ((users, snapshot_path, observed_path), runs) in paths.iter().zip(&mut by_size) {
-            let output = Command::new(&exe)
-                .arg("planner-child")
-                .arg("--snapshot")
-                .arg(snapshot_path)
-                .arg("--observed")
-                .arg(observed_path)
-                .args(["--iterations", &iterations.to_string()])
-                .output()
-                .context("cannot run the planner child process")?;
-            if !output.status.success() {
-                bail!(
-                    "the planner child for {users} users failed (round {round}): {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-            }
-            let row: Value = serde_json::from_slice(&output.stdout)
-                .context("the planner child printed no JSON")?;
-            println!(
-                "  round {round}, {users:>7} users: plan() median {:.1} ms, project() median {:.1} ms, peak RSS {:.1} MB",
-                row["plan_ms_median"].as_f64().unwrap_or(f64::NAN),
-                row["project_ms_median"].as_f64().unwrap_or(f64::NAN),
-                row["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
-            );
-            runs.push(row);
-        }
-    }
+    let by_size = rounds_of_children(&exe, &paths, rounds, iterations);
     if !keep_inputs {
         for (_, snapshot_path, observed_path) in &paths {
             let _ = std::fs::remove_file(snapshot_path);
             let _ = std::fs::remove_file(observed_path);
         }
     }
+    let by_size = by_size?;
     println!(
         "{:>8} {:>7} {:>12} {:>9} {:>11} {:>11} {:>11} {:>12} {:>12}",
         "users",
@@ -215,6 +188,46 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
         &json!({"rows": rows, "summary": summary}),
         &targets,
     )
+}
+
+/// Runs `rounds` rounds of one child per size (the sizes in turn); each size's
+/// rows, in round order.
+fn rounds_of_children(
+    exe: &Path,
+    paths: &[(usize, std::path::PathBuf, std::path::PathBuf)],
+    rounds: usize,
+    iterations: usize,
+) -> Result<Vec<Vec<Value>>> {
+    let mut by_size: Vec<Vec<Value>> = vec![Vec::new(); paths.len()];
+    for round in 1..=rounds {
+        for ((users, snapshot_path, observed_path), runs) in paths.iter().zip(&mut by_size) {
+            let output = Command::new(exe)
+                .arg("planner-child")
+                .arg("--snapshot")
+                .arg(snapshot_path)
+                .arg("--observed")
+                .arg(observed_path)
+                .args(["--iterations", &iterations.to_string()])
+                .output()
+                .context("cannot run the planner child process")?;
+            if !output.status.success() {
+                bail!(
+                    "the planner child for {users} users failed (round {round}): {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            let row: Value = serde_json::from_slice(&output.stdout)
+                .context("the planner child printed no JSON")?;
+            println!(
+                "  round {round}, {users:>7} users: plan() median {:.1} ms, project() median {:.1} ms, peak RSS {:.1} MB",
+                row["plan_ms_median"].as_f64().unwrap_or(f64::NAN),
+                row["project_ms_median"].as_f64().unwrap_or(f64::NAN),
+                row["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+            );
+            runs.push(row);
+        }
+    }
+    Ok(by_size)
 }
 
 /// One size, in this process: reads the inputs, plans, prints one JSON object.

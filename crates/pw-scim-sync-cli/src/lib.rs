@@ -25,6 +25,21 @@ pub mod values;
 
 use exit::Exit;
 
+/// Asks the kernel for no transparent huge pages in this process: a run is short,
+/// and with them every 2 MiB region the allocator touches counts whole against the
+/// CronJob's memory limit (the 100,000-user steady state peaked about 40 MiB higher
+/// with them, `BENCHMARKS.md`, 6). A kernel that refuses (before Linux 3.15, or a
+/// sandbox that filters `prctl`) leaves the run larger, not wrong: a warning says so.
+fn disable_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::warn!(
+            %error,
+            "transparent huge pages could not be disabled; the run may need more memory than the README's sizing table gives"
+        );
+    }
+}
+
 /// The program: `.env`, arguments, logging, then the command on a tokio runtime.
 pub fn main() -> ExitCode {
     if let Err(error) = load_dotenv() {
@@ -47,6 +62,7 @@ pub fn main() -> ExitCode {
         eprintln!("error: {error:#}");
         return Exit::Fatal.into();
     }
+    disable_huge_pages();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The ids of a group's members (`members[].value`), in the server's order, held in
-/// one buffer: a group of 90,000 members is two allocations, not 90,000.
+/// two buffers (their text, and where each ends), not a `String` each: a group of
+/// 90,000 members is not 90,000 allocations.
 ///
 /// ```
 /// use scim_client::MemberIds;
@@ -98,7 +99,8 @@ impl<'de> Visitor<'de> for Members {
     fn visit_seq<A: SeqAccess<'de>>(self, mut members: A) -> Result<MemberIds, A::Error> {
         let mut ids = MemberIds::default();
         if let Some(count) = members.size_hint() {
-            ids.ends.reserve(count);
+            // A hint, from whatever format decodes; the ids grow as they come.
+            ids.ends.reserve(count.min(4096));
         }
         while members.next_element_seed(Member(&mut ids))?.is_some() {}
         Ok(ids)
