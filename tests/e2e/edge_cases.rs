@@ -4,13 +4,13 @@
 use serde_json::json;
 use std::time::Duration;
 
-use testkit::activate::{self, ActivateOptions, FixtureUser};
+use testkit::activate::{ActivateOptions, FixtureUser};
 use testkit::faults::{HttpFaults, Latency};
 use testkit::request_log::Method;
 use testkit::scim::{CW_USER_EXT, Faults, Quirks, Resource, ScimOptions, USER_SCHEMA};
 
 use crate::expected::{assert_records, initial_state};
-use crate::harness::{HttpRecorder, LogExt, World, writes};
+use crate::harness::{HttpRecorder, LogExt, World, slow_activate, writes};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_without_name_or_email_is_created_with_the_username_and_converges() {
@@ -147,17 +147,11 @@ async fn an_organization_that_does_not_exist_is_fatal_and_named() {
 async fn the_activate_error_comes_first_and_a_failing_target_alone_is_named() {
     // ACTIVATE answers slowly and the target refuses at once: the target's error
     // is there first.
-    let slow = ActivateOptions {
-        faults: activate::Faults {
-            http: HttpFaults {
-                latency: Latency::Fixed(Duration::from_millis(300)),
-                ..HttpFaults::default()
-            },
-            ..activate::Faults::default()
-        },
-        ..ActivateOptions::default()
-    };
-    let world = World::with(slow, ScimOptions::default()).await;
+    let world = World::with(
+        slow_activate(Duration::from_millis(300)),
+        ScimOptions::default(),
+    )
+    .await;
     let broken = HttpRecorder::start(403).await;
     let both = world
         .run(

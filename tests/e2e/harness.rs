@@ -188,6 +188,22 @@ impl Target {
     }
 }
 
+/// The example organization, its ACTIVATE emulator answering every request after
+/// `latency`: a run that lasts at least that long, for tests that look at the run
+/// while it reads.
+pub fn slow_activate(latency: Duration) -> ActivateOptions {
+    ActivateOptions {
+        faults: testkit::activate::Faults {
+            http: testkit::faults::HttpFaults {
+                latency: testkit::faults::Latency::Fixed(latency),
+                ..testkit::faults::HttpFaults::default()
+            },
+            ..testkit::activate::Faults::default()
+        },
+        ..ActivateOptions::default()
+    }
+}
+
 /// The ACTIVATE emulator, a SCIM target, and a clean working directory.
 pub struct World {
     /// The source.

@@ -115,8 +115,8 @@ async fn a_larger_organization_syncs_exactly_around_a_conflict() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_process_runs_without_transparent_huge_pages() {
     use std::time::Duration;
-    use testkit::activate::Faults;
-    use testkit::faults::{HttpFaults, Latency};
+
+    use crate::harness::slow_activate;
 
     /// `THP_enabled` of the process whose `/proc/<pid>/status` this is.
     fn thp_enabled(status_path: &str) -> Option<String> {
@@ -141,17 +141,11 @@ async fn the_process_runs_without_transparent_huge_pages() {
         return;
     }
     // ACTIVATE answers slowly, so that the process lives long enough to be read.
-    let slow = ActivateOptions {
-        faults: Faults {
-            http: HttpFaults {
-                latency: Latency::Fixed(Duration::from_millis(300)),
-                ..HttpFaults::default()
-            },
-            ..Faults::default()
-        },
-        ..ActivateOptions::default()
-    };
-    let world = World::with(slow, ScimOptions::default()).await;
+    let world = World::with(
+        slow_activate(Duration::from_millis(300)),
+        ScimOptions::default(),
+    )
+    .await;
     let mut child = tokio::process::Command::new(crate::harness::BIN)
         .env_clear()
         .envs(world.base_env())
