@@ -19,6 +19,12 @@
 //! (ids → handles) (Claim per      (Fate per record,  (blocked users,          └─► groups::operations
 //!                  record)         no orphan left)    conflicts)
 //! ```
+//!
+//! The last two phases read the same frozen state and write nothing shared, so
+//! they run on two threads ([`side_by_side`]); the result does not depend on
+//! which finishes first.
+
+use std::sync::{Mutex, PoisonError};
 
 use crate::desired::Desired;
 use crate::notes::{Conflict, Warning};
@@ -49,8 +55,12 @@ pub(super) fn diff(desired: &Desired, observed: &Observed, server: ServerRules) 
     let assignment = records::settle_orphans(&inputs, by_key);
     let blocked = names::resolve(&inputs, &assignment.record_of);
     let assignment = assignment.freeze(&blocked.users);
-    let (mut actions, case_only) = users::operations(&inputs, &assignment, &blocked.users, server);
-    let groups = groups::operations(&inputs, &assignment, &blocked.users);
+    // The user and group phases read the same frozen state and nothing else:
+    // they run side by side, and their results are joined in a fixed order.
+    let (groups, (mut actions, case_only)) = side_by_side(
+        || groups::operations(&inputs, &assignment, &blocked.users),
+        || users::operations(&inputs, &assignment, &blocked.users, server),
+    );
 
     actions.extend(groups.actions);
     let mut conflicts = blocked.conflicts;
@@ -70,5 +80,59 @@ pub(super) fn diff(desired: &Desired, observed: &Observed, server: ServerRules) 
         warnings,
         owned_users: inputs.records.len(),
         owned_active_users: inputs.records.values().filter(|r| r.active).count(),
+    }
+}
+
+/// `first()` on a scoped thread beside `second()` on this one; both results,
+/// in that order. Where no thread can be started (a process at its limit),
+/// both run here, one after the other. A panic in either reaches the caller
+/// with its own payload.
+fn side_by_side<A: Send, B>(
+    first: impl FnOnce() -> A + Send,
+    second: impl FnOnce() -> B,
+) -> (A, B) {
+    // Held where both this thread and the new one can take it: if the thread
+    // does not start, the closure is still here to run.
+    let first = Mutex::new(Some(first));
+    let take = || first.lock().unwrap_or_else(PoisonError::into_inner).take();
+    std::thread::scope(|scope| {
+        let started = std::thread::Builder::new()
+            .name("plan-groups".to_owned())
+            .spawn_scoped(scope, || take().map(|f| f()));
+        let first = match started {
+            Ok(thread) => {
+                let second = second();
+                let first = thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                return (first.expect("the new thread took the closure"), second);
+            }
+            Err(_) => take().expect("the thread did not start")(),
+        };
+        (first, second())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::side_by_side;
+
+    #[test]
+    fn both_results_come_back_in_their_order() {
+        let data = [1, 2, 3];
+        let (sum, len) = side_by_side(|| data.iter().sum::<i32>(), || data.len());
+        assert_eq!((sum, len), (6, 3));
+    }
+
+    #[test]
+    fn a_panic_on_the_other_thread_reaches_the_caller_with_its_message() {
+        let caught = std::panic::catch_unwind(|| {
+            side_by_side(|| -> u8 { panic!("the group phase failed") }, || 1)
+        });
+        let payload = caught.expect_err("the panic reaches the caller");
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"the group phase failed")
+        );
     }
 }

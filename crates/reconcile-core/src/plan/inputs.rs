@@ -75,10 +75,13 @@ impl<'a> Inputs<'a> {
             .iter()
             .map(|n| fold(n).into_owned())
             .collect();
+        let user_of = IdTable::<UserIx>::new(desired.users.keys().map(SourceUserId::as_str));
+        // Each record's key is read while its `externalId` is at hand (just
+        // checked for ownership), and travels with the record through the sort.
         let mut records = Vec::with_capacity(observed.users.len());
         for user in &observed.users {
             if user.external_id.is_owned() {
-                records.push(user);
+                records.push((user, record_key(desired, &user_of, user)));
             } else {
                 warnings.push(Warning::UnownedRecordIgnored {
                     scim_id: user.scim_id.clone(),
@@ -87,7 +90,8 @@ impl<'a> Inputs<'a> {
                 foreign_names.insert(fold(&user.user_name).into_owned());
             }
         }
-        records.sort_by(|a, b| a.scim_id.cmp(&b.scim_id));
+        records.sort_by(|a, b| a.0.scim_id.cmp(&b.0.scim_id));
+        let (records, keys): (Vec<_>, Vec<_>) = records.into_iter().unzip();
         let mut owned_groups = Vec::with_capacity(observed.groups.len());
         for group in &observed.groups {
             if group.external_id.is_owned() {
@@ -101,20 +105,7 @@ impl<'a> Inputs<'a> {
         }
         owned_groups.sort_by(|a, b| a.scim_id.cmp(&b.scim_id));
 
-        let user_of = IdTable::<UserIx>::new(desired.users.keys().map(SourceUserId::as_str));
         let record_of = IdTable::<RecordIx>::new(records.iter().map(|r| r.scim_id.as_str()));
-        let keys = records
-            .iter()
-            .map(|record| match record.external_id.user_id() {
-                None => RecordKey::Unknown,
-                Some(id) => match user_of.get(id) {
-                    Some(user) => RecordKey::Desired(user),
-                    None if desired.held_users.contains_key(id) => RecordKey::Held,
-                    None if desired.out_of_scope_users.contains(id) => RecordKey::OutOfScope,
-                    None => RecordKey::Unknown,
-                },
-            })
-            .collect();
         let groups = desired
             .groups
             .iter()
@@ -184,6 +175,19 @@ impl<'a> Inputs<'a> {
         other.sort_unstable();
         other.dedup();
         CurrentMembers { owned, other }
+    }
+}
+
+/// What an owned record's `externalId` names.
+fn record_key(desired: &Desired, user_of: &IdTable<UserIx>, record: &OwnedUser) -> RecordKey {
+    match record.external_id.user_id() {
+        None => RecordKey::Unknown,
+        Some(id) => match user_of.get(id) {
+            Some(user) => RecordKey::Desired(user),
+            None if desired.held_users.contains_key(id) => RecordKey::Held,
+            None if desired.out_of_scope_users.contains(id) => RecordKey::OutOfScope,
+            None => RecordKey::Unknown,
+        },
     }
 }
 

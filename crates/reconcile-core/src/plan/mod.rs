@@ -46,7 +46,10 @@ use crate::rules::ServerRules;
 /// Computes the plan that turns `observed` into `desired`: the diff, then the
 /// safety guards (see [`crate::guards`]), then one sort.
 ///
-/// Pure and deterministic: the same inputs give an identical plan.
+/// Pure and deterministic: the same inputs give an identical plan. The user
+/// and group operations are computed on two threads (a scoped thread beside
+/// the caller's, joined before this returns; both on the caller's thread when
+/// no thread can be started).
 pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Plan {
     // 1. The diff.
     let diff = diff::diff(desired, observed, options.server);
