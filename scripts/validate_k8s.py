@@ -7,8 +7,9 @@
    (unknown or misplaced fields are errors), for every Kubernetes minor version from
    MIN_KUBERNETES to the newest the validator bundles. A kind the validator has no schema
    for is an error too (a wrong apiVersion or kind), except the custom resources in
-   CUSTOM_RESOURCES, which have their own check (the PrometheusRule must hold exactly the
-   groups of k8s/monitoring/alerts.rules.yaml, which promtool checks and tests). YAML with
+   CUSTOM_RESOURCES, which have their own check (a PrometheusRule must hold exactly the
+   groups of its rule file, which promtool checks and tests: k8s/monitoring/alerts.rules.yaml,
+   or the alerts.rules.yaml beside the kustomization that renders it). YAML with
    duplicate keys is rejected.
 2. kustomization.yaml (not a Kubernetes API object, so it has no schema): the base's
    resources exist, every manifest in k8s/base/ is either listed or named in
@@ -365,8 +366,31 @@ def render_kustomization(directory: Path) -> str:
     return result.stdout
 
 
-def custom_resource_problems(doc: Doc) -> list[str]:
-    """The check of a custom resource that has no schema in kubernetes-validate."""
+def rules_file(directory: Path) -> Path:
+    """The rule file a kustomization's PrometheusRule must match: the alerts.rules.yaml
+    beside its kustomization.yaml, else that of the first kustomization it includes that
+    has one (an overlay including k8s/monitoring), else k8s/monitoring's."""
+    found = _rules_file_in(directory.resolve())
+    return found if found is not None else ALERT_RULES
+
+
+def _rules_file_in(directory: Path) -> Path | None:
+    own = directory / "alerts.rules.yaml"
+    if own.is_file():
+        return own
+    kustomization = load_docs(directory / "kustomization.yaml")[0]
+    for resource in kustomization.get("resources", []):
+        included = (directory / resource).resolve()
+        if (included / "kustomization.yaml").is_file():
+            found = _rules_file_in(included)
+            if found is not None:
+                return found
+    return None
+
+
+def custom_resource_problems(doc: Doc, rules_path: Path = ALERT_RULES) -> list[str]:
+    """The check of a custom resource that has no schema in kubernetes-validate; a
+    PrometheusRule must hold exactly the groups of `rules_path`."""
     kind = doc["kind"]
     if doc.get("apiVersion") != CUSTOM_RESOURCES[kind]:
         return [f"{kind}: apiVersion {doc.get('apiVersion')!r}, not {CUSTOM_RESOURCES[kind]!r}"]
@@ -374,18 +398,18 @@ def custom_resource_problems(doc: Doc) -> list[str]:
     problems = [f"{kind}: unexpected top-level fields {unknown}"] if unknown else []
     if not dig(doc, "metadata", "name"):
         problems.append(f"{kind}: no metadata.name")
-    rules = yaml.load(ALERT_RULES.read_text(encoding="utf-8"), Loader=StrictLoader) or {}
+    rules = yaml.load(rules_path.read_text(encoding="utf-8"), Loader=StrictLoader) or {}
     if dig(doc, "spec", "groups") != rules.get("groups"):
         problems.append(
-            f"{kind}: spec.groups differ from {ALERT_RULES.relative_to(ROOT)}'s groups"
+            f"{kind}: spec.groups differ from {rules_path.relative_to(ROOT)}'s groups"
         )
     return problems
 
 
-def object_problems(doc: Doc, versions: list[str]) -> list[str]:
+def object_problems(doc: Doc, versions: list[str], rules_path: Path = ALERT_RULES) -> list[str]:
     """Schema problems of a rendered object (custom resources: their own check)."""
     if doc["kind"] in CUSTOM_RESOURCES:
-        return custom_resource_problems(doc)
+        return custom_resource_problems(doc, rules_path)
     return schema_problems(doc, versions)
 
 
@@ -694,7 +718,10 @@ def main() -> int:
         out = parse_docs(render_kustomization(directory), f"kubectl kustomize {where}")
         if not out:
             return ["renders no object"]
-        problems = [f"{name_of(d)}: {p}" for d in out for p in object_problems(d, versions)]
+        rules = rules_file(directory)
+        problems = [
+            f"{name_of(d)}: {p}" for d in out for p in object_problems(d, versions, rules)
+        ]
         cronjobs = [d for d in out if d["kind"] == "CronJob"]
         configmaps = [d for d in out if d["kind"] == "ConfigMap"]
         for configmap in configmaps:
@@ -736,13 +763,20 @@ def main() -> int:
         changed["spec"]["groups"][0]["rules"][0]["expr"] += " * 2"
         if not custom_resource_problems(changed):
             problems.append("a PrometheusRule with a changed expression was accepted")
+        every_2_minutes = K8S / "overlays" / "every-2-minutes" / "monitoring"
+        out = parse_docs(render_kustomization(every_2_minutes), "kubectl kustomize")
+        [rule_2m] = [d for d in out if d["kind"] == "PrometheusRule"]
+        if rules_file(every_2_minutes) == ALERT_RULES:
+            problems.append(f"{every_2_minutes.relative_to(ROOT)} is compared with {ALERT_RULES}")
+        if not custom_resource_problems(rule_2m, ALERT_RULES):
+            problems.append("the 2-minute PrometheusRule matches the 15-minute rule file")
         wrong_version = {**copy.deepcopy(rule), "apiVersion": "monitoring.coreos.com/v1beta1"}
         if not custom_resource_problems(wrong_version):
             problems.append("a PrometheusRule with apiVersion v1beta1 was accepted")
         return problems
 
     report.guarded(
-        "PrometheusRule differing from alerts.rules.yaml is rejected",
+        "PrometheusRule differing from its rule file is rejected",
         prometheusrule_changes_rejected,
     )
     report.check(
