@@ -51,6 +51,12 @@ K8S = ROOT / "k8s"
 BASE = K8S / "base"
 NEGATIVE_TESTS = K8S / "tests"
 ALERT_RULES = K8S / "monitoring" / "alerts.rules.yaml"
+# The same rules for a run every 2 minutes: equal to ALERT_RULES but for the alerts whose
+# timing counts schedule periods (PERIOD_ALERTS: their `for:`, their summary, and the
+# period in `N * <seconds>` of their expression).
+ALERT_RULES_2M = K8S / "overlays" / "every-2-minutes" / "monitoring" / "alerts.rules.yaml"
+PERIOD_ALERTS = {"PwActivateScimSyncStale", "PwActivateScimSyncFailing", "PwActivateScimSyncNoHeartbeat"}
+PERIODS = re.compile(r"\b(\d+) \* \d+\b")
 # Custom resources (no schema in kubernetes-validate): apiVersion, and their own check.
 CUSTOM_RESOURCES = {"PrometheusRule": "monitoring.coreos.com/v1"}
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -404,6 +410,28 @@ def custom_resource_problems(doc: Doc, rules_path: Path = ALERT_RULES) -> list[s
             f"{kind}: spec.groups differ from {rules_path.relative_to(ROOT)}'s groups"
         )
     return problems
+
+
+def without_periods(groups: Any) -> Any:
+    """Rule groups with what depends on the schedule set aside (see PERIOD_ALERTS)."""
+    groups = copy.deepcopy(groups)
+    for group in groups or []:
+        for rule in group.get("rules", []):
+            if rule.get("alert") in PERIOD_ALERTS:
+                rule["expr"] = PERIODS.sub(r"\1 * <period>", rule["expr"])
+                rule.pop("for", None)
+                rule.get("annotations", {}).pop("summary", None)
+    return groups
+
+
+def schedule_rules_problems(rules: Any, rules_2m: Any) -> list[str]:
+    """Problems of the 2-minute rules against the 15-minute ones (`groups:` of each)."""
+    if without_periods(rules) != without_periods(rules_2m):
+        return [
+            f"{ALERT_RULES_2M.relative_to(ROOT)} differs from {ALERT_RULES.relative_to(ROOT)} "
+            f"beyond the periods of {sorted(PERIOD_ALERTS)}"
+        ]
+    return []
 
 
 def object_problems(doc: Doc, versions: list[str], rules_path: Path = ALERT_RULES) -> list[str]:
@@ -767,7 +795,10 @@ def main() -> int:
         out = parse_docs(render_kustomization(every_2_minutes), "kubectl kustomize")
         [rule_2m] = [d for d in out if d["kind"] == "PrometheusRule"]
         if rules_file(every_2_minutes) == ALERT_RULES:
-            problems.append(f"{every_2_minutes.relative_to(ROOT)} is compared with {ALERT_RULES}")
+            problems.append(
+                f"{every_2_minutes.relative_to(ROOT)} is compared with "
+                f"{ALERT_RULES.relative_to(ROOT)}"
+            )
         if not custom_resource_problems(rule_2m, ALERT_RULES):
             problems.append("the 2-minute PrometheusRule matches the 15-minute rule file")
         wrong_version = {**copy.deepcopy(rule), "apiVersion": "monitoring.coreos.com/v1beta1"}
@@ -778,6 +809,25 @@ def main() -> int:
     report.guarded(
         "PrometheusRule differing from its rule file is rejected",
         prometheusrule_changes_rejected,
+    )
+
+    def rule_groups(path: Path) -> Any:
+        return (yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader) or {}).get("groups")
+
+    rules, rules_2m = rule_groups(ALERT_RULES), rule_groups(ALERT_RULES_2M)
+    report.check(
+        "the 2-minute alert rules equal the 15-minute ones but for their periods",
+        schedule_rules_problems(rules, rules_2m),
+    )
+    changed = copy.deepcopy(rules_2m)
+    changed[0]["rules"][2]["annotations"]["description"] += " changed"
+    also_changed = copy.deepcopy(rules_2m)
+    also_changed[0]["rules"][0]["expr"] += " and up == 1"
+    report.check(
+        "2-minute alert rules that differ beyond their periods are rejected",
+        []
+        if schedule_rules_problems(rules, changed) and schedule_rules_problems(rules, also_changed)
+        else ["a changed description or expression of the 2-minute rules was accepted"],
     )
     report.check(
         "image digest that is not sha256:<64 hex> is rejected",
