@@ -27,7 +27,9 @@
 //! - **No environment.** Configuration ([`Scope`], [`PlanOptions`],
 //!   [`ApplyOptions`]) comes in as arguments.
 //! - **No runtime.** [`apply()`] is a plain future: no tasks are spawned, so it
-//!   runs under any executor. No HTTP client is in the dependency tree.
+//!   runs under any executor. No HTTP client is in the dependency tree. The
+//!   only thread it starts is [`plan()`]'s scoped thread for the group phase,
+//!   joined before `plan()` returns.
 //! - **No DELETE.** There is no operation that deletes a record, and no
 //!   operation ever addresses a record whose `externalId` lacks the
 //!   `pw-activate:` prefix ([`OWNED_PREFIX`]).
