@@ -99,17 +99,16 @@ fn side_by_side<A: Send, B>(
         let started = std::thread::Builder::new()
             .name("plan-groups".to_owned())
             .spawn_scoped(scope, || take().map(|f| f()));
-        let first = match started {
-            Ok(thread) => {
-                let second = second();
-                let first = thread
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                return (first.expect("the new thread took the closure"), second);
-            }
-            Err(_) => take().expect("the thread did not start")(),
-        };
-        (first, second())
+        if let Ok(thread) = started {
+            let second = second();
+            let first = thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (first.expect("the new thread took the closure"), second)
+        } else {
+            let first = take().expect("the closure stays here when no thread starts")();
+            (first, second())
+        }
     })
 }
 
