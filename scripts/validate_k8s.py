@@ -394,6 +394,11 @@ def _rules_file_in(directory: Path) -> Path | None:
     return None
 
 
+def rule_groups(path: Path) -> Any:
+    """The `groups:` of a Prometheus rule file."""
+    return (yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader) or {}).get("groups")
+
+
 def custom_resource_problems(doc: Doc, rules_path: Path = ALERT_RULES) -> list[str]:
     """The check of a custom resource that has no schema in kubernetes-validate; a
     PrometheusRule must hold exactly the groups of `rules_path`."""
@@ -404,8 +409,7 @@ def custom_resource_problems(doc: Doc, rules_path: Path = ALERT_RULES) -> list[s
     problems = [f"{kind}: unexpected top-level fields {unknown}"] if unknown else []
     if not dig(doc, "metadata", "name"):
         problems.append(f"{kind}: no metadata.name")
-    rules = yaml.load(rules_path.read_text(encoding="utf-8"), Loader=StrictLoader) or {}
-    if dig(doc, "spec", "groups") != rules.get("groups"):
+    if dig(doc, "spec", "groups") != rule_groups(rules_path):
         problems.append(
             f"{kind}: spec.groups differ from {rules_path.relative_to(ROOT)}'s groups"
         )
@@ -810,10 +814,6 @@ def main() -> int:
         "PrometheusRule differing from its rule file is rejected",
         prometheusrule_changes_rejected,
     )
-
-    def rule_groups(path: Path) -> Any:
-        return (yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader) or {}).get("groups")
-
     rules, rules_2m = rule_groups(ALERT_RULES), rule_groups(ALERT_RULES_2M)
     report.check(
         "the 2-minute alert rules equal the 15-minute ones but for their periods",
