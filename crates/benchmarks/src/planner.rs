@@ -1,5 +1,6 @@
-//! Benchmark 1, the planner: projection and planning time, and peak memory, for
-//! organizations of 10k, 100k and 200k users with a 1 % change against a converged
+//! Benchmark 1, the planner: projection and planning time (and the time of
+//! `Observed::new`, which reads the target's group members as positions, as
+//! projection does the source's), and peak memory, for organizations of 10k, 100k and 200k users with a 1 % change against a converged
 //! target.
 //!
 //! This process builds each size's inputs (the source snapshot and the observed
@@ -84,12 +85,13 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
     }
     let by_size = by_size?;
     println!(
-        "{:>8} {:>7} {:>12} {:>9} {:>11} {:>11} {:>11} {:>12} {:>12}",
+        "{:>8} {:>7} {:>12} {:>9} {:>11} {:>11} {:>11} {:>11} {:>12} {:>12}",
         "users",
         "groups",
         "memberships",
         "ops",
         "project",
+        "observe",
         "plan",
         "plan min",
         "RSS snapshot",
@@ -98,12 +100,13 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
     let rows: Vec<Value> = by_size.iter().map(|runs| pooled(runs)).collect();
     for row in &rows {
         println!(
-            "{:>8} {:>7} {:>12} {:>9} {:>9.1}ms {:>9.1}ms {:>9.1}ms {:>9.1} MB {:>9.1} MB",
+            "{:>8} {:>7} {:>12} {:>9} {:>9.1}ms {:>9.1}ms {:>9.1}ms {:>9.1}ms {:>9.1} MB {:>9.1} MB",
             row["users"].as_u64().unwrap_or(0),
             row["groups"].as_u64().unwrap_or(0),
             row["memberships"].as_u64().unwrap_or(0),
             row["operations"].as_u64().unwrap_or(0),
             row["project_ms_median"].as_f64().unwrap_or(f64::NAN),
+            row["observe_ms_median"].as_f64().unwrap_or(f64::NAN),
             row["plan_ms_median"].as_f64().unwrap_or(f64::NAN),
             row["plan_ms_min"].as_f64().unwrap_or(f64::NAN),
             row["rss_snapshot_mb"].as_f64().unwrap_or(f64::NAN),
@@ -121,6 +124,8 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
         let plan200 = r200["plan_ms_median"].as_f64().unwrap_or(f64::NAN);
         let both100 = plan100 + r100["project_ms_median"].as_f64().unwrap_or(f64::NAN);
         let both200 = plan200 + r200["project_ms_median"].as_f64().unwrap_or(f64::NAN);
+        let observe100 = r100["observe_ms_median"].as_f64().unwrap_or(f64::NAN);
+        let observe200 = r200["observe_ms_median"].as_f64().unwrap_or(f64::NAN);
         let rss100 = r100["peak_rss_mb"].as_f64().unwrap_or(f64::NAN);
         let work = |r: &Value| {
             r["users"].as_f64().unwrap_or(f64::NAN) + r["memberships"].as_f64().unwrap_or(f64::NAN)
@@ -155,6 +160,9 @@ pub fn run(out: &Out, only: &[usize], keep_inputs: bool) -> Result<()> {
             "plan_ratio_per_input_200k_100k": round3(plan200 / plan100 / work_ratio),
             "project_plus_plan_ms_100k": round3(both100),
             "project_plus_plan_ratio_200k_100k": round3(both200 / both100),
+            "observe_ms_100k": observe100,
+            "observe_plus_plan_ms_100k": round3(observe100 + plan100),
+            "observe_plus_plan_ratio_200k_100k": round3((observe200 + plan200) / (observe100 + plan100)),
             "peak_rss_mb_100k": rss100,
         });
         targets.push(Target::at_most(
@@ -219,9 +227,11 @@ fn rounds_of_children(
             let row: Value = serde_json::from_slice(&output.stdout)
                 .context("the planner child printed no JSON")?;
             println!(
-                "  round {round}, {users:>7} users: plan() median {:.1} ms, project() median {:.1} ms, peak RSS {:.1} MB",
+                "  round {round}, {users:>7} users: plan() median {:.1} ms, project() median {:.1} ms, \
+                 Observed::new() median {:.1} ms, peak RSS {:.1} MB",
                 row["plan_ms_median"].as_f64().unwrap_or(f64::NAN),
                 row["project_ms_median"].as_f64().unwrap_or(f64::NAN),
+                row["observe_ms_median"].as_f64().unwrap_or(f64::NAN),
                 row["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
             );
             runs.push(row);
@@ -266,10 +276,19 @@ pub fn child(snapshot_path: &Path, observed_path: &Path, iterations: usize) -> R
 
     let mut project_times = vec![first_project];
     let mut plan_times = vec![first_plan];
+    // `Observed::new` (which reads each owned group's members as positions,
+    // as `project()` does for desired groups) ran inside `read_json` above;
+    // it is timed here on copies of the same records.
+    let mut observe_times = Vec::new();
     for _ in 0..iterations {
         let t = Instant::now();
         let desired = project(&snapshot, &Scope::All);
         project_times.push(t.elapsed());
+        let (users, groups) = (observed.users().to_vec(), observed.groups().to_vec());
+        let t = Instant::now();
+        let again = Observed::new(users, groups);
+        observe_times.push(t.elapsed());
+        drop(again);
         let t = Instant::now();
         let planned = plan(&desired, &observed, &options);
         plan_times.push(t.elapsed());
@@ -288,12 +307,13 @@ pub fn child(snapshot_path: &Path, observed_path: &Path, iterations: usize) -> R
     };
     let project_ms = timed(&project_times);
     let plan_ms = timed(&plan_times);
+    let observe_ms = timed(&observe_times);
     let mb = |kb: Option<u64>| kb.map(|kb| round3(kb as f64 / 1024.0));
     let row = json!({
         "users": users,
         "groups": groups,
         "memberships": memberships,
-        "owned_records": observed.users.len(),
+        "owned_records": observed.users().len(),
         "operations": operations,
         "summary": summary,
         "project_ms_median": round3(median(&project_ms)),
@@ -302,6 +322,8 @@ pub fn child(snapshot_path: &Path, observed_path: &Path, iterations: usize) -> R
         "plan_ms_max": round3(plan_ms.last().copied().unwrap_or(f64::NAN)),
         "plan_ms_runs": plan_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>(),
         "project_ms_runs": project_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>(),
+        "observe_ms_median": round3(median(&observe_ms)),
+        "observe_ms_runs": observe_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>(),
         "first_plan_ms": round3(ms(first_plan)),
         "rss_snapshot_mb": mb(rss_snapshot),
         "rss_desired_mb": mb(rss_desired),
@@ -328,6 +350,7 @@ fn pooled(runs: &[Value]) -> Value {
     let each = |key: &str| -> Vec<Value> { runs.iter().map(|r| r[key].clone()).collect() };
     let plan_ms = pool("plan_ms_runs");
     let project_ms = pool("project_ms_runs");
+    let observe_ms = pool("observe_ms_runs");
     let peak = runs
         .iter()
         .filter_map(|r| r["peak_rss_mb"].as_f64())
@@ -340,6 +363,8 @@ fn pooled(runs: &[Value]) -> Value {
     row["plan_ms_runs"] = json!(plan_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>());
     row["project_ms_median"] = json!(round3(median(&project_ms)));
     row["project_ms_runs"] = json!(project_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>());
+    row["observe_ms_median"] = json!(round3(median(&observe_ms)));
+    row["observe_ms_runs"] = json!(observe_ms.iter().map(|x| round3(*x)).collect::<Vec<_>>());
     row["plan_ms_median_by_round"] = json!(each("plan_ms_median"));
     row["peak_rss_mb"] = json!(round3(peak));
     row["peak_rss_mb_by_round"] = json!(each("peak_rss_mb"));
@@ -437,7 +462,7 @@ fn source(users: usize, groups: usize) -> SourceSnapshot {
 
 /// The target after a converged sync of `desired`.
 fn converged(desired: &Desired) -> Observed {
-    let mut observed = Observed::default();
+    let mut users = Vec::new();
     let mut scim_id = HashMap::new();
     for (n, (id, user)) in desired.users().iter().enumerate() {
         if !user.status.is_active() && n % 2 == 1 {
@@ -445,7 +470,7 @@ fn converged(desired: &Desired) -> Observed {
         }
         let sid = ScimId::new(format!("{n:08x}-5c1d-4e2a-9b7f-{n:012x}"));
         scim_id.insert(id.clone(), sid.clone());
-        observed.users.push(OwnedUser {
+        users.push(OwnedUser {
             scim_id: sid,
             external_id: user.external_id(),
             user_name: user.user_name.clone(),
@@ -463,14 +488,16 @@ fn converged(desired: &Desired) -> Observed {
                 .collect(),
         });
     }
+    let mut groups = Vec::new();
     for (n, group) in desired.groups().values().enumerate() {
-        observed.groups.push(OwnedGroup {
+        groups.push(OwnedGroup {
             scim_id: ScimId::new(format!("{n:08x}-9a0b-4c1d-8e2f-{n:012x}")),
             external_id: group.external_id(),
             display_name: group.display_name.clone(),
             members: group.members.iter().map(|m| scim_id[m].clone()).collect(),
         });
     }
+    let mut observed = Observed::new(users, groups);
     observed.foreign_user_names = (0..100).map(|i| format!("svc-account-{i}")).collect();
     observed
 }

@@ -163,8 +163,8 @@ pub async fn sync(
         .await
         .context(SCIM_INCOMPLETE)?;
     tracing::info!(
-        users = target.observed.users.len(),
-        groups = target.observed.groups.len(),
+        users = target.observed.users().len(),
+        groups = target.observed.groups().len(),
         user_listing = %target.user_mode,
         group_listing = %target.group_mode,
         foreign_name_check = ?target.foreign_names,

@@ -66,12 +66,12 @@ fn snapshot(users: usize) -> SourceSnapshot {
 }
 
 fn observed(snapshot: &SourceSnapshot) -> Observed {
-    let mut observed = Observed::default();
+    let mut users = Vec::new();
     for (i, user) in snapshot.users.iter().enumerate() {
         if i % 10 == 9 {
             continue; // Not created yet.
         }
-        observed.users.push(OwnedUser {
+        users.push(OwnedUser {
             scim_id: ScimId::new(format!("s{i}")),
             external_id: ExternalId::for_user(&user.id),
             user_name: user.username.clone(),
@@ -88,8 +88,9 @@ fn observed(snapshot: &SourceSnapshot) -> Observed {
             ssh_keys: vec![key(i)],
         });
     }
+    let mut groups = Vec::new();
     for (g, group) in snapshot.groups.iter().enumerate() {
-        observed.groups.push(OwnedGroup {
+        groups.push(OwnedGroup {
             scim_id: ScimId::new(format!("sg{g}")),
             external_id: ExternalId::for_group(&group.id),
             display_name: group.name.clone(),
@@ -103,6 +104,7 @@ fn observed(snapshot: &SourceSnapshot) -> Observed {
                 .collect(),
         });
     }
+    let mut observed = Observed::new(users, groups);
     observed.foreign_user_names = (0..1000).map(|i| format!("svc{i}")).collect();
     observed
 }

@@ -121,6 +121,7 @@
 pub mod apply;
 pub mod desired;
 pub mod guards;
+mod handles;
 pub mod ids;
 pub mod keys;
 pub mod memory;

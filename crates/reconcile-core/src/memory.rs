@@ -211,24 +211,28 @@ impl InMemoryTarget {
     /// other group records.
     pub fn observed(&self) -> Observed {
         let state = self.state();
-        let mut observed = Observed::default();
+        let (mut users, mut foreign_user_names) = (Vec::new(), Vec::new());
         for user in state.users.values() {
             if user.external_id.is_owned() {
-                observed.users.push(user.clone());
+                users.push(user.clone());
             } else {
-                observed.foreign_user_names.push(user.user_name.clone());
+                foreign_user_names.push(user.user_name.clone());
             }
         }
+        let (mut groups, mut foreign_groups) = (Vec::new(), Vec::new());
         for (id, group) in &state.groups {
             if group.external_id.as_ref().is_some_and(ExternalId::is_owned) {
-                observed.groups.push(group.observed(id));
+                groups.push(group.observed(id));
             } else {
-                observed.foreign_groups.push(ForeignGroup {
+                foreign_groups.push(ForeignGroup {
                     scim_id: id.clone(),
                     display_name: group.display_name.clone(),
                 });
             }
         }
+        let mut observed = Observed::new(users, groups);
+        observed.foreign_user_names = foreign_user_names;
+        observed.foreign_groups = foreign_groups;
         observed
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::handles::{Handle, IdTable, ListedIx};
 use crate::ids::{ExternalId, ScimId};
 
 /// The target's current state as far as the planner needs it.
@@ -10,18 +11,98 @@ use crate::ids::{ExternalId, ScimId};
 /// `users` and `groups` should hold only owned records (`externalId` starting
 /// with [`crate::ids::OWNED_PREFIX`]); the planner re-checks and ignores (with
 /// a warning) anything else, treating such a user's `userName` as foreign.
+///
+/// Made by [`Observed::new`] (or empty, by `Default`), which reads each owned
+/// group's members once as positions among the owned user records, so that
+/// the planner never looks a member up by its text (as [`crate::Desired`] does
+/// for desired groups). The users and the groups are read through
+/// [`Observed::users`] and [`Observed::groups`] and cannot be changed, since
+/// an edit could make the two disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(from = "Records")]
 pub struct Observed {
     /// Owned user records.
-    pub users: Vec<OwnedUser>,
+    users: Vec<OwnedUser>,
     /// Owned group records.
-    pub groups: Vec<OwnedGroup>,
+    groups: Vec<OwnedGroup>,
     /// `userName`s of user records we do not own (used only for conflict detection).
     pub foreign_user_names: Vec<String>,
     /// Group records we do not own whose `displayName` a group about to be
     /// created or renamed may clash with (used only for conflict detection;
     /// the adapter may look up only those names).
     pub foreign_groups: Vec<ForeignGroup>,
+    /// For each group, for each of its members: the owned user record with
+    /// that SCIM id (the first in `users` if several have it), if any.
+    #[serde(skip)]
+    members: Vec<Vec<Option<ListedIx>>>,
+}
+
+/// [`Observed`] as it is serialized.
+#[derive(Deserialize)]
+struct Records {
+    users: Vec<OwnedUser>,
+    groups: Vec<OwnedGroup>,
+    foreign_user_names: Vec<String>,
+    foreign_groups: Vec<ForeignGroup>,
+}
+
+impl From<Records> for Observed {
+    fn from(records: Records) -> Self {
+        Self {
+            foreign_user_names: records.foreign_user_names,
+            foreign_groups: records.foreign_groups,
+            ..Self::new(records.users, records.groups)
+        }
+    }
+}
+
+impl Observed {
+    /// The target's user and group records, with no foreign names (set
+    /// [`Observed::foreign_user_names`] and [`Observed::foreign_groups`]
+    /// after).
+    pub fn new(users: Vec<OwnedUser>, groups: Vec<OwnedGroup>) -> Self {
+        let owned: Vec<usize> = (0..users.len())
+            .filter(|&p| users[p].external_id.is_owned())
+            .collect();
+        let by_id = IdTable::<ListedIx>::new(owned.iter().map(|&p| users[p].scim_id.as_str()));
+        let members = groups
+            .iter()
+            .map(|group| {
+                group
+                    .members
+                    .iter()
+                    .map(|id| {
+                        by_id
+                            .get(id.as_str())
+                            .map(|h| ListedIx::at(owned[h.position()]))
+                    })
+                    .collect()
+            })
+            .collect();
+        Self {
+            users,
+            groups,
+            foreign_user_names: Vec::new(),
+            foreign_groups: Vec::new(),
+            members,
+        }
+    }
+
+    /// The user records, in the order they were given.
+    pub fn users(&self) -> &[OwnedUser] {
+        &self.users
+    }
+
+    /// The group records, in the order they were given.
+    pub fn groups(&self) -> &[OwnedGroup] {
+        &self.groups
+    }
+
+    /// The members of group `group` (a position in [`Observed::groups`]),
+    /// each the owned user record with its SCIM id, if there is one.
+    pub(crate) fn member_records(&self, group: usize) -> &[Option<ListedIx>] {
+        &self.members[group]
+    }
 }
 
 /// A group record we do not own, named in a conflict.

@@ -202,12 +202,9 @@ pub async fn observe(
         found.dedup();
         found
     };
-    let observed = Observed {
-        users: owned_users,
-        groups: owned_groups,
-        foreign_user_names: foreign_user_names.into_iter().collect(),
-        foreign_groups,
-    };
+    let mut observed = Observed::new(owned_users, owned_groups);
+    observed.foreign_user_names = foreign_user_names.into_iter().collect();
+    observed.foreign_groups = foreign_groups;
     Ok(ObservedTarget {
         observed,
         user_mode: users.mode,

@@ -41,7 +41,7 @@ pub(super) async fn probe(
             );
         }
     };
-    let owned = target.observed.users.len();
+    let owned = target.observed.users().len();
     if owned == 0 {
         return Probe::new(
             "round trip",

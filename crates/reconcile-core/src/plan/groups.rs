@@ -14,11 +14,11 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use crate::handles::{RecordIx, Table, UserIx};
 use crate::ids::{ExternalId, OwnedKey, ScimId, SourceGroupId, fold};
 use crate::notes::{Conflict, Warning};
 use crate::observed::{ForeignGroup, OwnedGroup, OwnedUser};
-use crate::plan::handles::{RecordIx, Table, UserIx};
-use crate::plan::inputs::{CurrentMembers, Inputs, WantedGroup};
+use crate::plan::inputs::{CurrentMembers, GroupRecord, Inputs, WantedGroup};
 use crate::plan::records::{Assignment, Fate};
 use crate::plan::{
     Action, CreateGroup, CreatedMember, EmptyGroup, EmptyReason, ExistingMember, FieldChange,
@@ -36,10 +36,10 @@ pub(super) struct GroupDiff {
 /// records to empty.
 struct Matched<'a> {
     /// Desired group id → its record.
-    record_of: HashMap<&'a SourceGroupId, &'a OwnedGroup>,
+    record_of: HashMap<&'a SourceGroupId, GroupRecord<'a>>,
     /// Records adopted by name under a new key.
     rekeyed: HashSet<&'a ScimId>,
-    to_empty: Vec<(&'a OwnedGroup, EmptyReason)>,
+    to_empty: Vec<(GroupRecord<'a>, EmptyReason)>,
     warnings: Vec<Warning>,
 }
 
@@ -103,7 +103,7 @@ pub(super) fn operations(
                 }))
             }
             Some(record) => {
-                let current = inputs.members_of(record, &existing_members);
+                let current = inputs.members_of(record);
                 let change = Change {
                     wanted: existing_members,
                     created,
@@ -111,13 +111,13 @@ pub(super) fn operations(
                     blocked_name,
                     rekey: rekeyed.contains(&record.scim_id),
                 };
-                members.update(wanted, record, &current, change)
+                members.update(wanted, &record, &current, change)
             }
         };
         actions.extend(action);
     }
     for (record, reason) in to_empty {
-        let current = inputs.members_of(record, &[]);
+        let current = inputs.members_of(record);
         let remove = members.removal(&current.owned, &current.other);
         if !remove.is_empty() {
             actions.push(Action::EmptyGroup(EmptyGroup {
@@ -158,9 +158,12 @@ struct Change {
 /// instead of being emptied while a new group of the same name is created.
 fn match_groups<'a>(inputs: &Inputs<'a>) -> Matched<'a> {
     let desired = inputs.desired;
-    let mut by_key: HashMap<&'a ExternalId, Vec<&'a OwnedGroup>> = HashMap::new();
+    let mut by_key: HashMap<&'a ExternalId, Vec<GroupRecord<'a>>> = HashMap::new();
     for &record in &inputs.group_records {
-        by_key.entry(&record.external_id).or_default().push(record);
+        by_key
+            .entry(&record.record.external_id)
+            .or_default()
+            .push(record);
     }
     let mut matched = Matched {
         record_of: HashMap::new(),
@@ -238,7 +241,7 @@ fn match_groups<'a>(inputs: &Inputs<'a>) -> Matched<'a> {
         match without_record.remove(fold(&current.display_name).as_ref()) {
             Some(id) => {
                 record_of.insert(id, current);
-                rekeyed.insert(&current.scim_id);
+                rekeyed.insert(&current.record.scim_id);
                 false
             }
             None => true,
@@ -429,9 +432,9 @@ impl<'r, 'a> Members<'r, 'a> {
 mod tests {
     use super::Members;
     use crate::DeactivationReason;
+    use crate::handles::{Handle, RecordIx, Table};
     use crate::ids::{ExternalId, ScimId};
     use crate::observed::OwnedUser;
-    use crate::plan::handles::{Handle, RecordIx, Table};
     use crate::plan::records::Fate;
 
     fn record(n: usize) -> OwnedUser {

@@ -3,17 +3,18 @@
 //!
 //! Built first, read by every phase after it and never changed. Unowned records
 //! in the observed state are set aside here (with a warning; an unowned user's
-//! name counts as foreign). The members of an owned group record are turned
-//! into handles when the group phase reads them ([`Inputs::members_of`]),
-//! checked first against the records the group is expected to list.
+//! name counts as foreign). The members of desired and owned groups arrive as
+//! positions (made by [`crate::project`] and [`Observed::new`]) and are only
+//! renamed into the planner's handles here.
 
 use std::collections::HashSet;
+use std::ops::Deref;
 
 use crate::desired::{Desired, DesiredGroup, DesiredUser};
+use crate::handles::{Handle, IdTable, ListedIx, RecordIx, Table, UserIx};
 use crate::ids::{ScimId, SourceGroupId, SourceUserId, fold};
 use crate::notes::Warning;
 use crate::observed::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
-use crate::plan::handles::{Handle, IdTable, RecordIx, Table, UserIx};
 
 /// Desired and observed state as the phases read it.
 pub(super) struct Inputs<'a> {
@@ -27,9 +28,9 @@ pub(super) struct Inputs<'a> {
     /// Desired groups in id order, with their members as handles.
     pub(super) groups: Vec<WantedGroup<'a>>,
     /// Owned group records, sorted by SCIM id.
-    pub(super) group_records: Vec<&'a OwnedGroup>,
-    /// SCIM id → owned user record.
-    record_ids: IdTable<RecordIx>,
+    pub(super) group_records: Vec<GroupRecord<'a>>,
+    /// A user record as listed → its handle, if it is owned.
+    record_at: Table<ListedIx, Option<RecordIx>>,
     /// Case-folded `userName`s of records we do not own.
     pub(super) foreign_names: HashSet<String>,
     /// Group records we do not own, named in conflicts.
@@ -57,6 +58,22 @@ pub(super) struct WantedGroup<'a> {
     pub(super) members: Vec<UserIx>,
 }
 
+/// An owned group record, with its members as the target listed them.
+#[derive(Clone, Copy)]
+pub(super) struct GroupRecord<'a> {
+    pub(super) record: &'a OwnedGroup,
+    /// For each member, its owned user record, if it has one.
+    members: &'a [Option<ListedIx>],
+}
+
+impl Deref for GroupRecord<'_> {
+    type Target = OwnedGroup;
+
+    fn deref(&self) -> &OwnedGroup {
+        self.record
+    }
+}
+
 /// The members an owned group record lists.
 pub(super) struct CurrentMembers<'a> {
     /// Members that are owned user records, in list order (a record listed
@@ -78,10 +95,10 @@ impl<'a> Inputs<'a> {
         let user_of = IdTable::<UserIx>::new(desired.users.keys().map(SourceUserId::as_str));
         // Each record's key is read while its `externalId` is at hand (just
         // checked for ownership), and travels with the record through the sort.
-        let mut records = Vec::with_capacity(observed.users.len());
-        for user in &observed.users {
+        let mut records = Vec::with_capacity(observed.users().len());
+        for (listed, user) in observed.users().iter().enumerate() {
             if user.external_id.is_owned() {
-                records.push((user, record_key(desired, &user_of, user)));
+                records.push((user, record_key(desired, &user_of, user), listed));
             } else {
                 warnings.push(Warning::UnownedRecordIgnored {
                     scim_id: user.scim_id.clone(),
@@ -91,11 +108,21 @@ impl<'a> Inputs<'a> {
             }
         }
         records.sort_by(|a, b| a.0.scim_id.cmp(&b.0.scim_id));
-        let (records, keys): (Vec<_>, Vec<_>) = records.into_iter().unzip();
-        let mut owned_groups = Vec::with_capacity(observed.groups.len());
-        for group in &observed.groups {
+        let mut record_at = Table::filled(observed.users().len(), None);
+        for (position, &(_, _, listed)) in records.iter().enumerate() {
+            record_at[ListedIx::at(listed)] = Some(RecordIx::at(position));
+        }
+        let (records, keys): (Vec<_>, Vec<_>) = records
+            .into_iter()
+            .map(|(record, key, _)| (record, key))
+            .unzip();
+        let mut owned_groups = Vec::with_capacity(observed.groups().len());
+        for (position, group) in observed.groups().iter().enumerate() {
             if group.external_id.is_owned() {
-                owned_groups.push(group);
+                owned_groups.push(GroupRecord {
+                    record: group,
+                    members: observed.member_records(position),
+                });
             } else {
                 warnings.push(Warning::UnownedRecordIgnored {
                     scim_id: group.scim_id.clone(),
@@ -105,7 +132,6 @@ impl<'a> Inputs<'a> {
         }
         owned_groups.sort_by(|a, b| a.scim_id.cmp(&b.scim_id));
 
-        let record_of = IdTable::<RecordIx>::new(records.iter().map(|r| r.scim_id.as_str()));
         let groups = desired
             .groups
             .iter()
@@ -126,7 +152,7 @@ impl<'a> Inputs<'a> {
             keys: Table::new(keys),
             groups,
             group_records: owned_groups,
-            record_ids: record_of,
+            record_at,
             foreign_names,
             foreign_groups: &observed.foreign_groups,
         };
@@ -135,39 +161,11 @@ impl<'a> Inputs<'a> {
 
     /// The members `group` lists, as handles where they are owned user
     /// records.
-    ///
-    /// `expected` (ascending, once each) are the records the group should
-    /// list. A member is compared with the next of them first and looked up by
-    /// SCIM id only when it is not that one: a group that lists what it should,
-    /// in SCIM id order (the order of the handles), is read with one comparison
-    /// per member. Any other list gives the same result, by lookups.
-    pub(super) fn members_of(
-        &self,
-        group: &'a OwnedGroup,
-        expected: &[RecordIx],
-    ) -> CurrentMembers<'a> {
+    pub(super) fn members_of(&self, group: GroupRecord<'a>) -> CurrentMembers<'a> {
         let mut owned = Vec::with_capacity(group.members.len());
         let mut other = Vec::new();
-        let mut next = 0;
-        for member in &group.members {
-            let id = member.as_str();
-            let found = match expected.get(next) {
-                Some(&index) if self.record_ids.resolves_to(id, index) => {
-                    next += 1;
-                    Some(index)
-                }
-                _ => {
-                    let found = self.record_ids.get(id);
-                    if let Some(index) = found {
-                        // The expected records before this one are not
-                        // listed here (or not in order): compare the next
-                        // member with the one after it.
-                        next += expected[next..].partition_point(|&e| e <= index);
-                    }
-                    found
-                }
-            };
-            match found {
+        for (member, listed) in group.record.members.iter().zip(group.members) {
+            match listed.and_then(|listed| self.record_at[listed]) {
                 Some(index) => owned.push(index),
                 None => other.push(member),
             }
@@ -195,89 +193,80 @@ fn record_key(desired: &Desired, user_of: &IdTable<UserIx>, record: &OwnedUser) 
 mod tests {
     use super::Inputs;
     use crate::desired::Desired;
+    use crate::handles::Handle;
     use crate::ids::{ExternalId, ScimId};
     use crate::observed::{Observed, OwnedGroup, OwnedUser};
-    use crate::plan::handles::{Handle, RecordIx};
 
-    fn record(scim_id: &str) -> OwnedUser {
+    fn record(scim_id: &str, owned: bool) -> OwnedUser {
+        let prefix = if owned { "pw-activate:user:" } else { "okta:" };
         OwnedUser {
             scim_id: ScimId::new(scim_id),
-            external_id: ExternalId::new(format!("pw-activate:user:{scim_id}")),
+            external_id: ExternalId::new(format!("{prefix}{scim_id}")),
             user_name: scim_id.to_owned(),
             ..OwnedUser::default()
         }
     }
 
-    fn group(members: &[&str]) -> OwnedGroup {
+    fn group(n: usize, members: &[&str]) -> OwnedGroup {
         OwnedGroup {
-            scim_id: ScimId::new("g"),
-            external_id: ExternalId::new("pw-activate:group:g"),
-            display_name: "g".to_owned(),
+            scim_id: ScimId::new(format!("g{n}")),
+            external_id: ExternalId::new(format!("pw-activate:group:g{n}")),
+            display_name: format!("g{n}"),
             members: members.iter().map(|&m| ScimId::new(m)).collect(),
         }
     }
 
     #[test]
-    fn group_members_are_the_same_handles_whatever_records_are_expected() {
-        // Sorted by SCIM id: a = 0, b = 1, b again = 2 (never found), c = 3, d = 4.
-        let observed = Observed {
-            users: vec![
-                record("d"),
-                record("b"),
-                record("a"),
-                record("c"),
-                record("b"),
-            ],
-            ..Observed::default()
-        };
-        let desired = Desired::default();
-        let (inputs, _) = Inputs::new(&desired, &observed);
-        let resolve = |list: &[&str], hint: &[usize]| {
-            let hint: Vec<RecordIx> = hint.iter().map(|&p| RecordIx::at(p)).collect();
-            let group = group(list);
-            let current = inputs.members_of(&group, &hint);
-            let owned: Vec<usize> = current.owned.iter().map(|h| h.position()).collect();
-            let other: Vec<String> = current.other.iter().map(ToString::to_string).collect();
-            (owned, other)
-        };
+    fn group_members_are_the_handles_of_owned_records_in_list_order() {
         let lists: [&[&str]; 7] = [
             &["a", "b", "c", "d"],
             &["d", "c", "b", "a"],
             &["b", "x", "b", "a", "d"],
             &[],
             &["x", "a", "y", "a", "x"],
-            &["c", "a", "d"],
+            &["c", "u", "d"],
             &["a", "c", "e"],
         ];
-        let by_lookup: Vec<_> = lists.iter().map(|list| resolve(list, &[])).collect();
+        let groups = lists.iter().enumerate().map(|(n, l)| group(n, l)).collect();
+        // Listed d, b, a, u (not owned), c, b again. Owned records sorted by
+        // SCIM id: a = 0, b = 1 (the first b), b again = 2 (no member is it),
+        // c = 3, d = 4; `u` is no owned record, so a member `u` is "other".
+        let users = ["d", "b", "a", "u", "c", "b"]
+            .iter()
+            .map(|&id| record(id, id != "u"))
+            .collect();
+        let observed = Observed::new(users, groups);
+        let desired = Desired::default();
+        let (inputs, warnings) = Inputs::new(&desired, &observed);
+        assert_eq!(warnings.len(), 1, "the record u is set aside: {warnings:?}");
+        let resolved: Vec<(Vec<usize>, Vec<String>)> = inputs
+            .group_records
+            .iter()
+            .map(|&group| {
+                let current = inputs.members_of(group);
+                (
+                    current.owned.iter().map(|h| h.position()).collect(),
+                    current.other.iter().map(ToString::to_string).collect(),
+                )
+            })
+            .collect();
         let named = |owned: &[usize], other: &[&str]| {
             (
                 owned.to_vec(),
                 other.iter().map(ToString::to_string).collect::<Vec<_>>(),
             )
         };
-        assert_eq!(by_lookup[0], named(&[0, 1, 3, 4], &[]));
-        assert_eq!(by_lookup[1], named(&[4, 3, 1, 0], &[]));
-        assert_eq!(by_lookup[2], named(&[1, 1, 0, 4], &["x"]));
-        assert_eq!(by_lookup[4], named(&[0, 0], &["x", "y"]));
-        assert_eq!(by_lookup[6], named(&[0, 3], &["e"]));
-        let hints: [&[usize]; 7] = [
-            &[0, 1, 3, 4],
-            &[0, 2, 3, 4],
-            &[2],
-            &[1, 4],
-            &[0, 1, 2, 3, 4],
-            &[4],
-            &[0, 3],
-        ];
-        for (list, want) in lists.iter().zip(&by_lookup) {
-            for hint in hints {
-                assert_eq!(
-                    &resolve(list, hint),
-                    want,
-                    "members {list:?}, expected {hint:?}"
-                );
-            }
-        }
+        assert_eq!(
+            resolved,
+            vec![
+                named(&[0, 1, 3, 4], &[]),
+                named(&[4, 3, 1, 0], &[]),
+                named(&[1, 1, 0, 4], &["x"]),
+                named(&[], &[]),
+                named(&[0, 0], &["x", "y"]),
+                named(&[3, 4], &["u"]),
+                named(&[0, 3], &["e"]),
+            ]
+        );
     }
 }

@@ -9,8 +9,8 @@
 //! ```
 //!
 //! 1. **The diff** (`diff.rs`) compares desired with observed state record by
-//!    record. It turns every id into a typed handle once (`inputs.rs`,
-//!    `handles.rs`), matches records to users by key and settles the orphans
+//!    record. It reads ids as typed handles (`inputs.rs`,
+//!    [`crate::handles`]), matches records to users by key and settles the orphans
 //!    by name (`records.rs`), finds names that are not free (`names.rs`), and
 //!    yields the user and group operations (`users.rs`, `groups.rs`). Each
 //!    phase returns what the next one needs.
@@ -23,7 +23,6 @@
 
 mod diff;
 mod groups;
-mod handles;
 mod inputs;
 mod names;
 mod records;

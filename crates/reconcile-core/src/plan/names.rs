@@ -7,9 +7,9 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use crate::handles::{RecordIx, Table, UserIx};
 use crate::ids::fold;
 use crate::notes::{Conflict, UserLabel};
-use crate::plan::handles::{RecordIx, Table, UserIx};
 use crate::plan::inputs::Inputs;
 
 /// Users whose name is not free, and why.

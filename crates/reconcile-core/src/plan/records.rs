@@ -10,10 +10,10 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use crate::handles::{RecordIx, Table, UserIx};
 use crate::ids::{ScimId, fold};
 use crate::notes::Warning;
 use crate::plan::DeactivationReason;
-use crate::plan::handles::{RecordIx, Table, UserIx};
 use crate::plan::inputs::{Inputs, RecordKey};
 
 /// What happens to an owned user record.

@@ -14,10 +14,10 @@
 use std::collections::BTreeMap;
 
 use crate::desired::{DesiredStatus, DesiredUser};
+use crate::handles::{Table, UserIx};
 use crate::keys::{keys_already_held, observed_key_summaries, same_key_set};
 use crate::notes::Warning;
 use crate::observed::OwnedUser;
-use crate::plan::handles::{Table, UserIx};
 use crate::plan::inputs::Inputs;
 use crate::plan::records::{Assignment, Fate};
 use crate::plan::{

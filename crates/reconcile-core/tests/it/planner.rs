@@ -11,14 +11,16 @@ use crate::support::Org;
 fn an_unowned_record_in_the_observed_state_is_ignored_and_its_name_is_foreign() {
     let mut org = Org::new();
     org.user("1", "alice", "Alice");
-    let mut observed = Observed::default();
-    observed.users.push(OwnedUser {
-        scim_id: ScimId::new("x1"),
-        external_id: ExternalId::new("okta:1"),
-        user_name: "ALICE".into(),
-        active: true,
-        ..OwnedUser::default()
-    });
+    let observed = Observed::new(
+        vec![OwnedUser {
+            scim_id: ScimId::new("x1"),
+            external_id: ExternalId::new("okta:1"),
+            user_name: "ALICE".into(),
+            active: true,
+            ..OwnedUser::default()
+        }],
+        Vec::new(),
+    );
     let plan = plan(&org.desired(), &observed, &PlanOptions::default());
     assert!(plan.operations.is_empty(), "{}", plan.to_text());
     assert_eq!(
@@ -56,7 +58,7 @@ fn foreign_members_of_an_owned_group_are_removed_but_foreign_groups_are_not_touc
             members: [foreign_user.clone()].into(),
         })
         .unwrap();
-    let gpu = org.target.observed().groups[0].scim_id.clone();
+    let gpu = org.target.observed().groups()[0].scim_id.clone();
     futures::executor::block_on(reconcile_core::ScimTarget::patch_group(
         &org.target,
         &gpu,

@@ -68,10 +68,10 @@ fn foreign(
 fn owned_active(target: &InMemoryTarget) -> HashSet<ScimId> {
     target
         .observed()
-        .users
-        .into_iter()
+        .users()
+        .iter()
         .filter(|u| u.active)
-        .map(|u| u.scim_id)
+        .map(|u| u.scim_id.clone())
         .collect()
 }
 
@@ -107,13 +107,16 @@ fn records_with_memberships(
 }
 
 fn reversed(observed: &Observed) -> Observed {
-    let mut o = observed.clone();
-    o.users.reverse();
-    o.groups.reverse();
-    o.foreign_user_names.reverse();
-    for group in &mut o.groups {
+    let mut users = observed.users().to_vec();
+    users.reverse();
+    let mut groups = observed.groups().to_vec();
+    groups.reverse();
+    for group in &mut groups {
         group.members.reverse();
     }
+    let mut o = Observed::new(users, groups);
+    o.foreign_user_names = observed.foreign_user_names.iter().rev().cloned().collect();
+    o.foreign_groups.clone_from(&observed.foreign_groups);
     o
 }
 
@@ -168,8 +171,8 @@ proptest! {
     fn unowned_records_are_never_touched(case in case()) {
         let target = prepare(&case);
         let observed = target.observed();
-        let owned_users: HashSet<ScimId> = observed.users.iter().map(|u| u.scim_id.clone()).collect();
-        let owned_groups: HashSet<ScimId> = observed.groups.iter().map(|g| g.scim_id.clone()).collect();
+        let owned_users: HashSet<ScimId> = observed.users().iter().map(|u| u.scim_id.clone()).collect();
+        let owned_groups: HashSet<ScimId> = observed.groups().iter().map(|g| g.scim_id.clone()).collect();
         let before = foreign(&target);
         let plan = plan_case(&case, &target, &PlanOptions::default());
         for op in &plan.operations {
@@ -280,7 +283,7 @@ proptest! {
         }
         let unnamed_held = desired.held_users.values().any(|n| n.trim().is_empty());
         let observed = target.observed();
-        for record in observed.users.iter().filter(|u| !u.active) {
+        for record in observed.users().iter().filter(|u| !u.active) {
             let key_user = match record.external_id.owned_key() {
                 Some(reconcile_core::OwnedKey::User(id)) => Some(id.to_string()),
                 _ => None,
@@ -298,7 +301,7 @@ proptest! {
                 continue;
             }
             prop_assert!(record.ssh_keys.is_empty(), "inactive {} keeps keys\n{}", record.user_name, plan.to_text());
-            for group in &observed.groups {
+            for group in observed.groups() {
                 prop_assert!(
                     !group.members.contains(&record.scim_id),
                     "inactive {} stays in {}\n{}", record.user_name, group.display_name, plan.to_text()
@@ -390,7 +393,7 @@ proptest! {
         let desired = project(&case.after, &case.scope);
         let observed = target.observed();
         let plan = plan(&desired, &observed, &PlanOptions::default());
-        let existing: HashSet<_> = observed.users.iter().map(|u| u.external_id.clone()).collect();
+        let existing: HashSet<_> = observed.users().iter().map(|u| u.external_id.clone()).collect();
         let mut created = HashSet::new();
         for op in plan.applicable() {
             if let Action::CreateUser(c) = &op.action {
@@ -407,7 +410,7 @@ proptest! {
         // No key gained a second record.
         let count = |observed: &Observed| {
             let mut counts: HashMap<reconcile_core::ExternalId, usize> = HashMap::new();
-            for user in &observed.users {
+            for user in observed.users() {
                 *counts.entry(user.external_id.clone()).or_default() += 1;
             }
             counts

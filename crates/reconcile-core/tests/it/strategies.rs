@@ -491,7 +491,7 @@ fn pick<T: Clone + Ord>(from: &[T], indices: &[Index]) -> BTreeSet<T> {
 
 fn owned_users(observed: &Observed) -> Vec<(reconcile_core::ScimId, ExternalId)> {
     observed
-        .users
+        .users()
         .iter()
         .map(|u| (u.scim_id.clone(), u.external_id.clone()))
         .collect()

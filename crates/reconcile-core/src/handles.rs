@@ -1,16 +1,17 @@
-//! Typed handles: the planner's names for desired users and owned user records.
+//! Typed handles: the names of desired users and user records that the
+//! planner indexes with.
 //!
-//! The planner turns every id it reads into a handle once (see
-//! [`super::inputs`]); from then on it indexes typed vectors ([`Table`]) with
-//! handles the compiler tells apart, instead of searching maps by text or
-//! mixing two kinds of `usize`.
+//! Every id is turned into a handle once, where desired and observed state are
+//! built or read in (a desired group's members in [`crate::project`], an owned
+//! group's in [`crate::Observed::new`], the rest in the planner's inputs); from
+//! then on the planner indexes typed vectors ([`Table`]) with handles the
+//! compiler tells apart, instead of searching maps by text or mixing kinds of
+//! `usize`.
 //!
 //! The id → handle lookups ([`IdTable`]) copy the ids into one buffer and keep
 //! only handles in their hash table: a lookup reads the id it is given and a
 //! few megabytes of table, never a string somewhere in a heap of hundreds of
-//! megabytes. Where the caller can guess the handle (an owned group's members
-//! are expected to be the records the group should list), it checks the guess
-//! with [`IdTable::resolves_to`], which reads one id and probes nothing.
+//! megabytes.
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -62,6 +63,11 @@ handle!(
 handle!(
     /// An owned user record: its position among the owned records sorted by SCIM id.
     RecordIx
+);
+handle!(
+    /// A user record: its position in [`crate::Observed::users`], the order
+    /// the target listed it in.
+    ListedIx
 );
 
 /// A vector indexed by one kind of handle.
@@ -139,9 +145,6 @@ pub(crate) struct IdTable<I> {
     starts: Vec<u32>,
     /// Handles, hashed by their id.
     by_text: HashTable<I>,
-    /// Positions whose id an earlier position has too (ascending): no lookup
-    /// gives their handle.
-    shadowed: Vec<u32>,
     hasher: RandomState,
 }
 
@@ -152,7 +155,6 @@ impl<I: Handle> IdTable<I> {
             text: Vec::new(),
             starts: Vec::with_capacity(ids.len() + 1),
             by_text: HashTable::with_capacity(ids.len()),
-            shadowed: Vec::new(),
             hasher: RandomState::default(),
         };
         table.starts.push(0);
@@ -164,20 +166,17 @@ impl<I: Handle> IdTable<I> {
             text,
             starts,
             by_text,
-            shadowed,
             hasher,
         } = &mut table;
         for position in 0..starts.len() - 1 {
             let id = key(text, starts, position);
-            match by_text.entry(
+            // An id given twice keeps its first position.
+            if let Entry::Vacant(slot) = by_text.entry(
                 hasher.hash_one(id),
                 |&h: &I| key(text, starts, h.position()) == id,
                 |&h| hasher.hash_one(key(text, starts, h.position())),
             ) {
-                Entry::Vacant(slot) => {
-                    slot.insert(I::at(position));
-                }
-                Entry::Occupied(_) => shadowed.push(offset(position)),
+                slot.insert(I::at(position));
             }
         }
         table
@@ -191,16 +190,6 @@ impl<I: Handle> IdTable<I> {
                 key(&self.text, &self.starts, h.position()) == id
             })
             .copied()
-    }
-
-    /// Whether [`IdTable::get`] of `id` is `handle`, found by reading the id
-    /// of `handle` only (no hashing, no probe).
-    pub(crate) fn resolves_to(&self, id: &str, handle: I) -> bool {
-        key(&self.text, &self.starts, handle.position()) == id.as_bytes()
-            && self
-                .shadowed
-                .binary_search(&offset(handle.position()))
-                .is_err()
     }
 }
 
