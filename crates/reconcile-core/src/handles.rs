@@ -70,6 +70,18 @@ handle!(
     ListedIx
 );
 
+/// A plain position, for code that keeps positions in vectors of its own (the
+/// projection's source users).
+impl Handle for u32 {
+    fn at(position: usize) -> Self {
+        u32::try_from(position).expect("fewer than 2^32 records")
+    }
+
+    fn position(self) -> usize {
+        self as usize
+    }
+}
+
 /// A vector indexed by one kind of handle.
 pub(crate) struct Table<I, T> {
     items: Vec<T>,
@@ -135,8 +147,8 @@ impl<I: Handle, T> IndexMut<I> for Table<I, T> {
     }
 }
 
-/// Id text → the handle of its position (the order the ids were given in).
-/// When an id is given twice, the first position wins.
+/// Distinct ids, each with the handle of the position it was first added at
+/// (the first id added has position 0, the next new one 1, and so on).
 pub(crate) struct IdTable<I> {
     /// Every id's bytes, concatenated.
     text: Vec<u8>,
@@ -149,40 +161,54 @@ pub(crate) struct IdTable<I> {
 }
 
 impl<I: Handle> IdTable<I> {
-    /// Indexes `ids` by position.
-    pub(crate) fn new<'k>(ids: impl ExactSizeIterator<Item = &'k str>) -> Self {
-        let mut table = Self {
+    /// An empty table with room for `ids` ids.
+    pub(crate) fn with_capacity(ids: usize) -> Self {
+        let mut starts = Vec::with_capacity(ids + 1);
+        starts.push(0);
+        Self {
             text: Vec::new(),
-            starts: Vec::with_capacity(ids.len() + 1),
-            by_text: HashTable::with_capacity(ids.len()),
+            starts,
+            by_text: HashTable::with_capacity(ids),
             hasher: RandomState::default(),
-        };
-        table.starts.push(0);
-        for id in ids {
-            table.text.extend_from_slice(id.as_bytes());
-            table.starts.push(offset(table.text.len()));
         }
+    }
+
+    /// `ids`, each distinct one at the position of its first appearance among
+    /// the distinct ones.
+    pub(crate) fn new<'k>(ids: impl ExactSizeIterator<Item = &'k str>) -> Self {
+        let mut table = Self::with_capacity(ids.len());
+        for id in ids {
+            table.insert(id);
+        }
+        table
+    }
+
+    /// Adds `id` at the next position and returns `true`, or returns `false`
+    /// (and adds nothing) when `id` is already there.
+    pub(crate) fn insert(&mut self, id: &str) -> bool {
+        let id = id.as_bytes();
         let Self {
             text,
             starts,
             by_text,
             hasher,
-        } = &mut table;
-        for position in 0..starts.len() - 1 {
-            let id = key(text, starts, position);
-            // An id given twice keeps its first position.
-            if let Entry::Vacant(slot) = by_text.entry(
-                hasher.hash_one(id),
-                |&h: &I| key(text, starts, h.position()) == id,
-                |&h| hasher.hash_one(key(text, starts, h.position())),
-            ) {
-                slot.insert(I::at(position));
+        } = self;
+        match by_text.entry(
+            hasher.hash_one(id),
+            |&h| key(text, starts, h.position()) == id,
+            |&h| hasher.hash_one(key(text, starts, h.position())),
+        ) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(slot) => {
+                slot.insert(I::at(starts.len() - 1));
+                text.extend_from_slice(id);
+                starts.push(offset(text.len()));
+                true
             }
         }
-        table
     }
 
-    /// The handle of `id`, if it was given.
+    /// The handle of `id`, if it was added.
     pub(crate) fn get(&self, id: &str) -> Option<I> {
         let id = id.as_bytes();
         self.by_text
@@ -190,6 +216,11 @@ impl<I: Handle> IdTable<I> {
                 key(&self.text, &self.starts, h.position()) == id
             })
             .copied()
+    }
+
+    /// The id at `handle`, as bytes (ids order as their bytes do, like `str`).
+    pub(crate) fn id(&self, handle: I) -> &[u8] {
+        key(&self.text, &self.starts, handle.position())
     }
 }
 
@@ -208,17 +239,27 @@ mod tests {
     use super::{Handle, IdTable, RecordIx, Table, UserIx};
 
     #[test]
-    fn finds_handles_by_text_and_keeps_the_first_of_duplicates() {
-        let table = IdTable::<UserIx>::new(["b", "", "abc", "b", "ab", "c"].into_iter());
+    fn finds_handles_by_text_and_refuses_duplicates() {
+        let mut table = IdTable::<UserIx>::with_capacity(2);
+        let added: Vec<bool> = ["b", "", "abc", "b", "ab", "c", "abc"]
+            .into_iter()
+            .map(|id| table.insert(id))
+            .collect();
+        assert_eq!(added, [true, true, true, false, true, true, false]);
         let get = |id: &str| table.get(id).map(Handle::position);
         assert_eq!(get("b"), Some(0));
         assert_eq!(get(""), Some(1));
         assert_eq!(get("abc"), Some(2));
-        assert_eq!(get("ab"), Some(4));
-        assert_eq!(get("c"), Some(5));
+        assert_eq!(get("ab"), Some(3));
+        assert_eq!(get("c"), Some(4));
         assert_eq!(get("a"), None);
         assert_eq!(get("bc"), None);
         assert_eq!(get("abcb"), None);
+        assert_eq!(table.id(UserIx::at(2)), b"abc");
+        assert_eq!(table.id(UserIx::at(1)), b"");
+        assert_eq!(table.id(UserIx::at(4)), b"c");
+        let built = IdTable::<UserIx>::new(["b", "", "b", "c"].into_iter());
+        assert_eq!(built.get("c").map(Handle::position), Some(2));
     }
 
     #[test]

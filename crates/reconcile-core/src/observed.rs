@@ -61,10 +61,14 @@ impl Observed {
     /// [`Observed::foreign_user_names`] and [`Observed::foreign_groups`]
     /// after).
     pub fn new(users: Vec<OwnedUser>, groups: Vec<OwnedGroup>) -> Self {
-        let owned: Vec<usize> = (0..users.len())
-            .filter(|&p| users[p].external_id.is_owned())
-            .collect();
-        let by_id = IdTable::<ListedIx>::new(owned.iter().map(|&p| users[p].scim_id.as_str()));
+        // Each distinct owned SCIM id, and the first record carrying it.
+        let mut ids = IdTable::<u32>::with_capacity(users.len());
+        let mut first = Vec::with_capacity(users.len());
+        for (position, user) in users.iter().enumerate() {
+            if user.external_id.is_owned() && ids.insert(user.scim_id.as_str()) {
+                first.push(ListedIx::at(position));
+            }
+        }
         let members = groups
             .iter()
             .map(|group| {
@@ -72,9 +76,8 @@ impl Observed {
                     .members
                     .iter()
                     .map(|id| {
-                        by_id
-                            .get(id.as_str())
-                            .map(|h| ListedIx::at(owned[h.position()]))
+                        ids.get(id.as_str())
+                            .map(|distinct| first[distinct as usize])
                     })
                     .collect()
             })

@@ -29,16 +29,14 @@
 //!   user name, with the Linux length limit) is a warning.
 //! - **Group members** = the group's users that are desired, not held, and active.
 
-mod positions;
-
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use foldhash::HashSet;
 use hashbrown::hash_map::{Entry, HashMap};
 
-use self::positions::IdPositions;
 use crate::desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
+use crate::handles::IdTable;
 use crate::ids::{SourceGroupId, SourceUserId, fold};
 use crate::keys::parse_source_keys;
 use crate::notes::{Conflict, UserLabel, Warning};
@@ -192,7 +190,7 @@ fn position_u32(position: usize) -> u32 {
 struct Deduplicated<'s> {
     users: Vec<&'s SourceUser>,
     /// The ids of `users`, at the same positions.
-    ids: IdPositions,
+    ids: IdTable<u32>,
     groups: Vec<&'s SourceGroup>,
     /// Ids of unusable records: members, but not unknown ones.
     unusable: HashSet<&'s str>,
@@ -211,7 +209,7 @@ struct Selection<'s> {
 
 impl<'s> Deduplicated<'s> {
     fn new(snapshot: &'s SourceSnapshot, warnings: &mut Vec<Warning>) -> Self {
-        let mut ids = IdPositions::with_capacity(snapshot.users.len());
+        let mut ids = IdTable::with_capacity(snapshot.users.len());
         let mut users = Vec::with_capacity(snapshot.users.len());
         for user in &snapshot.users {
             if ids.insert(user.id.as_str()) {
