@@ -71,7 +71,7 @@ handle!(
 );
 
 /// A plain position, for code that keeps positions in vectors of its own (the
-/// projection's source users).
+/// projection's source users, `Observed::new`'s distinct SCIM ids).
 impl Handle for u32 {
     fn at(position: usize) -> Self {
         u32::try_from(position).expect("fewer than 2^32 records")
@@ -218,6 +218,17 @@ impl<I: Handle> IdTable<I> {
             .copied()
     }
 
+    /// [`IdTable::get`], trying the handle after `previous` (the first
+    /// handle when `None`) before hashing: ids looked up in the order they
+    /// were added cost one comparison each.
+    pub(crate) fn get_after(&self, id: &str, previous: Option<I>) -> Option<I> {
+        let next = previous.map_or(0, |handle| handle.position() + 1);
+        if next + 1 < self.starts.len() && key(&self.text, &self.starts, next) == id.as_bytes() {
+            return Some(I::at(next));
+        }
+        self.get(id)
+    }
+
     /// The id at `handle`, as bytes (ids order as their bytes do, like `str`).
     pub(crate) fn id(&self, handle: I) -> &[u8] {
         key(&self.text, &self.starts, handle.position())
@@ -260,6 +271,17 @@ mod tests {
         assert_eq!(table.id(UserIx::at(4)), b"c");
         let built = IdTable::<UserIx>::new(["b", "", "b", "c"].into_iter());
         assert_eq!(built.get("c").map(Handle::position), Some(2));
+        // `get_after` is `get` whatever it tries first.
+        for id in ["b", "", "abc", "ab", "c", "a", "bc", "abcb"] {
+            for previous in [None, Some(0), Some(1), Some(3), Some(4), Some(9)] {
+                let previous = previous.map(UserIx::at);
+                assert_eq!(
+                    table.get_after(id, previous),
+                    table.get(id),
+                    "{id:?} after {previous:?}"
+                );
+            }
+        }
     }
 
     #[test]

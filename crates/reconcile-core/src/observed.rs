@@ -1,6 +1,8 @@
 //! What the target (SCIM) holds, as read by the adapter: the owned records and
 //! the user names held by records we do not own.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::handles::{Handle, IdTable, ListedIx};
@@ -12,10 +14,10 @@ use crate::ids::{ExternalId, ScimId};
 /// with [`crate::ids::OWNED_PREFIX`]); the planner re-checks and ignores (with
 /// a warning) anything else, treating such a user's `userName` as foreign.
 ///
-/// Made by [`Observed::new`] (or empty, by `Default`), which reads each owned
-/// group's members once as positions among the owned user records, so that
-/// the planner never looks a member up by its text (as [`crate::Desired`] does
-/// for desired groups). The users and the groups are read through
+/// Made by [`Observed::new`] (or empty, by `Default`), which reads each
+/// group's members once as positions among the user records as listed, so
+/// that the planner never looks a member up by its text (as [`crate::project`]
+/// already does for desired groups). The users and the groups are read through
 /// [`Observed::users`] and [`Observed::groups`] and cannot be changed, since
 /// an edit could make the two disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -34,7 +36,19 @@ pub struct Observed {
     /// For each group, for each of its members: the owned user record with
     /// that SCIM id (the first in `users` if several have it), if any.
     #[serde(skip)]
-    members: Vec<Vec<Option<ListedIx>>>,
+    members: MemberRecords,
+}
+
+/// Each group's members as user records (made from the rest of [`Observed`],
+/// so `Debug` only counts them).
+#[derive(Clone, PartialEq, Eq, Default)]
+struct MemberRecords(Vec<Vec<Option<ListedIx>>>);
+
+impl fmt::Debug for MemberRecords {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let members: usize = self.0.iter().map(Vec::len).sum();
+        write!(f, "{members} members of {} groups", self.0.len())
+    }
 }
 
 /// [`Observed`] as it is serialized.
@@ -72,12 +86,15 @@ impl Observed {
         let members = groups
             .iter()
             .map(|group| {
+                // Members listed in the users' order cost one comparison each.
+                let mut previous = None;
                 group
                     .members
                     .iter()
                     .map(|id| {
-                        ids.get(id.as_str())
-                            .map(|distinct| first[distinct as usize])
+                        let distinct = ids.get_after(id.as_str(), previous);
+                        previous = distinct.or(previous);
+                        distinct.map(|d| first[d.position()])
                     })
                     .collect()
             })
@@ -87,7 +104,7 @@ impl Observed {
             groups,
             foreign_user_names: Vec::new(),
             foreign_groups: Vec::new(),
-            members,
+            members: MemberRecords(members),
         }
     }
 
@@ -104,7 +121,7 @@ impl Observed {
     /// The members of group `group` (a position in [`Observed::groups`]),
     /// each the owned user record with its SCIM id, if there is one.
     pub(crate) fn member_records(&self, group: usize) -> &[Option<ListedIx>] {
-        &self.members[group]
+        &self.members.0[group]
     }
 }
 
@@ -174,5 +191,78 @@ impl Default for OwnedUser {
             active: false,
             ssh_keys: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ForeignGroup, Observed, OwnedGroup, OwnedUser};
+    use crate::handles::Handle;
+    use crate::ids::{ExternalId, ScimId};
+
+    fn user(scim_id: &str, key: &str) -> OwnedUser {
+        OwnedUser {
+            scim_id: ScimId::new(scim_id),
+            external_id: ExternalId::new(key),
+            user_name: scim_id.to_owned(),
+            ..OwnedUser::default()
+        }
+    }
+
+    fn observed() -> Observed {
+        let users = vec![
+            user("s1", "okta:1"),
+            user("s2", "pw-activate:user:2"),
+            user("s1", "pw-activate:user:1"),
+            user("s2", "pw-activate:user:3"),
+        ];
+        let groups = vec![OwnedGroup {
+            scim_id: ScimId::new("g"),
+            external_id: ExternalId::new("pw-activate:group:g"),
+            display_name: "g".to_owned(),
+            members: ["s2", "s9", "s1", "s2"]
+                .into_iter()
+                .map(ScimId::new)
+                .collect(),
+        }];
+        let mut observed = Observed::new(users, groups);
+        observed.foreign_user_names = vec!["svc".to_owned()];
+        observed.foreign_groups = vec![ForeignGroup {
+            scim_id: ScimId::new("f"),
+            display_name: "admins".to_owned(),
+        }];
+        observed
+    }
+
+    #[test]
+    fn members_are_the_first_owned_record_with_their_scim_id() {
+        let positions: Vec<Option<usize>> = observed()
+            .member_records(0)
+            .iter()
+            .map(|r| r.map(Handle::position))
+            .collect();
+        // s1 is first listed by a record we do not own (position 0): its owned
+        // record is at 2. s2 is owned at 1 and 3: the first wins. s9 is nobody.
+        assert_eq!(positions, [Some(1), None, Some(2), Some(1)]);
+    }
+
+    #[test]
+    fn deserializing_rebuilds_the_member_positions() {
+        let observed = observed();
+        let json = serde_json::to_value(&observed).expect("serializes");
+        let mut fields: Vec<&str> = json
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            ["foreign_groups", "foreign_user_names", "groups", "users"]
+        );
+        let read: Observed = serde_json::from_value(json).expect("deserializes");
+        assert_eq!(read, observed);
+        assert_eq!(read.member_records(0), observed.member_records(0));
     }
 }

@@ -68,7 +68,7 @@ pub(super) fn operations(
     for wanted in &inputs.groups {
         let WantedGroup { id, group, .. } = *wanted;
         let existing = record_of.get(id).copied();
-        let renamed = existing.is_none_or(|r| r.display_name != group.display_name);
+        let renamed = existing.is_none_or(|r| r.group.display_name != group.display_name);
         let clash = renamed
             .then(|| {
                 foreign
@@ -109,9 +109,9 @@ pub(super) fn operations(
                     created,
                     kept,
                     blocked_name,
-                    rekey: rekeyed.contains(&record.scim_id),
+                    rekey: rekeyed.contains(&record.group.scim_id),
                 };
-                members.update(wanted, &record, &current, change)
+                members.update(wanted, record.group, &current, change)
             }
         };
         actions.extend(action);
@@ -121,9 +121,9 @@ pub(super) fn operations(
         let remove = members.removal(&current.owned, &current.other);
         if !remove.is_empty() {
             actions.push(Action::EmptyGroup(EmptyGroup {
-                scim_id: record.scim_id.clone(),
-                external_id: record.external_id.clone(),
-                display_name: record.display_name.clone(),
+                scim_id: record.group.scim_id.clone(),
+                external_id: record.group.external_id.clone(),
+                display_name: record.group.display_name.clone(),
                 reason,
                 remove,
             }));
@@ -161,7 +161,7 @@ fn match_groups<'a>(inputs: &Inputs<'a>) -> Matched<'a> {
     let mut by_key: HashMap<&'a ExternalId, Vec<GroupRecord<'a>>> = HashMap::new();
     for &record in &inputs.group_records {
         by_key
-            .entry(&record.record.external_id)
+            .entry(&record.group.external_id)
             .or_default()
             .push(record);
     }
@@ -190,14 +190,14 @@ fn match_groups<'a>(inputs: &Inputs<'a>) -> Matched<'a> {
         };
         let kept = *records
             .iter()
-            .min_by_key(|r| (r.display_name != group.display_name, &r.scim_id))
+            .min_by_key(|r| (r.group.display_name != group.display_name, &r.group.scim_id))
             .expect("a key has at least one record");
-        let kept_id = &kept.scim_id;
+        let kept_id = &kept.group.scim_id;
         if records.len() > 1 {
             let mut others: Vec<ScimId> = records
                 .iter()
-                .filter(|r| r.scim_id != *kept_id)
-                .map(|r| r.scim_id.clone())
+                .filter(|r| r.group.scim_id != *kept_id)
+                .map(|r| r.group.scim_id.clone())
                 .collect();
             others.sort();
             matched.warnings.push(Warning::DuplicateExternalId {
@@ -207,7 +207,7 @@ fn match_groups<'a>(inputs: &Inputs<'a>) -> Matched<'a> {
             });
         }
         for record in records {
-            if record.scim_id != *kept_id {
+            if record.group.scim_id != *kept_id {
                 matched
                     .to_empty
                     .push((record, EmptyReason::DuplicateRecord));
@@ -233,15 +233,15 @@ fn match_groups<'a>(inputs: &Inputs<'a>) -> Matched<'a> {
         to_empty,
         ..
     } = &mut matched;
-    to_empty.sort_by(|a, b| a.0.scim_id.cmp(&b.0.scim_id));
+    to_empty.sort_by(|a, b| a.0.group.scim_id.cmp(&b.0.group.scim_id));
     to_empty.retain(|&(current, reason)| {
         if reason != EmptyReason::NotInSource {
             return true;
         }
-        match without_record.remove(fold(&current.display_name).as_ref()) {
+        match without_record.remove(fold(&current.group.display_name).as_ref()) {
             Some(id) => {
                 record_of.insert(id, current);
-                rekeyed.insert(&current.record.scim_id);
+                rekeyed.insert(&current.group.scim_id);
                 false
             }
             None => true,

@@ -8,7 +8,6 @@
 //! renamed into the planner's handles here.
 
 use std::collections::HashSet;
-use std::ops::Deref;
 
 use crate::desired::{Desired, DesiredGroup, DesiredUser};
 use crate::handles::{Handle, IdTable, ListedIx, RecordIx, Table, UserIx};
@@ -61,17 +60,9 @@ pub(super) struct WantedGroup<'a> {
 /// An owned group record, with its members as the target listed them.
 #[derive(Clone, Copy)]
 pub(super) struct GroupRecord<'a> {
-    pub(super) record: &'a OwnedGroup,
+    pub(super) group: &'a OwnedGroup,
     /// For each member, its owned user record, if it has one.
-    members: &'a [Option<ListedIx>],
-}
-
-impl Deref for GroupRecord<'_> {
-    type Target = OwnedGroup;
-
-    fn deref(&self) -> &OwnedGroup {
-        self.record
-    }
+    pub(super) members: &'a [Option<ListedIx>],
 }
 
 /// The members an owned group record lists.
@@ -120,7 +111,7 @@ impl<'a> Inputs<'a> {
         for (position, group) in observed.groups().iter().enumerate() {
             if group.external_id.is_owned() {
                 owned_groups.push(GroupRecord {
-                    record: group,
+                    group,
                     members: observed.member_records(position),
                 });
             } else {
@@ -130,7 +121,7 @@ impl<'a> Inputs<'a> {
                 });
             }
         }
-        owned_groups.sort_by(|a, b| a.scim_id.cmp(&b.scim_id));
+        owned_groups.sort_by(|a, b| a.group.scim_id.cmp(&b.group.scim_id));
 
         let groups = desired
             .groups
@@ -162,9 +153,10 @@ impl<'a> Inputs<'a> {
     /// The members `group` lists, as handles where they are owned user
     /// records.
     pub(super) fn members_of(&self, group: GroupRecord<'a>) -> CurrentMembers<'a> {
+        debug_assert_eq!(group.members.len(), group.group.members.len());
         let mut owned = Vec::with_capacity(group.members.len());
         let mut other = Vec::new();
-        for (member, listed) in group.record.members.iter().zip(group.members) {
+        for (member, listed) in group.group.members.iter().zip(group.members) {
             match listed.and_then(|listed| self.record_at[listed]) {
                 Some(index) => owned.push(index),
                 None => other.push(member),
@@ -228,17 +220,27 @@ mod tests {
             &["a", "c", "e"],
         ];
         let groups = lists.iter().enumerate().map(|(n, l)| group(n, l)).collect();
-        // Listed d, b, a, u (not owned), c, b again. Owned records sorted by
-        // SCIM id: a = 0, b = 1 (the first b), b again = 2 (no member is it),
-        // c = 3, d = 4; `u` is no owned record, so a member `u` is "other".
-        let users = ["d", "b", "a", "u", "c", "b"]
-            .iter()
-            .map(|&id| record(id, id != "u"))
-            .collect();
+        // Listed d, b, a, u (not owned), c (not owned), c, b again. Owned
+        // records sorted by SCIM id: a = 0, b = 1 (the first b), b again = 2
+        // (no member is it), c = 3 (the owned one, though an unowned c is
+        // listed first), d = 4; `u` is no owned record, so a member `u` is
+        // "other".
+        let users = [
+            ("d", true),
+            ("b", true),
+            ("a", true),
+            ("u", false),
+            ("c", false),
+            ("c", true),
+            ("b", true),
+        ]
+        .iter()
+        .map(|&(id, owned)| record(id, owned))
+        .collect();
         let observed = Observed::new(users, groups);
         let desired = Desired::default();
         let (inputs, warnings) = Inputs::new(&desired, &observed);
-        assert_eq!(warnings.len(), 1, "the record u is set aside: {warnings:?}");
+        assert_eq!(warnings.len(), 2, "u and c are set aside: {warnings:?}");
         let resolved: Vec<(Vec<usize>, Vec<String>)> = inputs
             .group_records
             .iter()

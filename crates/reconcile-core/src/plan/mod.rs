@@ -10,7 +10,7 @@
 //!
 //! 1. **The diff** (`diff.rs`) compares desired with observed state record by
 //!    record. It reads ids as typed handles (`inputs.rs`,
-//!    [`crate::handles`]), matches records to users by key and settles the orphans
+//!    `handles.rs`), matches records to users by key and settles the orphans
 //!    by name (`records.rs`), finds names that are not free (`names.rs`), and
 //!    yields the user and group operations (`users.rs`, `groups.rs`). Each
 //!    phase returns what the next one needs.
