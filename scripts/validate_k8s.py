@@ -795,7 +795,7 @@ def main() -> int:
         changed["spec"]["groups"][0]["rules"][0]["expr"] += " * 2"
         if not custom_resource_problems(changed):
             problems.append("a PrometheusRule with a changed expression was accepted")
-        every_2_minutes = K8S / "overlays" / "every-2-minutes" / "monitoring"
+        every_2_minutes = ALERT_RULES_2M.parent
         out = parse_docs(render_kustomization(every_2_minutes), "kubectl kustomize")
         [rule_2m] = [d for d in out if d["kind"] == "PrometheusRule"]
         if rules_file(every_2_minutes) == ALERT_RULES:
