@@ -110,7 +110,8 @@ enum Command {
         source: Vec<binary::Source>,
         /// Skip the first sync: start the SCIM emulator with the records the last
         /// first sync of the same size left (every first sync saves them in
-        /// `target/bench-binary/`), then measure the later runs.
+        /// `target/bench-binary/`), warm both emulators with one plan-only run of
+        /// the binary (not measured), then measure the later runs.
         #[arg(long)]
         seeded: bool,
     },
