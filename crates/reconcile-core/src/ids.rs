@@ -108,8 +108,9 @@ impl ExternalId {
         self.0.starts_with(OWNED_PREFIX)
     }
 
-    /// The ACTIVATE user id of a `pw-activate:user:<id>` key.
-    pub(crate) fn user_id(&self) -> Option<&str> {
+    /// The ACTIVATE user id of a `pw-activate:user:<id>` key; `None` for any
+    /// other key.
+    pub fn user_id(&self) -> Option<&str> {
         self.0.strip_prefix(USER_PREFIX).filter(|id| !id.is_empty())
     }
 

@@ -39,8 +39,6 @@
 //! to what it announced, so that they can be fetched ahead, concurrently; the pages
 //! are still taken in order, and a page that differs from the plan ends it.
 
-use std::collections::HashSet;
-
 use crate::error::ScimError;
 use crate::model::ListResponse;
 
@@ -68,7 +66,7 @@ struct Tally {
     /// The configured maximum of pages.
     max_pages: u32,
     pages: u32,
-    seen: HashSet<String>,
+    seen: foldhash::HashSet<Box<str>>,
     total: Option<u64>,
     /// More records arrived than `totalResults` announced.
     total_too_low: bool,
@@ -83,7 +81,7 @@ impl Tally {
             path,
             max_pages,
             pages: 0,
-            seen: HashSet::new(),
+            seen: foldhash::HashSet::default(),
             total: None,
             total_too_low: false,
             page_size: None,
@@ -138,7 +136,7 @@ impl Tally {
         }
         page.resources
             .into_iter()
-            .filter(|r| self.seen.insert(id(r).to_owned()))
+            .filter(|r| self.seen.insert(id(r).into()))
             .collect()
     }
 

@@ -1,6 +1,7 @@
 //! What the SCIM target holds, as the planner needs it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use futures::{StreamExt, TryStreamExt};
@@ -216,27 +217,44 @@ pub async fn observe(
 /// User names of desired active users that no owned record holds, by key or by name
 /// (case-insensitively), and of those whose record is to be renamed: the names the plan
 /// could take, which a record this tool does not own may hold.
+///
+/// Runs on every sync over every owned record, so it copies no name it need not
+/// (in steady state, none) and builds no key.
 fn creation_candidates(desired: &Desired, owned: &[OwnedUser]) -> BTreeSet<String> {
-    let by_key: HashMap<&str, String> = owned
+    let by_user: foldhash::HashMap<&str, Cow<'_, str>> = owned
         .iter()
-        .map(|u| (u.external_id.as_str(), u.user_name.to_lowercase()))
+        .filter_map(|u| Some((u.external_id.user_id()?, lower(&u.user_name))))
         .collect();
-    let names: HashSet<&String> = by_key.values().collect();
+    let names: foldhash::HashSet<Cow<'_, str>> =
+        owned.iter().map(|u| lower(&u.user_name)).collect();
     desired
         .users()
         .values()
         .filter(|u| u.status.is_active())
         .filter(|u| {
-            let wanted = u.user_name.to_lowercase();
-            match by_key.get(u.external_id().as_str()) {
+            let wanted = lower(&u.user_name);
+            match by_user.get(u.id.as_str()) {
                 // A rename into a name it does not hold yet.
                 Some(held) => *held != wanted,
                 // A creation, unless an owned record holds the name (a re-key).
-                None => !names.contains(&wanted),
+                None => !names.contains(wanted.as_ref()),
             }
         })
         .map(|u| u.user_name.clone())
         .collect()
+}
+
+/// `name` lower-cased as `str::to_lowercase` does, copied only when that may change
+/// it (an ASCII capital, or any non-ASCII character).
+fn lower(name: &str) -> Cow<'_, str> {
+    if name
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        Cow::Owned(name.to_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
 }
 
 /// Names of desired groups that are about to be created (no owned record has their
@@ -348,6 +366,48 @@ fn listed_group(group: ListedGroup, ids: &mut ScimIds) -> OwnedGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reconcile_core::{
+        ExternalId, LicenseStatus, Scope, SourceSnapshot, SourceUser, SourceUserId, project,
+    };
+
+    #[test]
+    fn creation_candidates_are_new_users_and_renames_compared_case_insensitively() {
+        let source_user = |id: &str, name: &str| SourceUser {
+            id: SourceUserId::new(id),
+            username: name.to_owned(),
+            name: String::new(),
+            email: format!("{id}@example.org"),
+            active: true,
+            license: LicenseStatus::Active,
+            ssh_keys: Some(Vec::new()),
+        };
+        let snapshot = SourceSnapshot {
+            users: vec![
+                source_user("1", "Ada"),    // held as "ada": not a candidate
+                source_user("2", "grace2"), // held as "grace": a rename
+                source_user("3", "linus"),  // new: a candidate
+                source_user("4", "ken"),    // new, but an owned record holds "KEN"
+                source_user("5", "Émile"),  // held as "émile": not a candidate
+            ],
+            complete: true,
+            ..SourceSnapshot::default()
+        };
+        let desired = project(&snapshot, &Scope::All);
+        let record = |user: &str, name: &str| OwnedUser {
+            scim_id: ScimId::from(format!("s-{name}").as_str()),
+            external_id: ExternalId::new(format!("pw-activate:user:{user}")),
+            user_name: name.to_owned(),
+            ..OwnedUser::default()
+        };
+        let owned = [
+            record("1", "ada"),
+            record("2", "grace"),
+            record("gone", "KEN"),
+            record("5", "émile"),
+        ];
+        let candidates: Vec<String> = creation_candidates(&desired, &owned).into_iter().collect();
+        assert_eq!(candidates, ["grace2", "linus"]);
+    }
 
     #[test]
     fn an_id_seen_before_shares_its_text_and_a_new_one_is_its_own() {
