@@ -285,9 +285,9 @@ async fn warm_up(
     let run = spawn(bin, world, source, workdir, &label, true).await?;
     anyhow::ensure!(
         run.exit_code == Some(0),
-        "the plan-only warm-up run exited with {:?}: see {}",
+        "the plan-only warm-up run exited with {:?}; its last log lines:\n{}",
         run.exit_code,
-        workdir.join(format!("{label}.stdout")).display()
+        run.stderr_tail.join("\n")
     );
     println!(
         "  warmed the emulators with a plan-only run ({:.2} s, not measured)",
@@ -426,7 +426,8 @@ async fn spawn(
 ) -> Result<ProcessRun> {
     world.activate.log().clear();
     world.scim.log().clear();
-    let mut command = if let Some(mut wrap) = wrapper(label) {
+    // A warm-up run is not measured, so never profiled.
+    let mut command = if let Some(mut wrap) = wrapper(label).filter(|_| !dry_run) {
         let mut command = tokio::process::Command::new(wrap.remove(0));
         command
             .args(wrap)
