@@ -134,8 +134,8 @@ impl ExternalId {
 }
 
 /// Case-folds a `userName` for uniqueness checks (SCIM servers compare them
-/// case-insensitively; Unicode lower-casing is used).
-pub(crate) fn fold(user_name: &str) -> Cow<'_, str> {
+/// case-insensitively): `str::to_lowercase`, copied only when that changes it.
+pub fn fold(user_name: &str) -> Cow<'_, str> {
     if user_name.is_ascii() {
         return if user_name.bytes().any(|b| b.is_ascii_uppercase()) {
             Cow::Owned(user_name.to_ascii_lowercase())
@@ -143,16 +143,33 @@ pub(crate) fn fold(user_name: &str) -> Cow<'_, str> {
             Cow::Borrowed(user_name)
         };
     }
-    if user_name.chars().any(char::is_uppercase) {
-        Cow::Owned(user_name.to_lowercase())
-    } else {
+    // Not only capitals change: a titlecase letter (`ǅ`) lower-cases too.
+    let lower = user_name.to_lowercase();
+    if lower == user_name {
         Cow::Borrowed(user_name)
+    } else {
+        Cow::Owned(lower)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fold_lower_cases_as_to_lowercase_and_copies_only_on_change() {
+        for name in ["Ada", "ADA", "Émile", "ǅemal", "ǈ", "ΣΟΦΙΑ"] {
+            let folded = fold(name);
+            assert_eq!(folded, name.to_lowercase(), "{name}");
+            assert!(matches!(folded, Cow::Owned(_)), "{name}");
+        }
+        for name in ["ada", "émile", "ǆemal", "", "σοφια"] {
+            assert!(
+                matches!(fold(name), Cow::Borrowed(n) if n == name),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn keys_round_trip_through_owned_key() {

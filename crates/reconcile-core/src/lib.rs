@@ -140,7 +140,7 @@ pub use apply::{
 };
 pub use desired::{Desired, DesiredGroup, DesiredStatus, DesiredUser, SourceFacts};
 pub use guards::{DeactivationLimit, GuardKind, GuardStatus, InvalidLimit};
-pub use ids::{ExternalId, OWNED_PREFIX, OwnedKey, ScimId, SourceGroupId, SourceUserId};
+pub use ids::{ExternalId, OWNED_PREFIX, OwnedKey, ScimId, SourceGroupId, SourceUserId, fold};
 pub use keys::{InvalidKey, KeySummary, SshKey};
 pub use memory::{FailOn, InMemoryTarget, TargetCall, TargetGroup};
 pub use notes::{Conflict, UserLabel, Warning};

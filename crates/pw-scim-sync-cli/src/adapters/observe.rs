@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use futures::{StreamExt, TryStreamExt};
 use reconcile_core::{
-    Desired, ForeignGroup, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser, ScimId,
+    Desired, ForeignGroup, OWNED_PREFIX, Observed, OwnedGroup, OwnedUser, ScimId, fold,
 };
 use scim_client::{
     Filter, Group, ListedGroup, ListingMode, PrefixListing, ScimClient, ScimError, User,
@@ -223,16 +223,15 @@ pub async fn observe(
 fn creation_candidates(desired: &Desired, owned: &[OwnedUser]) -> BTreeSet<String> {
     let by_user: foldhash::HashMap<&str, Cow<'_, str>> = owned
         .iter()
-        .filter_map(|u| Some((u.external_id.user_id()?, lower(&u.user_name))))
+        .filter_map(|u| Some((u.external_id.user_id()?, fold(&u.user_name))))
         .collect();
-    let names: foldhash::HashSet<Cow<'_, str>> =
-        owned.iter().map(|u| lower(&u.user_name)).collect();
+    let names: foldhash::HashSet<Cow<'_, str>> = owned.iter().map(|u| fold(&u.user_name)).collect();
     desired
         .users()
         .values()
         .filter(|u| u.status.is_active())
         .filter(|u| {
-            let wanted = lower(&u.user_name);
+            let wanted = fold(&u.user_name);
             match by_user.get(u.id.as_str()) {
                 // A rename into a name it does not hold yet.
                 Some(held) => *held != wanted,
@@ -242,19 +241,6 @@ fn creation_candidates(desired: &Desired, owned: &[OwnedUser]) -> BTreeSet<Strin
         })
         .map(|u| u.user_name.clone())
         .collect()
-}
-
-/// `name` lower-cased as `str::to_lowercase` does, copied only when that may change
-/// it (an ASCII capital, or any non-ASCII character).
-fn lower(name: &str) -> Cow<'_, str> {
-    if name
-        .bytes()
-        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-    {
-        Cow::Owned(name.to_lowercase())
-    } else {
-        Cow::Borrowed(name)
-    }
 }
 
 /// Names of desired groups that are about to be created (no owned record has their
